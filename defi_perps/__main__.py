@@ -1,0 +1,3 @@
+from defi_perps.cli import main
+
+main()

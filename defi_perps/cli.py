@@ -1,0 +1,85 @@
+"""The ``defi-perps`` command line (click).
+
+Subcommands live in ``defi_perps/commands/<name>.py`` and are imported only when invoked, so
+``--help`` stays fast although web3 and numba are heavy imports. Every DefiPerpsError becomes a
+one-line ``Error: …`` on stderr with a non-zero exit; other exceptions are bugs and keep their
+traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from defi_perps import __version__
+from defi_perps.exceptions import DefiPerpsError
+
+# command name -> (module, attribute, one-line help shown in the command list)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "devnet": ("defi_perps.commands.devnet", "devnet", "Start, stop and inspect the local anvil devnet."),
+    "index": ("defi_perps.commands.index", "index", "Snapshot a protocol's on-chain state at a block into the store."),
+    "snapshots": ("defi_perps.commands.snapshots", "snapshots", "List and summarize stored snapshots."),
+    "simulate": ("defi_perps.commands.simulate", "simulate", "Monte Carlo liquidation cascades on a book."),
+    "compare": ("defi_perps.commands.compare", "compare", "Run one book and shock on several venues side by side."),
+    "adl": ("defi_perps.commands.adl", "adl", "Auto-deleveraging policy lab."),
+}
+
+
+class OneLineError(click.ClickException):
+    """A user-facing error shown as a single line."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr, _ = COMMANDS[name]
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as err:
+            if err.name == module:
+                return None  # command not built in this version
+            raise
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise click.UsageError(f"No such command {name!r}.{hint}", ctx)
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(n, COMMANDS[n][2]) for n in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DefiPerpsError as err:
+            raise OneLineError(str(err)) from err
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="defi-perps")
+def main() -> None:
+    """Analyze on-chain DeFi perpetual-futures protocols.
+
+    Index a protocol's real state at a block, simulate liquidation cascades under shallow
+    liquidity, and compare how DeFi and centralized venues absorb the same shock.
+    """
+
+
+def run() -> None:  # pragma: no cover - console entry for `python -m defi_perps`
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""Chain files: validated data about a chain and the protocol deployments on it.
+
+A chain file (``chains/<name>.toml`` or any path given with ``--chain-file``) looks like::
+
+    name = "arbitrum"
+    chain_id = 42161
+    rpc_env = "ARBITRUM_RPC_URL"        # environment variable holding the RPC URL
+    # rpc_url = "http://127.0.0.1:8545" # optional default URL (devnet files only)
+    multicall3 = "0xcA11bde05977b3631167028862bE2a173976CA11"
+    multicall3_block = 7654707
+
+    [gmx_v2]
+    data_store = "0x…"
+    reader = "0x…"
+    event_emitter = "0x…"
+    deploy_block = 107737756
+    position_layout = "v2.2"            # "v2.2" (with pendingImpactAmount) or "v2.1"
+
+The RPC URL is resolved as: ``--rpc`` option, else ``$<rpc_env>``, else ``rpc_url``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from defi_perps.exceptions import ConfigError
+from defi_perps.resources import bundled_chains, chain_path
+
+
+def checksum(value: str, what: str = "address") -> str:
+    """Validate a hex address and return it checksummed; raise ConfigError naming the bad value."""
+    from eth_utils import is_address, to_checksum_address
+
+    if not isinstance(value, str) or not is_address(value):
+        raise ConfigError(f"malformed {what}: {value!r} is not a 20-byte hex address")
+    return to_checksum_address(value)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GmxV2Deployment(_Strict):
+    data_store: str
+    reader: str
+    event_emitter: str | None = None
+    deploy_block: int = Field(default=0, ge=0)
+    position_layout: Literal["v2.2", "v2.1"] = "v2.2"
+    referral_storage: str | None = None
+
+    @field_validator("data_store", "reader", "event_emitter", "referral_storage")
+    @classmethod
+    def _addr(cls, v: str | None) -> str | None:
+        return None if v is None else checksum(v)
+
+
+class ChainConfig(_Strict):
+    name: str
+    chain_id: int = Field(gt=0)
+    rpc_env: str | None = None
+    rpc_url: str | None = None
+    multicall3: str = "0xcA11bde05977b3631167028862bE2a173976CA11"
+    multicall3_block: int = Field(default=0, ge=0)
+    block_time_s: float | None = None
+    gmx_v2: GmxV2Deployment | None = None
+    # Other protocols' deployments are kept as raw tables until their readers exist.
+    extra: dict[str, Any] = Field(default_factory=dict)
+    source: str = ""
+
+    @field_validator("multicall3")
+    @classmethod
+    def _mc(cls, v: str) -> str:
+        return checksum(v, "multicall3 address")
+
+    def resolve_rpc_url(self, override: str | None = None) -> str:
+        """The RPC URL to use: the explicit override, then $rpc_env, then the file's rpc_url."""
+        if override:
+            return override
+        if self.rpc_env and os.environ.get(self.rpc_env):
+            return os.environ[self.rpc_env]
+        if self.rpc_url:
+            return self.rpc_url
+        hint = f"set ${self.rpc_env} or " if self.rpc_env else ""
+        raise ConfigError(f"no RPC URL for chain {self.name!r}: {hint}pass --rpc URL")
+
+    def deployment(self, protocol: str) -> Any:
+        """The deployment block for a protocol, or UnknownProtocolError."""
+        from defi_perps.exceptions import UnknownProtocolError
+
+        key = protocol.replace("-", "_")
+        dep = getattr(self, key, None) if key in type(self).model_fields else self.extra.get(key)
+        if dep is None:
+            raise UnknownProtocolError(f"protocol {protocol!r} has no deployment on chain {self.name!r}")
+        return dep
+
+
+_KNOWN = set(ChainConfig.model_fields) - {"extra", "source"}
+
+
+def load_chain_file(path: str | Path) -> ChainConfig:
+    """Load and validate a chain file; every problem becomes a one-line ConfigError."""
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"chain file not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"cannot read chain file {p}: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"chain file {p} is not valid TOML: {err}") from None
+    known = {k: v for k, v in raw.items() if k in _KNOWN}
+    extra = {k: v for k, v in raw.items() if k not in _KNOWN}
+    try:
+        return ChainConfig(**known, extra=extra, source=str(p))
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise ConfigError(f"chain file {p}: {loc}: {first['msg']}") from None
+    except ConfigError as err:
+        raise ConfigError(f"chain file {p}: {err}") from None
+
+
+def load_chain(name: str | None = None, chain_file: str | Path | None = None) -> ChainConfig:
+    """Load a bundled chain by name, or any chain file by path (exactly one of the two)."""
+    if chain_file is not None and name is not None:
+        raise ConfigError("give either --chain or --chain-file, not both")
+    if chain_file is not None:
+        return load_chain_file(chain_file)
+    if name is None:
+        raise ConfigError("choose a chain with --chain NAME or --chain-file PATH")
+    path = chain_path(name)
+    if not path.is_file():
+        raise ConfigError(f"unknown chain {name!r}; bundled chains: {', '.join(bundled_chains())}")
+    return load_chain_file(path)
