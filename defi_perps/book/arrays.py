@@ -1,0 +1,135 @@
+"""The book: struct-of-arrays float64/int32 view of open positions and their markets.
+
+This is the one place in defi-perps where exact on-chain integers become floats (DESIGN.md,
+"only book converts to floats"). Everything downstream (engine, venues, reports) works on these
+arrays; everything upstream (readers, store, :mod:`defi_perps.domain`) keeps exact ints.
+
+Units (all float64 unless noted):
+
+* prices: USD per whole index token (not GMX's per-unit ``10^(30-decimals)`` format);
+* ``size``: index tokens (> 0), ``side``: int8 +1 long / −1 short;
+* ``collateral_usd``: collateral valued in USD that does not move with the index price
+  (stablecoins, or other tokens valued at the book's price), net of fees already owed;
+* ``collateral_tokens``: collateral held in the index token itself, valued at the moving price;
+* rates and factors: plain fractions (GMX 1e30 factors divided by 1e30).
+
+Per-market override arrays hold NaN where the venue rules' default applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from defi_perps.exceptions import EngineInputError
+
+
+def _nan(m: int, *shape: int) -> np.ndarray:
+    return np.full((m, *shape), np.nan)
+
+
+@dataclass
+class Book:
+    """Open positions of one protocol (or file, or generator) at one point in time."""
+
+    # per market (M)
+    market_names: list[str]
+    price: np.ndarray                       # float64[M] index price at book time
+    # per position (N)
+    market: np.ndarray                      # int32[N] index into market_names
+    side: np.ndarray                        # int8[N] +1 long, -1 short
+    size: np.ndarray                        # float64[N] index tokens
+    entry_price: np.ndarray                 # float64[N]
+    collateral_usd: np.ndarray              # float64[N]
+    collateral_tokens: np.ndarray           # float64[N]
+    account: np.ndarray                     # int32[N] index into account_names (or a synthetic id)
+    account_names: list[str] = field(default_factory=list)
+    # per-market venue-rule overrides (NaN: use the venue's rules)
+    mm_rate: np.ndarray | None = None               # float64[M]
+    close_fee_rate: np.ndarray | None = None        # float64[M]
+    liq_fee_rate: np.ndarray | None = None          # float64[M]
+    liq_impact_cap: np.ndarray | None = None        # float64[M]
+    min_collateral_usd: np.ndarray | None = None    # float64[M]
+    max_pnl_factor_adl: np.ndarray | None = None    # float64[M, 2]  [:, 0] longs, [:, 1] shorts
+    min_pnl_factor_after_adl: np.ndarray | None = None
+    max_pnl_factor_traders: np.ndarray | None = None
+    # pools backing traders' profit (GMX pool amounts); 0 where unknown
+    pool_long_tokens: np.ndarray | None = None      # float64[M] long-side pool, index-token units
+    pool_short_usd: np.ndarray | None = None        # float64[M] short-side pool, USD
+    # provenance: every stored or reported figure can be traced to a chain and block
+    chain_id: int | None = None
+    block_number: int | None = None
+    source: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        m = len(self.market_names)
+        self.price = np.ascontiguousarray(self.price, dtype=np.float64)
+        self.market = np.ascontiguousarray(self.market, dtype=np.int32)
+        self.side = np.ascontiguousarray(self.side, dtype=np.int8)
+        for name in ("size", "entry_price", "collateral_usd", "collateral_tokens"):
+            setattr(self, name, np.ascontiguousarray(getattr(self, name), dtype=np.float64))
+        self.account = np.ascontiguousarray(self.account, dtype=np.int32)
+        for name in ("mm_rate", "close_fee_rate", "liq_fee_rate", "liq_impact_cap", "min_collateral_usd"):
+            value = getattr(self, name)
+            setattr(self, name, _nan(m) if value is None else np.ascontiguousarray(value, dtype=np.float64))
+        for name in ("max_pnl_factor_adl", "min_pnl_factor_after_adl", "max_pnl_factor_traders"):
+            value = getattr(self, name)
+            setattr(self, name, _nan(m, 2) if value is None else np.ascontiguousarray(value, dtype=np.float64))
+        self.pool_long_tokens = (np.zeros(m) if self.pool_long_tokens is None
+                                 else np.ascontiguousarray(self.pool_long_tokens, dtype=np.float64))
+        self.pool_short_usd = (np.zeros(m) if self.pool_short_usd is None
+                               else np.ascontiguousarray(self.pool_short_usd, dtype=np.float64))
+        self.validate()
+
+    @property
+    def n_positions(self) -> int:
+        return int(self.size.size)
+
+    @property
+    def n_markets(self) -> int:
+        return len(self.market_names)
+
+    def notional(self) -> np.ndarray:
+        """USD notional of each position at the book's price."""
+        return self.size * self.price[self.market]
+
+    def open_interest(self) -> np.ndarray:
+        """float64[M, 2] USD open interest at the book's price (longs, shorts)."""
+        oi = np.zeros((self.n_markets, 2))
+        np.add.at(oi, (self.market, (self.side < 0).astype(np.intp)), self.notional())
+        return oi
+
+    def validate(self) -> None:
+        m, n = self.n_markets, self.size.size
+        if m == 0:
+            raise EngineInputError("book has no markets")
+        if self.price.shape != (m,) or not np.all(np.isfinite(self.price)) or np.any(self.price <= 0):
+            raise EngineInputError("book market prices must be finite and > 0, one per market")
+        for name in ("market", "side", "entry_price", "collateral_usd", "collateral_tokens", "account"):
+            if getattr(self, name).shape != (n,):
+                raise EngineInputError(f"book column {name} has {getattr(self, name).size} rows, expected {n}")
+        if n and (self.market.min() < 0 or self.market.max() >= m):
+            raise EngineInputError("book position refers to a market index out of range")
+        if n and not np.all((self.side == 1) | (self.side == -1)):
+            raise EngineInputError("book side must be +1 (long) or -1 (short)")
+        for name in ("size", "entry_price"):
+            arr = getattr(self, name)
+            if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+                bad = int(np.flatnonzero(~(np.isfinite(arr) & (arr > 0)))[0])
+                raise EngineInputError(f"book {name} must be finite and > 0 (position {bad})")
+        for name in ("collateral_usd", "collateral_tokens"):
+            arr = getattr(self, name)
+            if not np.all(np.isfinite(arr)):
+                raise EngineInputError(f"book {name} must be finite")
+
+    def summary(self) -> dict[str, Any]:
+        oi = self.open_interest()
+        return {
+            "source": self.source, "chain_id": self.chain_id, "block_number": self.block_number,
+            "positions": self.n_positions, "markets": self.market_names,
+            "prices": self.price.tolist(),
+            "open_interest_usd": {"long": oi[:, 0].tolist(), "short": oi[:, 1].tolist()},
+        }

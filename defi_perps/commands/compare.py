@@ -1,0 +1,102 @@
+"""``defi-perps compare``: one book and one shock on several venues, side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
+from defi_perps.exceptions import ConfigError, InputError
+
+_ALL = "gmx-v2,gmx-v1,hyperliquid,binance,bybit,okx,bitmex,bbook"
+
+
+def _load_book(snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int, seed: int,
+               db_url: str | None) -> Any:
+    chosen = [x is not None for x in (snapshot, book_file, synthetic)]
+    if sum(chosen) != 1:
+        raise InputError("give exactly one of --snapshot ID, --book FILE or --synthetic N")
+    if synthetic is not None:
+        from defi_perps.book import synthetic_book
+
+        return synthetic_book(synthetic, n_markets=markets, seed=seed)
+    if book_file is not None:
+        from defi_perps.book import read_book_file
+
+        return read_book_file(book_file)
+    from defi_perps.book import load_snapshot_book
+
+    return load_snapshot_book(db_url, snapshot)
+
+
+def _shock_from(scenario: str | None, shock: str | None) -> Any:
+    from defi_perps.venues.shock import parse_shock
+
+    if (scenario is None) == (shock is None):
+        raise ConfigError("give exactly one of --scenario NAME|FILE or --shock SPEC")
+    if shock is not None:
+        return parse_shock(shock)
+    try:
+        from defi_perps.venues.scenario import shock_from_scenario
+    except ModuleNotFoundError as err:  # pragma: no cover - scenarios package not built yet
+        raise ConfigError("scenarios are not available in this build; use --shock SPEC") from err
+    return shock_from_scenario(scenario)
+
+
+@click.command(name="compare")
+@click.option("--snapshot", default=None, metavar="ID", help="Stored snapshot id (or 'latest').")
+@click.option("--book", "book_file", default=None, metavar="FILE", help="Book file (CSV or Parquet).")
+@click.option("--synthetic", type=click.IntRange(1, 10_000_000), default=None, metavar="N",
+              help="Generate a seeded synthetic book of N positions.")
+@click.option("--markets", type=click.IntRange(1, 6), default=2, show_default=True,
+              help="Markets in a synthetic book.")
+@db_option
+@click.option("--scenario", default=None, metavar="NAME|FILE", help="Scenario name or TOML file.")
+@click.option("--shock", default=None, metavar="SPEC",
+              help="Shock spec: '-20%' or 'drop=-0.2,steps=30,vol=0.004,idio=0.5,depth=0.02,perm=0.5,rebound=0'.")
+@click.option("--venues", "venue_spec", default=_ALL, show_default=True,
+              help="Comma-separated venues (names or .toml files).")
+@click.option("--paths", "n_paths", type=click.IntRange(1, 1_000_000), default=200, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@click.option("--adl-policy", default="venue", show_default=True,
+              type=click.Choice(["venue", "queue", "pro-rata-pnl", "pro-rata-equity", "risk-aware"]),
+              help="How ADL amounts are spread over accounts ('venue': each venue's own queue ranking).")
+@click.option("--per-path", is_flag=True, help="With --json, include every path's figures.")
+@json_option
+def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int, db_url: str | None,
+            scenario: str | None, shock: str | None, venue_spec: str, n_paths: int, seed: int, adl_policy: str,
+            per_path: bool, as_json: bool) -> None:
+    """Run one book and one shock on several venues and show who bears the loss.
+
+    Every venue sees the same positions and the same seeded price paths; the table gives, per
+    venue, liquidated notional and count, bad debt, insurance fund / pool / vault used, ADL'd
+    notional and accounts, and the split of the loss between pool/LPs, insurance fund, HLP vault,
+    profitable traders (ADL), broker and venue, with distributions across paths. Venue rules and
+    their sources: defi_perps/venues/params/*.toml.
+    """
+    from defi_perps.report.compare import compare as run_compare
+    from defi_perps.report.compare import render_table
+    from defi_perps.venues.params import parse_venue_list
+
+    venues = parse_venue_list(venue_spec)
+    shk = _shock_from(scenario, shock)
+    book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url)
+    if book.n_positions == 0:
+        raise InputError("the book has no open positions")
+    with progress_bar("venues × paths", total=len(venues) * n_paths) as bar:
+        summaries = run_compare(book, venues, shk, n_paths, seed, adl_policy, progress=bar.advance)
+    meta = {"book": book.summary(), "shock": shk.describe(), "scenario": scenario, "paths": n_paths, "seed": seed,
+            "adl_policy": adl_policy}
+    if as_json:
+        emit_json({**meta, "venues": [s.to_dict(per_path) for s in summaries]})
+        return
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=200)
+    src = book.source or ("synthetic" if synthetic is not None else "book")
+    title = (f"{src}: {book.n_positions} positions, {book.n_markets} market(s) — shock {shk.describe()} — "
+             f"{n_paths} paths, seed {seed}")
+    console.print(render_table(summaries, title))

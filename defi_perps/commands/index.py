@@ -1,0 +1,75 @@
+"""``defi-perps index PROTOCOL``: snapshot a protocol's on-chain state at one block into the store."""
+
+from __future__ import annotations
+
+import click
+
+from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
+from defi_perps.exceptions import InputError, UnknownProtocolError
+
+SUPPORTED = ("gmx-v2",)
+
+
+@click.command("index", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("protocol", metavar="PROTOCOL")
+@click.option("--chain", "chain_name", metavar="NAME", help="Bundled chain file (arbitrum, avalanche, devnet…).")
+@click.option("--chain-file", type=click.Path(dir_okay=False), metavar="FILE", help="Any chain file (a fork, a test deployment).")
+@click.option("--rpc", "rpc_url", metavar="URL", help="RPC URL (default: $<rpc_env> of the chain file, then its rpc_url).")
+@click.option("--block", "block", metavar="N", help="Block to snapshot (default: the latest block when the run starts).")
+@click.option("--prices", "prices_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="JSON price file overriding the Chainlink feeds (format: protocols/gmx_v2/mappers.py).")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000),
+              help="Calls per Multicall3 batch (halves automatically when a batch fails).")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 600), help="Per-request timeout (s).")
+@click.option("--retries", default=5, show_default=True, type=click.IntRange(0, 20), help="Retries per request on timeouts, 429 and 5xx.")
+@db_option
+@json_option
+def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url: str | None, block: str | None,
+          prices_path: str | None, batch_size: int, timeout: float, retries: int, db_url: str | None,
+          as_json: bool) -> None:
+    """Snapshot PROTOCOL (gmx-v2) at one block: markets, oracle prices and every open position."""
+    if protocol not in SUPPORTED:
+        raise UnknownProtocolError(f"unknown protocol {protocol!r}; supported: {', '.join(SUPPORTED)}")
+    from defi_perps.config import load_chain
+    from defi_perps.indexer.gmx_v2 import index_gmx_v2
+    from defi_perps.indexer.summary import render, summarize
+    from defi_perps.rpc.client import RetryPolicy
+
+    blk = _parse_block(block)
+    chain = load_chain(chain_name, chain_file)
+    with progress_bar("positions", None) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.update(completed=done, total=total)
+
+        report, snap = index_gmx_v2(chain, rpc_url, blk, db_url, prices_path, batch_size,
+                                    RetryPolicy(max_retries=retries, timeout_s=timeout), progress)
+    summary = None
+    if snap is not None:
+        from dataclasses import replace
+
+        summary = summarize(replace(snap, meta=replace(snap.meta, id=report.snapshot_id)))
+    if as_json:
+        emit_json({"index": report.to_dict(), "snapshot": summary})
+        return
+    if summary is not None:
+        render(summary)
+    if not report.created:
+        click.echo(f"block {report.block_number} on {report.chain} is already stored as snapshot "
+                   f"{report.snapshot_id}; nothing written ({report.positions} positions, {report.markets} markets)")
+    else:
+        click.echo(f"stored snapshot {report.snapshot_id}: {report.chain} block {report.block_number}, "
+                   f"{report.markets} markets, {report.positions} positions")
+    click.echo(f"RPC round trips: {report.round_trips} (retries {report.retries}, multicall batches "
+               f"{report.multicall_batches}, batch size {report.batch_size_final}"
+               f"{', halved ' + str(report.batch_halvings) + 'x' if report.batch_halvings else ''}); "
+               f"elapsed {report.elapsed_s:.2f}s (read {report.read_s:.2f}s, write {report.write_s:.2f}s); "
+               f"{report.positions_per_s:,.0f} positions/s")
+
+
+def _parse_block(block: str | None) -> int | None:
+    if block is None or block.strip().lower() == "latest":
+        return None
+    try:
+        return int(block, 0)
+    except ValueError:
+        raise InputError(f"--block must be a block number or 'latest', got {block!r}") from None

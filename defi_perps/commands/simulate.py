@@ -1,0 +1,100 @@
+"""``defi-perps simulate``: Monte Carlo liquidation cascades on a stored, file or synthetic book."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
+from defi_perps.exceptions import ConfigError, InputError
+
+
+@click.command("simulate")
+@click.option("--snapshot", "snapshot_id", metavar="ID", help="Stored snapshot id (or 'latest').")
+@click.option("--book", "book_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="CSV or Parquet book file (columns: see defi_perps/book/files.py).")
+@click.option("--synthetic", "synthetic_n", type=int, metavar="N", help="Seeded synthetic book of N positions.")
+@click.option("--markets", "n_markets", type=click.IntRange(1, 6), default=4, show_default=True,
+              help="Markets in a synthetic book.")
+@db_option
+@click.option("--paths", "n_paths", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--horizon", default=None, help="Simulated time, e.g. 1d, 2h (default 1d, or the scenario's).")
+@click.option("--step", "step", default=None, help="Step length, e.g. 1m (default 1m, or the scenario's).")
+@click.option("--shock", default=None, metavar="SPEC", help="Deterministic shock, e.g. '-13%@12m' or 'BTC:-13%@12m'.")
+@click.option("--replay", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="CSV",
+              help="Replay a historical path (timestamp,price per market).")
+@click.option("--scenario", default=None, metavar="NAME|FILE", help="Built-in scenario name or a TOML file.")
+@click.option("--depth-stress", type=float, default=None, help="Depth multiplier, e.g. 0.02 (default 1).")
+@click.option("--volatility", type=float, default=None, help="Annualised volatility of the stochastic part.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="numba threads (default: all).")
+@click.option("--include-paths", is_flag=True, help="With --json, include per-path arrays.")
+@json_option
+def simulate(snapshot_id: str | None, book_file: Path | None, synthetic_n: int | None, n_markets: int,
+             db_url: str | None, n_paths: int, horizon: str | None, step: str | None, shock: str | None,
+             replay: Path | None, scenario: str | None, depth_stress: float | None, volatility: float | None,
+             seed: int, threads: int | None, include_paths: bool, as_json: bool) -> None:
+    """Monte Carlo of liquidation cascades under shallow liquidity.
+
+    Exactly one of --snapshot, --book, --synthetic picks the book; at most one of --shock,
+    --replay, --scenario picks the deterministic path the random part rides on.
+    """
+    from defi_perps.book import load_snapshot_book, read_book_file, synthetic_book
+    from defi_perps.engine import DepthSpec, PriceModel, SimulationConfig
+    from defi_perps.engine import simulate as run_simulation
+    from defi_perps.scenarios import Scenario, load_scenario, parse_duration, steps_for
+
+    if sum(x is not None for x in (snapshot_id, book_file, synthetic_n)) != 1:
+        raise InputError("give exactly one of --snapshot ID, --book FILE, --synthetic N")
+    if sum(x is not None for x in (shock, replay, scenario)) > 1:
+        raise InputError("give at most one of --shock, --replay, --scenario")
+    scen = load_scenario(scenario) if scenario else Scenario(
+        name="", shock=shock, replay=replay, origin="command line")
+    step_s = parse_duration(step or scen.step or "1m", "--step")
+    horizon_s = parse_duration(horizon or scen.horizon or "1d", "--horizon")
+    n_steps = steps_for(horizon_s, step_s, "--horizon")
+    if n_steps > 1_000_000:
+        raise ConfigError(f"--horizon/--step give {n_steps} steps; at most 1,000,000")
+
+    if synthetic_n is not None:
+        book = synthetic_book(synthetic_n, n_markets=n_markets, seed=seed)
+    elif book_file is not None:
+        book = read_book_file(book_file)
+    else:
+        book = load_snapshot_book(db_url, "latest" if snapshot_id == "latest" else _snapshot_id(snapshot_id))
+
+    model = scen.price_model(PriceModel(volatility=book.meta.get("volatility", 0.6),
+                                        beta=book.meta.get("beta", 0.8)))
+    if volatility is not None:
+        if volatility < 0:
+            raise ConfigError("--volatility must be >= 0")
+        model.volatility = volatility
+    depth = scen.depth_spec(DepthSpec())
+    if depth_stress is not None:
+        if not depth_stress > 0:
+            raise ConfigError("--depth-stress must be positive")
+        depth.stress = depth_stress
+    base = scen.base_path(book.market_names, n_steps, step_s)
+    config = SimulationConfig(n_paths=n_paths, n_steps=n_steps, step_seconds=step_s, seed=seed, threads=threads)
+    scen_info = scen.to_dict() if scen.name or scen.shock or scen.replay else {}
+    with progress_bar("simulating paths", n_paths) as bar:
+        result = run_simulation(book, model=model, depth=depth, funding=scen.funding_spec(), config=config,
+                                base_log=base, progress=bar.advance, scenario=scen_info)
+    data = result.to_dict(include_paths=include_paths)
+    if as_json:
+        emit_json(data)
+    else:
+        from defi_perps.report.simulation import render_summary
+
+        render_summary(data)
+
+
+def _snapshot_id(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InputError(f"--snapshot {raw!r}: expected a snapshot id (integer) or 'latest'") from None
+    if value < 1:
+        raise InputError(f"--snapshot {raw!r}: ids start at 1")
+    return value

@@ -1,0 +1,162 @@
+"""Generate the devnet's seeded book: a realistic, reproducible set of GMX v2 positions.
+
+Everything is drawn from ``numpy.random.default_rng(seed)`` and turned into exact ints before it
+leaves this module, so the same seed gives the same book (and the same chain) every time.
+
+Shape of the book (devnet choices, meant to look like a GMX v2 deployment, not to copy one):
+- every account holds at least one position; the rest go to accounts drawn with a heavy skew, so
+  a few accounts hold many positions (at most one per market/collateral/side, as on GMX);
+- sizes are lognormal (median ≈ $1.5k) with a Pareto tail of whales, clipped to [$10, $25M];
+- leverage mixes 1.1–5x, 5–20x, 20–50x and 50x–the market's max (≤ 100x);
+- entry prices scatter around the current price (per-market sigma), so positions carry PnL;
+- about 4% sit close to liquidation: remaining collateral 1.02–1.25× the market's
+  ``minCollateralFactor`` × size at the genesis prices (fees ignored);
+- no position starts liquidatable at genesis prices (before fees).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from eth_utils import keccak, to_checksum_address
+
+from defi_perps.devnet.universe import FLOAT, TOKENS, MarketSpec
+from defi_perps.domain import Position
+from defi_perps.protocols.gmx_v2 import keys
+
+NEAR_LIQUIDATION_SHARE = 0.04
+ONE_DAY = 86_400
+
+
+def account_address(seed: int, i: int) -> str:
+    """The i-th devnet trader: deterministic, no private key needed (nobody signs for them)."""
+    return to_checksum_address(keccak(b"defi-perps devnet account" + seed.to_bytes(8, "big") + i.to_bytes(8, "big"))[12:])
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """Per (market, collateral token, side): the sums GMX keeps in OPEN_INTEREST* / COLLATERAL_SUM."""
+
+    open_interest_usd: int
+    open_interest_in_tokens: int
+    collateral_sum: int
+
+
+def aggregate(positions: Sequence[Position]) -> dict[tuple[str, str, bool], Aggregate]:
+    acc: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for p in positions:
+        a = acc[(p.market, p.collateral_token, p.is_long)]
+        a[0] += p.size_in_usd
+        a[1] += p.size_in_tokens
+        a[2] += p.collateral_amount
+    return {k: Aggregate(*v) for k, v in acc.items()}
+
+
+def _leverage(rng: np.random.Generator, n: int, max_lev: np.ndarray) -> np.ndarray:
+    bucket = rng.choice(4, size=n, p=[0.40, 0.35, 0.19, 0.06])
+    lo = np.array([1.1, 5.0, 20.0, 50.0])[bucket]
+    hi = np.minimum(np.array([5.0, 20.0, 50.0, 100.0])[bucket], max_lev)
+    lo = np.minimum(lo, hi * 0.9)
+    return np.exp(rng.uniform(np.log(lo), np.log(hi)))
+
+
+def generate_positions(markets: Sequence[MarketSpec], token_addrs: Mapping[str, str],
+                       market_addrs: Mapping[str, str], cumulative_borrowing: Mapping[tuple[str, bool], int],
+                       n_positions: int, n_accounts: int, seed: int, now: int) -> list[Position]:
+    """Draw ``n_positions`` positions over ``n_accounts`` accounts on ``markets``.
+
+    ``cumulative_borrowing[(market_name, is_long)]`` is the market's current cumulative borrowing
+    factor; each position's ``borrowingFactor`` (its value at open) is drawn below it.
+    """
+    if n_positions < 0 or n_accounts < 1:
+        raise ValueError("positions must be >= 0 and accounts >= 1")
+    rng = np.random.default_rng(seed)
+    n = n_positions
+    weights = np.array([m.weight for m in markets], dtype=float)
+    mk = rng.choice(len(markets), size=n, p=weights / weights.sum())
+    is_long = rng.random(n) < 0.56
+    use_long_token = rng.random(n) < np.where(is_long, 0.45, 0.2)  # shorts mostly post stablecoins
+    size_scale = np.array([m.size_scale for m in markets])[mk]
+    size = np.exp(rng.normal(np.log(1500.0), 1.5, n)) * size_scale
+    whales = rng.random(n) < 0.01
+    size = np.where(whales, 200_000.0 * (1.0 + rng.pareto(1.3, n)) * size_scale, size)
+    size = np.clip(size, 10.0, 25_000_000.0)
+    max_lev = np.array([min(m.max_leverage, 0.8 * FLOAT / m.min_collateral_factor) for m in markets])[mk]
+    lev = _leverage(rng, n, max_lev)
+    sigma = np.array([m.move_sigma for m in markets])[mk]
+    move = np.exp(rng.normal(0.0, 1.0, n) * sigma)          # entry = current / move
+    near = rng.random(n) < NEAR_LIQUIDATION_SHARE
+    near_ratio = rng.uniform(1.02, 1.25, n)
+    age = rng.integers(ONE_DAY // 24, 90 * ONE_DAY, n)
+    decreased = rng.random(n) < 0.3
+    dec_frac = rng.random(n)
+    bf_frac = rng.uniform(0.2, 1.0, n)
+    impact_frac = rng.uniform(0.0, 0.0015, n)
+    impact_sign = np.where(rng.random(n) < 0.8, -1, 1)
+    funding = rng.integers(0, 10**12, (n, 3))
+    skew = rng.random(n)
+    redraw = rng.integers(0, 2**62, n)
+
+    account_list = [account_address(seed, a) for a in range(n_accounts)]
+    positions: list[Position] = []
+    used: set[bytes] = set()
+    for i in range(n):
+        m = markets[int(mk[i])]
+        long = bool(is_long[i])
+        coll_sym = m.long if use_long_token[i] else m.short
+        index = TOKENS[m.index]
+        coll = TOKENS[coll_sym]
+        market_addr = market_addrs[m.name]
+        coll_addr = token_addrs[coll_sym]
+        # Account: each account once first, then a skewed draw (u^3 piles up on low indices).
+        if i < n_accounts:
+            a = i
+        else:
+            a = int(n_accounts * skew[i] ** 3)
+        key = keys.position_key(account_list[a], market_addr, coll_addr, long)
+        tries = 0
+        while key in used:  # one position per (account, market, collateral, side), as on GMX
+            tries += 1
+            a = int((redraw[i] + tries * 7919) % n_accounts) if tries < 50 else (a + 1) % n_accounts
+            key = keys.position_key(account_list[a], market_addr, coll_addr, long)
+        used.add(key)
+        account = account_list[a]
+
+        px_now = index.price_per_unit()                       # 30 - decimals
+        px_entry = max(1, int(px_now / float(move[i])))
+        size_usd = int(round(float(size[i]) * 100)) * 10**28  # whole cents, 1e30-scaled
+        size_tokens = size_usd // px_entry
+        side = 1 if long else -1
+        pnl = side * (size_tokens * px_now - size_usd)        # USD 1e30 at the current price
+        mcf = m.min_collateral_factor
+        floor_usd = size_usd * mcf // FLOAT                   # liquidation threshold (before fees)
+        if near[i]:
+            collateral_usd = floor_usd * int(near_ratio[i] * 10_000) // 10_000 - pnl
+        else:
+            collateral_usd = int(size_usd / float(lev[i]))
+            if collateral_usd + pnl < floor_usd * 13 // 10:
+                # Entry drawn too far against the position: reopen at the current price.
+                px_entry = px_now
+                size_tokens = size_usd // px_entry
+                pnl = side * (size_tokens * px_now - size_usd)
+                collateral_usd = max(collateral_usd, floor_usd * 13 // 10 - pnl)
+        collateral_usd = max(collateral_usd, 2 * FLOAT)      # keep above MIN_COLLATERAL_USD ($1)
+        collateral_amount = max(1, collateral_usd // coll.price_per_unit())
+        opened = now - int(age[i])
+        decreased_at = opened + int((now - opened) * float(dec_frac[i])) if decreased[i] else 0
+        cum_bf = cumulative_borrowing[(m.name, long)]
+        pending_impact = int(impact_sign[i]) * (size_tokens * int(impact_frac[i] * 1_000_000) // 1_000_000)
+        positions.append(Position(
+            key="0x" + key.hex(), account=account, market=market_addr, collateral_token=coll_addr,
+            is_long=long, size_in_usd=size_usd, size_in_tokens=size_tokens,
+            collateral_amount=collateral_amount, pending_impact_amount=pending_impact,
+            borrowing_factor=cum_bf * int(bf_frac[i] * 1_000_000) // 1_000_000,
+            funding_fee_amount_per_size=int(funding[i, 0]),
+            long_token_claimable_funding_amount_per_size=int(funding[i, 1]),
+            short_token_claimable_funding_amount_per_size=int(funding[i, 2]),
+            increased_at_time=opened, decreased_at_time=decreased_at,
+        ))
+    return positions

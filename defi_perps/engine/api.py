@@ -1,0 +1,139 @@
+"""Python facade of the engine: validate, allocate, run the kernel in chunks, wrap the result.
+
+>>> from defi_perps.book import synthetic_book
+>>> from defi_perps.engine import simulate, SimulationConfig
+>>> result = simulate(synthetic_book(1000, seed=1), config=SimulationConfig(n_paths=100, n_steps=60, seed=7))
+>>> result.to_dict()["stats"]["bad_debt_usd"]["mean"]  # doctest: +SKIP
+
+Paths run in chunks so a progress callback can report; each path has its own random stream, so
+chunking and thread count do not change results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from defi_perps.book.arrays import Book
+from defi_perps.engine import nb
+from defi_perps.engine._jit import jit_disabled
+from defi_perps.engine.adl import AdlHook, RecordShortfall
+from defi_perps.engine.inputs import DepthSpec, Funding, PriceModel, prepare_markets, prepare_positions
+from defi_perps.engine.results import SimulationResult
+from defi_perps.engine.rules import GENERIC, MAX_PENDING, VenueRules
+from defi_perps.exceptions import EngineInputError
+
+
+@dataclass
+class SimulationConfig:
+    n_paths: int = 1000
+    n_steps: int = 1440
+    step_seconds: float = 60.0
+    seed: int = 0
+    record_every: int | None = None     # insurance-fund trajectory resolution (default: ~96 points)
+    n_detail: int = 8                   # paths with per-step detail (liquidations, marks)
+    max_events: int = 64                # ADL/shortfall events kept per path (all are counted)
+    threads: int | None = None          # numba threads (default: numba's)
+    chunk_paths: int | None = None      # paths per kernel call (progress granularity)
+
+    def check(self) -> None:
+        if self.n_paths < 1:
+            raise EngineInputError("--paths must be at least 1")
+        if self.n_steps < 1:
+            raise EngineInputError("the horizon must hold at least one step")
+        if not self.step_seconds > 0:
+            raise EngineInputError("--step must be positive")
+        if self.seed < 0 or self.seed >= 2**63:
+            raise EngineInputError("--seed must be a non-negative 63-bit integer")
+        if self.threads is not None and self.threads < 1:
+            raise EngineInputError("--threads must be at least 1")
+
+
+def allocate_outputs(n_paths: int, n_markets: int, n_steps: int, record_every: int, n_detail: int,
+                     max_events: int) -> nb.Outputs:
+    p, m = n_paths, n_markets
+    d = min(n_detail, n_paths)
+    r = n_steps // record_every
+    return nb.Outputs(
+        liq_count=np.zeros((p, m, 2), np.int64), liq_notional=np.zeros((p, m, 2)),
+        backstop_notional=np.zeros((p, m, 2)), adl_count=np.zeros((p, m, 2), np.int64),
+        adl_notional=np.zeros((p, m, 2)), adl_haircut=np.zeros((p, m, 2)), bad_debt=np.zeros((p, m)),
+        min_mark=np.zeros((p, m)), max_mark=np.zeros((p, m)), final_mark=np.zeros((p, m)),
+        min_exog=np.zeros((p, m)), max_exog=np.zeros((p, m)), final_exog=np.zeros((p, m)),
+        scalars=np.zeros((p, nb.N_SCALARS)), insurance_path=np.zeros((p, r)),
+        events=np.zeros((p, max_events), nb.event_dt), n_events=np.zeros(p, np.int64),
+        det_liq_notional=np.zeros((d, n_steps, m, 2)), det_mark=np.zeros((d, n_steps + 1, m)),
+        det_exog=np.zeros((d, n_steps + 1, m)))
+
+
+def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None = None,
+             depth: DepthSpec | None = None, funding: Funding | None = None,
+             config: SimulationConfig | None = None, base_log: np.ndarray | None = None,
+             progress: Callable[[int], None] | None = None, engine: str = "auto",
+             adl_hook: AdlHook | None = None, scenario: dict | None = None) -> SimulationResult:
+    """Run the Monte Carlo; ``engine`` is ``"auto"`` (kernel unless JIT is disabled), ``"numba"``
+    or ``"reference"`` (the plain-Python twin). ``base_log`` is the deterministic log-price path
+    ``float64[n_steps + 1, M]`` (shock or replay) the stochastic part rides on."""
+    config = config or SimulationConfig()
+    config.check()
+    model = model or PriceModel()
+    depth = depth or DepthSpec()
+    if not isinstance(rules, VenueRules):
+        raise EngineInputError("rules must be a VenueRules (see defi_perps.engine.rules.make_rules)")
+    book.validate()
+    pos, order = prepare_positions(book, rules)
+    mk = prepare_markets(book, rules, depth, funding, config.step_seconds)
+    ma = model.arrays(book.n_markets, config.n_steps, config.step_seconds, base_log)
+    record_every = config.record_every or max(1, config.n_steps // 96)
+    out = allocate_outputs(config.n_paths, book.n_markets, config.n_steps, record_every, config.n_detail,
+                           config.max_events)
+    use_reference = engine == "reference" or (engine == "auto" and jit_disabled())
+    if engine not in {"auto", "numba", "reference"}:
+        raise EngineInputError(f"unknown engine {engine!r}")
+    if use_reference:
+        from defi_perps.engine.reference import simulate_chunk_reference as run_chunk
+    else:
+        run_chunk = nb.simulate_chunk
+    chunk = config.chunk_paths or max(1, min(config.n_paths, max(64, config.n_paths // 50)))
+    n_detail = min(config.n_detail, config.n_paths)
+    threads_before = None
+    if config.threads is not None and not use_reference:
+        import numba
+
+        threads_before = numba.get_num_threads()
+        numba.set_num_threads(min(config.threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        for lo in range(0, config.n_paths, chunk):
+            hi = min(config.n_paths, lo + chunk)
+            run_chunk(lo, hi, config.seed, config.n_steps, record_every, n_detail, MAX_PENDING, pos, mk, ma, rules,
+                      out)
+            if progress is not None:
+                progress(hi - lo)
+    finally:
+        if threads_before is not None:
+            import numba
+
+            numba.set_num_threads(threads_before)
+    result = SimulationResult(book=book, rules=rules, config=config, model=model, depth=depth, outputs=out,
+                              record_every=record_every, engine="reference" if use_reference else "numba",
+                              scenario=scenario or {}, position_order=order,
+                              threads=None if use_reference else _threads())
+    hook = adl_hook if adl_hook is not None else RecordShortfall()
+    result.adl = hook(result)
+    return result
+
+
+def _threads() -> int:
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def engine_bytes_per_position() -> int:
+    """Bytes the kernel holds per position: threshold, size, entry, collateral USD and tokens."""
+    return 5 * np.dtype(np.float64).itemsize
+
+
+__all__ = ["SimulationConfig", "allocate_outputs", "engine_bytes_per_position", "simulate"]

@@ -1,0 +1,311 @@
+"""Kernel inputs: thresholds, sorted segments and parameter arrays, built once per run.
+
+:func:`prepare` turns a :class:`~defi_perps.book.Book`, venue rules, a depth spec and a price
+model into the NamedTuples of arrays the kernel (``nb.py``) and its twin (``reference.py``) read.
+Positions are reordered so that each segment — one (market, side, maintenance tier) — is a
+contiguous run sorted by liquidation threshold, longs from the highest threshold down, shorts
+from the lowest up: a falling price liquidates longs in array order, a rising one shorts.
+
+Engine memory per position is five float64 arrays (threshold, size, entry, collateral USD,
+collateral tokens): 40 bytes. Everything else is per market, per segment or per path.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from defi_perps.book.arrays import Book
+from defi_perps.engine import depth as _depth
+from defi_perps.engine.rules import MM_TIERED, VenueRules
+from defi_perps.exceptions import EngineInputError
+
+SECONDS_PER_YEAR = 365.0 * 86400.0
+
+
+class PositionArrays(NamedTuple):
+    thr: np.ndarray          # float64[N] threshold price (longs liquidate at P <= thr, shorts at P >= thr)
+    qty: np.ndarray          # float64[N] index tokens
+    entry: np.ndarray        # float64[N]
+    coll_usd: np.ndarray     # float64[N]
+    coll_tok: np.ndarray     # float64[N]
+    seg_start: np.ndarray    # int64[S + 1] segment offsets into the position arrays
+    seg_market: np.ndarray   # int64[S]
+    seg_side: np.ndarray     # int64[S] +1 / -1
+    seg_rate: np.ndarray     # float64[S] maintenance rate
+    seg_amount: np.ndarray   # float64[S] maintenance amount (USD)
+    seg_mark: np.ndarray     # int64[S] 1: MM on mark notional, 0: on entry notional
+    seg_w: np.ndarray        # float64[S] threshold shift per unit of accrued funding (price units)
+
+
+class MarketArrays(NamedTuple):
+    price0: np.ndarray            # float64[M]
+    close_fee: np.ndarray         # float64[M] charged on every close (on entry notional)
+    close_fee_in_trigger: np.ndarray  # float64[M] the part counted in the trigger (0 or close_fee)
+    liq_fee: np.ndarray           # float64[M]
+    impact_cap: np.ndarray        # float64[M] oracle-mode protocol impact cap
+    min_coll: np.ndarray          # float64[M] min collateral USD floor
+    max_adl: np.ndarray           # float64[M, 2] (col 0 longs, col 1 shorts)
+    min_adl: np.ndarray           # float64[M, 2]
+    max_traders: np.ndarray       # float64[M, 2]
+    pool_long_tok: np.ndarray     # float64[M]
+    pool_short_usd: np.ndarray    # float64[M]
+    oi_qty: np.ndarray            # float64[M, 2] open size (tokens)
+    oi_entry: np.ndarray          # float64[M, 2] open entry notional (USD)
+    accrual: np.ndarray           # float64[M, 2] funding+borrowing per step, fraction of price per token
+    depth_kind: np.ndarray        # int64[M]
+    depth_k: np.ndarray           # float64[M]
+    depth_a: np.ndarray           # float64[M]
+    band_x: np.ndarray            # float64[M, B]
+    band_d: np.ndarray            # float64[M, B] cumulative depth USD (stress applied)
+    band_n: np.ndarray            # int64[M]
+    perm_frac: np.ndarray         # float64[M]
+    trans_decay: np.ndarray       # float64[M]
+
+
+class ModelArrays(NamedTuple):
+    mu: np.ndarray           # float64[M] drift per step (log)
+    sigma: np.ndarray        # float64[M] volatility per sqrt(step)
+    beta: np.ndarray         # float64[M] loading on the common factor, in [-1, 1]
+    garch_alpha: float
+    garch_beta: float
+    jump_prob: float         # probability of a common jump per step
+    jump_mean: float         # log jump size mean
+    jump_std: float
+    base_log: np.ndarray     # float64[T + 1, M] deterministic log path (shock / replay), 0 at t=0
+
+
+@dataclass
+class PriceModel:
+    """Exogenous price model: GBM + common Poisson jumps + GARCH(1,1), factor-correlated.
+
+    ``volatility``/``drift`` are annualised; ``beta`` is each market's loading on one common
+    factor (correlation between markets i, j = beta_i × beta_j). Jumps hit the factor, scaled by
+    beta. GARCH runs on the variance multiplier ``h`` (long-run 1): ``h' = 1 − α − β + α ε² + β h``.
+    ``volatility=0`` everywhere gives a deterministic run (shock or replay paths only).
+    """
+
+    volatility: list[float] | float = 0.6
+    beta: list[float] | float = 0.8
+    drift: list[float] | float = 0.0
+    garch_alpha: float = 0.05
+    garch_beta: float = 0.90
+    jump_rate_per_year: float = 0.0
+    jump_mean: float = -0.05
+    jump_std: float = 0.03
+
+    def arrays(self, n_markets: int, n_steps: int, step_seconds: float,
+               base_log: np.ndarray | None = None) -> ModelArrays:
+        dt = step_seconds / SECONDS_PER_YEAR
+
+        def per_market(v: list[float] | float, name: str) -> np.ndarray:
+            arr = np.broadcast_to(np.asarray(v, dtype=np.float64), (n_markets,)).copy() if np.ndim(v) == 0 \
+                else np.asarray(v, dtype=np.float64)
+            if arr.shape != (n_markets,) or not np.all(np.isfinite(arr)):
+                raise EngineInputError(f"price model {name}: expected one finite value per market ({n_markets})")
+            return arr
+
+        sigma = per_market(self.volatility, "volatility")
+        beta = per_market(self.beta, "beta")
+        mu = per_market(self.drift, "drift")
+        if np.any(sigma < 0) or np.any(np.abs(beta) > 1):
+            raise EngineInputError("price model: volatility must be >= 0 and |beta| <= 1")
+        if not (self.garch_alpha >= 0 and self.garch_beta >= 0 and self.garch_alpha + self.garch_beta < 1):
+            raise EngineInputError("price model: GARCH needs alpha, beta >= 0 and alpha + beta < 1")
+        if base_log is None:
+            base_log = np.zeros((n_steps + 1, n_markets))
+        base_log = np.ascontiguousarray(base_log, dtype=np.float64)
+        if base_log.shape != (n_steps + 1, n_markets):
+            raise EngineInputError(f"base path has shape {base_log.shape}, expected {(n_steps + 1, n_markets)}")
+        return ModelArrays(mu=mu * dt - 0.0, sigma=sigma * math.sqrt(dt), beta=beta,
+                           garch_alpha=float(self.garch_alpha), garch_beta=float(self.garch_beta),
+                           jump_prob=float(min(max(self.jump_rate_per_year, 0.0) * dt, 1.0)),
+                           jump_mean=float(self.jump_mean), jump_std=float(self.jump_std), base_log=base_log)
+
+
+@dataclass
+class DepthSpec:
+    """Per-market depth curves. ``None`` fields get defaults relative to the book's open interest.
+
+    ``bands``: distances (fractions) and ``band_depth_usd`` per market the cumulative USD depth
+    at each; or ``kind="linear"|"power"`` with ``k_usd`` (depth at distance 1) and ``exponent``.
+    Default: bands ±0.5/1/2/5/10 % holding 2/4/8/20/40 % of the market's open interest (a
+    modelling choice: depth scaled to the positions that can be liquidated into it).
+    """
+
+    kind: str = "bands"
+    bands: tuple[float, ...] = _depth.DEFAULT_BANDS
+    band_depth_usd: list[list[float]] | None = None
+    k_usd: list[float] | float | None = None
+    exponent: list[float] | float = 1.0
+    stress: float = 1.0
+    permanent_fraction: float = 0.5
+    transient_half_life_steps: float = 5.0
+    default_band_share: tuple[float, ...] = (0.02, 0.04, 0.08, 0.20, 0.40)
+    min_depth_usd: float = 1e5
+
+
+@dataclass
+class Funding:
+    """Funding + borrowing paid per index token, annualised fraction of price (+ pays, − receives)."""
+
+    long_rate: list[float] | float = 0.0
+    short_rate: list[float] | float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def _thresholds(q: np.ndarray, e: np.ndarray, c_usd: np.ndarray, c_tok: np.ndarray, side: np.ndarray,
+                rate: np.ndarray, amount: np.ndarray, mark_based: np.ndarray, fee_trig: np.ndarray,
+                min_coll: np.ndarray) -> np.ndarray:
+    """Price at which equity = maintenance (see rules.py docstring for the equity/MM model)."""
+    qe = q * e
+    fee = fee_trig * qe
+    long = side > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # constant MM (entry notional) or mark-proportional MM minus maintenance amount
+        k_const = np.where(mark_based == 1, 0.0, rate * qe)
+        thr_long = np.where(mark_based == 1,
+                            (qe + fee - c_usd - amount) / (c_tok + q * (1.0 - rate)),
+                            (k_const + qe + fee - c_usd) / (c_tok + q))
+        floor_long = (min_coll + qe + fee - c_usd) / (c_tok + q)
+        den_short_mark = q * (1.0 + rate) - c_tok
+        thr_short = np.where(mark_based == 1,
+                             np.where(den_short_mark > 0, (qe + c_usd - fee + amount) / den_short_mark, np.inf),
+                             np.where(q > c_tok, (qe + c_usd - fee - k_const) / (q - c_tok), np.inf))
+        floor_short = np.where(q > c_tok, (qe + c_usd - fee - min_coll) / (q - c_tok), np.inf)
+    thr = np.where(long, np.maximum(thr_long, np.where(min_coll > 0, floor_long, -np.inf)),
+                   np.minimum(thr_short, np.where(min_coll > 0, floor_short, np.inf)))
+    return thr
+
+
+def _override(values: np.ndarray, default: float) -> np.ndarray:
+    return np.where(np.isnan(values), default, values)
+
+
+def prepare_positions(book: Book, rules: VenueRules) -> tuple[PositionArrays, np.ndarray]:
+    """Thresholds and segments; also returns ``order`` (sorted index → original position index)."""
+    m_count = book.n_markets
+    n_tiers = int(rules.tier_floor.size) if rules.mm_kind == MM_TIERED else 1
+    mm_override = book.mm_rate
+    notional0 = book.notional()
+    pm = book.market.astype(np.int64)
+    if rules.mm_kind == MM_TIERED:
+        tier = np.searchsorted(rules.tier_floor, notional0, side="right") - 1
+        tier = np.clip(tier, 0, n_tiers - 1)
+    else:
+        tier = np.zeros(book.n_positions, np.int64)
+    overridden = ~np.isnan(mm_override[pm])
+    tier = np.where(overridden, 0, tier)
+    side_idx = (book.side < 0).astype(np.int64)
+    seg = (pm * 2 + side_idx) * n_tiers + tier
+    s_count = m_count * 2 * n_tiers
+    seg_market = np.repeat(np.arange(m_count), 2 * n_tiers).astype(np.int64)
+    seg_side = np.tile(np.repeat(np.array([1, -1]), n_tiers), m_count).astype(np.int64)
+    seg_tier = np.tile(np.arange(n_tiers), 2 * m_count)
+    if rules.mm_kind == MM_TIERED:
+        seg_rate = rules.tier_rate[seg_tier].astype(np.float64)
+        seg_amount = rules.tier_amount[seg_tier].astype(np.float64)
+        seg_mark = np.ones(s_count, np.int64)
+    else:
+        seg_rate = np.full(s_count, rules.mm_rate)
+        seg_amount = np.zeros(s_count)
+        seg_mark = np.full(s_count, 0 if rules.mm_on_entry_notional else 1, np.int64)
+    # a per-market maintenance rate (e.g. GMX MIN_COLLATERAL_FACTOR_FOR_LIQUIDATION) replaces the tiers
+    seg_over = mm_override[seg_market]
+    has = ~np.isnan(seg_over)
+    seg_rate = np.where(has, seg_over, seg_rate)
+    seg_amount = np.where(has, 0.0, seg_amount)
+    seg_mark = np.where(has, 0 if rules.mm_on_entry_notional else 1, seg_mark).astype(np.int64)
+    seg_w = np.where(seg_mark == 1, 1.0 / (1.0 - seg_side * seg_rate), 1.0)
+
+    close_fee = _override(book.close_fee_rate, rules.close_fee_rate)
+    fee_trig = close_fee if rules.count_close_fee else np.zeros(m_count)
+    min_coll = _override(book.min_collateral_usd, rules.min_collateral_usd)
+    thr = _thresholds(book.size, book.entry_price, book.collateral_usd, book.collateral_tokens, book.side.astype(
+        np.float64), seg_rate[seg], seg_amount[seg], seg_mark[seg], fee_trig[pm], min_coll[pm])
+    if np.any(np.isnan(thr)):
+        raise EngineInputError("could not compute a liquidation threshold for some positions (check the book)")
+    key = np.where(book.side > 0, -thr, thr)
+    order = np.lexsort((np.arange(book.n_positions), key, seg))
+    seg_start = np.zeros(s_count + 1, np.int64)
+    np.cumsum(np.bincount(seg, minlength=s_count), out=seg_start[1:])
+    pos = PositionArrays(
+        thr=np.ascontiguousarray(thr[order]), qty=np.ascontiguousarray(book.size[order]),
+        entry=np.ascontiguousarray(book.entry_price[order]),
+        coll_usd=np.ascontiguousarray(book.collateral_usd[order]),
+        coll_tok=np.ascontiguousarray(book.collateral_tokens[order]),
+        seg_start=seg_start, seg_market=seg_market, seg_side=seg_side, seg_rate=seg_rate.astype(np.float64),
+        seg_amount=seg_amount.astype(np.float64), seg_mark=seg_mark, seg_w=seg_w.astype(np.float64))
+    return pos, order
+
+
+def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Funding | None,
+                    step_seconds: float) -> MarketArrays:
+    m = book.n_markets
+    oi_usd = book.open_interest()
+    oi_qty = np.zeros((m, 2))
+    oi_entry = np.zeros((m, 2))
+    sidx = (book.side < 0).astype(np.intp)
+    np.add.at(oi_qty, (book.market, sidx), book.size)
+    np.add.at(oi_entry, (book.market, sidx), book.size * book.entry_price)
+    close_fee = _override(book.close_fee_rate, rules.close_fee_rate)
+    if not (depth.stress > 0 and math.isfinite(depth.stress)):
+        raise EngineInputError(f"depth stress must be a positive number (got {depth.stress})")
+    if not 0 <= depth.permanent_fraction <= 1:
+        raise EngineInputError("depth permanent_fraction must be in [0, 1]")
+    bands = np.asarray(depth.bands, dtype=np.float64)
+    nb = bands.size
+    kinds = {"linear": _depth.DEPTH_LINEAR, "power": _depth.DEPTH_POWER, "bands": _depth.DEPTH_BANDS}
+    if depth.kind not in kinds:
+        raise EngineInputError(f"depth kind {depth.kind!r}: expected linear, power or bands")
+    kind = np.full(m, kinds[depth.kind], np.int64)
+    band_x = np.tile(bands, (m, 1)) if nb else np.zeros((m, 1))
+    band_d = np.zeros_like(band_x)
+    k = np.ones(m)
+    a = np.broadcast_to(np.asarray(depth.exponent, dtype=np.float64), (m,)).copy()
+    if depth.kind == "bands":
+        if nb == 0 or np.any(bands <= 0) or np.any(np.diff(bands) <= 0):
+            raise EngineInputError("depth bands must be positive and increasing")
+        if depth.band_depth_usd is not None:
+            bd = np.asarray(depth.band_depth_usd, dtype=np.float64)
+            if bd.ndim == 1:
+                bd = np.tile(bd, (m, 1))
+            if bd.shape != (m, nb) or np.any(bd <= 0) or np.any(np.diff(bd, axis=1) <= 0):
+                raise EngineInputError(f"depth band_depth_usd: expected {m} rows of {nb} increasing positive values")
+        else:
+            share = np.asarray(depth.default_band_share, dtype=np.float64)[:nb]
+            if share.size != nb:
+                raise EngineInputError("default_band_share needs one value per band")
+            scale = np.maximum(oi_usd.sum(axis=1), depth.min_depth_usd)
+            bd = scale[:, None] * share[None, :]
+        band_d = np.ascontiguousarray(bd * depth.stress)
+    else:
+        if depth.k_usd is None:
+            kk = np.maximum(oi_usd.sum(axis=1), depth.min_depth_usd) * 4.0  # ~4 % of OI within 1 %
+        else:
+            kk = np.broadcast_to(np.asarray(depth.k_usd, dtype=np.float64), (m,)).copy()
+        if np.any(kk <= 0) or np.any(a <= 0):
+            raise EngineInputError("depth k_usd and exponent must be positive")
+        k = kk * depth.stress
+    rates = np.zeros((m, 2))
+    if funding is not None:
+        rates[:, 0] = np.broadcast_to(np.asarray(funding.long_rate, dtype=np.float64), (m,))
+        rates[:, 1] = np.broadcast_to(np.asarray(funding.short_rate, dtype=np.float64), (m,))
+    accrual = rates * (step_seconds / SECONDS_PER_YEAR)
+    return MarketArrays(
+        price0=book.price.copy(), close_fee=close_fee,
+        close_fee_in_trigger=close_fee if rules.count_close_fee else np.zeros(m),
+        liq_fee=_override(book.liq_fee_rate, rules.liq_fee_rate),
+        impact_cap=_override(book.liq_impact_cap, rules.liq_impact_cap),
+        min_coll=_override(book.min_collateral_usd, rules.min_collateral_usd),
+        max_adl=_override(book.max_pnl_factor_adl, rules.max_pnl_factor_adl),
+        min_adl=_override(book.min_pnl_factor_after_adl, rules.min_pnl_factor_after_adl),
+        max_traders=_override(book.max_pnl_factor_traders, rules.max_pnl_factor_traders),
+        pool_long_tok=book.pool_long_tokens.copy(), pool_short_usd=book.pool_short_usd.copy(),
+        oi_qty=oi_qty, oi_entry=oi_entry, accrual=accrual,
+        depth_kind=kind, depth_k=k, depth_a=a, band_x=np.ascontiguousarray(band_x), band_d=band_d,
+        band_n=np.full(m, nb, np.int64), perm_frac=np.full(m, float(depth.permanent_fraction)),
+        trans_decay=np.full(m, _depth.decay_per_step(depth.transient_half_life_steps)))

@@ -1,0 +1,515 @@
+"""numba kernel: Monte Carlo of liquidation cascades, O(paths × (steps + positions)).
+
+Only NumPy arrays, NamedTuples of arrays and scalars go in (see ``inputs.py``); outputs are
+preallocated by :mod:`defi_perps.engine.api` (``Outputs``) and filled row by row, one row per
+path, so ``prange`` iterations never share memory. Each path draws from its own SplitMix64
+stream (``rng.py``): results are bit-for-bit reproducible for a seed and a thread count, and in
+practice independent of the thread count (no cross-path reduction happens inside the kernel).
+
+Units: float64 USD, USD per index token, index tokens; rates are fractions (see ``rules.py``).
+
+One path, one step, one market:
+
+1. exogenous price ``X``: GBM + common jump + GARCH(1,1), factor-correlated, times the
+   deterministic base path (shock/replay); mark ``= X·exp(permanent + transient impact)``;
+2. funding/borrowing accrues per token (``Φ``), shifting each segment's thresholds uniformly;
+3. cascade fixed point (≤ ``max_cascade_iterations``): a pointer per segment sweeps the sorted
+   thresholds to find newly liquidatable positions at the current mark (pending partial slices
+   are checked too), their closing flow walks the depth from the step's cumulative flow, the mark
+   moves, repeat until nothing new triggers. Positions close at the iteration's average fill
+   (book), at the oracle price less capped protocol impact (oracle), or at mark (backstop);
+4. loss beyond collateral → bad debt → ADL (negative equity) / insurance fund / pool / broker →
+   ADL (fund exhausted) → residual shortfall recorded for the ADL hook;
+5. the step's impact splits into permanent and transient parts; pnl-to-pool ADL is checked.
+
+Roundoff: totals are sums of many float64 terms in sweep order; the plain-Python twin
+(``reference.py``) sums in the same order, and tests compare to a relative 1e-9.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from defi_perps.engine._jit import njit, prange
+from defi_perps.engine.depth import walk_distance, walk_integral
+from defi_perps.engine.rng import normal, path_state, uniform
+
+# indices into the per-path scalar array ``Outputs.scalars``
+ST_INSURANCE = 0        # insurance fund balance (final)
+ST_INSURANCE_MIN = 1
+ST_BAD_DEBT = 2         # total loss beyond collateral
+ST_INSURANCE_PAID = 3   # bad debt paid by the insurance fund
+ST_POOL_PAID = 4        # bad debt borne by the pool (LPs)
+ST_BROKER_PAID = 5      # bad debt borne by a B-book broker
+ST_SHORTFALL = 6        # residual shortfall handed to the ADL hook (not absorbed, not ADL'd)
+ST_FEE_INSURANCE = 7
+ST_FEE_POOL = 8
+ST_FEE_VENUE = 9
+ST_BACKSTOP_GAIN = 10   # equity kept by the backstop vault
+ST_NONCONVERGED = 11    # steps whose cascade hit max_cascade_iterations
+ST_ADL_COVERED = 12     # bad debt covered by ADL haircuts
+ST_POOL_PNL = 13        # pool's realised gain from liquidated traders (oracle venues) minus ADL payouts
+N_SCALARS = 14
+
+# event kinds
+EV_ADL_BANKRUPT = 1     # opposite side deleveraged against bankrupt positions
+EV_ADL_PNL_FACTOR = 2   # side reduced because pnl-to-pool exceeded its maximum
+EV_SHORTFALL = 3        # unabsorbed shortfall recorded (no ADL could cover it)
+
+event_dt = np.dtype([("step", np.int32), ("market", np.int16), ("side", np.int8), ("kind", np.int8),
+                     ("notional", np.float64), ("haircut", np.float64), ("shortfall", np.float64)], align=True)
+
+
+class Outputs(NamedTuple):
+    liq_count: np.ndarray          # int64[P, M, 2] liquidation events (a partial slice counts once)
+    liq_notional: np.ndarray       # float64[P, M, 2] notional closed by liquidations, at fill price
+    backstop_notional: np.ndarray  # float64[P, M, 2]
+    adl_count: np.ndarray          # int64[P, M, 2] (side = the side deleveraged)
+    adl_notional: np.ndarray       # float64[P, M, 2]
+    adl_haircut: np.ndarray        # float64[P, M, 2] profit taken from the deleveraged side
+    bad_debt: np.ndarray           # float64[P, M]
+    min_mark: np.ndarray           # float64[P, M]
+    max_mark: np.ndarray           # float64[P, M]
+    final_mark: np.ndarray         # float64[P, M]
+    min_exog: np.ndarray           # float64[P, M]
+    max_exog: np.ndarray           # float64[P, M]
+    final_exog: np.ndarray         # float64[P, M]
+    scalars: np.ndarray            # float64[P, N_SCALARS]
+    insurance_path: np.ndarray     # float64[P, R] fund balance every ``record_every`` steps
+    events: np.ndarray             # event_dt[P, E] first E ADL/shortfall events of each path
+    n_events: np.ndarray           # int64[P] all events (may exceed E)
+    det_liq_notional: np.ndarray   # float64[D, T, M, 2] per-step detail for the first D paths
+    det_mark: np.ndarray           # float64[D, T + 1, M]
+    det_exog: np.ndarray           # float64[D, T + 1, M]
+
+
+@njit
+def _signed_distance(q: float, mk, m: int) -> float:
+    d = walk_distance(abs(q), mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m], mk.band_d[m],
+                      mk.band_n[m])
+    return d if q >= 0.0 else -d
+
+
+@njit
+def _integral(q: float, mk, m: int) -> float:
+    return walk_integral(abs(q), mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m], mk.band_d[m],
+                         mk.band_n[m])
+
+
+@njit
+def _record_event(out, p: int, t: int, m: int, si: int, kind: int, notional: float, haircut: float,
+                  shortfall: float) -> None:
+    k = out.n_events[p]
+    if k < out.events.shape[1]:
+        ev = out.events[p, k]
+        ev["step"] = t
+        ev["market"] = m
+        ev["side"] = 1 if si == 0 else -1
+        ev["kind"] = kind
+        ev["notional"] = notional
+        ev["haircut"] = haircut
+        ev["shortfall"] = shortfall
+    out.n_events[p] = k + 1
+
+
+@njit
+def _adl_bankrupt(rules, out, p: int, t: int, m: int, o: int, q_adl: float, resid: float, mark: float,
+                  prev_mark: float, scale, oi_q, oi_e, st) -> float:
+    """Deleverage side ``o`` of market ``m`` against ``q_adl`` bankrupt tokens; return what remains."""
+    if oi_q[m, o] <= 0.0 or q_adl <= 0.0:
+        return resid
+    qa = min(q_adl, oi_q[m, o])
+    f = qa / oi_q[m, o]
+    so = 1.0 if o == 0 else -1.0
+    if rules.adl_fill == 0:      # bankruptcy price: the haircut covers the shortfall exactly
+        lost = resid
+        fill = mark - so * lost / qa
+    elif rules.adl_fill == 1:    # mark: no haircut
+        lost = 0.0
+        fill = mark
+    else:                        # previous mark
+        fill = prev_mark
+        lost = so * qa * (mark - fill)
+    gain = max(lost, 0.0)
+    cover = min(gain, resid)
+    st[ST_INSURANCE] += gain - cover   # a haircut beyond the shortfall stays with the venue's fund
+    st[ST_ADL_COVERED] += cover
+    resid -= cover
+    scale[m, o] *= 1.0 - f
+    oi_q[m, o] *= 1.0 - f
+    oi_e[m, o] *= 1.0 - f
+    out.adl_count[p, m, o] += 1
+    out.adl_notional[p, m, o] += qa * fill
+    out.adl_haircut[p, m, o] += lost
+    _record_event(out, p, t, m, o, 1, qa * fill, lost, resid)
+    return resid
+
+
+@njit
+def _position_state(pos, mk, g: int, j: int, m: int, s: float, sc: float, rem: float, mark: float,
+                    phi_ms: float, rules) -> tuple:
+    """Equity and maintenance at ``mark`` of the remaining fraction of position j (trigger terms)."""
+    q = pos.qty[j]
+    frac = sc * rem
+    eq = frac * (pos.coll_usd[j] + pos.coll_tok[j] * mark + s * q * (mark - pos.entry[j])
+                 - mk.close_fee_in_trigger[m] * q * pos.entry[j] - phi_ms * q)
+    if pos.seg_mark[g] == 1:
+        mm = frac * (pos.seg_rate[g] * q * mark - pos.seg_amount[g])
+    else:
+        mm = frac * pos.seg_rate[g] * q * pos.entry[j]
+    mm = max(mm, frac * mk.min_coll[m])
+    return eq, mm
+
+
+@njit
+def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rules, ptr, it_lo,
+             pend_idx, pend_seg, pend_rem, pend_next, pend_n, pend_hit, scale, oi_q, oi_e, pool_tok,
+             pool_usd, phi, st, out, det_row: int) -> float:
+    n_seg_m = pos.seg_market.size // mk.price0.size
+    g_lo = m * n_seg_m
+    g_hi = g_lo + n_seg_m
+    maxp = pend_idx.shape[2]
+    mark = pre
+    qcum = 0.0
+    bd = np.zeros(2)
+    bk_q = np.zeros(2)
+    free = np.zeros(2, np.int64)
+    for it in range(rules.max_cascade_iterations):
+        # ---- pass 1: what triggers at this mark, and the flow it sends to the book
+        flow = 0.0
+        n_new = 0
+        for si in range(2):
+            free[si] = maxp - pend_n[m, si]
+        for g in range(g_lo, g_hi):
+            s = pos.seg_side[g]
+            si = 0 if s > 0 else 1
+            shift = s * pos.seg_w[g] * phi[m, si]
+            it_lo[g] = ptr[g]
+            j = ptr[g]
+            end = pos.seg_start[g + 1]
+            while j < end:
+                th = pos.thr[j] + shift
+                if (s > 0 and th >= mark) or (s < 0 and th <= mark):
+                    eq, mm = _position_state(pos, mk, g, j, m, s, scale[m, si], 1.0, mark, phi[m, si], rules)
+                    backstop = rules.backstop_mm_fraction > 0.0 and eq < rules.backstop_mm_fraction * mm
+                    sl = 1.0
+                    if not backstop and pos.qty[j] * scale[m, si] * mark > rules.partial_min_notional \
+                            and rules.partial_fraction < 1.0 and free[si] > 0:
+                        sl = rules.partial_fraction
+                        free[si] -= 1
+                    if not backstop:
+                        flow -= s * sl * scale[m, si] * pos.qty[j] * mark
+                    n_new += 1
+                    j += 1
+                else:
+                    break
+            ptr[g] = j
+        for si in range(2):
+            s = 1.0 if si == 0 else -1.0
+            for k in range(pend_n[m, si]):
+                pend_hit[m, si, k] = False
+                if pend_next[m, si, k] > t or pend_rem[m, si, k] <= 0.0:
+                    continue
+                g = pend_seg[m, si, k]
+                j = pend_idx[m, si, k]
+                th = pos.thr[j] + s * pos.seg_w[g] * phi[m, si]
+                if (s > 0 and th >= mark) or (s < 0 and th <= mark):
+                    pend_hit[m, si, k] = True
+                    rem = pend_rem[m, si, k]
+                    eq, mm = _position_state(pos, mk, g, j, m, s, scale[m, si], rem, mark, phi[m, si], rules)
+                    backstop = rules.backstop_mm_fraction > 0.0 and eq < rules.backstop_mm_fraction * mm
+                    sl = rem
+                    if not backstop and pos.qty[j] * scale[m, si] * rem * mark > rules.partial_min_notional:
+                        sl = min(rules.partial_fraction, rem)
+                    if not backstop:
+                        flow -= s * sl * scale[m, si] * pos.qty[j] * mark
+                    n_new += 1
+        if n_new == 0:
+            break
+        # ---- the flow walks the depth; fills at the average over the walk
+        ext = flow if rules.exec_mode == 0 else flow * rules.oracle_feedback
+        qnew = qcum + ext
+        if qnew != qcum:
+            avg = (_integral(qnew, mk, m) - _integral(qcum, mk, m)) / (qnew - qcum)
+        else:
+            avg = _signed_distance(qcum, mk, m)
+        book_px = pre * (1.0 + avg)
+        # ---- pass 2: execute (same order and decisions as pass 1)
+        bd[0] = 0.0
+        bd[1] = 0.0
+        bk_q[0] = 0.0
+        bk_q[1] = 0.0
+        for si in range(2):
+            free[si] = maxp - pend_n[m, si]
+        n_old = np.zeros(2, np.int64)
+        n_old[0] = pend_n[m, 0]
+        n_old[1] = pend_n[m, 1]
+        for g in range(g_lo, g_hi):
+            s = pos.seg_side[g]
+            si = 0 if s > 0 else 1
+            for j in range(it_lo[g], ptr[g]):
+                eq, mm = _position_state(pos, mk, g, j, m, s, scale[m, si], 1.0, mark, phi[m, si], rules)
+                backstop = rules.backstop_mm_fraction > 0.0 and eq < rules.backstop_mm_fraction * mm
+                sl = 1.0
+                if not backstop and pos.qty[j] * scale[m, si] * mark > rules.partial_min_notional \
+                        and rules.partial_fraction < 1.0 and free[si] > 0:
+                    sl = rules.partial_fraction
+                    free[si] -= 1
+                    k = pend_n[m, si]
+                    pend_idx[m, si, k] = j
+                    pend_seg[m, si, k] = g
+                    pend_rem[m, si, k] = 1.0 - sl
+                    pend_next[m, si, k] = t + rules.partial_cooldown_steps
+                    pend_hit[m, si, k] = False
+                    pend_n[m, si] = k + 1
+                _execute(p, t, m, g, j, s, si, sl, backstop, mark, book_px, pos, mk, rules, scale, oi_q, oi_e,
+                         pool_tok, pool_usd, phi, st, out, det_row, bd, bk_q)
+        for si in range(2):
+            s = 1.0 if si == 0 else -1.0
+            for k in range(n_old[si]):
+                if not pend_hit[m, si, k]:
+                    continue
+                g = pend_seg[m, si, k]
+                j = pend_idx[m, si, k]
+                rem = pend_rem[m, si, k]
+                eq, mm = _position_state(pos, mk, g, j, m, s, scale[m, si], rem, mark, phi[m, si], rules)
+                backstop = rules.backstop_mm_fraction > 0.0 and eq < rules.backstop_mm_fraction * mm
+                sl = rem
+                if not backstop and pos.qty[j] * scale[m, si] * rem * mark > rules.partial_min_notional:
+                    sl = min(rules.partial_fraction, rem)
+                _execute(p, t, m, g, j, s, si, sl, backstop, mark, book_px, pos, mk, rules, scale, oi_q, oi_e,
+                         pool_tok, pool_usd, phi, st, out, det_row, bd, bk_q)
+                rem -= sl
+                pend_rem[m, si, k] = rem if rem > 1e-12 else 0.0
+                pend_next[m, si, k] = t + rules.partial_cooldown_steps
+            # drop finished slices, keeping order
+            w = 0
+            for k in range(pend_n[m, si]):
+                if pend_rem[m, si, k] > 0.0:
+                    pend_idx[m, si, w] = pend_idx[m, si, k]
+                    pend_seg[m, si, w] = pend_seg[m, si, k]
+                    pend_rem[m, si, w] = pend_rem[m, si, k]
+                    pend_next[m, si, w] = pend_next[m, si, k]
+                    w += 1
+            pend_n[m, si] = w
+        # ---- losses beyond collateral
+        for si in range(2):
+            b = bd[si]
+            if b <= 0.0:
+                continue
+            o = 1 - si
+            st[ST_BAD_DEBT] += b
+            out.bad_debt[p, m] += b
+            resid = b
+            if rules.adl_trigger == 3:      # negative equity: deleverage first (Hyperliquid)
+                resid = _adl_bankrupt(rules, out, p, t, m, o, bk_q[si], resid, mark, prev_mark, scale, oi_q,
+                                      oi_e, st)
+            if resid > 0.0:
+                take = min(max(st[ST_INSURANCE], 0.0), resid)
+                st[ST_INSURANCE] -= take
+                st[ST_INSURANCE_PAID] += take
+                resid -= take
+            if resid > 0.0:
+                if rules.bad_debt_absorber == 1:
+                    st[ST_POOL_PAID] += resid
+                    resid = 0.0
+                elif rules.bad_debt_absorber == 2:
+                    st[ST_BROKER_PAID] += resid
+                    resid = 0.0
+                elif rules.adl_trigger == 1:
+                    resid = _adl_bankrupt(rules, out, p, t, m, o, bk_q[si] * resid / b, resid, mark, prev_mark,
+                                          scale, oi_q, oi_e, st)
+            if resid > 0.0:
+                st[ST_SHORTFALL] += resid
+                _record_event(out, p, t, m, si, 3, 0.0, 0.0, resid)
+        st[ST_INSURANCE_MIN] = min(st[ST_INSURANCE_MIN], st[ST_INSURANCE])
+        qcum = qnew
+        mark = pre * (1.0 + _signed_distance(qcum, mk, m))
+        if it == rules.max_cascade_iterations - 1:
+            st[ST_NONCONVERGED] += 1.0
+    return mark
+
+
+@njit
+def _execute(p: int, t: int, m: int, g: int, j: int, s: float, si: int, sl: float, backstop: bool, mark: float,
+             book_px: float, pos, mk, rules, scale, oi_q, oi_e, pool_tok, pool_usd, phi, st, out, det_row: int,
+             bd, bk_q) -> None:
+    """Close ``sl`` (fraction of the original size) of position j and book every flow it causes."""
+    q = pos.qty[j]
+    frac = scale[m, si] * sl
+    if backstop:
+        px = mark
+    elif rules.exec_mode == 0:
+        px = book_px
+    else:
+        slip = min(rules.liq_impact_factor * frac * q * mark, mk.impact_cap[m])
+        px = mark * (1.0 - s * slip)
+    coll = frac * (pos.coll_usd[j] + pos.coll_tok[j] * px)
+    equity = coll + frac * (s * q * (px - pos.entry[j]) - mk.close_fee[m] * q * pos.entry[j] - phi[m, si] * q)
+    notional = frac * q * px
+    fee = 0.0
+    if backstop:
+        out.backstop_notional[p, m, si] += notional
+        if equity > 0.0:
+            st[ST_BACKSTOP_GAIN] += equity   # "the maintenance margin is not returned"
+        rest = min(equity, 0.0)
+    else:
+        fee = min(max(equity, 0.0), mk.liq_fee[m] * notional)
+        if rules.liq_fee_dest == 0:
+            st[ST_FEE_INSURANCE] += fee
+            st[ST_INSURANCE] += fee
+        elif rules.liq_fee_dest == 1:
+            st[ST_FEE_POOL] += fee
+        else:
+            st[ST_FEE_VENUE] += fee
+        rest = equity - fee
+    if rest < 0.0:
+        bd[si] += -rest
+        bk_q[si] += frac * q
+    if rules.exec_mode == 1:
+        # the pool is the counterparty: it keeps the collateral the trader lost (and pool fees)
+        gain = coll - max(rest, 0.0) - fee + (fee if rules.liq_fee_dest == 1 else 0.0)
+        if backstop:
+            gain = 0.0
+        pool_usd[m] += gain
+        st[ST_POOL_PNL] += gain
+    oi_q[m, si] -= frac * q
+    oi_e[m, si] -= frac * q * pos.entry[j]
+    out.liq_count[p, m, si] += 1
+    out.liq_notional[p, m, si] += notional
+    if det_row >= 0:
+        out.det_liq_notional[det_row, t - 1, m, si] += notional
+
+
+@njit
+def _pnl_factor_adl(p: int, t: int, m: int, mark: float, mk, scale, oi_q, oi_e, pool_tok, pool_usd, st,
+                    out) -> None:
+    for si in range(2):
+        s = 1.0 if si == 0 else -1.0
+        mx = mk.max_adl[m, si]
+        if not (mx < np.inf):
+            continue
+        pnl = s * (oi_q[m, si] * mark - oi_e[m, si])
+        pool = pool_tok[m] * mark if si == 0 else pool_usd[m]
+        if pnl <= 0.0 or pool <= 0.0 or pnl <= mx * pool:
+            continue
+        mn = min(mk.min_adl[m, si], mx)
+        f = (pnl - mn * pool) / (pnl * (1.0 - mn)) if mn < 1.0 else 1.0
+        f = min(max(f, 0.0), 1.0)
+        capped = min(pnl, mk.max_traders[m, si] * pool)
+        realized = f * capped
+        haircut = f * (pnl - capped)
+        if si == 0:
+            pool_tok[m] -= realized / mark
+        else:
+            pool_usd[m] -= realized
+        st[ST_POOL_PNL] -= realized
+        notional = f * oi_q[m, si] * mark
+        scale[m, si] *= 1.0 - f
+        oi_q[m, si] *= 1.0 - f
+        oi_e[m, si] *= 1.0 - f
+        out.adl_count[p, m, si] += 1
+        out.adl_notional[p, m, si] += notional
+        out.adl_haircut[p, m, si] += haircut
+        _record_event(out, p, t, m, si, 2, notional, haircut, 0.0)
+
+
+@njit
+def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: int, max_pending: int, pos, mk,
+                  model, rules, out) -> None:
+    """Simulate global path ``p`` into row ``p`` of ``out``."""
+    n_m = mk.price0.size
+    n_s = pos.seg_market.size
+    state = np.empty(1, np.uint64)
+    state[0] = path_state(seed, p)
+    ptr = pos.seg_start[:-1].copy()
+    it_lo = np.zeros(n_s, np.int64)
+    pend_idx = np.zeros((n_m, 2, max_pending), np.int64)
+    pend_seg = np.zeros((n_m, 2, max_pending), np.int64)
+    pend_rem = np.zeros((n_m, 2, max_pending))
+    pend_next = np.zeros((n_m, 2, max_pending), np.int64)
+    pend_hit = np.zeros((n_m, 2, max_pending), np.bool_)
+    pend_n = np.zeros((n_m, 2), np.int64)
+    scale = np.ones((n_m, 2))
+    oi_q = mk.oi_qty.copy()
+    oi_e = mk.oi_entry.copy()
+    pool_tok = mk.pool_long_tok.copy()
+    pool_usd = mk.pool_short_usd.copy()
+    phi = np.zeros((n_m, 2))
+    logx = np.zeros(n_m)
+    h = np.ones(n_m)
+    perm = np.zeros(n_m)
+    trans = np.zeros(n_m)
+    prev = mk.price0.copy()
+    st = np.zeros(N_SCALARS)
+    st[ST_INSURANCE] = rules.insurance_initial
+    st[ST_INSURANCE_MIN] = rules.insurance_initial
+    det_row = p if p < n_detail else -1
+    for m in range(n_m):
+        out.min_mark[p, m] = mk.price0[m]
+        out.max_mark[p, m] = mk.price0[m]
+        out.min_exog[p, m] = mk.price0[m]
+        out.max_exog[p, m] = mk.price0[m]
+        if det_row >= 0:
+            out.det_mark[det_row, 0, m] = mk.price0[m]
+            out.det_exog[det_row, 0, m] = mk.price0[m]
+    ga = model.garch_alpha
+    gb = model.garch_beta
+    for t in range(1, n_steps + 1):
+        zf = normal(state)
+        jump = 0.0
+        if model.jump_prob > 0.0:
+            if uniform(state) < model.jump_prob:
+                jump = model.jump_mean + model.jump_std * normal(state)
+        for m in range(n_m):
+            zi = normal(state)
+            b = model.beta[m]
+            e = b * zf + math.sqrt(1.0 - b * b) * zi
+            sig = model.sigma[m] * math.sqrt(h[m])
+            logx[m] += model.mu[m] - 0.5 * sig * sig + sig * e + b * jump
+            h[m] = (1.0 - ga - gb) + ga * e * e + gb * h[m]
+        for m in range(n_m):
+            trans[m] *= mk.trans_decay[m]
+            x = mk.price0[m] * math.exp(logx[m] + model.base_log[t, m])
+            pre = x * math.exp(perm[m] + trans[m])
+            phi[m, 0] += mk.accrual[m, 0] * pre
+            phi[m, 1] += mk.accrual[m, 1] * pre
+            mark = _cascade(p, t, m, pre, prev[m], pos, mk, rules, ptr, it_lo, pend_idx, pend_seg, pend_rem,
+                            pend_next, pend_n, pend_hit, scale, oi_q, oi_e, pool_tok, pool_usd, phi, st, out,
+                            det_row)
+            lg = math.log(mark / pre)
+            perm[m] += mk.perm_frac[m] * lg
+            trans[m] += (1.0 - mk.perm_frac[m]) * lg
+            if rules.adl_trigger == 2:
+                _pnl_factor_adl(p, t, m, mark, mk, scale, oi_q, oi_e, pool_tok, pool_usd, st, out)
+            out.min_mark[p, m] = min(out.min_mark[p, m], mark)
+            out.max_mark[p, m] = max(out.max_mark[p, m], mark)
+            out.min_exog[p, m] = min(out.min_exog[p, m], x)
+            out.max_exog[p, m] = max(out.max_exog[p, m], x)
+            out.final_mark[p, m] = mark
+            out.final_exog[p, m] = x
+            if det_row >= 0:
+                out.det_mark[det_row, t, m] = mark
+                out.det_exog[det_row, t, m] = x
+            prev[m] = mark
+        if t % record_every == 0:
+            r = t // record_every - 1
+            if r < out.insurance_path.shape[1]:
+                out.insurance_path[p, r] = st[ST_INSURANCE]
+    if n_steps == 0:
+        for m in range(n_m):
+            out.final_mark[p, m] = mk.price0[m]
+            out.final_exog[p, m] = mk.price0[m]
+    for k in range(N_SCALARS):
+        out.scalars[p, k] = st[k]
+
+
+@njit(parallel=True)
+def simulate_chunk(p_lo: int, p_hi: int, seed: int, n_steps: int, record_every: int, n_detail: int,
+                   max_pending: int, pos, mk, model, rules, out) -> None:
+    """Paths ``[p_lo, p_hi)`` in parallel; each writes only its own rows of ``out``."""
+    for i in prange(p_hi - p_lo):
+        simulate_path(p_lo + i, seed, n_steps, record_every, n_detail, max_pending, pos, mk, model, rules, out)

@@ -1,0 +1,283 @@
+"""Venue rules as data: one numba-friendly record that the cascade kernel reads.
+
+A venue (GMX v2, GMX v1, Hyperliquid, Binance, Bybit, OKX, BitMEX, a B-book broker, …) is *not*
+code in the kernel. It is a :class:`VenueRules` value: a ``NamedTuple`` of scalars and three
+small float64 arrays (the maintenance tiers). The kernel (:mod:`defi_perps.engine.nb`) and its
+plain-Python twin (:mod:`defi_perps.engine.reference`) branch on the integer codes below, so the
+same book and the same shock run on every venue. Build one with :func:`make_rules`, which checks
+values and coerces types (numba compiles one specialisation per field-type combination, so an
+``int`` where a ``float`` is expected would cost a recompile).
+
+Units: money is float64 USD (the book converted it from exact on-chain ints); rates and factors
+are plain fractions (0.01 = 1 %); steps are simulation steps (``--step``, one minute by default).
+
+What the fields express
+-----------------------
+**Maintenance margin (the liquidation trigger).** A position with side ``s`` (+1 long, −1 short),
+size ``q`` index tokens, entry price ``E``, collateral ``C`` USD plus ``c`` index tokens, at price
+``P``, has equity ``C + c·P + s·q·(P − E) − close_fee − accrued`` and is liquidated when equity
+falls below the maintenance requirement ``MM``:
+
+* ``mm_kind = MM_FLAT``: ``MM = mm_rate × base`` where ``base`` is the entry notional ``q·E`` when
+  ``mm_on_entry_notional`` (GMX: ``sizeInUsd × MIN_COLLATERAL_FACTOR_FOR_LIQUIDATION``,
+  protocols.md §1.2) or the mark notional ``q·P`` otherwise (CEXs, Hyperliquid).
+* ``mm_kind = MM_TIERED``: Binance-style brackets chosen by the position notional at the book's
+  price: tier ``k`` is the last with ``tier_floor[k] <= notional``, and
+  ``MM = q·P·tier_rate[k] − tier_amount[k]`` ("maintenance amount", venues.md §1.1; Bybit's
+  "MM deduction" is the same). Tiers are fixed per position at book time, so positions of one
+  (market, side, tier) share a rule and one sorted sweep (see below).
+* ``count_close_fee``: the close fee ``close_fee_rate × q·E`` is subtracted from equity in the
+  trigger (GMX counts the position fee, ``isLiquidation=false``; the liquidation fee is excluded,
+  protocols.md §1.2). The liquidation fee is never part of the trigger.
+* ``min_collateral_usd``: a floor; equity below it also liquidates (GMX ``MIN_COLLATERAL_USD``).
+
+**Liquidation fee.** ``liq_fee_rate × executed notional``, paid out of what equity remains after
+the close (never more), to ``liq_fee_dest``: ``DEST_INSURANCE`` (CEX insurance fund),
+``DEST_POOL`` (LPs: GMX splits with ``LIQUIDATION_FEE_RECEIVER_FACTOR``; modelled as all to pool)
+or ``DEST_VENUE`` (the liquidator / exchange keeps it).
+
+**Execution.**
+
+* ``exec_mode = EXEC_BOOK``: the closing order walks the market's depth curve (order book). Its
+  USD flow moves the mark; the impact splits into a permanent and a decaying transient part
+  (market parameters, :mod:`defi_perps.engine.depth`).
+* ``exec_mode = EXEC_ORACLE``: the keeper closes against the pool at the oracle price moved by a
+  protocol impact ``min(liq_impact_factor × notional, liq_impact_cap)`` (GMX negative position
+  impact with exponent 2 on a balanced book gives a fraction ``factor × notional``; the cap is
+  ``MAX_POSITION_IMPACT_FACTOR_FOR_LIQUIDATIONS``, default 0, protocols.md §1.2/§1.3). A fraction
+  ``oracle_feedback`` of the liquidated notional still reaches the external book (hedgers, GM
+  arbitrage), which is how an oracle venue's liquidations can move its own oracle; 0 by default.
+* Partial liquidation: when the position notional exceeds ``partial_min_notional``, only
+  ``partial_fraction`` of the original size is closed, then the position waits
+  ``partial_cooldown_steps`` steps before the next slice (Hyperliquid: 20 % slices above
+  $100k with a 30 s cooldown, venues.md §1.6). ``inf`` disables it. Waiting slices are kept in a
+  small per-(market, side) list (``MAX_PENDING``), so the state is O(events), not O(positions).
+* ``backstop_mm_fraction``: if at the trigger equity is below this fraction of MM, the backstop
+  vault takes the whole position at mark with no book impact and keeps the remaining equity
+  (Hyperliquid: 2/3, "the maintenance margin is not returned"). 0 disables it.
+
+**Loss absorption.** Loss beyond collateral is bad debt. ``insurance_initial`` seeds the
+insurance fund, which receives the liquidation fees routed to it. ``bad_debt_absorber``:
+``ABSORB_INSURANCE`` (the fund pays what it can; the rest is the residual shortfall, handed to ADL
+or to the ADL hook), ``ABSORB_POOL`` (the fund first if it holds anything, then LPs take the rest:
+GMX/GLP pools), ``ABSORB_BROKER`` (a B-book broker takes it on its own book).
+
+**ADL.** ``adl_trigger``:
+
+* ``ADL_NONE``: nothing; an unabsorbed shortfall is only recorded.
+* ``ADL_FUND_EXHAUSTED``: the residual shortfall after the insurance fund deleverages the
+  opposite side (Binance/Bybit/OKX/BitMEX). The deleveraged size is the bankrupt size the fund
+  could not take over (pro-rata share of the uncovered loss).
+* ``ADL_PNL_FACTOR``: per market and side, when the side's pending PnL / pool USD exceeds
+  ``max_pnl_factor_adl`` (GMX ``MAX_PNL_FACTOR_FOR_ADL``), the side is reduced until the factor is
+  back at ``min_pnl_factor_after_adl`` (``MIN_PNL_FACTOR_AFTER_ADL``); realised profit is paid
+  from the pool (protocols.md §1.5). Per-market values in the book override these defaults.
+* ``ADL_NEGATIVE_EQUITY``: any negative equity after a liquidation deleverages the opposite side
+  directly, before the insurance fund (Hyperliquid, venues.md §1.6).
+
+``adl_fill`` chooses the price the deleveraged side closes at: ``FILL_BANKRUPTCY`` (Binance,
+Bybit, BitMEX; covers the shortfall exactly), ``FILL_MARK`` (OKX normally; the shortfall stays
+unresolved), ``FILL_PREV_MARK`` (Hyperliquid: previous step's mark). The kernel deleverages the
+opposite side pro-rata on aggregates and records, per path/step/market/side, the notional
+deleveraged and the profit taken (``haircut``); the venue models rank accounts afterwards with
+their own policy (queue, pro-rata by PnL, …) through the ADL hook in :mod:`defi_perps.engine.adl`.
+
+``max_pnl_factor_traders`` caps pool-level trader profit (GMX ``MAX_PNL_FACTOR_FOR_TRADERS``):
+profit realised by ADL is scaled by ``min(1, cap × pool / pnl)``. ``inf`` disables it.
+
+``max_cascade_iterations`` bounds the fixed-point loop inside a step.
+
+Why the sorted sweep stays valid
+--------------------------------
+Each rule above makes the trigger a threshold price per position: equity is affine in ``P`` and
+MM is either constant (flat on entry notional, min collateral) or proportional to ``P`` minus a
+constant (mark notional, tiers). Funding/borrowing accrual is charged per index token (price units,
+like CEX and Hyperliquid funding ``size × oracle × rate``), so it shifts every threshold of one
+(market, side, tier) by the same amount ``Φ / (1 − s·rate)`` (mark-based MM) or ``Φ`` (constant
+MM). Sorting once per (market, side, tier) and sweeping a pointer is therefore exact for stable
+collateral; for collateral held in the index token the shift is applied the same way, which is an
+approximation of order ``c/(q+c)`` on the (small) accrual term. ADL scales a whole side pro-rata,
+which leaves thresholds unchanged; partial slices keep their threshold (collateral leaves
+pro-rata) and wait in the pending list.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from defi_perps.exceptions import ConfigError
+
+# mm_kind
+MM_FLAT = 0
+MM_TIERED = 1
+# liq_fee_dest
+DEST_INSURANCE = 0
+DEST_POOL = 1
+DEST_VENUE = 2
+# exec_mode
+EXEC_BOOK = 0
+EXEC_ORACLE = 1
+# bad_debt_absorber
+ABSORB_INSURANCE = 0
+ABSORB_POOL = 1
+ABSORB_BROKER = 2
+# adl_trigger
+ADL_NONE = 0
+ADL_FUND_EXHAUSTED = 1
+ADL_PNL_FACTOR = 2
+ADL_NEGATIVE_EQUITY = 3
+# adl_fill
+FILL_BANKRUPTCY = 0
+FILL_MARK = 1
+FILL_PREV_MARK = 2
+
+# Waiting partial-liquidation slices kept per (market, side); when full, a new large position is
+# closed whole instead of sliced (kernel and twin do the same).
+MAX_PENDING = 16
+
+_NAMES = {
+    "mm_kind": {"flat": MM_FLAT, "tiered": MM_TIERED},
+    "liq_fee_dest": {"insurance": DEST_INSURANCE, "pool": DEST_POOL, "venue": DEST_VENUE},
+    "exec_mode": {"book": EXEC_BOOK, "oracle": EXEC_ORACLE},
+    "bad_debt_absorber": {"insurance": ABSORB_INSURANCE, "pool": ABSORB_POOL, "broker": ABSORB_BROKER},
+    "adl_trigger": {"none": ADL_NONE, "fund_exhausted": ADL_FUND_EXHAUSTED, "pnl_factor": ADL_PNL_FACTOR,
+                    "negative_equity": ADL_NEGATIVE_EQUITY},
+    "adl_fill": {"bankruptcy": FILL_BANKRUPTCY, "mark": FILL_MARK, "prev_mark": FILL_PREV_MARK},
+}
+
+
+class VenueRules(NamedTuple):
+    """Liquidation, loss-absorption and ADL rules of one venue (see the module docstring)."""
+
+    mm_kind: int
+    mm_rate: float
+    mm_on_entry_notional: bool
+    tier_floor: np.ndarray        # float64[K], ascending, tier_floor[0] == 0
+    tier_rate: np.ndarray         # float64[K]
+    tier_amount: np.ndarray       # float64[K] maintenance amount (USD)
+    count_close_fee: bool
+    close_fee_rate: float
+    min_collateral_usd: float
+    liq_fee_rate: float
+    liq_fee_dest: int
+    exec_mode: int
+    oracle_feedback: float
+    liq_impact_factor: float      # fraction of price per USD of notional (oracle mode)
+    liq_impact_cap: float
+    partial_min_notional: float
+    partial_fraction: float
+    partial_cooldown_steps: int
+    backstop_mm_fraction: float
+    insurance_initial: float
+    bad_debt_absorber: int
+    adl_trigger: int
+    adl_fill: int
+    max_pnl_factor_adl: float
+    min_pnl_factor_after_adl: float
+    max_pnl_factor_traders: float
+    max_cascade_iterations: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly view (codes as names), stored with simulation runs."""
+        out: dict[str, Any] = {}
+        for key, value in self._asdict().items():
+            if isinstance(value, np.ndarray):
+                out[key] = value.tolist()
+            elif key in _NAMES:
+                out[key] = {v: k for k, v in _NAMES[key].items()}[int(value)]
+            elif isinstance(value, float) and math.isinf(value):
+                out[key] = None
+            else:
+                out[key] = value
+        return out
+
+
+_FLOAT_FIELDS = {"mm_rate", "close_fee_rate", "min_collateral_usd", "liq_fee_rate", "oracle_feedback",
+                 "liq_impact_factor", "liq_impact_cap", "partial_min_notional", "partial_fraction",
+                 "backstop_mm_fraction", "insurance_initial", "max_pnl_factor_adl", "min_pnl_factor_after_adl",
+                 "max_pnl_factor_traders"}
+_INT_FIELDS = {"mm_kind", "liq_fee_dest", "exec_mode", "bad_debt_absorber", "adl_trigger", "adl_fill",
+               "partial_cooldown_steps", "max_cascade_iterations"}
+_BOOL_FIELDS = {"mm_on_entry_notional", "count_close_fee"}
+_ARRAY_FIELDS = {"tier_floor", "tier_rate", "tier_amount"}
+
+_DEFAULTS: dict[str, Any] = dict(
+    mm_kind=MM_FLAT, mm_rate=0.01, mm_on_entry_notional=False,
+    tier_floor=(0.0,), tier_rate=(0.01,), tier_amount=(0.0,),
+    count_close_fee=False, close_fee_rate=0.0, min_collateral_usd=0.0,
+    liq_fee_rate=0.005, liq_fee_dest=DEST_INSURANCE,
+    exec_mode=EXEC_BOOK, oracle_feedback=0.0, liq_impact_factor=0.0, liq_impact_cap=0.0,
+    partial_min_notional=math.inf, partial_fraction=1.0, partial_cooldown_steps=0,
+    backstop_mm_fraction=0.0, insurance_initial=0.0, bad_debt_absorber=ABSORB_INSURANCE,
+    adl_trigger=ADL_NONE, adl_fill=FILL_BANKRUPTCY,
+    max_pnl_factor_adl=math.inf, min_pnl_factor_after_adl=math.inf, max_pnl_factor_traders=math.inf,
+    max_cascade_iterations=32,
+)
+
+
+def make_rules(base: VenueRules | None = None, **fields: Any) -> VenueRules:
+    """Build a checked :class:`VenueRules`, starting from ``base`` (default: the generic values).
+
+    Integer codes may be given by name (``adl_trigger="pnl_factor"``). ``None`` for a float field
+    means "off" (``inf``). Raises :class:`ConfigError` naming the bad field.
+    """
+    values: dict[str, Any] = dict(_DEFAULTS if base is None else base._asdict())
+    unknown = set(fields) - set(VenueRules._fields)
+    if unknown:
+        raise ConfigError(f"unknown venue rule field(s): {', '.join(sorted(unknown))}")
+    values.update(fields)
+    for key in list(values):
+        v = values[key]
+        try:
+            if key in _NAMES and isinstance(v, str):
+                if v not in _NAMES[key]:
+                    raise ConfigError(f"venue rule {key}={v!r}: expected one of {', '.join(_NAMES[key])}")
+                values[key] = _NAMES[key][v]
+            elif key in _FLOAT_FIELDS:
+                values[key] = math.inf if v is None else float(v)
+            elif key in _INT_FIELDS:
+                values[key] = int(v)
+            elif key in _BOOL_FIELDS:
+                values[key] = bool(v)
+            elif key in _ARRAY_FIELDS:
+                values[key] = np.ascontiguousarray(np.asarray(v, dtype=np.float64).reshape(-1))
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"venue rule {key}={v!r} is not a valid value") from err
+    rules = VenueRules(**values)
+    _check(rules)
+    return rules
+
+
+def _check(r: VenueRules) -> None:
+    def bad(msg: str) -> None:
+        raise ConfigError(f"venue rules: {msg}")
+
+    for key, table in _NAMES.items():
+        if int(getattr(r, key)) not in table.values():
+            bad(f"{key}={getattr(r, key)} is not a known code")
+    k = r.tier_floor.size
+    if k == 0 or r.tier_rate.size != k or r.tier_amount.size != k:
+        bad("tier_floor, tier_rate and tier_amount must be non-empty and of equal length")
+    if r.tier_floor[0] != 0.0 or np.any(np.diff(r.tier_floor) <= 0):
+        bad("tier_floor must start at 0 and increase strictly")
+    if np.any(r.tier_rate < 0) or np.any(r.tier_rate >= 1) or not (0 <= r.mm_rate < 1):
+        bad("maintenance rates must be in [0, 1)")
+    for name in ("close_fee_rate", "liq_fee_rate", "min_collateral_usd", "oracle_feedback", "liq_impact_factor",
+                 "liq_impact_cap", "backstop_mm_fraction", "insurance_initial"):
+        value = getattr(r, name)
+        if not (value >= 0) or math.isinf(value):
+            bad(f"{name} must be a finite number >= 0 (got {value})")
+    if not (0 < r.partial_fraction <= 1):
+        bad("partial_fraction must be in (0, 1]")
+    if r.partial_cooldown_steps < 0 or r.max_cascade_iterations < 1:
+        bad("partial_cooldown_steps must be >= 0 and max_cascade_iterations >= 1")
+    if r.min_pnl_factor_after_adl > r.max_pnl_factor_adl:
+        bad("min_pnl_factor_after_adl must not exceed max_pnl_factor_adl")
+
+
+GENERIC: VenueRules = make_rules()
+"""The issue's generic rule: flat 1 % maintenance on mark notional, 0.5 % liquidation fee to an
+(initially empty) insurance fund, closing orders into the book, no ADL (shortfall recorded)."""

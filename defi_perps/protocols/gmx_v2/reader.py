@@ -1,0 +1,289 @@
+"""GMX v2 reader (I/O only): every market, token, oracle price and open position at one block.
+
+Reads go through Multicall3 at the pinned block, in this order (one or a few round trips each):
+1. counts: ``DataStore.getAddressCount(MARKET_LIST)``, ``getBytes32Count(POSITION_LIST)``, globals;
+2. lists, paged from those counts (never a constant): ``Reader.getMarkets(ds, start, end)`` and
+   ``DataStore.getBytes32ValuesAt(POSITION_LIST, start, end)``;
+3. per market every DataStore key behind a ``domain.Market`` field (keys.py), per token ERC-20
+   ``symbol``/``decimals`` and ``PRICE_FEED`` / ``PRICE_FEED_MULTIPLIER`` / ``VIRTUAL_TOKEN_ID``;
+4. per feed ``latestRoundData``/``decimals``/``description``, per virtual token its inventory;
+5. ``Reader.getPosition(ds, key)`` per position key, batched.
+Interfaces: gmx-synthetics contracts/data/DataStore.sol, contracts/reader/Reader.sol (see
+../shared/reference/protocols.md §1.4, §1.8). Decoding into domain records is in mappers.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from defi_perps.config import ChainConfig
+from defi_perps.domain import GlobalParams, OpenInterest, OraclePrice, Snapshot, SnapshotMeta, Token
+from defi_perps.exceptions import AbiMismatchError, InputError, RpcError
+from defi_perps.protocols.gmx_v2 import keys as K
+from defi_perps.protocols.gmx_v2 import mappers as M
+from defi_perps.rpc.abi import contract_abi
+from defi_perps.rpc.client import RpcClient
+from defi_perps.rpc.multicall import Call, Multicall
+from defi_perps.rpc.pin import PinnedBlock
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+MARKET_PAGE = 100        # Market.Props per Reader.getMarkets call
+KEY_PAGE = 2000          # position keys per getBytes32ValuesAt call (64 KB of answer)
+
+Progress = Callable[[int, int], None]   # (done, total) positions
+
+
+def market_value_calls(market: str, long_token: str, short_token: str, index_token: str) -> list[tuple[str, str, bytes]]:
+    """(field, getter, key) for every DataStore value of one market (keys.py derivations)."""
+    L, S = True, False
+    return [
+        ("pool_amount_long", "getUint", K.pool_amount_key(market, long_token)),
+        ("pool_amount_short", "getUint", K.pool_amount_key(market, short_token)),
+        ("reserve_factor_long", "getUint", K.reserve_factor_key(market, L)),
+        ("reserve_factor_short", "getUint", K.reserve_factor_key(market, S)),
+        ("open_interest_reserve_factor_long", "getUint", K.open_interest_reserve_factor_key(market, L)),
+        ("open_interest_reserve_factor_short", "getUint", K.open_interest_reserve_factor_key(market, S)),
+        ("max_pnl_factor_for_traders_long", "getUint", K.max_pnl_factor_key(K.MAX_PNL_FACTOR_FOR_TRADERS, market, L)),
+        ("max_pnl_factor_for_traders_short", "getUint", K.max_pnl_factor_key(K.MAX_PNL_FACTOR_FOR_TRADERS, market, S)),
+        ("max_pnl_factor_for_adl_long", "getUint", K.max_pnl_factor_key(K.MAX_PNL_FACTOR_FOR_ADL, market, L)),
+        ("max_pnl_factor_for_adl_short", "getUint", K.max_pnl_factor_key(K.MAX_PNL_FACTOR_FOR_ADL, market, S)),
+        ("min_pnl_factor_after_adl_long", "getUint", K.min_pnl_factor_after_adl_key(market, L)),
+        ("min_pnl_factor_after_adl_short", "getUint", K.min_pnl_factor_after_adl_key(market, S)),
+        ("is_adl_enabled_long", "getBool", K.is_adl_enabled_key(market, L)),
+        ("is_adl_enabled_short", "getBool", K.is_adl_enabled_key(market, S)),
+        ("min_collateral_factor", "getUint", K.min_collateral_factor_key(market)),
+        ("min_collateral_factor_for_liquidation", "getUint", K.min_collateral_factor_for_liquidation_key(market)),
+        ("position_impact_factor_positive", "getUint", K.position_impact_factor_key(market, True)),
+        ("position_impact_factor_negative", "getUint", K.position_impact_factor_key(market, False)),
+        ("position_impact_exponent_factor_positive", "getUint", K.position_impact_exponent_factor_key(market, True)),
+        ("position_impact_exponent_factor_negative", "getUint", K.position_impact_exponent_factor_key(market, False)),
+        ("max_position_impact_factor_positive", "getUint", K.max_position_impact_factor_key(market, True)),
+        ("max_position_impact_factor_negative", "getUint", K.max_position_impact_factor_key(market, False)),
+        ("max_position_impact_factor_for_liquidations", "getUint",
+         K.max_position_impact_factor_for_liquidations_key(market)),
+        ("position_fee_factor_positive", "getUint", K.position_fee_factor_key(market, True)),
+        ("position_fee_factor_negative", "getUint", K.position_fee_factor_key(market, False)),
+        ("liquidation_fee_factor", "getUint", K.liquidation_fee_factor_key(market)),
+        ("borrowing_factor_long", "getUint", K.borrowing_factor_key(market, L)),
+        ("borrowing_factor_short", "getUint", K.borrowing_factor_key(market, S)),
+        ("borrowing_exponent_factor_long", "getUint", K.borrowing_exponent_factor_key(market, L)),
+        ("borrowing_exponent_factor_short", "getUint", K.borrowing_exponent_factor_key(market, S)),
+        ("cumulative_borrowing_factor_long", "getUint", K.cumulative_borrowing_factor_key(market, L)),
+        ("cumulative_borrowing_factor_short", "getUint", K.cumulative_borrowing_factor_key(market, S)),
+        ("funding_factor", "getUint", K.funding_factor_key(market)),
+        ("funding_exponent_factor", "getUint", K.funding_exponent_factor_key(market)),
+        ("saved_funding_factor_per_second", "getInt", K.saved_funding_factor_per_second_key(market)),
+        ("position_impact_pool_amount", "getUint", K.position_impact_pool_amount_key(market)),
+        ("virtual_market_id", "getBytes32", K.virtual_market_id_key(market)),
+    ]
+
+
+def collateral_tokens(long_token: str, short_token: str) -> list[str]:
+    """Collateral tokens of a market; single-token markets (long == short) have one."""
+    return [long_token] if long_token.lower() == short_token.lower() else [long_token, short_token]
+
+
+@dataclass
+class ReadStats:
+    round_trips: int = 0
+    batches: int = 0
+    halvings: int = 0
+    final_batch_size: int = 0
+
+
+class GmxV2Reader:
+    """Reads one GMX v2 deployment at one pinned block through Multicall3."""
+
+    def __init__(self, client: RpcClient, chain: ChainConfig, block: PinnedBlock, batch_size: int = 500,
+                 prices: dict[str, M.PriceOverride] | None = None, price_source: str = "chainlink") -> None:
+        dep = chain.deployment("gmx-v2")
+        self.client, self.chain, self.block = client, chain, block
+        self.ds, self.reader_addr, self.layout = dep.data_store, dep.reader, dep.position_layout
+        if block.number < chain.multicall3_block:
+            raise InputError(f"block {block.number} is before Multicall3 was deployed on {chain.name} "
+                             f"(block {chain.multicall3_block})")
+        self.mc = Multicall(client, chain.multicall3, block.number, batch_size)
+        self.dsa = contract_abi("gmx_v2", "DataStore")
+        self.ra = contract_abi("gmx_v2", "Reader" if self.layout == "v2.2" else "Reader_v2_1")
+        self.erc20 = contract_abi("erc20", "ERC20")
+        self.feed = contract_abi("chainlink", "AggregatorV3")
+        self.overrides = prices or {}
+        self.price_source = price_source
+
+    def _ds(self, getter: str, *args: Any, required: bool = False, label: str = "") -> Call:
+        return Call(self.ds, self.dsa[getter], args, allow_failure=not required, label=label or f"DataStore.{getter}")
+
+    def read(self, progress: Progress | None = None) -> Snapshot:
+        # 1. counts and globals
+        try:
+            r = self.mc.run([
+                self._ds("getAddressCount", K.MARKET_LIST, required=True),
+                self._ds("getBytes32Count", K.POSITION_LIST, required=True),
+                self._ds("getUint", K.MIN_COLLATERAL_USD), self._ds("getUint", K.MIN_POSITION_SIZE_USD),
+                self._ds("getUint", K.LIQUIDATION_FEE_RECEIVER_FACTOR),
+                self._ds("getUint", K.BORROWING_FEE_RECEIVER_FACTOR),
+            ])
+        except AbiMismatchError:
+            raise AbiMismatchError(f"no GMX v2 DataStore answers at {self.ds} on block {self.block.number}") from None
+        n_markets, n_positions = int(r[0].value), int(r[1].value)
+        glob = GlobalParams(*(int(x.value or 0) for x in r[2:6]))
+        if progress:
+            progress(0, n_positions)
+
+        # 2. market props and position keys, paged from the on-chain counts
+        page_calls: list[Call] = []
+        for s in range(0, n_markets, MARKET_PAGE):
+            page_calls.append(Call(self.reader_addr, self.ra["getMarkets"], (self.ds, s, min(n_markets, s + MARKET_PAGE)),
+                                   allow_failure=False, label="Reader.getMarkets"))
+        n_market_pages = len(page_calls)
+        for s in range(0, n_positions, KEY_PAGE):
+            page_calls.append(self._ds("getBytes32ValuesAt", K.POSITION_LIST, s, min(n_positions, s + KEY_PAGE),
+                                       required=True))
+        try:
+            pages = self.mc.run(page_calls)
+        except AbiMismatchError:
+            raise AbiMismatchError(
+                f"Reader {self.reader_addr} did not answer getMarkets at block {self.block.number}: it was not "
+                f"deployed yet or has another ABI; use a chain file naming the Reader live at that block") from None
+        market_props = [tuple(to_checksum_address(a) for a in mp) for pg in pages[:n_market_pages] for mp in pg.value]
+        position_keys: list[bytes] = [k for pg in pages[n_market_pages:] for k in pg.value]
+
+        # 3. market values, tokens, feeds registered in DataStore
+        tokens: list[str] = []
+        for mp in market_props:
+            for t in mp[1:]:
+                if t != ZERO_ADDRESS and t not in tokens:
+                    tokens.append(t)
+        calls: list[Call] = []
+        plan: list[tuple[str, Any]] = []
+        for mp in market_props:
+            mkt, idx, lt, st = mp
+            for field, getter, key in market_value_calls(mkt, lt, st, idx):
+                calls.append(self._ds(getter, key)); plan.append(("m", (mkt, field)))
+            for ct in collateral_tokens(lt, st):
+                for is_long in (True, False):
+                    for kind, fn in (("oi", K.open_interest_key), ("oit", K.open_interest_in_tokens_key),
+                                     ("cs", K.collateral_sum_key)):
+                        calls.append(self._ds("getUint", fn(mkt, ct, is_long)))
+                        plan.append(("oi", (mkt, ct, is_long, kind)))
+        for t in tokens:
+            calls += [Call(t, self.erc20["symbol"]), Call(t, self.erc20["decimals"]),
+                      self._ds("getAddress", K.price_feed_key(t)), self._ds("getUint", K.price_feed_multiplier_key(t)),
+                      self._ds("getBytes32", K.virtual_token_id_key(t))]
+            plan += [("t", (t, "symbol")), ("t", (t, "decimals")), ("t", (t, "feed")), ("t", (t, "mult")),
+                     ("t", (t, "vtid"))]
+        res = self.mc.run(calls)
+        mvals: dict[str, dict[str, Any]] = {mp[0]: {} for mp in market_props}
+        oi: dict[tuple[str, str, bool], dict[str, int]] = {}
+        tinfo: dict[str, dict[str, Any]] = {t: {} for t in tokens}
+        for (kind, what), cr in zip(plan, res):
+            if kind == "m":
+                mvals[what[0]][what[1]] = cr.value if cr.success else _zero_for(what[1])
+            elif kind == "oi":
+                oi.setdefault(what[:3], {})[what[3]] = int(cr.value) if cr.success else 0
+            else:
+                tinfo[what[0]][what[1]] = cr.value if cr.success else None
+
+        # 4. feeds and virtual inventories
+        feeds = {t: to_checksum_address(i["feed"]) for t, i in tinfo.items()
+                 if i.get("feed") and i["feed"] != ZERO_ADDRESS}
+        vtids = sorted({i["vtid"] for i in tinfo.values() if i.get("vtid") and any(i["vtid"])})
+        calls, plan = [], []
+        for t, f in feeds.items():
+            calls += [Call(f, self.feed["latestRoundData"]), Call(f, self.feed["decimals"]),
+                      Call(f, self.feed["description"])]
+            plan += [(t, "round"), (t, "fdec"), (t, "fdesc")]
+        for v in vtids:
+            calls.append(self._ds("getInt", K.virtual_inventory_for_positions_key(v)))
+            plan.append((v, "vinv"))
+        res = self.mc.run(calls) if calls else []
+        vinv: dict[bytes, int] = {}
+        for (who, what), cr in zip(plan, res):
+            if what == "vinv":
+                vinv[who] = int(cr.value) if cr.success else 0
+            else:
+                tinfo[who][what] = cr.value if cr.success else None
+
+        token_recs, prices = self._tokens_and_prices(tokens, tinfo, feeds)
+        markets = []
+        for mp in market_props:
+            mkt, idx, lt, st = mp
+            v = mvals[mkt]
+            vt = (tinfo.get(idx) or {}).get("vtid") or bytes(32)
+            v["virtual_token_id"] = vt
+            v["virtual_inventory_for_positions"] = vinv.get(vt, 0) if any(vt) else 0
+            ois = tuple(OpenInterest(market=mkt, collateral_token=ct, is_long=il,
+                                     open_interest_usd=oi[(mkt, ct, il)]["oi"],
+                                     open_interest_in_tokens=oi[(mkt, ct, il)]["oit"],
+                                     collateral_sum=oi[(mkt, ct, il)]["cs"])
+                        for ct in collateral_tokens(lt, st) for il in (True, False))
+            markets.append(M.market_from_values(mp, v, ois))
+
+        # 5. positions
+        positions = self.read_positions(position_keys, progress)
+        meta = SnapshotMeta(chain_id=self.chain.chain_id, block_number=self.block.number,
+                            block_timestamp=self.block.timestamp, block_hash=self.block.hash, protocol="gmx_v2",
+                            data_store=self.ds, price_source=self.price_source)
+        return Snapshot(meta=meta, tokens=tuple(token_recs), prices=tuple(prices), markets=tuple(markets),
+                        positions=tuple(positions), globals=glob)
+
+    def read_positions(self, position_keys: list[bytes], progress: Progress | None = None) -> list:
+        fn = self.ra["getPosition"]
+        total = len(position_keys)
+        done = 0
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        calls = [Call(self.reader_addr, fn, (self.ds, k), allow_failure=False, label="Reader.getPosition")
+                 for k in position_keys]
+        res = self.mc.run(calls, tick)
+        out = []
+        for k, cr in zip(position_keys, res):
+            p = M.position_from_props(k, cr.value, self.layout)
+            if not M.is_empty_position(p):
+                out.append(p)
+        return out
+
+    def _tokens_and_prices(self, tokens: list[str], tinfo: dict[str, dict[str, Any]],
+                           feeds: dict[str, str]) -> tuple[list[Token], list[OraclePrice]]:
+        token_recs: list[Token] = []
+        prices: list[OraclePrice] = []
+        for t in tokens:
+            i = tinfo[t]
+            ov = self.overrides.get(t)
+            sym = i.get("symbol") if isinstance(i.get("symbol"), str) else None
+            tok = M.token_record(t, sym, i.get("decimals"), i.get("fdesc"), i.get("fdec"), i.get("mult"),
+                                 ov.decimals if ov else None)
+            token_recs.append(tok)
+            if ov is not None:
+                lo, hi = ov.per_unit(tok.decimals)
+                prices.append(OraclePrice(token=t, price_min=lo, price_max=hi, source="file"))
+            elif t in feeds and i.get("round") is not None and i.get("mult"):
+                try:
+                    prices.append(M.oracle_price_from_feed(t, feeds[t], int(i["mult"]), i["round"]))
+                except InputError as err:
+                    raise RpcError(f"price feed {feeds[t]} of {tok.symbol} at block {self.block.number}: {err}; "
+                                   f"pass --prices FILE") from None
+        unknown = set(self.overrides) - set(tokens)
+        if unknown:
+            raise InputError(f"price file names token(s) no GMX v2 market uses: {', '.join(sorted(unknown))}")
+        return token_recs, prices
+
+    def stats(self) -> ReadStats:
+        return ReadStats(self.client.round_trips, self.mc.batches, self.mc.halvings, self.mc.batch_size)
+
+
+def _zero_for(field: str) -> Any:
+    if field.startswith("is_"):
+        return False
+    if field == "virtual_market_id":
+        return bytes(32)
+    return 0

@@ -1,0 +1,1 @@
+"""Reports: terminal summaries, JSON, tables and plots of results."""

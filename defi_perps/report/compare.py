@@ -1,0 +1,129 @@
+"""Venue comparison: run one book and one shock on several venues, summarize across paths, render.
+
+Pure aggregation and formatting; the simulation is :mod:`defi_perps.venues.sim`. Every venue sees
+the same book and the same seeded price paths, so differences come from the rules alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from defi_perps.book.arrays import Book
+from defi_perps.venues.params import VenueParams
+from defi_perps.venues.shock import Shock, price_multipliers
+from defi_perps.venues.sim import METRICS, VenueRun
+
+# Who absorbed the bad debt, by metric; "profitable traders" = ADL haircuts + GMX profit cap.
+BEARERS: dict[str, tuple[str, ...]] = {
+    "pool/LPs": ("pool_paid",),
+    "insurance fund": ("fund_paid",),
+    "liquidator vault": ("vault_paid",),
+    "profitable traders": ("adl_paid",),
+    "broker": ("broker_paid",),
+    "venue": ("venue_paid",),
+}
+
+
+def _stats(x: np.ndarray) -> dict[str, float]:
+    return {"mean": float(x.mean()), "p50": float(np.percentile(x, 50)), "p95": float(np.percentile(x, 95)),
+            "p99": float(np.percentile(x, 99)), "max": float(x.max())}
+
+
+@dataclass
+class VenueSummary:
+    venue: str
+    display: str
+    counterparty: str
+    metrics: dict[str, dict[str, float]]
+    bearers: dict[str, float]                  # mean USD of bad debt borne, by bearer
+    margin_topped_up: int
+    per_path: dict[str, list[float]] = field(default_factory=dict)
+
+    def to_dict(self, with_paths: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {"venue": self.venue, "display": self.display, "counterparty": self.counterparty,
+                               "metrics": self.metrics, "loss_bearers_mean_usd": self.bearers,
+                               "margin_topped_up": self.margin_topped_up}
+        if with_paths:
+            out["per_path"] = self.per_path
+        return out
+
+
+def compare(book: Book, venues: list[VenueParams], shock: Shock, n_paths: int, seed: int,
+            adl_policy: str = "venue", progress: Callable[[int], None] | None = None) -> list[VenueSummary]:
+    """Run every venue on the same book and the same ``n_paths`` seeded paths."""
+    paths = price_multipliers(shock, n_paths, book.n_markets, seed)
+    out = []
+    for params in venues:
+        run = VenueRun(params, book, shock, adl_policy=adl_policy)
+        rows = np.zeros((n_paths, len(METRICS)))
+        for k in range(n_paths):
+            res = run.run_path(paths[k])
+            rows[k] = [res.metrics[m] for m in METRICS]
+            if progress is not None:
+                progress(1)
+        per = {m: rows[:, j] for j, m in enumerate(METRICS)}
+        bearers = {name: float(sum(per[k].mean() for k in keys)) for name, keys in BEARERS.items()}
+        out.append(VenueSummary(params.name, params.display, params.counterparty,
+                                {m: _stats(per[m]) for m in METRICS}, bearers, run.topped,
+                                {m: per[m].tolist() for m in METRICS}))
+    return out
+
+
+def _usd(x: float) -> str:
+    a = abs(x)
+    if a >= 1e9:
+        return f"{x / 1e9:,.2f}B"
+    if a >= 1e6:
+        return f"{x / 1e6:,.2f}M"
+    if a >= 1e4:
+        return f"{x / 1e3:,.0f}k"
+    return f"{x:,.0f}"
+
+
+def bearer_text(s: VenueSummary) -> str:
+    tot = sum(s.bearers.values())
+    if tot <= 0:
+        return "none"
+    parts = sorted(((v / tot, k) for k, v in s.bearers.items() if v > 0), reverse=True)
+    return " · ".join(f"{k} {share:.0%}" for share, k in parts)
+
+
+def counterparty_pnl(s: VenueSummary) -> tuple[str, dict[str, float]]:
+    key = {"pool": "pool_pnl", "broker": "broker_pnl"}.get(s.counterparty)
+    if key is None:
+        key = "vault_pnl" if s.venue == "hyperliquid" else "fund_pnl"
+    label = {"pool_pnl": "pool", "broker_pnl": "broker", "vault_pnl": "HLP vault", "fund_pnl": "ins. fund"}[key]
+    return label, s.metrics[key]
+
+
+def render_table(summaries: list[VenueSummary], title: str) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title, caption="USD; mean / p95 / p99 across paths. Loss = bad debt, split by who absorbed it.")
+    cols = ("venue", "liq. notional\nmean / p95", "liq. positions\nmean", "bad debt\nmean / p95 / p99",
+            "fund / pool / vault used\nmean / p99", "ADL notional\nmean / p99", "ADL accts\nmean",
+            "who bears the loss (mean)", "counterparty P&L\nmean / p5→p95")
+    for c in cols:
+        t.add_column(c, justify="left" if c in ("venue", "who bears the loss (mean)") else "right")
+    for s in summaries:
+        m = s.metrics
+        used = {k: m[k] for k in ("fund_paid", "pool_paid", "vault_paid", "broker_paid")}
+        used_mean = sum(v["mean"] for v in used.values())
+        used_p99 = max(v["p99"] for v in used.values())
+        label, cp = counterparty_pnl(s)
+        per = np.asarray(s.per_path[{"pool": "pool_pnl", "broker": "broker_pnl"}.get(
+            s.counterparty, "vault_pnl" if s.venue == "hyperliquid" else "fund_pnl")])
+        t.add_row(s.display,
+                  f"{_usd(m['liquidated_notional']['mean'])} / {_usd(m['liquidated_notional']['p95'])}",
+                  f"{m['liquidated_positions']['mean']:,.1f}",
+                  f"{_usd(m['bad_debt']['mean'])} / {_usd(m['bad_debt']['p95'])} / {_usd(m['bad_debt']['p99'])}",
+                  f"{_usd(used_mean)} / {_usd(used_p99)}",
+                  f"{_usd(m['adl_notional']['mean'])} / {_usd(m['adl_notional']['p99'])}",
+                  f"{m['adl_accounts']['mean']:,.1f}",
+                  bearer_text(s),
+                  f"{label} {_usd(cp['mean'])} / {_usd(float(np.percentile(per, 5)))}→{_usd(cp['p95'])}")
+    return t

@@ -1,0 +1,64 @@
+"""Concise rich terminal summary of a :class:`~defi_perps.engine.results.SimulationResult`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _usd(x: float | None) -> str:
+    if x is None:
+        return "–"
+    a = abs(x)
+    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"${x / div:,.2f}{suffix}"
+    return f"${x:,.0f}"
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.2f}%"
+
+
+def render_summary(result_dict: dict[str, Any], console: Console | None = None) -> None:
+    """Print the run line, loss metrics with VaR/ES, and one row per market."""
+    console = console or Console()
+    run, book, stats = result_dict["run"], result_dict["book"], result_dict["stats"]
+    scen = result_dict.get("scenario") or {}
+    console.print(
+        f"[bold]{book['source']}[/bold]: {book['positions']:,} positions, {len(book['markets'])} markets · "
+        f"{run['paths']:,} paths × {run['steps']:,} steps of {run['step_seconds']:g}s · seed {run['seed']} · "
+        f"{run['engine']}" + (f" · scenario {scen.get('name')}" if scen.get("name") else "")
+        + (f" · shock {scen.get('shock')}" if scen.get("shock") and not scen.get("name") else ""))
+    t = Table(title="Across paths", title_justify="left", show_edge=False)
+    for col in ("metric", "mean", "p50", "p95", "VaR99", "ES99", "max"):
+        t.add_column(col, justify="right" if col != "metric" else "left")
+    rows = [("liquidated notional", "liquidated_notional_usd"), ("bad debt", "bad_debt_usd"),
+            ("insurance fund paid", "insurance_paid_usd"), ("pool (LPs) paid", "pool_paid_usd"),
+            ("ADL notional", "adl_notional_usd"), ("ADL haircut", "adl_haircut_usd"),
+            ("unabsorbed shortfall", "shortfall_usd")]
+    for label, key in rows:
+        d = stats[key]
+        if d.get("n", 0) == 0 or (d.get("max") == 0 and key not in {"liquidated_notional_usd", "bad_debt_usd"}):
+            continue
+        t.add_row(label, _usd(d["mean"]), _usd(d["quantiles"]["p50"]), _usd(d["quantiles"]["p95"]),
+                  _usd(d.get("var99")), _usd(d.get("es99")), _usd(d["max"]))
+    console.print(t)
+    mt = Table(title="Per market (means across paths)", title_justify="left", show_edge=False)
+    for col in ("market", "exogenous drop", "drop with cascade", "amplification p50", "liquidated long",
+                "liquidated short", "bad debt"):
+        mt.add_column(col, justify="right" if col != "market" else "left")
+    for name, m in stats["markets"].items():
+        amp = m["cascade_amplification"]
+        mt.add_row(name, _pct(m["exogenous_min_price_drop"].get("mean")), _pct(m["min_price_drop"].get("mean")),
+                   f"{amp['quantiles']['p50']:.2f}×" if amp.get("n") else "–",
+                   _usd(m["liquidated_notional_long_usd"].get("mean")),
+                   _usd(m["liquidated_notional_short_usd"].get("mean")), _usd(m["bad_debt_usd"].get("mean")))
+    console.print(mt)
+    ins = stats["insurance_fund_final_usd"]
+    adl = result_dict.get("adl_hook", {})
+    console.print(f"insurance fund final: mean {_usd(ins.get('mean'))}, min over paths {_usd(ins.get('min'))} · "
+                  f"paths with unabsorbed shortfall: {adl.get('paths_with_shortfall', 0)} · "
+                  f"cascade steps hitting the iteration bound: {stats['cascade_steps_not_converged'].get('max', 0):g}")

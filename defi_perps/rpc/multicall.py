@@ -1,0 +1,107 @@
+"""Multicall3 ``aggregate3`` batching with a batch size that halves when a batch fails.
+
+Source: mds1/multicall ``src/Multicall3.sol``: ``aggregate3(Call3[] calls) returns (Result[])`` with
+``Call3{address target; bool allowFailure; bytes callData}`` and ``Result{bool success; bytes returnData}``;
+deployed at 0xcA11bde05977b3631167028862bE2a173976CA11 on most EVM chains.
+
+``allowFailure`` is always true on the wire, so one failing call never costs a whole batch;
+``Call.allow_failure`` decides here, per call, whether a failure is fatal. A batch that fails as a
+whole (out of gas, an answer too large, a node error after the client's retries) is split: the batch
+size halves and the same calls are sent again, down to one call per batch. The smaller size sticks
+for the rest of the run (the endpoint told us its limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from defi_perps.exceptions import AbiMismatchError, ArchiveNodeRequired, RpcError
+from defi_perps.rpc.abi import Function, contract_abi
+from defi_perps.rpc.client import RpcClient, RpcUnreachable
+
+
+@dataclass(frozen=True)
+class Call:
+    target: str
+    fn: Function
+    args: tuple[Any, ...] = ()
+    allow_failure: bool = True
+    label: str = ""
+
+    @property
+    def calldata(self) -> bytes:
+        return self.fn.encode(*self.args)
+
+
+@dataclass(frozen=True)
+class CallResult:
+    success: bool
+    value: Any = None              # decoded return (a tuple's single element is unwrapped)
+
+
+@dataclass
+class Multicall:
+    client: RpcClient
+    address: str
+    block: int
+    batch_size: int = 500
+    halvings: int = field(default=0, init=False)
+    batches: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise RpcError(f"batch size must be >= 1, got {self.batch_size}")
+        self._agg = contract_abi("multicall3", "Multicall3")["aggregate3"]
+
+    def run(self, calls: Sequence[Call], progress: Callable[[int], None] | None = None) -> list[CallResult]:
+        out: list[CallResult] = []
+        i = 0
+        while i < len(calls):
+            size = min(self.batch_size, len(calls) - i)
+            chunk = calls[i:i + size]
+            try:
+                raw = self._aggregate(chunk)
+            except (ArchiveNodeRequired, RpcUnreachable):
+                raise
+            except RpcError as err:
+                if size == 1:
+                    c = chunk[0]
+                    raise RpcError(f"call {c.label or c.fn.name} failed even alone: {err}") from None
+                self.batch_size = max(1, size // 2)
+                self.halvings += 1
+                continue
+            out.extend(_decode_results(chunk, raw))
+            i += size
+            if progress is not None:
+                progress(size)
+        return out
+
+    def _aggregate(self, chunk: Sequence[Call]) -> list[tuple[bool, bytes]]:
+        payload = self._agg.encode([(c.target, True, c.calldata) for c in chunk])
+        self.batches += 1
+        data = self.client.eth_call(self.address, payload, self.block)
+        if not data:
+            raise AbiMismatchError(f"Multicall3 at {self.address} has no code at block {self.block}")
+        results = self._agg.decode_one(data)
+        if len(results) != len(chunk):
+            raise AbiMismatchError(f"Multicall3 answered {len(results)} results for {len(chunk)} calls")
+        return results
+
+
+def _decode_results(chunk: Sequence[Call], raw: list[tuple[bool, bytes]]) -> list[CallResult]:
+    out: list[CallResult] = []
+    for call, (ok, data) in zip(chunk, raw):
+        value: Any = None
+        if ok:
+            try:
+                decoded = call.fn.decode(data)
+                value = decoded[0] if len(decoded) == 1 else decoded
+            except AbiMismatchError:
+                ok = False  # e.g. a call to an address without code succeeds with empty data
+        if not ok and not call.allow_failure:
+            raise AbiMismatchError(
+                f"required call {call.label or call.fn.signature} to {call.target} failed or returned undecodable data")
+        out.append(CallResult(ok, value))
+    return out

@@ -1,0 +1,104 @@
+"""Deterministic shock specs → a log-price base path per market.
+
+Grammar (whitespace ignored)::
+
+    SPEC    := ITEM (";" ITEM)*
+    ITEM    := [MARKET ":"] SEGMENT ("," SEGMENT)*
+    SEGMENT := ("+"|"-") NUMBER "%" "@" DURATION        e.g.  -13%@12m
+
+Segments of one item run back to back from the start; each moves the price by the percentage
+(relative to the level when the segment starts) linearly in log-price over its duration, and the
+level holds after the last one. ``0%@2h,-13%@12m`` waits two hours, then falls 13 % in 12 minutes.
+``MARKET`` matches book market names case-insensitively, by exact name or prefix (``BTC`` matches
+``BTC/USD [WBTC-USDC]``); ``*`` (or no market) applies to every market not named elsewhere.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from defi_perps.exceptions import ConfigError
+from defi_perps.scenarios.durations import parse_duration
+
+_SEG = re.compile(r"^([+-]?\d+(?:\.\d+)?)%@(.+)$")
+
+
+def parse_shock(spec: str) -> dict[str, list[tuple[float, float]]]:
+    """``{market or '*': [(fraction, seconds), ...]}``; raises ConfigError naming the bad part."""
+    out: dict[str, list[tuple[float, float]]] = {}
+    text = "".join(str(spec).split())
+    if not text:
+        raise ConfigError("shock spec is empty (expected e.g. -13%@12m)")
+    for item in text.split(";"):
+        if not item:
+            continue
+        market = "*"
+        if ":" in item:
+            market, item = item.split(":", 1)
+            if not market:
+                raise ConfigError(f"shock spec {spec!r}: empty market name before ':'")
+        segs = []
+        for seg in item.split(","):
+            m = _SEG.match(seg)
+            if not m:
+                raise ConfigError(f"shock spec {spec!r}: bad segment {seg!r} (expected e.g. -13%@12m)")
+            pct = float(m.group(1)) / 100.0
+            if pct <= -1.0:
+                raise ConfigError(f"shock spec {spec!r}: a fall of {m.group(1)}% would take the price to zero")
+            segs.append((pct, parse_duration(m.group(2), f"shock segment {seg!r} duration")))
+        if market in out:
+            raise ConfigError(f"shock spec {spec!r}: market {market!r} given twice")
+        out[market] = segs
+    return out
+
+
+def match_markets(names: list[str], keys: list[str], what: str) -> dict[str, list[int]]:
+    """Map each key (market name or prefix, or '*') to market indices; unknown names are errors."""
+    lowered = [n.lower() for n in names]
+    taken: set[int] = set()
+    result: dict[str, list[int]] = {}
+    for key in keys:
+        if key == "*":
+            continue
+        k = key.lower()
+        idx = [i for i, n in enumerate(lowered) if n == k] or \
+              [i for i, n in enumerate(lowered) if n.startswith(k) or n.split("/")[0] == k]
+        if not idx:
+            raise ConfigError(f"{what}: market {key!r} is not in the book (markets: {', '.join(names)})")
+        result[key] = idx
+        taken.update(idx)
+    if "*" in keys:
+        result["*"] = [i for i in range(len(names)) if i not in taken]
+    return result
+
+
+def segments_to_log_path(segs: list[tuple[float, float]], n_steps: int, step_seconds: float) -> np.ndarray:
+    """float64[n_steps + 1] log multiplier, 0 at t = 0."""
+    path = np.zeros(n_steps + 1)
+    level = 0.0
+    t0 = 0.0
+    times = np.arange(n_steps + 1) * step_seconds
+    for pct, dur in segs:
+        target = level + math.log1p(pct)
+        t1 = t0 + dur
+        inside = (times > t0) & (times <= t1)
+        path[inside] = level + (target - level) * (times[inside] - t0) / dur
+        path[times > t1] = target
+        level, t0 = target, t1
+    return path
+
+
+def shock_base_path(spec: str | dict[str, list[tuple[float, float]]], market_names: list[str], n_steps: int,
+                    step_seconds: float) -> np.ndarray:
+    """float64[n_steps + 1, M] deterministic log path for a shock spec."""
+    parsed = parse_shock(spec) if isinstance(spec, str) else spec
+    where = match_markets(market_names, list(parsed), "shock spec")
+    base = np.zeros((n_steps + 1, len(market_names)))
+    for key, segs in parsed.items():
+        col = segments_to_log_path(segs, n_steps, step_seconds)
+        for i in where[key]:
+            base[:, i] = col
+    return base

@@ -1,0 +1,90 @@
+"""Write one snapshot in one transaction; the same (chain, protocol, data_store, block) twice is a no-op."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import Session
+
+from defi_perps.domain import Market, Snapshot
+from defi_perps.exceptions import StoreError
+from defi_perps.store.db import _first_line, get_engine, safe_url
+from defi_perps.store.models import MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow, TokenRow
+
+CHUNK = 5000  # rows per executemany: bounded memory per statement, same transaction
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    snapshot_id: int
+    created: bool            # False: this block was already stored; nothing was written
+
+
+def find_snapshot_id(session: Session, chain_id: int, protocol: str, data_store: str, block_number: int) -> int | None:
+    return session.exec(select(SnapshotRow.id).where(  # type: ignore[call-overload]
+        SnapshotRow.chain_id == chain_id, SnapshotRow.protocol == protocol,
+        SnapshotRow.data_store == data_store, SnapshotRow.block_number == block_number)).scalar_one_or_none()
+
+
+def save_snapshot(db_url: str | None, snap: Snapshot, chain_name: str = "",
+                  _before_commit: Callable[[Session], None] | None = None) -> SaveResult:
+    """Store ``snap`` atomically. Returns its id and whether it was new (re-indexing a block changes nothing).
+
+    ``_before_commit`` is a test hook run inside the open transaction (to prove a failure or a kill
+    there leaves nothing behind).
+    """
+    engine = get_engine(db_url)
+    m = snap.meta
+    try:
+        with Session(engine) as session:
+            existing = find_snapshot_id(session, m.chain_id, m.protocol, m.data_store, m.block_number)
+            if existing is not None:
+                return SaveResult(existing, False)
+            g = snap.globals
+            row = SnapshotRow(chain_id=m.chain_id, block_number=m.block_number, block_timestamp=m.block_timestamp,
+                              block_hash=m.block_hash, protocol=m.protocol, data_store=m.data_store,
+                              price_source=m.price_source, chain_name=chain_name, market_count=len(snap.markets),
+                              position_count=len(snap.positions),
+                              **(asdict(g) if g is not None else {}))
+            session.add(row)
+            session.flush()
+            sid = row.id
+            assert sid is not None
+            common = {"snapshot_id": sid, "chain_id": m.chain_id, "block_number": m.block_number}
+            _bulk(session, TokenRow, [{**common, **asdict(t)} for t in snap.tokens])
+            _bulk(session, PriceRow, [{**common, **asdict(p)} for p in snap.prices])
+            _bulk(session, MarketRow, [{**common, **_market_dict(mk)} for mk in snap.markets])
+            _bulk(session, OpenInterestRow, [{**common, **asdict(o)} for mk in snap.markets for o in mk.open_interest])
+            _bulk(session, PositionRow, [{**common, **_plain(p)} for p in snap.positions])
+            if _before_commit is not None:
+                _before_commit(session)
+            session.commit()
+            return SaveResult(sid, True)
+    except IntegrityError:
+        # Another run stored the same block between our check and our commit: theirs stands.
+        with Session(engine) as session:
+            existing = find_snapshot_id(session, m.chain_id, m.protocol, m.data_store, m.block_number)
+        if existing is None:
+            raise StoreError(f"could not store snapshot of block {m.block_number} in {safe_url(str(engine.url))}") from None
+        return SaveResult(existing, False)
+    except SQLAlchemyError as err:
+        raise StoreError(f"could not store snapshot of block {m.block_number}: {_first_line(err)}") from None
+
+
+def _plain(rec: Any) -> dict[str, Any]:
+    return {f.name: getattr(rec, f.name) for f in fields(rec)}
+
+
+def _market_dict(mk: Market) -> dict[str, Any]:
+    d = _plain(mk)
+    d.pop("open_interest")
+    return d
+
+
+def _bulk(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    for i in range(0, len(rows), CHUNK):
+        session.execute(insert(model), rows[i:i + CHUNK])  # type: ignore[call-overload]

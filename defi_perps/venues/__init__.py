@@ -1,0 +1,13 @@
+"""Venue models: the same book and shock under GMX v2, GMX v1, Hyperliquid, Binance, Bybit, OKX,
+BitMEX and a B-book broker.
+
+- ``params/<venue>.toml`` + :mod:`.params`: the rules as sourced data, loaded with one-line errors.
+- ``<venue>.py``: exact per-venue formulas (liquidation price, bankruptcy price, ADL score).
+- :mod:`.margin`: maintenance margin for any venue's params.
+- :mod:`.ledger` / :mod:`.sim`: settle liquidations, the loss waterfall (fee → fund/pool/vault/broker →
+  ADL → venue) and ADL on a book along price paths, with a money ledger that sums to zero.
+"""
+
+from defi_perps.venues.params import VENUE_NAMES, VenueParams, load_venue, parse_venue_list
+
+__all__ = ["VENUE_NAMES", "VenueParams", "load_venue", "parse_venue_list"]

@@ -1,0 +1,43 @@
+"""Hyperliquid: liquidation price, bankruptcy price, backstop test, ADL sorting index.
+
+Source: https://hyperliquid.gitbook.io/hyperliquid-docs/trading/liquidations —
+``liq_price = price − side · margin_available / position_size / (1 − l · side)``,
+``l = 1 / MAINTENANCE_LEVERAGE`` (maintenance leverage = 2 × max leverage),
+``margin_available = account_value − maintenance_margin_required`` (isolated: isolated margin −
+MM required); backstop when equity < 2/3 MM. ADL index
+https://hyperliquid.gitbook.io/hyperliquid-docs/trading/auto-deleveraging :
+``(mark_price / entry_price) * (notional_position / account_value)``.
+"""
+
+from __future__ import annotations
+
+
+def maintenance_rate(max_leverage: float) -> float:
+    """``l = 1 / (2 · max_leverage)``: half of the initial margin at max leverage."""
+    return 1.0 / (2.0 * max_leverage)
+
+
+def liquidation_price(price: float, side: int, account_value: float, size: float, max_leverage: float) -> float:
+    """``size`` > 0 in coins; ``account_value`` at ``price`` (isolated: margin + uPnL)."""
+    l = maintenance_rate(max_leverage)
+    margin_available = account_value - size * price * l
+    return price - side * margin_available / size / (1.0 - l * side)
+
+
+def bankruptcy_price(price: float, side: int, account_value: float, size: float) -> float:
+    return price - side * account_value / size
+
+
+def is_backstop(account_value: float, maint_required: float, fraction: float = 2.0 / 3.0) -> bool:
+    return account_value < fraction * maint_required
+
+
+def adl_score(mark: float, entry: float, notional: float, account_value: float) -> float:
+    if account_value <= 0:
+        return 0.0
+    return (mark / entry) * (notional / account_value)
+
+
+def liquidation_slice(notional: float, threshold: float = 100_000.0, fraction: float = 0.2) -> float:
+    """Fraction of the position sent in one liquidation round (20% slices above $100k)."""
+    return fraction if notional > threshold else 1.0
