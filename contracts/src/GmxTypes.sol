@@ -87,6 +87,11 @@ library StoreKeys {
         return keccak256(abi.encode(recordKey, name));
     }
 
+    /// MarketStoreUtils.getMarketSaltHash: note the order (MARKET_SALT first), unlike field keys.
+    function marketSaltHash(bytes32 salt) internal pure returns (bytes32) {
+        return keccak256(abi.encode(MARKET_SALT, salt));
+    }
+
     function accountPositionListKey(address account) internal pure returns (bytes32) {
         return keccak256(abi.encode(ACCOUNT_POSITION_LIST, account));
     }

@@ -18,7 +18,7 @@ contract Reader {
     }
 
     function getMarketBySalt(DataStore dataStore, bytes32 salt) external view returns (MarketTypes.Props memory) {
-        return getMarket(dataStore, dataStore.getAddress(StoreKeys.field(salt, StoreKeys.MARKET_SALT)));
+        return getMarket(dataStore, dataStore.getAddress(StoreKeys.marketSaltHash(salt)));
     }
 
     function getMarkets(DataStore dataStore, uint256 start, uint256 end)

@@ -50,7 +50,7 @@ contract Seeder {
     {
         DataStore ds = dataStore;
         ds.addAddress(StoreKeys.MARKET_LIST, marketToken);
-        ds.setAddress(StoreKeys.field(salt, StoreKeys.MARKET_SALT), marketToken);
+        ds.setAddress(StoreKeys.marketSaltHash(salt), marketToken);
         ds.setAddress(StoreKeys.field(marketToken, StoreKeys.MARKET_TOKEN), marketToken);
         ds.setAddress(StoreKeys.field(marketToken, StoreKeys.INDEX_TOKEN), indexToken);
         ds.setAddress(StoreKeys.field(marketToken, StoreKeys.LONG_TOKEN), longToken);

@@ -87,33 +87,34 @@ def waterfill(a: np.ndarray, cap: np.ndarray, budget: float) -> np.ndarray:
     if budget <= 0 or not active.any():
         return x
     idx = np.nonzero(active)[0]
-    sat = cap[idx] / a[idx]
-    srt = idx[np.argsort(sat, kind="stable")]
+    srt = idx[np.argsort(cap[idx] / a[idx], kind="stable")]
+    # suffix sums of a (from the end) avoid cancellation when weights span many magnitudes
+    suffix = np.cumsum(a[srt][::-1])[::-1]
     remaining = budget
-    a_left = a[srt].sum()
     for j, i in enumerate(srt):
-        tau = remaining / a_left
+        if remaining <= 0 or suffix[j] <= 0:
+            break
+        tau = remaining / suffix[j]
         if tau * a[i] >= cap[i]:
             x[i] = cap[i]
             remaining -= cap[i]
-            a_left -= a[i]
         else:
             rest = srt[j:]
-            x[rest] = tau * a[rest]
+            x[rest] = np.minimum(tau * a[rest], cap[rest])
+            # give any rounding remainder to the largest share so the budget balances exactly
+            k = rest[np.argmax(x[rest])]
+            x[k] = min(cap[k], x[k] + (remaining - x[rest].sum()))
             return x
     return x
 
 
 def _queue_wealth(c: Candidates, needed: float, rank: np.ndarray) -> np.ndarray:
-    w = c.endowment
+    """Take whole endowments in rank order; the account that crosses ``needed`` gives the rest."""
+    w = c.endowment[rank]
+    before = np.cumsum(w) - w                      # taken before each account in the queue
+    take = np.clip(needed - before, 0.0, w)
     x = np.zeros(len(c))
-    left = needed
-    for i in rank:
-        if left <= 0:
-            break
-        take = min(w[i], left)
-        x[i] = take
-        left -= take
+    x[rank] = take
     return x
 
 

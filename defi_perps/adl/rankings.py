@@ -12,36 +12,47 @@ import numpy as np
 
 from defi_perps.adl.events import Candidates
 from defi_perps.exceptions import ConfigError
-from defi_perps.venues import binance, bitmex, hyperliquid, okx
-from defi_perps.venues.margin import maintenance_margin
+from defi_perps.venues.margin import maintenance_margin_array
 from defi_perps.venues.params import VenueParams, load_venue
 
 
+# Vectorized forms of the per-venue scalar formulas (the scalar functions in defi_perps.venues.*
+# are the cited reference; tests check these against them element by element).
+
 def _binance(c: Candidates, v: VenueParams | None) -> np.ndarray:
-    params = v or load_venue("binance")
-    out = np.empty(len(c))
-    for i in range(len(c)):
-        mm = maintenance_margin(params.margin, float(c.notional[i]))
-        out[i] = binance.adl_score(float(c.collateral[i]), float(c.pnl[i]), mm)
-    return out
+    params = v if v is not None and v.margin.kind == "tiered" else load_venue("binance")
+    mm = maintenance_margin_array(params.margin, c.notional)
+    wb = c.collateral
+    pnl_pct = np.maximum(c.pnl, 0.0) / np.maximum(wb, 1.0)
+    mb = wb + c.pnl
+    ratio = np.divide(mm, mb, out=np.zeros_like(mb), where=mb > 0)
+    return pnl_pct * ratio
 
 
 def _bitmex(c: Candidates, v: VenueParams | None) -> np.ndarray:
-    out = np.empty(len(c))
-    for i in range(len(c)):
-        qty = float(c.side[i] * c.size[i])
-        mv, ev, bv = bitmex.position_values(qty, float(c.mark[i]), float(c.entry[i]), float(c.collateral[i]))
-        out[i] = bitmex.adl_score(mv, ev, bv)
-    return out
+    qty = c.side * c.size
+    mv, ev = qty * c.mark, qty * c.entry
+    bv = qty * c.entry - c.collateral            # qty·(entry − margin/qty)
+    pnl = (mv - ev) / np.abs(ev)
+    d = mv - bv
+    lev = np.divide(np.abs(mv), d, out=np.full_like(d, np.inf), where=d != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(pnl > 0, pnl * lev, pnl / lev)
 
 
 def _okx(c: Candidates, v: VenueParams | None) -> np.ndarray:
-    return np.array([okx.adl_score(float(c.pnl[i]), float(c.collateral[i]), float(c.notional[i])) for i in range(len(c))])
+    margin = c.collateral
+    eq = margin + c.pnl
+    lev = np.divide(c.notional, eq, out=np.full_like(eq, np.inf), where=eq > 0)
+    pnl_pct = np.divide(c.pnl, margin, out=np.zeros_like(margin), where=margin > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(pnl_pct > 0, pnl_pct * lev, pnl_pct / lev)
+    return np.where(margin > 0, out, 0.0)
 
 
 def _hyperliquid(c: Candidates, v: VenueParams | None) -> np.ndarray:
-    return np.array([hyperliquid.adl_score(float(c.mark[i]), float(c.entry[i]), float(c.notional[i]),
-                                           float(c.equity[i])) for i in range(len(c))])
+    ratio = np.divide(c.notional, c.equity, out=np.zeros_like(c.equity), where=c.equity > 0)
+    return (c.mark / c.entry) * ratio
 
 
 def _pnl(c: Candidates, v: VenueParams | None) -> np.ndarray:

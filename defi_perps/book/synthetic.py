@@ -43,9 +43,9 @@ def synthetic_book(n_positions: int, n_markets: int = 4, seed: int = 0, long_sha
     side = np.where(rng.random(n_positions) < long_share, 1, -1).astype(np.int8)
     notional = np.minimum(200.0 * (1.0 + rng.pareto(1.3, n_positions)), 5e7)
     leverage = rng.choice(_LEVERAGE, size=n_positions, p=_LEVERAGE_W)
-    # Entries scatter around the price, but no position starts past half its margin: books read
+    # Entries scatter around the price, but no position starts past 30 % of its margin: books read
     # from a venue have had their liquidatable positions removed by keepers already.
-    move = np.clip(rng.normal(0.0, 0.04, n_positions), -0.5 / leverage, 0.5 / leverage)
+    move = np.clip(rng.normal(0.0, 0.04, n_positions), -0.3 / leverage, 0.3 / leverage)
     entry = price[market] * np.exp(side * move)
     size = notional / entry
     collateral = notional / leverage

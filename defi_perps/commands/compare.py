@@ -37,10 +37,8 @@ def _shock_from(scenario: str | None, shock: str | None) -> Any:
         raise ConfigError("give exactly one of --scenario NAME|FILE or --shock SPEC")
     if shock is not None:
         return parse_shock(shock)
-    try:
-        from defi_perps.venues.scenario import shock_from_scenario
-    except ModuleNotFoundError as err:  # pragma: no cover - scenarios package not built yet
-        raise ConfigError("scenarios are not available in this build; use --shock SPEC") from err
+    from defi_perps.venues.shock import shock_from_scenario
+
     return shock_from_scenario(scenario)
 
 
@@ -52,21 +50,26 @@ def _shock_from(scenario: str | None, shock: str | None) -> Any:
 @click.option("--markets", type=click.IntRange(1, 6), default=2, show_default=True,
               help="Markets in a synthetic book.")
 @db_option
-@click.option("--scenario", default=None, metavar="NAME|FILE", help="Scenario name or TOML file.")
+@click.option("--scenario", default=None, metavar="NAME|FILE",
+              help="Scenario name (built-ins: oct-10-2025, jelly-2025, dydx-yfi-2023) or TOML file.")
 @click.option("--shock", default=None, metavar="SPEC",
-              help="Shock spec: '-20%' or 'drop=-0.2,steps=30,vol=0.004,idio=0.5,depth=0.02,perm=0.5,rebound=0'.")
+              help="Shock spec: '-20%' or 'drop=-0.2,steps=30,vol=0.004,idio=0.5,depth=0.1,perm=0.5,rebound=0'.")
 @click.option("--venues", "venue_spec", default=_ALL, show_default=True,
               help="Comma-separated venues (names or .toml files).")
-@click.option("--paths", "n_paths", type=click.IntRange(1, 1_000_000), default=200, show_default=True)
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@click.option("--paths", "n_paths", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
+              help="Monte Carlo price paths (the same paths for every venue).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="Seed of the price paths (and of a --synthetic book).")
 @click.option("--adl-policy", default="venue", show_default=True,
               type=click.Choice(["venue", "queue", "pro-rata-pnl", "pro-rata-equity", "risk-aware"]),
               help="How ADL amounts are spread over accounts ('venue': each venue's own queue ranking).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Processes over paths (default: CPU count, 1 for small runs). Figures do not depend on it.")
 @click.option("--per-path", is_flag=True, help="With --json, include every path's figures.")
 @json_option
 def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int, db_url: str | None,
             scenario: str | None, shock: str | None, venue_spec: str, n_paths: int, seed: int, adl_policy: str,
-            per_path: bool, as_json: bool) -> None:
+            workers: int | None, per_path: bool, as_json: bool) -> None:
     """Run one book and one shock on several venues and show who bears the loss.
 
     Every venue sees the same positions and the same seeded price paths; the table gives, per
@@ -77,17 +80,25 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
     """
     from defi_perps.report.compare import compare as run_compare
     from defi_perps.report.compare import render_table
-    from defi_perps.venues.params import parse_venue_list
+    from defi_perps.venues.params import VENUE_NAMES, parse_venue_list
 
     venues = parse_venue_list(venue_spec)
     shk = _shock_from(scenario, shock)
     book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url)
     if book.n_positions == 0:
         raise InputError("the book has no open positions")
+    if workers is None:
+        import os
+
+        # worker processes pay off only once there is real work (positions × steps × paths)
+        work = book.n_positions * shk.steps * n_paths * len(venues)
+        workers = min(os.cpu_count() or 1, 16) if work > 5_000_000 else 1
     with progress_bar("venues × paths", total=len(venues) * n_paths) as bar:
-        summaries = run_compare(book, venues, shk, n_paths, seed, adl_policy, progress=bar.advance)
+        summaries = run_compare(book, venues, shk, n_paths, seed, adl_policy, progress=bar.advance, workers=workers)
     meta = {"book": book.summary(), "shock": shk.describe(), "scenario": scenario, "paths": n_paths, "seed": seed,
-            "adl_policy": adl_policy}
+            "adl_policy": adl_policy,
+            "venue_sources": {v.name: ("defi_perps/venues/params/" + v.name.replace("-", "_") + ".toml")
+                              if v.name in VENUE_NAMES else "user file" for v in venues}}
     if as_json:
         emit_json({**meta, "venues": [s.to_dict(per_path) for s in summaries]})
         return

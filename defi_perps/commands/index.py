@@ -43,11 +43,16 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
 
         report, snap = index_gmx_v2(chain, rpc_url, blk, db_url, prices_path, batch_size,
                                     RetryPolicy(max_retries=retries, timeout_s=timeout), progress)
-    summary = None
     if snap is not None:
         from dataclasses import replace
 
         summary = summarize(replace(snap, meta=replace(snap.meta, id=report.snapshot_id)))
+    else:  # the block was already stored: summarize what the store holds
+        from defi_perps.store.queries import load_snapshot
+
+        summary = summarize(load_snapshot(db_url, report.snapshot_id))
+    for w in report.warnings:
+        click.echo(f"warning: {w}", err=True)
     if as_json:
         emit_json({"index": report.to_dict(), "snapshot": summary})
         return
@@ -59,6 +64,9 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
     else:
         click.echo(f"stored snapshot {report.snapshot_id}: {report.chain} block {report.block_number}, "
                    f"{report.markets} markets, {report.positions} positions")
+    if not report.created:
+        click.echo(f"RPC round trips: {report.round_trips}; elapsed {report.elapsed_s:.2f}s")
+        return
     click.echo(f"RPC round trips: {report.round_trips} (retries {report.retries}, multicall batches "
                f"{report.multicall_batches}, batch size {report.batch_size_final}"
                f"{', halved ' + str(report.batch_halvings) + 'x' if report.batch_halvings else ''}); "

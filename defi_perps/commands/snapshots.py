@@ -28,8 +28,9 @@ def list_cmd(db_url: str | None, as_json: bool) -> None:
     if not rows:
         click.echo("no snapshots stored yet")
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from defi_perps.indexer.summary import console
 
     t = Table()
     for col in ("id", "chain", "chain id", "protocol", "block", "block time", "markets", "positions", "prices", "stored at"):
@@ -40,7 +41,7 @@ def list_cmd(db_url: str | None, as_json: bool) -> None:
         when = dt.datetime.fromtimestamp(r.block_timestamp, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         t.add_row(str(r.id), r.chain_name or "-", str(r.chain_id), r.protocol, str(r.block_number), when,
                   str(r.market_count), str(r.position_count), r.price_source, r.created_at)
-    Console().print(t)
+    console().print(t)
 
 
 @snapshots.command("show")

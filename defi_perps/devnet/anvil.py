@@ -1,7 +1,8 @@
 """Find, start and stop the anvil node (npm ``@foundry-rs/anvil``, pinned in package.json).
 
-Lookup order for the binary: ``$DEFI_PERPS_ANVIL``, then ``node_modules/.bin/anvil`` in the
-current directory or any parent (and beside this checkout), then ``anvil`` on PATH.
+Lookup order for the binary: ``$DEFI_PERPS_ANVIL``, then ``node_modules`` in the current
+directory or any parent (and beside this checkout) — the native binary of the platform package
+``@foundry-rs/anvil-<os>-<arch>``, else the ``.bin/anvil`` wrapper — then ``anvil`` on PATH.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ def find_anvil(start: Path | None = None) -> Path:
     here = (start or Path.cwd()).resolve()
     checkout = Path(__file__).resolve().parents[2]
     for d in (here, *here.parents, checkout):
+        # Prefer the platform package's native binary over the node wrapper in .bin: the wrapper
+        # is a second process, and a SIGKILL to it would orphan the real anvil.
+        native = sorted((d / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
+        if native and os.access(native[0], os.X_OK):
+            return native[0]
         cand = d / "node_modules" / ".bin" / "anvil"
         if cand.is_file():
             return cand

@@ -36,6 +36,12 @@ def synthetic_address(symbol: str) -> str:
     return to_checksum_address(keccak(text=f"defi-perps devnet synthetic {symbol}")[12:])
 
 
+def market_salt(index: str, long: str, short: str) -> bytes:
+    base_v1 = keccak(abi_encode(["string"], ["base-v1"]))
+    return keccak(abi_encode(["string", "address", "address", "address", "bytes32"],
+                             ["GMX_MARKET", index, long, short, base_v1]))
+
+
 def virtual_token_id(symbol: str) -> bytes:
     return keccak(text=f"defi-perps devnet virtual token {symbol}")
 
@@ -243,7 +249,23 @@ POSITION_INPUT = "(address,address,address,bool,uint256,uint256,uint256,int256,u
 WRITE_POSITIONS_SELECTOR = keccak(text=f"writePositions({POSITION_INPUT}[])")[:4]
 
 
+def _word(v: int | bool | str) -> bytes:
+    if isinstance(v, str):
+        return bytes(12) + bytes.fromhex(v[2:])
+    return int(v).to_bytes(32, "big", signed=True)
+
+
 def encode_write_positions(positions: Sequence[Position]) -> bytes:
+    """``writePositions(PositionInput[])`` calldata. PositionInput is a static tuple, so the array
+    is: offset, length, then 14 words per element; hand-encoded because eth_abi's generic path is
+    the slowest step of seeding. ``test_seeding_calldata_equals_eth_abi`` checks it byte for byte."""
+    parts = [WRITE_POSITIONS_SELECTOR, (32).to_bytes(32, "big"), len(positions).to_bytes(32, "big")]
+    for p in positions:
+        parts.extend(_word(v) for v in position_tuple(p))
+    return b"".join(parts)
+
+
+def encode_write_positions_reference(positions: Sequence[Position]) -> bytes:
     return WRITE_POSITIONS_SELECTOR + abi_encode([f"{POSITION_INPUT}[]"], [[position_tuple(p) for p in positions]])
 
 
@@ -260,16 +282,20 @@ def configure_and_seed(dep: Deployment, markets: Sequence[U.MarketSpec], n_posit
                        seed: int, now: int, progress: ProgressFn | None = None
                        ) -> tuple[list[Position], dict[str, dict[str, Any]], dict[tuple[str, bool], int]]:
     for m in markets:
-        salt = keccak(text=f"GMX_MARKET:{m.name}")
+        # MarketFactory.createMarket's salt: keccak256(abi.encode("GMX_MARKET", index, long, short,
+        # marketType)), marketType = keccak256(abi.encode("base-v1")) (gmx-synthetics MarketFactory.sol).
+        salt = market_salt(dep.tokens[m.index], dep.tokens[m.long], dep.tokens[m.short])
         call_fn(dep, "Seeder", dep.seeder, "writeMarket", salt, dep.markets[m.name], dep.tokens[m.index],
                 dep.tokens[m.long], dep.tokens[m.short])
     cum_bf = _cumulative_borrowing(markets)
     positions = generate_positions(markets, dep.tokens, dep.markets, cum_bf, n_positions, n_accounts, seed, now)
-    write_positions(dep, positions, progress)
+    # Parameters (whose totals come from the generated book) go in before the positions: every
+    # block anvil mines costs time in proportion to the state, so small writes come first.
     uints, ints, addrs, bools, b32, summary = market_params(dep, markets, aggregate(positions), cum_bf)
     _batched_set(dep, "setUints", uints)
     _batched_set(dep, "setInts", ints)
     _batched_set(dep, "setAddresses", addrs)
     _batched_set(dep, "setBools", bools)
     _batched_set(dep, "setBytes32s", b32)
+    write_positions(dep, positions, progress)
     return positions, summary, cum_bf

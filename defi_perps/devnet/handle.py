@@ -314,9 +314,14 @@ def _build_book(dep: Deployment, markets: tuple[U.MarketSpec, ...], positions: l
     for sym, addr in dep.tokens.items():
         t = U.TOKENS[sym]
         ppu = t.price_per_unit()
+        # The round's time is the feed's deployment block time; read it back rather than guess.
+        round_id, answer, _started, updated_at, _ans = dep.contract("PriceFeed", dep.feeds[sym]).functions \
+            .latestRoundData().call(block_identifier=block)
+        if answer != t.feed_answer():
+            raise DevnetError(f"feed {sym} answers {answer}, expected {t.feed_answer()}")
         prices.append(OraclePrice(token=addr, price_min=ppu, price_max=ppu, source="chainlink",
-                                  feed=dep.feeds[sym], feed_multiplier=t.feed_multiplier, answer=t.feed_answer(),
-                                  round_id=(1 << 64) | 1, updated_at=None))
+                                  feed=dep.feeds[sym], feed_multiplier=t.feed_multiplier, answer=answer,
+                                  round_id=int(round_id), updated_at=int(updated_at)))
     return DevnetBook(seed=seed, block_number=block, block_timestamp=ts, tokens=tokens, prices=tuple(prices),
                       markets=tuple(recs), positions=tuple(positions),
                       market_names={dep.markets[m.name]: m.name for m in markets})

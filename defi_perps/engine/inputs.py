@@ -132,7 +132,7 @@ class DepthSpec:
 
     ``bands``: distances (fractions) and ``band_depth_usd`` per market the cumulative USD depth
     at each; or ``kind="linear"|"power"`` with ``k_usd`` (depth at distance 1) and ``exponent``.
-    Default: bands ±0.5/1/2/5/10 % holding 2/4/8/20/40 % of the market's open interest (a
+    Default: bands ±0.5/1/2/5/10 % holding 5/10/20/50/100 % of the market's open interest (a
     modelling choice: depth scaled to the positions that can be liquidated into it).
     """
 
@@ -144,7 +144,7 @@ class DepthSpec:
     stress: float = 1.0
     permanent_fraction: float = 0.5
     transient_half_life_steps: float = 5.0
-    default_band_share: tuple[float, ...] = (0.02, 0.04, 0.08, 0.20, 0.40)
+    default_band_share: tuple[float, ...] = (0.05, 0.10, 0.20, 0.50, 1.00)
     min_depth_usd: float = 1e5
 
 
@@ -170,14 +170,16 @@ def _thresholds(q: np.ndarray, e: np.ndarray, c_usd: np.ndarray, c_tok: np.ndarr
         thr_long = np.where(mark_based == 1,
                             (qe + fee - c_usd - amount) / (c_tok + q * (1.0 - rate)),
                             (k_const + qe + fee - c_usd) / (c_tok + q))
+        min_coll = np.maximum(min_coll, 0.0)
         floor_long = (min_coll + qe + fee - c_usd) / (c_tok + q)
         den_short_mark = q * (1.0 + rate) - c_tok
         thr_short = np.where(mark_based == 1,
                              np.where(den_short_mark > 0, (qe + c_usd - fee + amount) / den_short_mark, np.inf),
                              np.where(q > c_tok, (qe + c_usd - fee - k_const) / (q - c_tok), np.inf))
         floor_short = np.where(q > c_tok, (qe + c_usd - fee - min_coll) / (q - c_tok), np.inf)
-    thr = np.where(long, np.maximum(thr_long, np.where(min_coll > 0, floor_long, -np.inf)),
-                   np.minimum(thr_short, np.where(min_coll > 0, floor_short, np.inf)))
+    # equity below max(MM, min collateral, 0) liquidates: a tier's maintenance amount can make MM
+    # negative far from the book's price, and equity <= 0 always liquidates (GMX "< 0" reason).
+    thr = np.where(long, np.maximum(thr_long, floor_long), np.minimum(thr_short, floor_short))
     return thr
 
 

@@ -86,14 +86,14 @@ class Outputs(NamedTuple):
     det_exog: np.ndarray           # float64[D, T + 1, M]
 
 
-@njit
+@njit(inline="always")
 def _signed_distance(q: float, mk, m: int) -> float:
     d = walk_distance(abs(q), mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m], mk.band_d[m],
                       mk.band_n[m])
     return d if q >= 0.0 else -d
 
 
-@njit
+@njit(inline="always")
 def _integral(q: float, mk, m: int) -> float:
     return walk_integral(abs(q), mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m], mk.band_d[m],
                          mk.band_n[m])
@@ -148,7 +148,7 @@ def _adl_bankrupt(rules, out, p: int, t: int, m: int, o: int, q_adl: float, resi
     return resid
 
 
-@njit
+@njit(inline="always")
 def _position_state(pos, mk, g: int, j: int, m: int, s: float, sc: float, rem: float, mark: float,
                     phi_ms: float, rules) -> tuple:
     """Equity and maintenance at ``mark`` of the remaining fraction of position j (trigger terms)."""
@@ -164,19 +164,16 @@ def _position_state(pos, mk, g: int, j: int, m: int, s: float, sc: float, rem: f
     return eq, mm
 
 
-@njit
+@njit(inline="always")
 def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rules, ptr, it_lo,
              pend_idx, pend_seg, pend_rem, pend_next, pend_n, pend_hit, scale, oi_q, oi_e, pool_tok,
-             pool_usd, phi, st, out, det_row: int) -> float:
+             pool_usd, phi, st, out, det_row: int, bd, bk_q, free, n_old) -> float:
     n_seg_m = pos.seg_market.size // mk.price0.size
     g_lo = m * n_seg_m
     g_hi = g_lo + n_seg_m
     maxp = pend_idx.shape[2]
     mark = pre
     qcum = 0.0
-    bd = np.zeros(2)
-    bk_q = np.zeros(2)
-    free = np.zeros(2, np.int64)
     for it in range(rules.max_cascade_iterations):
         # ---- pass 1: what triggers at this mark, and the flow it sends to the book
         flow = 0.0
@@ -244,7 +241,6 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
         bk_q[1] = 0.0
         for si in range(2):
             free[si] = maxp - pend_n[m, si]
-        n_old = np.zeros(2, np.int64)
         n_old[0] = pend_n[m, 0]
         n_old[1] = pend_n[m, 1]
         for g in range(g_lo, g_hi):
@@ -333,7 +329,7 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
     return mark
 
 
-@njit
+@njit(inline="always")
 def _execute(p: int, t: int, m: int, g: int, j: int, s: float, si: int, sl: float, backstop: bool, mark: float,
              book_px: float, pos, mk, rules, scale, oi_q, oi_e, pool_tok, pool_usd, phi, st, out, det_row: int,
              bd, bk_q) -> None:
@@ -423,6 +419,7 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     """Simulate global path ``p`` into row ``p`` of ``out``."""
     n_m = mk.price0.size
     n_s = pos.seg_market.size
+    n_seg_m = n_s // n_m
     state = np.empty(1, np.uint64)
     state[0] = path_state(seed, p)
     ptr = pos.seg_start[:-1].copy()
@@ -448,6 +445,11 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     st[ST_INSURANCE] = rules.insurance_initial
     st[ST_INSURANCE_MIN] = rules.insurance_initial
     det_row = p if p < n_detail else -1
+    # scratch reused by every cascade (no allocation inside the step loop)
+    bd = np.zeros(2)
+    bk_q = np.zeros(2)
+    free = np.zeros(2, np.int64)
+    n_old = np.zeros(2, np.int64)
     for m in range(n_m):
         out.min_mark[p, m] = mk.price0[m]
         out.max_mark[p, m] = mk.price0[m]
@@ -477,9 +479,23 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
             pre = x * math.exp(perm[m] + trans[m])
             phi[m, 0] += mk.accrual[m, 0] * pre
             phi[m, 1] += mk.accrual[m, 1] * pre
-            mark = _cascade(p, t, m, pre, prev[m], pos, mk, rules, ptr, it_lo, pend_idx, pend_seg, pend_rem,
-                            pend_next, pend_n, pend_hit, scale, oi_q, oi_e, pool_tok, pool_usd, phi, st, out,
-                            det_row)
+            # fast path: most steps trigger nothing; skip the cascade call (and its argument passing)
+            busy = pend_n[m, 0] > 0 or pend_n[m, 1] > 0
+            if not busy:
+                for g in range(m * n_seg_m, (m + 1) * n_seg_m):
+                    j = ptr[g]
+                    if j < pos.seg_start[g + 1]:
+                        s = pos.seg_side[g]
+                        th = pos.thr[j] + s * pos.seg_w[g] * phi[m, 0 if s > 0 else 1]
+                        if (s > 0 and th >= pre) or (s < 0 and th <= pre):
+                            busy = True
+                            break
+            if not busy:
+                mark = pre
+            else:
+                mark = _cascade(p, t, m, pre, prev[m], pos, mk, rules, ptr, it_lo, pend_idx, pend_seg, pend_rem,
+                                pend_next, pend_n, pend_hit, scale, oi_q, oi_e, pool_tok, pool_usd, phi, st, out,
+                                det_row, bd, bk_q, free, n_old)
             lg = math.log(mark / pre)
             perm[m] += mk.perm_frac[m] * lg
             trans[m] += (1.0 - mk.perm_frac[m]) * lg

@@ -35,6 +35,7 @@ class IndexReport:
     read_s: float
     write_s: float
     elapsed_s: float
+    warnings: tuple[str, ...] = ()
 
     @property
     def positions_per_s(self) -> float:
@@ -58,6 +59,10 @@ def index_gmx_v2(chain: ChainConfig, rpc_url: str | None = None, block: int | No
     t0 = time.perf_counter()
     dep = chain.deployment("gmx-v2")
     overrides = load_price_file(prices_path) if prices_path else None  # bad file fails before any RPC
+    if store:
+        from defi_perps.store.db import get_engine
+
+        get_engine(db_url)  # a bad --db fails before any RPC too
     client = RpcClient(chain.resolve_rpc_url(rpc_url), retry)
     check_chain_id(client, chain.chain_id, chain.name)
     pinned = pin_block(client, block, dep.deploy_block, f"the GMX v2 DataStore deployment on {chain.name}")
@@ -90,4 +95,4 @@ def index_gmx_v2(chain: ChainConfig, rpc_url: str | None = None, block: int | No
     st = reader.stats()
     return IndexReport(sid, created, chain.name, chain.chain_id, pinned.number, pinned.timestamp, len(snap.markets),
                        len(snap.positions), client.round_trips, client.retries, st.batches, st.halvings,
-                       st.final_batch_size, t2 - t1, t3 - t2, t3 - t0), snap
+                       st.final_batch_size, t2 - t1, t3 - t2, t3 - t0, tuple(reader.warnings)), snap

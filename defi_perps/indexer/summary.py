@@ -26,6 +26,14 @@ def dec(x: Fraction | int, places: int = 2) -> str:
         return str(d.quantize(Decimal(1).scaleb(-places)))
 
 
+def price_str(x: Fraction) -> str:
+    """A USD price with 4 decimals, or 6 significant digits below $1 (PEPE is ~$0.00001)."""
+    places = 4
+    while x > 0 and x < Fraction(1, 10 ** (places - 4)) and places < 30:
+        places += 1
+    return dec(x, places + 1 if x < 1 else places)
+
+
 def usd(v: int | Fraction) -> str:
     return dec(Fraction(v) / USD_SCALE, 2)
 
@@ -87,12 +95,13 @@ def summarize(snap: Snapshot) -> dict[str, Any]:
         }
         if prices is None or idx is None:
             row.update(price_usd=None, pool_value_usd=None, pnl_to_pool_long=None, pnl_to_pool_short=None,
+                       liquidatable_now_long=None, liquidatable_now_short=None,
                        adl_exceeded_long=None, adl_exceeded_short=None, liquidation_move_long=None,
                        liquidation_move_short=None)
             markets.append(row)
             continue
         mid = prices.index.mid
-        row["price_usd"] = dec(mid * Fraction(10) ** idx.decimals / USD_SCALE, 4)
+        row["price_usd"] = price_str(mid * Fraction(10) ** idx.decimals / USD_SCALE)
         row["pool_value_usd"] = usd(gm.pool_value_usd(m, prices, maximize=False))
         for side, is_long in (("long", True), ("short", False)):
             row[f"pnl_to_pool_{side}"] = ratio(gm.pnl_to_pool_factor(m, prices, is_long, True))
@@ -112,6 +121,8 @@ def summarize(snap: Snapshot) -> dict[str, Any]:
                 moves.append((mv, p.size_in_usd))
             total = sum(p.size_in_usd for p in pos if p.is_long == is_long)
             row[f"liquidation_move_{side}"] = liquidation_distances(moves, total)
+            now = sum(s for mv, s in moves if mv == 0)
+            row[f"liquidatable_now_{side}"] = dec(Fraction(now, total), 4) if total else "0.0000"
         markets.append(row)
     meta = snap.meta
     return {
@@ -127,6 +138,15 @@ def _sym(tokens: dict[str, Any], addr: str) -> str:
     return t.symbol if t else addr[:8]
 
 
+def console():  # type: ignore[no-untyped-def]
+    """stdout console; piped output is not wrapped to 80 columns, so tables stay readable in logs."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=170)
+
+
 def render(summary: dict[str, Any]) -> None:
     """Print the summary as two rich tables on stdout (state, then risk)."""
     import sys
@@ -135,14 +155,15 @@ def render(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
     # Piped output is not wrapped to 80 columns: the tables stay readable in logs and files.
-    c = Console() if sys.stdout.isatty() else Console(width=160)
+    c = console()
     c.print(f"[bold]snapshot {summary['snapshot_id']}[/]  chain {summary['chain_id']}  block {summary['block_number']}"
             f"  {summary['protocol']}  prices: {summary['price_source']}  positions: {summary['positions']}")
     state = Table(title="markets")
     for col in ("market", "price $", "pool value $", "OI long $", "OI short $", "positions L/S"):
         state.add_column(col, justify="left" if col == "market" else "right")
     risk = Table(title="pnl-to-pool vs ADL threshold; price move that liquidates 1% / 10% / 50% of OI")
-    for col in ("market", "pnl/pool long (ADL at)", "pnl/pool short (ADL at)", "liq move long", "liq move short"):
+    for col in ("market", "pnl/pool long (ADL at)", "pnl/pool short (ADL at)", "liquidatable now L/S",
+                "liq move long", "liq move short"):
         risk.add_column(col, justify="left" if col == "market" else "right")
     for r in summary["markets"]:
         def lm(side: str) -> str:
@@ -158,7 +179,9 @@ def render(summary: dict[str, Any]) -> None:
 
         state.add_row(r["name"], r["price_usd"] or "-", r["pool_value_usd"] or "-", r["oi_long_usd"],
                       r["oi_short_usd"], f"{r['positions_long']}/{r['positions_short']}")
-        risk.add_row(r["name"], pf("long"), pf("short"), lm("long"), lm("short"))
+        now = (f"{_pct(r.get('liquidatable_now_long'))} / {_pct(r.get('liquidatable_now_short'))}"
+               if r.get("liquidatable_now_long") is not None else "-")
+        risk.add_row(r["name"], pf("long"), pf("short"), now, lm("long"), lm("short"))
     c.print(state)
     c.print(risk)
 
@@ -166,4 +189,5 @@ def render(summary: dict[str, Any]) -> None:
 def _pct(v: str | None) -> str:
     if v is None:
         return "-"
-    return f"{Decimal(v) * 100:.1f}%"
+    q = (Decimal(v) * 100).quantize(Decimal("0.1"))
+    return f"{abs(q) if q == 0 else q}%"   # no "-0.0%"

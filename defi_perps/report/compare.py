@@ -52,23 +52,50 @@ class VenueSummary:
         return out
 
 
+def _run_chunk(params: VenueParams, book: Book, shock: Shock, adl_policy: str, paths: np.ndarray) -> np.ndarray:
+    run = VenueRun(params, book, shock, adl_policy=adl_policy)
+    rows = np.zeros((paths.shape[0], len(METRICS)))
+    for k in range(paths.shape[0]):
+        res = run.run_path(paths[k])
+        rows[k] = [res.metrics[m] for m in METRICS]
+    return rows
+
+
 def compare(book: Book, venues: list[VenueParams], shock: Shock, n_paths: int, seed: int,
-            adl_policy: str = "venue", progress: Callable[[int], None] | None = None) -> list[VenueSummary]:
-    """Run every venue on the same book and the same ``n_paths`` seeded paths."""
-    paths = price_multipliers(shock, n_paths, book.n_markets, seed)
-    out = []
-    for params in venues:
-        run = VenueRun(params, book, shock, adl_policy=adl_policy)
-        rows = np.zeros((n_paths, len(METRICS)))
-        for k in range(n_paths):
-            res = run.run_path(paths[k])
-            rows[k] = [res.metrics[m] for m in METRICS]
+            adl_policy: str = "venue", progress: Callable[[int], None] | None = None,
+            workers: int = 1) -> list[VenueSummary]:
+    """Run every venue on the same book and the same ``n_paths`` seeded paths.
+
+    Paths are drawn once, before any venue runs, so ``workers`` (processes, each taking chunks of
+    paths) changes the speed only, never the figures.
+    """
+    paths = price_multipliers(shock, n_paths, book.n_markets, seed, book.market_names)
+    chunk = max(1, min(32, -(-n_paths // max(1, workers * 4))))
+    tasks = [(v, a) for v in range(len(venues)) for a in range(0, n_paths, chunk)]
+    results: dict[tuple[int, int], np.ndarray] = {}
+    if workers <= 1 or len(tasks) == 1:
+        for v, a in tasks:
+            results[(v, a)] = _run_chunk(venues[v], book, shock, adl_policy, paths[a:a + chunk])
             if progress is not None:
-                progress(1)
+                progress(results[(v, a)].shape[0])
+    else:
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futs = {pool.submit(_run_chunk, venues[v], book, shock, adl_policy, paths[a:a + chunk]): (v, a)
+                    for v, a in tasks}
+            for fut in as_completed(futs):
+                results[futs[fut]] = fut.result()
+                if progress is not None:
+                    progress(results[futs[fut]].shape[0])
+    out = []
+    for v, params in enumerate(venues):
+        rows = np.concatenate([results[(v, a)] for a in range(0, n_paths, chunk)])
         per = {m: rows[:, j] for j, m in enumerate(METRICS)}
         bearers = {name: float(sum(per[k].mean() for k in keys)) for name, keys in BEARERS.items()}
+        topped = VenueRun(params, book, shock, adl_policy=adl_policy).topped
         out.append(VenueSummary(params.name, params.display, params.counterparty,
-                                {m: _stats(per[m]) for m in METRICS}, bearers, run.topped,
+                                {m: _stats(per[m]) for m in METRICS}, bearers, topped,
                                 {m: per[m].tolist() for m in METRICS}))
     return out
 
@@ -86,10 +113,12 @@ def _usd(x: float) -> str:
 
 def bearer_text(s: VenueSummary) -> str:
     tot = sum(s.bearers.values())
+    cap = s.metrics["profit_cap_haircut"]["mean"]
+    extra = f" (+ profit cap on winners {_usd(cap)})" if cap > 0 else ""
     if tot <= 0:
-        return "none"
+        return "none" + extra
     parts = sorted(((v / tot, k) for k, v in s.bearers.items() if v > 0), reverse=True)
-    return " · ".join(f"{k} {share:.0%}" for share, k in parts)
+    return " · ".join(f"{k} {share:.0%}" for share, k in parts) + extra
 
 
 def counterparty_pnl(s: VenueSummary) -> tuple[str, dict[str, float]]:

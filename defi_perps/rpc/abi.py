@@ -14,6 +14,7 @@ from eth_abi import decode, encode
 from eth_utils import function_signature_to_4byte_selector
 
 from defi_perps.exceptions import AbiMismatchError, ConfigError
+from defi_perps.rpc.fastabi import StaticDecoder, encode_static_args
 from defi_perps.resources import load_abi
 
 
@@ -27,11 +28,18 @@ def _type_str(param: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Function:
-    """One ABI function: ``encode(*args) -> calldata`` and ``decode(returndata) -> tuple``."""
+    """One ABI function: ``encode(*args) -> calldata`` and ``decode(returndata) -> tuple``.
+
+    Static signatures take the fast paths in fastabi.py (checked against eth-abi in tests).
+    """
 
     name: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_static_out", StaticDecoder(self.outputs))
+        object.__setattr__(self, "_selector", function_signature_to_4byte_selector(self.signature))
 
     @property
     def signature(self) -> str:
@@ -39,13 +47,23 @@ class Function:
 
     @property
     def selector(self) -> bytes:
-        return function_signature_to_4byte_selector(self.signature)
+        return self._selector  # type: ignore[attr-defined,no-any-return]
 
     def encode(self, *args: Any) -> bytes:
+        fast = encode_static_args(self.inputs, args)
+        if fast is not None:
+            return self.selector + fast
         return self.selector + encode(list(self.inputs), list(args))
 
     def decode(self, data: bytes) -> tuple[Any, ...]:
-        """Decode return data; empty or short data (no contract, wrong ABI) → AbiMismatchError."""
+        """Decode return data; empty or short data (no contract, wrong ABI) → AbiMismatchError.
+
+        Addresses come back lowercase from the fast path and checksummed from eth-abi; compare
+        them case-insensitively or checksum them (mappers do).
+        """
+        dec = self._static_out  # type: ignore[attr-defined]
+        if dec.ok:
+            return dec(data, self.signature)  # type: ignore[no-any-return]
         try:
             return tuple(decode(list(self.outputs), data))
         except Exception as err:  # eth-abi raises several unrelated types for bad data

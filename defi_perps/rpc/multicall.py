@@ -20,6 +20,7 @@ from typing import Any
 from defi_perps.exceptions import AbiMismatchError, ArchiveNodeRequired, RpcError
 from defi_perps.rpc.abi import Function, contract_abi
 from defi_perps.rpc.client import RpcClient, RpcUnreachable
+from defi_perps.rpc.fastabi import decode_aggregate3, encode_aggregate3
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,12 @@ class Multicall:
         return out
 
     def _aggregate(self, chunk: Sequence[Call]) -> list[tuple[bool, bytes]]:
-        payload = self._agg.encode([(c.target, True, c.calldata) for c in chunk])
+        payload = encode_aggregate3(self._agg.selector, [(c.target, True, c.calldata) for c in chunk])
         self.batches += 1
         data = self.client.eth_call(self.address, payload, self.block)
         if not data:
             raise AbiMismatchError(f"Multicall3 at {self.address} has no code at block {self.block}")
-        results = self._agg.decode_one(data)
+        results = decode_aggregate3(data)
         if len(results) != len(chunk):
             raise AbiMismatchError(f"Multicall3 answered {len(results)} results for {len(chunk)} calls")
         return results

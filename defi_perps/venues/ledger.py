@@ -8,7 +8,8 @@ Parties: each trader (index ``0..N-1``, cash = collateral), the counterparty of 
 (``market`` for order-book venues: the makers and takers on the other side; ``pool`` for GMX
 GM/GLP; ``broker`` for a B-book), the ``fund`` (insurance fund), the ``vault`` (Hyperliquid's
 liquidator vault, HLP), the ``venue`` (the exchange's own balance sheet: what nobody else
-covers), and the ``keeper`` (fee receivers). Conservation tests check ``total_wealth`` before and
+covers), the ``keeper`` (fee receivers), and ``adl_clearing`` (a pass-through that is flat after
+every ADL round). Conservation tests check ``total_wealth`` before and
 after a run.
 """
 
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-PARTIES = ("market", "pool", "broker", "fund", "vault", "venue", "keeper")
+PARTIES = ("market", "pool", "broker", "fund", "vault", "venue", "keeper", "adl_clearing")
 
 
 @dataclass

@@ -53,8 +53,8 @@ METRICS: tuple[str, ...] = (
     "liquidated_notional", "liquidated_positions", "liquidation_fills", "bad_debt",
     "fund_paid", "pool_paid", "vault_paid", "broker_paid", "adl_paid", "venue_paid",
     "adl_notional", "adl_accounts", "profit_cap_haircut", "liquidation_fees",
-    "fund_pnl", "pool_pnl", "vault_pnl", "broker_pnl", "venue_pnl", "market_pnl", "trader_pnl",
-    "ledger_residual",
+    "fund_pnl", "pool_pnl", "vault_pnl", "broker_pnl", "venue_pnl", "market_pnl", "keeper_pnl", "trader_pnl",
+    "collateral_revaluation", "ledger_residual",
 )
 
 _FEE_PARTY = {"insurance_fund": "fund", "pool": "pool", "keeper": "keeper", "liquidator_vault": "vault",
@@ -80,11 +80,14 @@ class VenueRun:
         notional0 = book.size * book.entry_price
         coll = book.collateral_usd + book.collateral_tokens * self.price0[book.market]
         # A venue does not let a position open above its max leverage: top the margin up to its minimum.
-        min_coll = notional0 / params.margin.max_leverage * 1.0001
-        self.topped = int((coll < min_coll).sum())
-        self.topup = np.maximum(min_coll - coll, 0.0)
         # GMX v2 on a real snapshot: the market's own on-chain factors override the TOML defaults.
         self.gmx = params.margin.kind == "gmx_v2"
+        own_book = self.gmx and bool(np.isfinite(book.mm_rate).any())
+        min_coll = notional0 / params.margin.max_leverage * 1.0001
+        self.topup = np.maximum(min_coll - coll, 0.0)
+        if own_book:
+            self.topup[:] = 0.0  # GMX positions on a GMX snapshot are taken as they are
+        self.topped = int((self.topup > 0).sum())
         m_, liq_ = params.margin, params.liquidation
         self.mcf_m = self._override(book.mm_rate, m_.mmr)
         self.close_fee_m = self._override(book.close_fee_rate, m_.close_fee_rate)
@@ -98,7 +101,7 @@ class VenueRun:
         oi = book.open_interest()                           # [M, 2] USD
         self.oi0 = oi.sum(axis=1)
         # Book depth per 1 % move (USD), and impact per USD walked as a price fraction.
-        self.k_impact = 0.01 / np.maximum(shock.depth * self.oi0, 1.0)
+        self.k_impact = 0.01 / np.maximum(shock.depth * self.oi0, 1e5)   # $100k floor, as the engine's min_depth_usd
         scale = params.insurance.initial_oi_fraction * float(self.oi0.sum())
         self.capital = {"fund": 0.0, "pool": 0.0, "vault": 0.0, "broker": 0.0}
         absorber = params.insurance.absorber
@@ -114,6 +117,7 @@ class VenueRun:
         steps_per_cooldown = params.liquidation.cooldown_s / step_seconds
         self.cooldown_steps = int(math.ceil(steps_per_cooldown)) if params.liquidation.cooldown_s > 0 else 0
         self.accounts = [book.account_names[a] if a < len(book.account_names) else str(a) for a in book.account]
+        self._accounts_arr = np.array(self.accounts, dtype=object)
 
     def _override(self, values: np.ndarray, default: float) -> np.ndarray:
         """Per-market value from the book where set (GMX v2 snapshots), else the venue's default."""
@@ -180,11 +184,12 @@ class VenueRun:
         fund_peak = led.party["fund"]
         fund0 = led.party["fund"]
         blocked_until = np.full(led.size.size, -1, dtype=np.int64)
+        self._pending: list[tuple[int, float, float, float, str]] = []
         liquidated = np.zeros(led.size.size, dtype=bool)
         met = {k: 0.0 for k in METRICS}
         hits: dict[str, float] = {}
         wealth0 = led.total_wealth(self.price0)
-        start = {k: led.party[k] for k in led.party}
+        start = led.party_wealth(self.price0)
         start_traders = float(led.equity(self.price0).sum())
         book_exec = p.liquidation.execution == "book"
         fee_party = _FEE_PARTY[p.liquidation.fee_destination]
@@ -218,11 +223,15 @@ class VenueRun:
                     np.add.at(flow, (led.market[idx][book_sel], (led.side[idx][book_sel] < 0).astype(np.intp)),
                               q_usd[book_sel])
                     k = self.k_impact[led.market[idx]]
-                    # a long's liquidation sells (walks bids down), a short's buys
+                    # a long's liquidation sells (walks bids down), a short's buys. Impact is linear in
+                    # log price (walking X USD moves it by k·X), so prices stay positive however thin
+                    # the book; the average fill of a walk is p·(e^{±kX} − 1)/(±kX).
                     walked = np.where(led.side[idx] > 0, flow[led.market[idx], 0], flow[led.market[idx], 1])
-                    exec_px = np.where(backstop, exec_px, exec_px * (1 - led.side[idx] * k * walked / 2))
+                    z = -led.side[idx] * k * walked
+                    avg = np.where(np.abs(z) > 1e-12, np.expm1(z) / np.where(np.abs(z) > 1e-12, z, 1.0), 1.0 + z / 2)
+                    exec_px = np.where(backstop, exec_px, exec_px * avg)
                     net_sell = flow[:, 0] - flow[:, 1]
-                    impact_mult *= np.maximum(1 - self.shock.perm * self.k_impact * net_sell, 0.05)
+                    impact_mult *= np.exp(-self.shock.perm * self.k_impact * net_sell)
                 for j, i in enumerate(idx):
                     self._liquidate(led, int(i), float(slices[j]), float(exec_px[j]), mark, mark_prev, bool(backstop[j]),
                                     float(mm[i]), fee_party, met, hits, fund0, fund_peak)
@@ -230,6 +239,7 @@ class VenueRun:
                     if slices[j] < 1.0 and self.cooldown_steps > 0:
                         blocked_until[i] = t + self.cooldown_steps - 1
                     fund_peak = max(fund_peak, led.party["fund"])
+                self._flush_adl(led, mark, met, hits)
                 if book_exec:
                     mark = oracle * impact_mult
             if p.adl.trigger == "pnl_to_pool":
@@ -241,10 +251,11 @@ class VenueRun:
         met["liquidated_positions"] = float(liquidated.sum())
         met["adl_accounts"] = float(len(hits))
         end = led.party_wealth(mark)
-        for k in ("fund", "pool", "vault", "broker", "venue", "market"):
+        for k in ("fund", "pool", "vault", "broker", "venue", "market", "keeper"):
             met[f"{k}_pnl"] = end[k] - start[k]
         met["trader_pnl"] = float(led.equity(mark).sum()) - start_traders
-        met["ledger_residual"] = led.total_wealth(mark) - wealth0 - led.exogenous_at(mark)
+        met["collateral_revaluation"] = led.exogenous_at(mark)
+        met["ledger_residual"] = led.total_wealth(mark) - wealth0 - met["collateral_revaluation"]
         return PathResult(met, hits)
 
     # ------------------------------------------------------------------------------------------
@@ -291,6 +302,8 @@ class VenueRun:
     def _cover(self, led: Ledger, i: int, deficit: float, qty: float, px: float, mark: np.ndarray,
                mark_prev: np.ndarray, met: dict[str, float], hits: dict[str, float], fund0: float,
                fund_peak: float) -> None:
+        """Cover trader ``i``'s deficit by the venue's waterfall. ADL requests are queued and settled
+        per (market, side) once per cascade round by :meth:`_flush_adl` (one ranking per round)."""
         p = self.p
         left = deficit
         m = int(led.market[i])
@@ -298,11 +311,7 @@ class VenueRun:
         if p.adl.trigger == "account_negative":
             # Hyperliquid: negative account value -> ADL at the previous mark, then the vault.
             gap = max(0.0, float(led.side[i]) * qty * (float(mark_prev[m]) - px))
-            taken = self._adl(led, i, min(gap, left) if gap > 0 else 0.0, mark, met, hits)
-            left -= taken
-            pay = left
-            led.transfer("vault", i, pay)
-            met["vault_paid"] += pay
+            self._pending.append((i, min(gap, left), 0.0, left, "vault"))
             return
         if absorber == "insurance_fund":
             floor = 0.0
@@ -324,107 +333,127 @@ class VenueRun:
             fill = p.adl.fill
             if fill == "mark" and fund0 > 0 and led.party["fund"] / fund0 < p.adl.fill_bankruptcy_when_fund_below:
                 fill = "bankruptcy"  # OKX: bankruptcy price once the fund is nearly depleted
-            amount = left if fill == "bankruptcy" else 0.0
+            size_only = 0.0
             if fill == "mark":
                 # ADL at mark takes nothing from winners: the positions are matched at mark and the
                 # gap to bankruptcy stays with the fund, down to zero; past that, bankruptcy fill.
                 pay = min(left, max(led.party["fund"], 0.0))
                 led.transfer("fund", i, pay)
                 met["fund_paid"] += pay
-                self._adl(led, i, 0.0, mark, met, hits, size_only=qty * pay / left)
+                size_only = qty * pay / left
                 left -= pay
-                amount = left
-            left -= self._adl(led, i, amount, mark, met, hits)
-        if left > 1e-9:
-            led.transfer("venue", i, left)
-            met["venue_paid"] += left
+            self._pending.append((i, left, size_only, left, "venue"))
+            return
+        led.transfer("venue", i, left)
+        met["venue_paid"] += left
 
     def _candidates(self, led: Ledger, opposite: float, m: int, mark: np.ndarray) -> tuple[np.ndarray, Candidates]:
         sel = np.flatnonzero((led.size > 0) & (led.side == opposite) & (led.market == m))
         if sel.size == 0:
             return sel, Candidates((), *(np.zeros(0) for _ in range(6)))
-        upnl = led.upnl(mark)[sel]
-        eq = led.cash[sel] + upnl
+        upnl = led.side[sel] * led.size[sel] * (mark[m] - led.entry[sel])
         keep = upnl > 0
         sel = sel[keep]
-        c = Candidates(tuple(self.accounts[j] for j in sel), led.side[sel], led.size[sel], led.entry[sel],
-                       np.full(sel.size, mark[m]), eq[keep], upnl[keep])
+        upnl = upnl[keep]
+        eq = led.cash[sel] + led.coll_tokens[sel] * mark[m] + upnl
+        c = Candidates(tuple(self._accounts_arr[sel]), led.side[sel], led.size[sel], led.entry[sel],
+                       np.full(sel.size, mark[m]), eq, upnl)
         return sel, c
 
-    def _adl(self, led: Ledger, i: int, amount: float, mark: np.ndarray, met: dict[str, float],
-             hits: dict[str, float], size_only: float = 0.0) -> float:
-        """Take ``amount`` from the opposite side's winners by the ADL policy; returns what was taken."""
-        m = int(led.market[i])
-        sel, cands = self._candidates(led, -led.side[i], m, mark)
-        if sel.size == 0:
-            return 0.0
-        if size_only > 0:
-            # Fill at mark: positions are force-closed (size matched in rank order), no wealth taken.
-            order = np.argsort(-cands.pnl, kind="stable")
-            left = size_only
-            for j in order:
-                if left <= 0:
-                    break
-                dq = min(float(cands.size[j]), left)
-                led.close(int(sel[j]), dq, float(mark[m]))
-                met["adl_notional"] += dq * float(mark[m])
-                hits[cands.account[j]] = hits.get(cands.account[j], 0.0)
-                left -= dq
-            return 0.0
-        if amount <= 0:
-            return 0.0
-        policy = "queue" if self.adl_policy == "venue" else self.adl_policy
+    def _flush_adl(self, led: Ledger, mark: np.ndarray, met: dict[str, float], hits: dict[str, float]) -> None:
+        """Settle the queued ADL requests: per (market, bankrupt side), one policy run on the total
+        amount; winners' haircuts go through the ``adl_clearing`` party to the bankrupt traders in
+        proportion to what each needed; what ADL cannot take falls to the vault or the venue."""
+        if not self._pending:
+            return
+        groups: dict[tuple[int, float], list[tuple[int, float, float, float, str]]] = {}
+        for req in self._pending:
+            i = req[0]
+            groups.setdefault((int(led.market[i]), float(led.side[i])), []).append(req)
+        self._pending = []
         ranking = self.p.adl.ranking if self.p.adl.ranking != "none" else "pnl"
-        res = run_policy(AdlEvent("sim", amount, cands), policy, ranking=ranking, venue=self.p)
-        for j in np.flatnonzero((res.haircut > 0) | (res.closed_size > 0)):
-            w = int(sel[j])
-            dq = float(min(res.closed_size[j], led.size[w]))
-            if dq > 0:
-                led.close(w, dq, float(mark[m]))
-                met["adl_notional"] += dq * float(mark[m])
-            x = float(res.haircut[j])
-            led.transfer(w, i, x)
-            hits[cands.account[j]] = hits.get(cands.account[j], 0.0) + x
-        taken = res.taken
-        met["adl_paid"] += taken
-        return taken
+        for (m, side), reqs in groups.items():
+            total = sum(r[1] for r in reqs)
+            size_only = sum(r[2] for r in reqs)
+            sel, cands = self._candidates(led, -side, m, mark)
+            taken = 0.0
+            if sel.size and size_only > 0:
+                # Fill at mark: winners' contracts are closed in the venue's rank order, no wealth taken.
+                from defi_perps.adl.rankings import order as rank_order
+
+                left = size_only
+                for j in rank_order(cands, ranking, self.p):
+                    if left <= 0:
+                        break
+                    dq = min(float(cands.size[j]), left)
+                    led.close(int(sel[j]), dq, float(mark[m]))
+                    met["adl_notional"] += dq * float(mark[m])
+                    hits.setdefault(cands.account[j], 0.0)
+                    left -= dq
+                sel, cands = self._candidates(led, -side, m, mark)
+            if sel.size and total > 0:
+                policy = "queue" if self.adl_policy == "venue" else self.adl_policy
+                res = run_policy(AdlEvent("sim", total, cands), policy, ranking=ranking, venue=self.p)
+                for j in np.flatnonzero((res.haircut > 0) | (res.closed_size > 0)):
+                    w = int(sel[j])
+                    dq = float(min(res.closed_size[j], led.size[w]))
+                    if dq > 0:
+                        led.close(w, dq, float(mark[m]))
+                        met["adl_notional"] += dq * float(mark[m])
+                    x = float(res.haircut[j])
+                    led.transfer(w, "adl_clearing", x)
+                    hits[cands.account[j]] = hits.get(cands.account[j], 0.0) + x
+                taken = res.taken
+                met["adl_paid"] += taken
+            for i, amount, _, need, after in reqs:
+                share = taken * amount / total if total > 0 else 0.0
+                led.transfer("adl_clearing", i, share)
+                rest = need - share
+                if rest > 1e-12:
+                    led.transfer(after, i, rest)
+                    met[f"{after}_paid"] += rest
+            # the clearing account ends each round flat (rounding aside, swept to the venue)
+            residue = led.party["adl_clearing"]
+            if residue != 0.0:
+                led.transfer("adl_clearing", "venue", residue)
 
     def _gmx_adl(self, led: Ledger, mark: np.ndarray, met: dict[str, float], hits: dict[str, float]) -> None:
-        """GMX v2 AdlUtils: per market and side, pnl/pool > MAX_PNL_FACTOR_FOR_ADL → close the most
-        profitable positions at the oracle price until the factor is ≤ MIN_PNL_FACTOR_AFTER_ADL."""
+        """GMX v2 AdlUtils: per market and side, pnl/pool > MAX_PNL_FACTOR_FOR_ADL → reduce profitable
+        positions at the oracle price until the factor is back at MIN_PNL_FACTOR_AFTER_ADL. No order is
+        enforced on-chain, so the selection is the ADL policy: the PnL to realize is allocated like a
+        haircut (``venue``: largest profit first), and each position closes that share of its size.
+        Realized profit is capped by MAX_PNL_FACTOR_FOR_TRADERS (scaled by cappedPoolPnl / poolPnl)."""
+        policy = "queue" if self.adl_policy == "venue" else self.adl_policy
         for m in range(self.book.n_markets):
             for s in (1.0, -1.0):
                 col = 0 if s > 0 else 1
                 max_adl, min_after, cap = (float(self.max_adl_m[m, col]), float(self.min_adl_m[m, col]),
                                            float(self.cap_m[m, col]))
                 pool_usd = self.pool_long_tokens[m] * mark[m] if s > 0 else self.pool_short_usd[m]
-                sel = np.flatnonzero((led.size > 0) & (led.side == s) & (led.market == m))
-                if sel.size == 0 or pool_usd <= 0:
+                on_side = (led.size > 0) & (led.side == s) & (led.market == m)
+                if not on_side.any() or pool_usd <= 0:
                     continue
-                upnl = led.upnl(mark)[sel]
-                side_pnl = float(upnl.sum())       # getPnl nets winners and losers of the side
+                side_pnl = float(led.upnl(mark)[on_side].sum())   # getPnl nets winners and losers of the side
                 if side_pnl / pool_usd <= max_adl:
                     continue
-                target = min_after * pool_usd
-                order = np.argsort(-upnl, kind="stable")
-                for j in order:
-                    if side_pnl <= target or upnl[j] <= 0:
-                        break
+                sel, cands = self._candidates(led, s, m, mark)
+                if sel.size == 0:
+                    continue
+                res = run_policy(AdlEvent("gmx", side_pnl - min_after * pool_usd, cands), policy, ranking="gmx_v2",
+                                 venue=self.p)
+                scale = min(1.0, cap * pool_usd / side_pnl) if cap > 0 else 1.0
+                for j in np.flatnonzero(res.closed_size > 0):
                     w = int(sel[j])
-                    # close only what brings the factor down to the target (ADL can be partial)
-                    frac = min(1.0, (side_pnl - target) / float(upnl[j]))
-                    dq = float(led.size[w]) * frac
+                    dq = float(min(res.closed_size[j], led.size[w]))
                     realized = led.close(w, dq, float(mark[m]))
-                    # MAX_PNL_FACTOR_FOR_TRADERS: profit scaled by cappedPoolPnl / poolPnl
-                    if cap > 0 and side_pnl > cap * pool_usd and realized > 0:
-                        cut = realized * (1 - cap * pool_usd / side_pnl)
+                    if scale < 1.0 and realized > 0:
+                        cut = realized * (1 - scale)
                         led.transfer(w, "pool", cut)
                         met["profit_cap_haircut"] += cut
-                        hits[self.accounts[w]] = hits.get(self.accounts[w], 0.0) + cut
+                        hits[cands.account[j]] = hits.get(cands.account[j], 0.0) + cut
                     else:
-                        hits.setdefault(self.accounts[w], 0.0)
+                        hits.setdefault(cands.account[j], 0.0)
                     met["adl_notional"] += dq * float(mark[m])
-                    side_pnl -= float(upnl[j]) * frac
 
     def _hedge(self, led: Ledger, mark: np.ndarray, met: dict[str, float]) -> None:
         """B-book: hedge the broker's net exposure above the threshold through the depth."""
@@ -441,8 +470,8 @@ class VenueRun:
                 continue
             qty = abs(exposure) - threshold
             buy = exposure < 0                                                # short exposure -> buy
-            walk = qty * mark[m] * self.k_impact[m] / 2
-            px = float(mark[m] * (1 + walk if buy else 1 - walk))
+            z = qty * mark[m] * self.k_impact[m] * (1 if buy else -1)
+            px = float(mark[m] * (np.expm1(z) / z if abs(z) > 1e-12 else 1.0))
             led.extra.append(Contract("broker", "market", m, qty, px) if buy else Contract("market", "broker", m, qty, px))
 
 

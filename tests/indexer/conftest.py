@@ -25,6 +25,13 @@ def shared_devnet(request: pytest.FixtureRequest):  # type: ignore[no-untyped-de
 def private_devnet() -> Iterator:  # type: ignore[type-arg]
     """A small devnet this module may change (prices, positions) without disturbing other tests."""
     from defi_perps.devnet import start_devnet
+    from defi_perps.devnet.anvil import find_anvil
+    from defi_perps.exceptions import DevnetError
+
+    try:
+        find_anvil()
+    except DevnetError as err:
+        pytest.skip(f"devnet unavailable: {err}")
 
     h = start_devnet(positions=60, seed=11)
     try:

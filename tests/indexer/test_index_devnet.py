@@ -145,6 +145,11 @@ def test_error_malformed_address(shared_devnet, tmp_path: Path, db: str) -> None
     _one_line_error(_run("index", "gmx-v2", "--chain-file", str(f), "--db", db), "0xNOTANADDRESS")
 
 
+def test_error_wrong_position_layout(shared_devnet, tmp_path: Path, db: str) -> None:  # type: ignore[no-untyped-def]
+    f = _chain_variant(shared_devnet, tmp_path, **{'position_layout = "v2.2"': 'position_layout = "v2.1"'})
+    _one_line_error(_run("index", "gmx-v2", "--chain-file", str(f), "--db", db), "position_layout", "v2.1")
+
+
 def test_error_unreachable_rpc(shared_devnet, db: str) -> None:  # type: ignore[no-untyped-def]
     from defi_perps.devnet.anvil import free_port
 
@@ -164,3 +169,51 @@ def test_error_bad_price_file(shared_devnet, tmp_path: Path, db: str) -> None:  
     f.write_text("{oops")
     _one_line_error(_run("index", "gmx-v2", "--chain-file", str(shared_devnet.chain_file), "--prices", str(f),
                          "--db", db), "not valid JSON")
+
+
+def test_postgres_store_through_the_cli(shared_devnet) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    url = os.environ.get("DEFI_PERPS_TEST_PG")
+    if not url:
+        pytest.skip("DEFI_PERPS_TEST_PG not set (scripts/pg.sh starts a throwaway PostgreSQL)")
+    h = shared_devnet
+    _forget_devnet_snapshot(url, h)
+    args = ["index", "gmx-v2", "--chain-file", str(h.chain_file), "--block", str(h.book.block_number), "--db", url,
+            "--json"]
+    r = CliRunner().invoke(main, args)
+    assert r.exit_code == 0, r.output
+    sid = json.loads(r.output)["index"]["snapshot_id"]
+    back = load_snapshot(url, sid)
+    assert {p.key: p for p in back.positions} == {p.key: p for p in h.book.positions}
+    assert set(back.markets) == set(h.book.markets)
+    again = json.loads(CliRunner().invoke(main, args).output)
+    assert not again["index"]["created"] and again["index"]["snapshot_id"] == sid
+
+
+def _forget_devnet_snapshot(url: str, h) -> None:  # type: ignore[no-untyped-def]
+    """Devnets are deterministic (same addresses, same block), so an earlier run against this shared
+    PostgreSQL may have stored this very key; remove it so this run really writes."""
+    from sqlalchemy import text
+
+    from defi_perps.store.db import get_engine
+
+    with get_engine(url).begin() as c:
+        ids = [r[0] for r in c.execute(text(
+            "SELECT id FROM snapshot WHERE chain_id = :c AND block_number = :b AND lower(data_store) = lower(:d)"),
+            {"c": h.chain_id, "b": h.book.block_number, "d": h.data_store})]
+        for sid in ids:
+            for t in ("snapshot_position", "snapshot_open_interest", "snapshot_market", "snapshot_price",
+                      "snapshot_token"):
+                c.execute(text(f"DELETE FROM {t} WHERE snapshot_id = :s"), {"s": sid})
+            c.execute(text("DELETE FROM snapshot WHERE id = :s"), {"s": sid})
+
+
+def test_progress_reports_positions_read(shared_devnet) -> None:  # type: ignore[no-untyped-def]
+    h = shared_devnet
+    seen: list[tuple[int, int]] = []
+    index_gmx_v2(load_chain_file(h.chain_file), h.rpc_url, h.book.block_number, store=False, batch_size=400,
+                 progress=lambda done, total: seen.append((done, total)))
+    n = len(h.book.positions)
+    assert seen[0] == (0, n) and seen[-1] == (n, n)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)

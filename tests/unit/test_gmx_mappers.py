@@ -77,3 +77,9 @@ def test_bad_price_file_is_one_line_input_error(tmp_path: Path, content: str, ne
 def test_missing_price_file() -> None:
     with pytest.raises(InputError, match="not found"):
         M.load_price_file("/nonexistent/prices.json")
+
+
+def test_synthetic_decimals_from_data_stream_multiplier() -> None:
+    # 10**(60 - 18 - 8): an 8-decimal synthetic priced only through Data Streams
+    t = M.token_record(A, None, None, None, None, None, data_stream_multiplier=10**34)
+    assert t.synthetic and t.decimals == 8

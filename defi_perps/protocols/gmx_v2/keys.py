@@ -247,6 +247,14 @@ POSITION_FIELDS_V22 = (
 MARKET_FIELDS = ("MARKET_SALT", "MARKET_KEY", "MARKET_TOKEN", "INDEX_TOKEN", "LONG_TOKEN", "SHORT_TOKEN")
 
 
+def market_salt_hash(salt: bytes) -> bytes:
+    """``MarketStoreUtils.getMarketSaltHash``: keccak256(abi.encode(MARKET_SALT, salt)) → market address.
+
+    The constant comes first here, unlike the record field keys below.
+    """
+    return _hash(["bytes32", "bytes32"], [name_key("MARKET_SALT"), bytes(salt)])
+
+
 def field_key(record_key: bytes | str, field: str) -> bytes:
     """``keccak256(abi.encode(recordKey, FIELD))``: a position field (bytes32 key) or market field (address)."""
     if isinstance(record_key, (bytes, bytearray)) and len(record_key) == 32:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,14 @@ from defi_perps.domain import USD_SCALE, Market, OpenInterest, OraclePrice, Posi
 from defi_perps.exceptions import InputError
 
 ZERO32 = "0x" + "00" * 32
+
+
+@lru_cache(maxsize=1 << 17)
+def checksum(addr: str) -> str:
+    """EIP-55 checksum, cached: markets, tokens and accounts repeat across thousands of positions."""
+    from eth_utils import to_checksum_address
+
+    return to_checksum_address(addr)
 
 
 def hex32(b: bytes) -> str:
@@ -49,7 +58,7 @@ def position_from_props(key: bytes | str, props: tuple[Any, ...], layout: str = 
         nums = nums[:3] + (0,) + nums[3:]
     if len(nums) != 10:
         raise ValueError(f"Position.Numbers has {len(nums)} fields, expected 10 after layout {layout}")
-    from eth_utils import to_checksum_address as cs
+    cs = checksum
 
     return Position(
         key=key if isinstance(key, str) else hex32(key),
@@ -138,14 +147,21 @@ def symbol_from_description(description: str | None) -> str | None:
     return base or None
 
 
+DATA_STREAM_DECIMALS = 18  # Chainlink Data Streams report 18-decimal prices (gmx-synthetics README, "For Data Stream Feeds")
+
+
 def token_record(address: str, symbol: str | None, decimals: int | None, feed_description: str | None,
-                 feed_decimals: int | None, multiplier: int | None, override_decimals: int | None = None) -> Token:
-    """A Token from its ERC-20 answers, or, for a synthetic index token (no contract), from its feed."""
+                 feed_decimals: int | None, multiplier: int | None, override_decimals: int | None = None,
+                 data_stream_multiplier: int | None = None) -> Token:
+    """A Token from its ERC-20 answers, or, for a synthetic index token (no contract), from its feed:
+    decimals from ``PRICE_FEED_MULTIPLIER`` (or ``DATA_STREAM_MULTIPLIER = 10**(60 - 18 - decimals)``)."""
     if symbol is not None and decimals is not None:
         return Token(address=address, symbol=symbol, decimals=int(decimals), synthetic=False)
     dec = override_decimals
     if dec is None and multiplier and feed_decimals is not None:
         dec = decimals_from_multiplier(int(multiplier), int(feed_decimals))
+    if dec is None and data_stream_multiplier:
+        dec = decimals_from_multiplier(int(data_stream_multiplier), DATA_STREAM_DECIMALS)
     if dec is None:
         raise InputError(f"token {address} has no ERC-20 contract and no usable price feed: give its "
                          f"price and \"decimals\" in a --prices file")

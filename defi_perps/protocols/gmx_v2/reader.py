@@ -112,6 +112,7 @@ class GmxV2Reader:
         self.erc20 = contract_abi("erc20", "ERC20")
         self.feed = contract_abi("chainlink", "AggregatorV3")
         self.overrides = prices or {}
+        self.warnings: list[str] = []
         self.price_source = price_source
 
     def _ds(self, getter: str, *args: Any, required: bool = False, label: str = "") -> Call:
@@ -173,9 +174,10 @@ class GmxV2Reader:
         for t in tokens:
             calls += [Call(t, self.erc20["symbol"]), Call(t, self.erc20["decimals"]),
                       self._ds("getAddress", K.price_feed_key(t)), self._ds("getUint", K.price_feed_multiplier_key(t)),
-                      self._ds("getBytes32", K.virtual_token_id_key(t))]
+                      self._ds("getBytes32", K.virtual_token_id_key(t)),
+                      self._ds("getUint", K.token_key("DATA_STREAM_MULTIPLIER", t))]
             plan += [("t", (t, "symbol")), ("t", (t, "decimals")), ("t", (t, "feed")), ("t", (t, "mult")),
-                     ("t", (t, "vtid"))]
+                     ("t", (t, "vtid")), ("t", (t, "dsmult"))]
         res = self.mc.run(calls)
         mvals: dict[str, dict[str, Any]] = {mp[0]: {} for mp in market_props}
         oi: dict[tuple[str, str, bool], dict[str, int]] = {}
@@ -244,7 +246,12 @@ class GmxV2Reader:
 
         calls = [Call(self.reader_addr, fn, (self.ds, k), allow_failure=False, label="Reader.getPosition")
                  for k in position_keys]
-        res = self.mc.run(calls, tick)
+        try:
+            res = self.mc.run(calls, tick)
+        except AbiMismatchError:
+            raise AbiMismatchError(
+                f"Reader {self.reader_addr} answers getPosition in a layout other than position_layout "
+                f"{self.layout!r} of the chain file (v2.2 has pendingImpactAmount, v2.1 does not)") from None
         out = []
         for k, cr in zip(position_keys, res):
             p = M.position_from_props(k, cr.value, self.layout)
@@ -261,7 +268,7 @@ class GmxV2Reader:
             ov = self.overrides.get(t)
             sym = i.get("symbol") if isinstance(i.get("symbol"), str) else None
             tok = M.token_record(t, sym, i.get("decimals"), i.get("fdesc"), i.get("fdec"), i.get("mult"),
-                                 ov.decimals if ov else None)
+                                 ov.decimals if ov else None, i.get("dsmult"))
             token_recs.append(tok)
             if ov is not None:
                 lo, hi = ov.per_unit(tok.decimals)
@@ -272,6 +279,11 @@ class GmxV2Reader:
                 except InputError as err:
                     raise RpcError(f"price feed {feeds[t]} of {tok.symbol} at block {self.block.number}: {err}; "
                                    f"pass --prices FILE") from None
+            else:
+                # GMX prices many tokens only through Data Streams (no PRICE_FEED key): no on-chain
+                # price to read at this block. The snapshot keeps the token without a price.
+                self.warnings.append(f"{tok.symbol} ({t}) has no Chainlink feed in DataStore and no --prices entry: "
+                                     f"its markets have no price in this snapshot")
         unknown = set(self.overrides) - set(tokens)
         if unknown:
             raise InputError(f"price file names token(s) no GMX v2 market uses: {', '.join(sorted(unknown))}")

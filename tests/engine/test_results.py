@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from defi_perps.book import synthetic_book
+from defi_perps.commands._common import dumps
+from defi_perps.engine import DepthSpec, PriceModel, SimulationConfig, simulate
+from defi_perps.engine.results import describe
+
+
+def test_var_and_expected_shortfall():
+    v = np.arange(1, 101, dtype=float)     # losses 1..100
+    d = describe(v, loss=True)
+    assert d["var95"] == pytest.approx(np.quantile(v, 0.95))
+    assert d["es95"] == pytest.approx(v[95:].mean())
+    assert d["es99"] >= d["var99"] >= d["var95"]
+    assert describe(np.array([np.nan]))["n"] == 0
+
+
+def test_result_serializes_to_json_with_per_path_arrays():
+    r = simulate(synthetic_book(200, seed=1), model=PriceModel(volatility=2.0), depth=DepthSpec(stress=0.1),
+                 config=SimulationConfig(n_paths=10, n_steps=20, seed=3))
+    d = json.loads(dumps(r.to_dict(include_paths=True)))
+    assert d["run"]["seed"] == 3 and d["stats"]["bad_debt_usd"]["n"] == 10
+    assert len(d["paths"]["bad_debt_usd"]) == 10
+    assert set(d["stats"]["markets"]) == set(r.book.market_names)
+    assert "var99" in d["stats"]["liquidated_notional_usd"] and d["adl_hook"]["hook"] == "record"
+    assert d["rules"]["adl_trigger"] == "none"

@@ -1,0 +1,131 @@
+"""GMX v2 venue on real devnet positions (anvil): the liquidation condition term by term as
+``PositionUtils.isPositionLiquidatable`` computes it, the venue model's float trigger against the
+exact one, and ``defi-perps compare --snapshot`` on the indexed devnet snapshot."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from defi_perps.cli import main
+from defi_perps.domain import USD_SCALE
+from defi_perps.protocols.gmx_v2 import math as gm
+
+pytestmark = pytest.mark.anvil
+
+FACTORS = ((1, 1), (9, 10), (8, 10), (12, 10), (7, 10))   # index price × num/den
+
+
+@pytest.fixture(scope="module")
+def indexed(devnet, tmp_path_factory):  # type: ignore[no-untyped-def]
+    from defi_perps.config import load_chain_file
+    from defi_perps.indexer.gmx_v2 import index_gmx_v2
+
+    db = f"sqlite:///{tmp_path_factory.mktemp('venues') / 'v.db'}"
+    report, snap = index_gmx_v2(load_chain_file(devnet.chain_file), devnet.rpc_url, devnet.book.block_number, db)
+    assert snap is not None and snap.positions
+    return db, report.snapshot_id, snap
+
+
+def _prices(snap, m, num: int, den: int) -> gm.MarketPrices:  # type: ignore[no-untyped-def]
+    by = {p.token.lower(): p for p in snap.prices}
+
+    def px(token: str) -> gm.Price:
+        p = by[token.lower()]
+        if token.lower() == m.index_token.lower():
+            return gm.Price(p.price_min * num // den, p.price_max * num // den)
+        return gm.Price(p.price_min, p.price_max)
+
+    return gm.MarketPrices(px(m.index_token), px(m.long_token), px(m.short_token))
+
+
+def test_liquidation_condition_term_by_term(indexed) -> None:  # type: ignore[no-untyped-def]
+    _, _, snap = indexed
+    markets = {m.market_token.lower(): m for m in snap.markets}
+    checked = 0
+    for num, den in FACTORS:
+        for p in snap.positions:
+            m = markets[p.market.lower()]
+            prices = _prices(snap, m, num, den)
+            coll = prices.long if p.collateral_token.lower() == m.long_token.lower() else prices.short
+            # pnl at the worst price for the position: pickPriceForPnl(isLong, maximize=false)
+            worst = prices.index.min if p.is_long else prices.index.max
+            value = p.size_in_tokens * worst
+            pnl = value - p.size_in_usd if p.is_long else p.size_in_usd - value
+            pool_usd = gm.pool_amount(m, p.is_long) * (prices.long.min if p.is_long else prices.short.min)
+            pool_pnl = gm.get_pnl(m, gm.Price(worst, worst), p.is_long, True)
+            mx = m.max_pnl_factor_for_traders_long if p.is_long else m.max_pnl_factor_for_traders_short
+            if pnl > 0 and gm.capped_pnl(pool_pnl, pool_usd, mx) != pool_pnl:
+                continue  # profit scaled by MAX_PNL_FACTOR_FOR_TRADERS: covered in the unit tests
+            collateral_usd = p.collateral_amount * coll.min
+            # impact: never positive, floored at -size * MAX_POSITION_IMPACT_FACTOR_FOR_LIQUIDATIONS
+            if m.max_position_impact_factor_for_liquidations != 0:
+                continue
+            impact = 0
+            # fees.totalCostAmount (isLiquidation=false: no liquidation fee), in collateral-token units
+            fee_amount = gm.apply_factor(p.size_in_usd, m.position_fee_factor_negative) // coll.min
+            cum = m.cumulative_borrowing_factor_long if p.is_long else m.cumulative_borrowing_factor_short
+            borrow_amount = gm.apply_factor(p.size_in_usd, max(cum - p.borrowing_factor, 0)) // coll.min
+            remaining = collateral_usd + pnl + impact - (fee_amount + borrow_amount) * coll.min
+            for_leverage = gm.apply_factor(p.size_in_usd, m.min_collateral_factor_for_liquidation)
+            min_usd = snap.globals.min_collateral_usd if snap.globals else 0
+            expected = remaining < min_usd or remaining <= 0 or remaining < for_leverage
+            got = gm.is_position_liquidatable(p, m, prices, snap.globals)
+            assert got.remaining_collateral_usd == remaining
+            assert got.min_collateral_usd_for_leverage == for_leverage
+            assert got.liquidatable == expected
+            checked += 1
+    assert checked >= len(snap.positions)           # most positions, at every price level
+
+
+def test_venue_model_trigger_agrees_with_the_contract(indexed) -> None:  # type: ignore[no-untyped-def]
+    from defi_perps.book import load_snapshot_book
+    from defi_perps.venues.params import load_venue
+    from defi_perps.venues.shock import parse_shock
+    from defi_perps.venues.sim import VenueRun
+
+    db, sid, snap = indexed
+    book = load_snapshot_book(db, sid)
+    assert book.n_positions == len([p for p in snap.positions if p.size_in_usd > 0])
+    run = VenueRun(load_venue("gmx-v2"), book, parse_shock("-10%"))
+    markets = {m.market_token.lower(): m for m in snap.markets}
+    order = {name: i for i, name in enumerate(book.market_names)}
+    positions = [p for p in snap.positions if p.size_in_usd > 0]
+    assert run.topped == 0          # GMX positions on a GMX snapshot are taken as they are
+    disagree = near = total_hit = 0
+    for num, den in FACTORS:
+        led = run._ledger()
+        mark = book.price * num / den
+        hit = set(run._liquidatable(led, mark, np.zeros(book.n_positions, dtype=bool)).tolist())
+        total_hit += len(hit)
+        for j, p in enumerate(positions):
+            m = markets[p.market.lower()]
+            prices = _prices(snap, m, num, den)
+            exact = gm.is_position_liquidatable(p, m, prices, snap.globals)
+            margin = abs(exact.remaining_collateral_usd - exact.min_collateral_usd_for_leverage) / USD_SCALE
+            spread = (prices.index.max - prices.index.min) / max(prices.index.min, 1)
+            tol = p.size_in_usd / USD_SCALE * (spread + 1e-7) + 1e-6
+            if (j in hit) != exact.liquidatable:
+                if margin <= tol:
+                    near += 1
+                else:
+                    disagree += 1
+    assert disagree == 0, f"{disagree} positions disagree beyond float/spread tolerance ({near} at the boundary)"
+    assert total_hit > 0 and order
+
+
+def test_compare_on_the_devnet_snapshot(indexed) -> None:  # type: ignore[no-untyped-def]
+    db, sid, _ = indexed
+    args = ["compare", "--snapshot", str(sid), "--db", db, "--shock", "drop=-0.3,steps=8,vol=0.01", "--paths", "3",
+            "--seed", "1", "--json"]
+    r1 = CliRunner().invoke(main, args)
+    assert r1.exit_code == 0, r1.output
+    out = json.loads(r1.output)
+    assert out["book"]["block_number"] is not None and out["book"]["chain_id"] == 31337
+    assert len(out["venues"]) == 8
+    assert CliRunner().invoke(main, args).output == r1.output
+    table = CliRunner().invoke(main, args[:-1])
+    assert table.exit_code == 0 and "GMX v2 (GM pool)" in table.output
