@@ -15,7 +15,6 @@ import math
 
 import numpy as np
 
-from defi_perps.engine import nb
 from defi_perps.engine.depth import MAX_DISTANCE
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -162,4 +161,4 @@ def _draw_where(rng: _Streams, hit: np.ndarray) -> np.ndarray:
     return np.where(hit, z, 0.0)
 
 
-__all__ = ["simulate_numpy", "nb"]
+__all__ = ["simulate_numpy"]

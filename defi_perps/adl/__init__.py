@@ -35,7 +35,8 @@ required, ``#`` lines ignored::
 - ``score`` (optional): a ranking score published by the venue; ``--ranking score`` queues by it.
 
 A bad file raises :class:`~defi_perps.exceptions.InputError` naming the row and column. An example
-ships in ``defi_perps/adl/examples/oct10_btc_short_squeeze.csv``.
+ships in ``defi_perps/adl/examples/crash_short_winners.csv``; ``defi-perps compare --adl-events FILE``
+writes the ADL events of a simulated path in this format, so simulated events replay the same way.
 """
 
 from defi_perps.adl.events import AdlEvent, Candidates, load_events_csv

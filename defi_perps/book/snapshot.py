@@ -121,8 +121,9 @@ def from_snapshot(snapshot: Snapshot) -> Book:
         account[kept] = account_ids.setdefault(pos.account, len(account_ids))
         kept += 1
     min_coll = np.full(m, np.nan)
-    if snapshot.globals is not None:
-        min_coll[:] = _f(snapshot.globals.min_collateral_usd, USD_SCALE)
+    glob = getattr(snapshot, "globals", None)
+    if glob is not None:
+        min_coll[:] = _f(glob.min_collateral_usd, USD_SCALE)
     meta = snapshot.meta
     return Book(
         market_names=names, price=price, market=market[:kept], side=side[:kept], size=size[:kept],

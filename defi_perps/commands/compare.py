@@ -65,11 +65,15 @@ def _shock_from(scenario: str | None, shock: str | None) -> Any:
               help="How ADL amounts are spread over accounts ('venue': each venue's own queue ranking).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Processes over paths (default: CPU count, 1 for small runs). Figures do not depend on it.")
+@click.option("--engine", "with_engine", is_flag=True,
+              help="Also run every venue through the numba cascade engine (aggregate rules) as a cross-check.")
+@click.option("--adl-events", "adl_events", default=None, metavar="FILE",
+              help="Write the ADL events of the first path to FILE (CSV for 'defi-perps adl replay').")
 @click.option("--per-path", is_flag=True, help="With --json, include every path's figures.")
 @json_option
 def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int, db_url: str | None,
             scenario: str | None, shock: str | None, venue_spec: str, n_paths: int, seed: int, adl_policy: str,
-            workers: int | None, per_path: bool, as_json: bool) -> None:
+            workers: int | None, with_engine: bool, adl_events: str | None, per_path: bool, as_json: bool) -> None:
     """Run one book and one shock on several venues and show who bears the loss.
 
     Every venue sees the same positions and the same seeded price paths; the table gives, per
@@ -99,8 +103,22 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
             "adl_policy": adl_policy,
             "venue_sources": {v.name: ("defi_perps/venues/params/" + v.name.replace("-", "_") + ".toml")
                               if v.name in VENUE_NAMES else "user file" for v in venues}}
+    if adl_events is not None:
+        from defi_perps.report.compare import write_adl_events
+
+        try:
+            n_rows = write_adl_events(adl_events, book, venues, shk, seed, adl_policy)
+        except OSError as err:
+            raise InputError(f"cannot write --adl-events {adl_events}: {err.strerror}") from err
+        meta["adl_events"] = {"file": adl_events, "rows": n_rows}
+    engine = None
+    if with_engine:
+        from defi_perps.report.compare import engine_cross_check
+
+        engine = engine_cross_check(book, venues, shk, n_paths, seed)
     if as_json:
-        emit_json({**meta, "venues": [s.to_dict(per_path) for s in summaries]})
+        emit_json({**meta, "venues": [s.to_dict(per_path) for s in summaries],
+                   **({"engine_cross_check": engine} if engine is not None else {})})
         return
     from rich.console import Console
 
@@ -111,3 +129,7 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
     title = (f"{src}: {book.n_positions} positions, {book.n_markets} market(s) — shock {shk.describe()} — "
              f"{n_paths} paths, seed {seed}")
     console.print(render_table(summaries, title))
+    if engine is not None:
+        from defi_perps.report.compare import render_engine_table
+
+        console.print(render_engine_table(summaries, engine))

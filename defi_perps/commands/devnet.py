@@ -17,8 +17,10 @@ from defi_perps.commands._common import emit_json, json_option, progress_bar
 from defi_perps.exceptions import DevnetError
 
 
+STATE_FILE = "state.json"  # = defi_perps.devnet.handle.STATE_FILE (kept here to avoid importing web3)
+
+
 def _state_path() -> Path:
-    from defi_perps.devnet.handle import STATE_FILE
     from defi_perps.paths import devnet_dir
 
     return devnet_dir() / STATE_FILE

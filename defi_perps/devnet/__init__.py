@@ -19,12 +19,24 @@ Python API (tests and the indexer use it; the CLI ``defi-perps devnet up|down|st
     h.set_uint(key, v) / set_int / set_bool  # raw DataStore writes
     h.mine(n)                             # mine n empty blocks; returns the block number
     h.stop()                              # stop anvil (also a context manager)
+    attach_devnet(state_dir=None)         # handle on the devnet `defi-perps devnet up` started
 
 The contracts live in ``contracts/src`` (compiled artifacts in ``contracts/build``, rebuilt by
 ``python -m defi_perps.devnet.compile``). Reads go through the real GMX v2 interfaces
 (``abis/gmx_v2``), DataStore keys derived as in ``defi_perps.protocols.gmx_v2.keys``.
 """
 
-from defi_perps.devnet.handle import DevnetBook, DevnetHandle, start_devnet
+from __future__ import annotations
 
-__all__ = ["DevnetBook", "DevnetHandle", "start_devnet"]
+from typing import Any
+
+__all__ = ["DevnetBook", "DevnetHandle", "attach_devnet", "start_devnet"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `devnet status/down` import only the light submodules, not web3 (≈1 s).
+    if name in __all__:
+        from defi_perps.devnet import handle
+
+        return getattr(handle, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,8 @@ Shape of the book (devnet choices, meant to look like a GMX v2 deployment, not t
 - sizes are lognormal (median ≈ $1.5k) with a Pareto tail of whales, clipped to [$10, $25M];
 - leverage mixes 1.1–5x, 5–20x, 20–50x and 50x–the market's max (≤ 100x);
 - entry prices scatter around the current price (per-market sigma), so positions carry PnL;
-- about 4% sit close to liquidation: remaining collateral 1.02–1.25× the market's
+- about 4% sit close to liquidation: opened at 10x–max leverage, the price has since moved
+  against them until the remaining collateral is 1.02–1.25× the market's
   ``minCollateralFactor`` × size at the genesis prices (fees ignored);
 - no position starts liquidatable at genesis prices (before fees).
 """
@@ -25,6 +26,7 @@ from eth_utils import keccak, to_checksum_address
 
 from defi_perps.devnet.universe import FLOAT, TOKENS, MarketSpec
 from defi_perps.domain import Position
+from defi_perps.exceptions import InputError
 
 NEAR_LIQUIDATION_SHARE = 0.04
 ONE_DAY = 86_400
@@ -71,7 +73,7 @@ def generate_positions(markets: Sequence[MarketSpec], token_addrs: Mapping[str, 
     factor; each position's ``borrowingFactor`` (its value at open) is drawn below it.
     """
     if n_positions < 0 or n_accounts < 1:
-        raise ValueError("positions must be >= 0 and accounts >= 1")
+        raise InputError("positions must be >= 0 and accounts >= 1")
     rng = np.random.default_rng(seed)
     n = n_positions
     weights = np.array([m.weight for m in markets], dtype=float)
@@ -85,6 +87,7 @@ def generate_positions(markets: Sequence[MarketSpec], token_addrs: Mapping[str, 
     size = np.clip(size, 10.0, 25_000_000.0)
     max_lev = np.array([min(m.max_leverage, 0.8 * FLOAT / m.min_collateral_factor) for m in markets])[mk]
     lev = _leverage(rng, n, max_lev)
+    near_lev = np.exp(rng.uniform(np.log(10.0), np.log(max_lev)))
     sigma = np.array([m.move_sigma for m in markets])[mk]
     move = np.exp(rng.normal(0.0, 1.0, n) * sigma)          # entry = current / move
     near = rng.random(n) < NEAR_LIQUIDATION_SHARE
@@ -111,19 +114,28 @@ def generate_positions(markets: Sequence[MarketSpec], token_addrs: Mapping[str, 
 
     positions: list[Position] = []
     used: set[bytes] = set()
+    # Every (market, collateral, side) slot holds at most one position per account.
+    slots = [(mi, c, side) for mi, m in enumerate(markets) for c in dict.fromkeys((m.long, m.short))
+             for side in (True, False)]
+    if n > len(slots) * n_accounts:
+        raise InputError(f"{n} positions do not fit {n_accounts} accounts ({len(slots)} market/collateral/side "
+                         f"slots each); raise --accounts")
+    filled: dict[tuple[int, str, bool], int] = defaultdict(int)
     for i in range(n):
-        m = markets[int(mk[i])]
-        long = bool(is_long[i])
-        coll_sym = m.long if use_long_token[i] else m.short
+        mi, long = int(mk[i]), bool(is_long[i])
+        coll_sym = markets[mi].long if use_long_token[i] else markets[mi].short
+        if filled[(mi, coll_sym, long)] >= n_accounts:  # slot full: take the next one with room
+            start = slots.index((mi, coll_sym, long))
+            mi, coll_sym, long = next(sl for j in range(1, len(slots) + 1)
+                                      if filled[sl := slots[(start + j) % len(slots)]] < n_accounts)
+        filled[(mi, coll_sym, long)] += 1
+        m = markets[mi]
         index = TOKENS[m.index]
         coll = TOKENS[coll_sym]
         market_addr = market_addrs[m.name]
         coll_addr = token_addrs[coll_sym]
         # Account: each account once first, then a skewed draw (u^3 piles up on low indices).
-        if i < n_accounts:
-            a = i
-        else:
-            a = int(n_accounts * skew[i] ** 3)
+        a = i if i < n_accounts else int(n_accounts * skew[i] ** 3)
         key = position_key(account_list[a], market_addr, coll_addr, long)
         tries = 0
         while key in used:  # one position per (account, market, collateral, side), as on GMX
@@ -142,7 +154,15 @@ def generate_positions(markets: Sequence[MarketSpec], token_addrs: Mapping[str, 
         mcf = m.min_collateral_factor
         floor_usd = size_usd * mcf // FLOAT                   # liquidation threshold (before fees)
         if near[i]:
-            collateral_usd = floor_usd * int(near_ratio[i] * 10_000) // 10_000 - pnl
+            # Opened at 10x–max leverage, then the price moved against it until the remaining
+            # collateral is just above the threshold: solve the entry (via size in tokens) for that.
+            collateral_usd = int(size_usd / float(near_lev[i]))
+            pnl_needed = floor_usd * int(near_ratio[i] * 10_000) // 10_000 - collateral_usd
+            if pnl_needed < 0:
+                size_tokens = (size_usd + side * pnl_needed) // px_now
+            else:  # leverage already at the threshold: open at the current price
+                size_tokens = size_usd // px_now
+                collateral_usd += pnl_needed
         else:
             collateral_usd = int(size_usd / float(lev[i]))
             if collateral_usd + pnl < floor_usd * 13 // 10:

@@ -93,6 +93,7 @@ class DevnetHandle:
         self.book = book
         self.market_specs = markets
         self.positions: dict[str, Position] = {p.key: p for p in book.positions}
+        self.setup_seconds: float | None = None  # deploy + seed time, when this process started it
         self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 300}))
         self._dep = Deployment(w3=self.w3, data_store=addresses["data_store"], reader=addresses["reader"],
                                seeder=addresses["seeder"], tokens=addresses["tokens"], feeds=addresses["feeds"],
@@ -248,7 +249,6 @@ def _market_record(dep: Deployment, m: U.MarketSpec, positions: list[Position],
                                     collateral_sum=uints[K.collateral_sum_key(mt, c, side)]))
     idx = dep.tokens[m.index]
     vid = b32.get(K.virtual_token_id_key(idx), bytes(32))
-    # Inventory is per token across markets; recompute over every market that shares the index.
     return Market(
         market_token=mt, index_token=idx, long_token=lt, short_token=st,
         pool_amount_long=uints[K.pool_amount_key(mt, lt)],
@@ -289,7 +289,7 @@ def _market_record(dep: Deployment, m: U.MarketSpec, positions: list[Position],
         position_impact_pool_amount=uints[K.position_impact_pool_amount_key(mt)],
         virtual_market_id="0x" + b32[K.virtual_market_id_key(mt)].hex(),
         virtual_token_id="0x" + vid.hex(),
-        virtual_inventory_for_positions=0,  # filled in by _with_inventory
+        virtual_inventory_for_positions=0,  # per token across markets: set by _build_book
         open_interest=tuple(ois),
     )
 
@@ -302,12 +302,10 @@ def _build_book(dep: Deployment, markets: tuple[U.MarketSpec, ...], positions: l
     recs = []
     for m in markets:
         rec = _market_record(dep, m, positions, cum_bf)
-        idx = dep.tokens[m.index]
-        if m.index in ("WETH", "WBTC"):
-            inv = all_ints[K.virtual_inventory_for_positions_key(virtual_token_id(m.index))]
-            rec = dataclasses.replace(rec, virtual_inventory_for_positions=inv)
+        inv_key = K.virtual_inventory_for_positions_key(virtual_token_id(m.index))
+        if inv_key in all_ints:  # inventory is per token, summed over every market sharing it
+            rec = dataclasses.replace(rec, virtual_inventory_for_positions=all_ints[inv_key])
         recs.append(rec)
-        del idx
     tokens = tuple(Token(address=addr, symbol=sym, decimals=U.TOKENS[sym].decimals, synthetic=U.TOKENS[sym].synthetic)
                    for sym, addr in dep.tokens.items())
     prices = []
@@ -394,6 +392,10 @@ def start_devnet(port: int | None = None, positions: int = 20_000, accounts: int
     if n_accounts < 1:
         raise InputError("--accounts must be >= 1")
     specs = U.select_markets(markets)
+    slots = sum(2 if m.single_token else 4 for m in specs)  # (collateral, side) pairs per market
+    if positions > slots * n_accounts:
+        raise InputError(f"{positions} positions do not fit {n_accounts} accounts: GMX keeps one position per "
+                         f"account, market, collateral and side ({slots} slots); raise --accounts")
     sdir = Path(state_dir) if state_dir is not None else Path(tempfile.mkdtemp(prefix="defi-perps-devnet-"))
     sdir.mkdir(parents=True, exist_ok=True)
     node = start_anvil(port, log_path=sdir / LOG_FILE, detached=detached)
@@ -420,5 +422,26 @@ def start_devnet(port: int | None = None, positions: int = 20_000, accounts: int
         node.stop()
         raise
     handle = DevnetHandle(node, node.rpc_url, sdir, addresses, book, specs)
-    handle.setup_seconds = seconds  # type: ignore[attr-defined]
+    handle.setup_seconds = seconds
     return handle
+
+
+def attach_devnet(state_dir: str | Path | None = None) -> DevnetHandle:
+    """A handle on a devnet started elsewhere (e.g. by ``defi-perps devnet up``), from its state
+    directory (default ``defi_perps.paths.devnet_dir()``). ``stop()`` on it does nothing; use
+    ``defi-perps devnet down``. ``positions`` starts from the seeded book."""
+    from defi_perps.paths import devnet_dir
+
+    sdir = Path(state_dir) if state_dir is not None else devnet_dir()
+    try:
+        state = json.loads((sdir / STATE_FILE).read_text())
+        book = DevnetBook.load(sdir / BOOK_FILE)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise DevnetError(f"no usable devnet state in {sdir} ({err}); run `defi-perps devnet up`") from None
+    try:
+        if int(rpc(state["rpc_url"], "eth_chainId", timeout=2.0), 16) != CHAIN_ID:
+            raise DevnetError(f"{state['rpc_url']} is not the devnet (wrong chain id)")
+    except (OSError, ValueError) as err:
+        raise DevnetError(f"the devnet at {state['rpc_url']} does not answer ({err}); run `defi-perps devnet up`") from None
+    return DevnetHandle(None, state["rpc_url"], sdir, state["addresses"], book,
+                        U.select_markets(state.get("markets")))

@@ -147,7 +147,7 @@ def select_markets(names: list[str] | tuple[str, ...] | None) -> tuple[MarketSpe
         return MARKETS
     out = []
     for n in names:
-        hits = [m for m in MARKETS if m.name == n or m.index == n or m.name.split(" ")[0] == n]
+        hits = [m for m in MARKETS if n in (m.name, m.index, m.name.split(" ")[0], m.name.split("/")[0])]
         if not hits:
             raise ConfigError(f"unknown devnet market {n!r}; known: {', '.join(m.name for m in MARKETS)}")
         for h in hits:

@@ -167,13 +167,23 @@ def _position_state(pos, mk, g: int, j: int, m: int, s: float, sc: float, rem: f
 @njit(inline="always")
 def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rules, ptr, it_lo,
              pend_idx, pend_seg, pend_rem, pend_next, pend_n, pend_hit, scale, oi_q, oi_e, pool_tok,
-             pool_usd, phi, st, out, det_row: int, bd, bk_q, free, n_old) -> float:
+             pool_usd, phi, st, out, det_row: int, fs, ints) -> float:
     n_seg_m = pos.seg_market.size // mk.price0.size
     g_lo = m * n_seg_m
     g_hi = g_lo + n_seg_m
     maxp = pend_idx.shape[2]
+    use_backstop = rules.backstop_mm_fraction > 0.0   # equity/MM at trigger only matter for a backstop
+    # per-path scratch (views; no allocation): bad debt, bankrupt size and liquidated USD per side;
+    # free pending slots, pending count at iteration start and liquidation count per side
+    bd = fs[0:2]
+    bk_q = fs[2:4]
+    acc_usd = fs[4:6]
+    free = ints[0:2]
+    n_old = ints[2:4]
+    acc_n = ints[4:6]
     mark = pre
     qcum = 0.0
+    i_cum = 0.0
     for it in range(rules.max_cascade_iterations):
         # ---- pass 1: what triggers at this mark, and the flow it sends to the book
         flow = 0.0
@@ -190,8 +200,10 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
             while j < end:
                 th = pos.thr[j] + shift
                 if (s > 0 and th >= mark) or (s < 0 and th <= mark):
-                    eq, mm = _position_state(pos, mk, g, j, m, s, scale[m, si], 1.0, mark, phi[m, si], rules)
-                    backstop = rules.backstop_mm_fraction > 0.0 and eq < rules.backstop_mm_fraction * mm
+                    backstop = False
+                    if use_backstop:
+                        eq, mm = _position_state(pos, mk, g, j, m, s, scale[m, si], 1.0, mark, phi[m, si], rules)
+                        backstop = eq < rules.backstop_mm_fraction * mm
                     sl = 1.0
                     if not backstop and pos.qty[j] * scale[m, si] * mark > rules.partial_min_notional \
                             and rules.partial_fraction < 1.0 and free[si] > 0:
@@ -230,8 +242,10 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
         ext = flow if rules.exec_mode == 0 else flow * rules.oracle_feedback
         qnew = qcum + ext
         if qnew != qcum:
-            avg = (_integral(qnew, mk, m) - _integral(qcum, mk, m)) / (qnew - qcum)
+            i_new = _integral(qnew, mk, m)
+            avg = (i_new - i_cum) / (qnew - qcum)
         else:
+            i_new = i_cum
             avg = _signed_distance(qcum, mk, m)
         book_px = pre * (1.0 + avg)
         # ---- pass 2: execute (same order and decisions as pass 1)
@@ -247,8 +261,10 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
             s = pos.seg_side[g]
             si = 0 if s > 0 else 1
             for j in range(it_lo[g], ptr[g]):
-                eq, mm = _position_state(pos, mk, g, j, m, s, scale[m, si], 1.0, mark, phi[m, si], rules)
-                backstop = rules.backstop_mm_fraction > 0.0 and eq < rules.backstop_mm_fraction * mm
+                backstop = False
+                if use_backstop:
+                    eq, mm = _position_state(pos, mk, g, j, m, s, scale[m, si], 1.0, mark, phi[m, si], rules)
+                    backstop = eq < rules.backstop_mm_fraction * mm
                 sl = 1.0
                 if not backstop and pos.qty[j] * scale[m, si] * mark > rules.partial_min_notional \
                         and rules.partial_fraction < 1.0 and free[si] > 0:
@@ -262,7 +278,7 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
                     pend_hit[m, si, k] = False
                     pend_n[m, si] = k + 1
                 _execute(p, t, m, g, j, s, si, sl, backstop, mark, book_px, pos, mk, rules, scale, oi_q, oi_e,
-                         pool_tok, pool_usd, phi, st, out, det_row, bd, bk_q)
+                         pool_tok, pool_usd, phi, st, out, det_row, bd, bk_q, acc_n, acc_usd)
         for si in range(2):
             s = 1.0 if si == 0 else -1.0
             for k in range(n_old[si]):
@@ -277,7 +293,7 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
                 if not backstop and pos.qty[j] * scale[m, si] * rem * mark > rules.partial_min_notional:
                     sl = min(rules.partial_fraction, rem)
                 _execute(p, t, m, g, j, s, si, sl, backstop, mark, book_px, pos, mk, rules, scale, oi_q, oi_e,
-                         pool_tok, pool_usd, phi, st, out, det_row, bd, bk_q)
+                         pool_tok, pool_usd, phi, st, out, det_row, bd, bk_q, acc_n, acc_usd)
                 rem -= sl
                 pend_rem[m, si, k] = rem if rem > 1e-12 else 0.0
                 pend_next[m, si, k] = t + rules.partial_cooldown_steps
@@ -323,7 +339,16 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
                 _record_event(out, p, t, m, si, 3, 0.0, 0.0, resid)
         st[ST_INSURANCE_MIN] = min(st[ST_INSURANCE_MIN], st[ST_INSURANCE])
         qcum = qnew
+        i_cum = i_new
         mark = pre * (1.0 + _signed_distance(qcum, mk, m))
+        for si in range(2):
+            if acc_n[si] > 0:
+                out.liq_count[p, m, si] += acc_n[si]
+                out.liq_notional[p, m, si] += acc_usd[si]
+                if det_row >= 0:
+                    out.det_liq_notional[det_row, t - 1, m, si] += acc_usd[si]
+            acc_n[si] = 0
+            acc_usd[si] = 0.0
         if it == rules.max_cascade_iterations - 1:
             st[ST_NONCONVERGED] += 1.0
     return mark
@@ -332,7 +357,7 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
 @njit(inline="always")
 def _execute(p: int, t: int, m: int, g: int, j: int, s: float, si: int, sl: float, backstop: bool, mark: float,
              book_px: float, pos, mk, rules, scale, oi_q, oi_e, pool_tok, pool_usd, phi, st, out, det_row: int,
-             bd, bk_q) -> None:
+             bd, bk_q, acc_n, acc_usd) -> None:
     """Close ``sl`` (fraction of the original size) of position j and book every flow it causes."""
     q = pos.qty[j]
     frac = scale[m, si] * sl
@@ -374,10 +399,8 @@ def _execute(p: int, t: int, m: int, g: int, j: int, s: float, si: int, sl: floa
         st[ST_POOL_PNL] += gain
     oi_q[m, si] -= frac * q
     oi_e[m, si] -= frac * q * pos.entry[j]
-    out.liq_count[p, m, si] += 1
-    out.liq_notional[p, m, si] += notional
-    if det_row >= 0:
-        out.det_liq_notional[det_row, t - 1, m, si] += notional
+    acc_n[si] += 1
+    acc_usd[si] += notional
 
 
 @njit
@@ -446,10 +469,8 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     st[ST_INSURANCE_MIN] = rules.insurance_initial
     det_row = p if p < n_detail else -1
     # scratch reused by every cascade (no allocation inside the step loop)
-    bd = np.zeros(2)
-    bk_q = np.zeros(2)
-    free = np.zeros(2, np.int64)
-    n_old = np.zeros(2, np.int64)
+    fs = np.zeros(6)
+    ints = np.zeros(6, np.int64)
     for m in range(n_m):
         out.min_mark[p, m] = mk.price0[m]
         out.max_mark[p, m] = mk.price0[m]
@@ -495,10 +516,11 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
             else:
                 mark = _cascade(p, t, m, pre, prev[m], pos, mk, rules, ptr, it_lo, pend_idx, pend_seg, pend_rem,
                                 pend_next, pend_n, pend_hit, scale, oi_q, oi_e, pool_tok, pool_usd, phi, st, out,
-                                det_row, bd, bk_q, free, n_old)
-            lg = math.log(mark / pre)
-            perm[m] += mk.perm_frac[m] * lg
-            trans[m] += (1.0 - mk.perm_frac[m]) * lg
+                                det_row, fs, ints)
+            if mark != pre:
+                lg = math.log(mark / pre)
+                perm[m] += mk.perm_frac[m] * lg
+                trans[m] += (1.0 - mk.perm_frac[m]) * lg
             if rules.adl_trigger == 2:
                 _pnl_factor_adl(p, t, m, mark, mk, scale, oi_q, oi_e, pool_tok, pool_usd, st, out)
             out.min_mark[p, m] = min(out.min_mark[p, m], mark)

@@ -342,9 +342,10 @@ class _Path:
                 self.phi[m][0] += float(mk.accrual[m, 0]) * pre
                 self.phi[m][1] += float(mk.accrual[m, 1]) * pre
                 mark = self.cascade(t, m, pre, prev[m])
-                lg = math.log(mark / pre)
-                perm[m] += float(mk.perm_frac[m]) * lg
-                trans[m] += (1.0 - float(mk.perm_frac[m])) * lg
+                if mark != pre:
+                    lg = math.log(mark / pre)
+                    perm[m] += float(mk.perm_frac[m]) * lg
+                    trans[m] += (1.0 - float(mk.perm_frac[m])) * lg
                 if self.rules.adl_trigger == 2:
                     self.pnl_factor_adl(t, m, mark)
                 out.min_mark[p, m] = min(out.min_mark[p, m], mark)

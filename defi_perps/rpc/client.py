@@ -35,10 +35,19 @@ class RpcUnreachable(RpcError):
     """No HTTP connection could be made to the endpoint."""
 
 
+class RpcRetriesExhausted(RpcError):
+    """A transient failure persisted through every retry. ``kind``: timeout, http, rate, connection, malformed."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class _Transient(Exception):
-    def __init__(self, why: str, retry_after: float | None = None) -> None:
+    def __init__(self, why: str, retry_after: float | None = None, kind: str = "http") -> None:
         super().__init__(why)
         self.retry_after = retry_after
+        self.kind = kind
 
 
 # Messages with which common nodes (geth, erigon, nethermind, reth, anvil, hosted providers) refuse
@@ -109,7 +118,8 @@ class RpcClient:
                 return self._once(method, params)
             except _Transient as t:
                 if attempt >= self.retry.max_retries:
-                    raise RpcError(f"RPC {self.where} failed {attempt + 1} times on {method}: {t}") from None
+                    raise RpcRetriesExhausted(f"RPC {self.where} failed {attempt + 1} times on {method}: {t}",
+                                              t.kind) from None
                 self.retries += 1
                 self._sleep(self.retry.delay(attempt, t.retry_after))
                 attempt += 1
@@ -119,7 +129,7 @@ class RpcClient:
         try:
             resp = self.provider.make_request(method, params)  # type: ignore[arg-type]
         except requests.Timeout:
-            raise _Transient(f"timed out after {self.retry.timeout_s:g}s") from None
+            raise _Transient(f"timed out after {self.retry.timeout_s:g}s", kind="timeout") from None
         except requests.HTTPError as err:
             status = err.response.status_code if err.response is not None else 0
             if status == 429 or status >= 500:
@@ -130,10 +140,10 @@ class RpcClient:
         except requests.ConnectionError as err:
             if not self._answered:
                 raise RpcUnreachable(f"cannot reach RPC at {self.where}: {_short(err)}") from None
-            raise _Transient(f"connection dropped: {_short(err)}") from None
+            raise _Transient(f"connection dropped: {_short(err)}", kind="connection") from None
         except (ValueError, UnicodeDecodeError) as err:
             # Not JSON: a proxy error page, a truncated body. Retry; a healthy node answers JSON.
-            raise _Transient(f"malformed answer ({type(err).__name__})") from None
+            raise _Transient(f"malformed answer ({type(err).__name__})", kind="malformed") from None
         self._answered = True
         if not isinstance(resp, dict):
             raise RpcError(f"RPC {self.where} gave a malformed answer to {method}")
@@ -142,7 +152,7 @@ class RpcClient:
             code = err.get("code") if isinstance(err, dict) else None
             msg = str(err.get("message", err)) if isinstance(err, dict) else str(err)
             if code == 429 or code == -32005 or _RATE_LIMIT_PATTERNS.search(msg):
-                raise _Transient(f"rate limited ({msg[:80]})")
+                raise _Transient(f"rate limited ({msg[:80]})", kind="rate")
             if method == "eth_call" and _ARCHIVE_PATTERNS.search(msg):
                 block = params[1] if len(params) > 1 else "?"
                 blk = int(block, 16) if isinstance(block, str) and block.startswith("0x") else block

@@ -6,8 +6,9 @@ deployed at 0xcA11bde05977b3631167028862bE2a173976CA11 on most EVM chains.
 
 ``allowFailure`` is always true on the wire, so one failing call never costs a whole batch;
 ``Call.allow_failure`` decides here, per call, whether a failure is fatal. A batch that fails as a
-whole (out of gas, an answer too large, a node error after the client's retries) is split: the batch
-size halves and the same calls are sent again, down to one call per batch. The smaller size sticks
+whole (out of gas, an answer too large, HTTP 413, a JSON-RPC error, timeouts that outlast the client's
+retries) is split: the batch size halves and the same calls are sent again, down to one call per batch.
+HTTP 429/5xx that outlast the retries end the run (the endpoint is down or throttling). The smaller size sticks
 for the rest of the run (the endpoint told us its limit).
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 from defi_perps.exceptions import AbiMismatchError, ArchiveNodeRequired, RpcError
 from defi_perps.rpc.abi import Function, contract_abi
-from defi_perps.rpc.client import RpcClient, RpcUnreachable
+from defi_perps.rpc.client import RpcClient, RpcRetriesExhausted, RpcUnreachable
 from defi_perps.rpc.fastabi import decode_aggregate3, encode_aggregate3
 
 
@@ -66,6 +67,14 @@ class Multicall:
                 raw = self._aggregate(chunk)
             except (ArchiveNodeRequired, RpcUnreachable):
                 raise
+            except RpcRetriesExhausted as err:
+                # A batch that keeps timing out may be too big for the node: split it. An endpoint
+                # answering 429/5xx to every retry is down or throttling; smaller batches won't help.
+                if err.kind != "timeout" or size == 1:
+                    raise
+                self.batch_size = max(1, size // 2)
+                self.halvings += 1
+                continue
             except RpcError as err:
                 if size == 1:
                     c = chunk[0]

@@ -6,6 +6,10 @@ BitMEX and a B-book broker.
 - :mod:`.margin`: maintenance margin for any venue's params.
 - :mod:`.ledger` / :mod:`.sim`: settle liquidations, the loss waterfall (fee → fund/pool/vault/broker →
   ADL → venue) and ADL on a book along price paths, with a money ledger that sums to zero.
+- :mod:`.shock`: seeded shock paths (``--shock`` / ``--scenario``) shared by every venue.
+- :mod:`.rules`: the TOML → engine :class:`~defi_perps.engine.rules.VenueRules` translation.
+
+``defi-perps compare`` (:mod:`defi_perps.report.compare`) runs them side by side.
 """
 
 from defi_perps.venues.params import VENUE_NAMES, VenueParams, load_venue, parse_venue_list

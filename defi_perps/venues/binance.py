@@ -3,7 +3,9 @@
 Sources: liquidation price (one-way, isolated, single position)
 ``LP = (WB + cumMaintAmount − qty·entry) / (|qty|·(MMR − side))`` — reverse-engineered from
 Binance's web client, https://gist.github.com/highfestiva/b71e76f51eed84d56c1be8ebbcc286b5
-(venues.md §1.1); ADL score https://dev.binance.vision/t/how-to-caculating-leverage-pnl-quantile/17801 .
+(venues.md §1.1), which reproduces Binance's own FAQ example
+(https://binance.com/en/support/faq/25edcd7fe0e544839d0847b8cbb2e400: 500 USDT wallet, 1,000 USDT long
+at $50,000 → $25,100.40; tests/venues/test_venue_doc_examples.py); ADL score https://dev.binance.vision/t/how-to-caculating-leverage-pnl-quantile/17801 .
 """
 
 from __future__ import annotations

@@ -83,7 +83,12 @@ class VenueRun:
         # GMX v2 on a real snapshot: the market's own on-chain factors override the TOML defaults.
         self.gmx = params.margin.kind == "gmx_v2"
         own_book = self.gmx and bool(np.isfinite(book.mm_rate).any())
-        min_coll = notional0 / params.margin.max_leverage * 1.0001
+        min_coll = notional0 / params.margin.max_leverage
+        if params.margin.kind == "gmx_v1":   # the fixed liquidation fee makes tiny positions unopenable
+            min_coll = np.maximum(min_coll, notional0 * params.margin.close_fee_rate + params.liquidation.fee_usd)
+        if self.gmx:
+            min_coll = np.maximum(min_coll, params.margin.min_collateral_usd)
+        min_coll = min_coll * 1.0001
         self.topup = np.maximum(min_coll - coll, 0.0)
         if own_book:
             self.topup[:] = 0.0  # GMX positions on a GMX snapshot are taken as they are
@@ -116,6 +121,8 @@ class VenueRun:
         self.pool_short_usd = np.where(unknown, share, pool_short)
         steps_per_cooldown = params.liquidation.cooldown_s / step_seconds
         self.cooldown_steps = int(math.ceil(steps_per_cooldown)) if params.liquidation.cooldown_s > 0 else 0
+        self.record_events = False
+        self.events: list[dict[str, Any]] = []   # ADL events of the last path (rows of the adl CSV format)
         self.accounts = [book.account_names[a] if a < len(book.account_names) else str(a) for a in book.account]
         self._accounts_arr = np.array(self.accounts, dtype=object)
 
@@ -169,6 +176,13 @@ class VenueRun:
             mk = led.market
             rem = eq - size_usd * self.close_fee_m[mk]
             hit = (rem < size_usd * self.mcf_m[mk]) | (rem <= 0) | (rem < self.min_coll_usd)
+        elif self.p.margin.kind == "gmx_v1":
+            # VaultUtils.validateLiquidation: profit is not counted (remaining = collateral − loss);
+            # liquidate if remaining < marginFees + liquidationFeeUsd; close if remaining·maxLeverage < size.
+            size_usd = led.size * led.entry
+            rem = led.cash + led.collateral_value(mark) + np.minimum(led.upnl(mark), 0.0)
+            fees = size_usd * self.p.margin.close_fee_rate
+            hit = (rem < fees + self.p.liquidation.fee_usd) | (rem * self.p.margin.max_leverage < size_usd)
         else:
             hit = eq < self._mm(notional, led.size)
         return np.flatnonzero(open_ & hit & ~blocked)
@@ -185,6 +199,7 @@ class VenueRun:
         fund0 = led.party["fund"]
         blocked_until = np.full(led.size.size, -1, dtype=np.int64)
         self._pending: list[tuple[int, float, float, float, str]] = []
+        self.events = []
         liquidated = np.zeros(led.size.size, dtype=bool)
         met = {k: 0.0 for k in METRICS}
         hits: dict[str, float] = {}
@@ -195,6 +210,7 @@ class VenueRun:
         fee_party = _FEE_PARTY[p.liquidation.fee_destination]
         mark = self.price0.copy()
         for t in range(1, ext.shape[0]):
+            self._t = t
             oracle = self.price0 * ext[t]
             mark = oracle * impact_mult if book_exec else oracle.copy()
             for _ in range(64):  # cascade to a fixed point within the step
@@ -391,6 +407,13 @@ class VenueRun:
                     hits.setdefault(cands.account[j], 0.0)
                     left -= dq
                 sel, cands = self._candidates(led, -side, m, mark)
+            if sel.size and total > 0 and self.record_events:
+                eid = f"{self.p.name}-t{self._t}-{self.book.market_names[m]}-{'long' if side > 0 else 'short'}"
+                for j in range(len(cands)):
+                    self.events.append({"event": eid, "shortfall": total, "account": cands.account[j],
+                                        "side": "long" if cands.side[j] > 0 else "short", "size": float(cands.size[j]),
+                                        "entry": float(cands.entry[j]), "mark": float(cands.mark[j]),
+                                        "equity": float(cands.equity[j]), "pnl": float(cands.pnl[j])})
             if sel.size and total > 0:
                 policy = "queue" if self.adl_policy == "venue" else self.adl_policy
                 res = run_policy(AdlEvent("sim", total, cands), policy, ranking=ranking, venue=self.p)
@@ -474,6 +497,3 @@ class VenueRun:
             px = float(mark[m] * (np.expm1(z) / z if abs(z) > 1e-12 else 1.0))
             led.extra.append(Contract("broker", "market", m, qty, px) if buy else Contract("market", "broker", m, qty, px))
 
-
-def to_json_safe(x: Any) -> Any:
-    return float(x) if isinstance(x, (np.floating, float)) else x

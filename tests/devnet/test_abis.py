@@ -131,3 +131,10 @@ def test_seeding_calldata_equals_eth_abi() -> None:
     assert encode_write_positions(ps) == encode_write_positions_reference(ps)
     assert all(p.key == "0x" + K.position_key(p.account, p.market, p.collateral_token, p.is_long).hex() for p in ps)
     assert ps == generate_positions(U.MARKETS, toks, mks, cum, 300, 40, seed=1, now=1_767_225_600)
+
+
+def test_cli_state_file_name_matches_handle() -> None:
+    from defi_perps.commands import devnet as cmd
+    from defi_perps.devnet import handle
+
+    assert cmd.STATE_FILE == handle.STATE_FILE

@@ -52,6 +52,13 @@ def test_devnet_cli_up_status_down(devnet_factory, tmp_path: Path) -> None:
 
         text = _cli(home, "status")
         assert "60 positions" in text.stdout
+
+        # the Python API attaches to the CLI's devnet through its state directory
+        from defi_perps.devnet import attach_devnet
+
+        h = attach_devnet(home / "devnet")
+        assert h.rpc_url == info["rpc_url"] and len(h.book.positions) == 60
+        assert h.block_number() >= h.book.block_number == info["seeded_block"]
     finally:
         d = _cli(home, "down", "--json")
     assert d.returncode == 0 and json.loads(d.stdout)["stopped"] is True
@@ -69,3 +76,9 @@ def test_devnet_up_on_busy_port_is_one_line_error(devnet_factory, tmp_path: Path
     assert r.returncode == 1
     assert r.stderr.strip().splitlines() == [
         f"Error: port {port} is already in use; pass another --port or stop what listens there"]
+
+
+def test_devnet_up_with_too_few_accounts_is_one_line_error(tmp_path: Path) -> None:
+    r = _cli(tmp_path, "up", "--port", "1", "--positions", "1000", "--accounts", "2")
+    assert r.returncode == 1
+    assert r.stderr.startswith("Error: 1000 positions do not fit 2 accounts") and len(r.stderr.splitlines()) == 1

@@ -191,8 +191,19 @@ def test_book_shape(devnet) -> None:
     colls = {p.collateral_token for p in book.positions if p.market == m.market_token}
     assert colls == {m.long_token, m.short_token}
     assert len({p.account for p in book.positions}) == 400
-    lev = [p.size_in_usd / max(1, p.collateral_amount) for p in book.positions]
-    assert len(set(lev)) > 100
+    # leverage at open within 1.1x–100x; none liquidatable at genesis prices, some close to it
+    price = {pr.token: pr.price_min for pr in book.prices}
+    market = {m.market_token: m for m in book.markets}
+    levs, near = [], 0
+    for p in book.positions:
+        coll_usd = p.collateral_amount * price[p.collateral_token]
+        pnl = (p.size_in_tokens * price[market[p.market].index_token] - p.size_in_usd) * (1 if p.is_long else -1)
+        threshold = p.size_in_usd * market[p.market].min_collateral_factor // 10**30
+        assert coll_usd + pnl > threshold, p
+        near += coll_usd + pnl < threshold * 13 // 10
+        levs.append(p.size_in_usd / coll_usd)
+    assert 1.0 < min(levs) < 1.5 and 50 < max(levs) <= 100.01
+    assert 0.01 * len(levs) < near < 0.1 * len(levs)
     sizes = sorted(p.size_in_usd for p in book.positions)
     assert sizes[-1] > 50 * sizes[len(sizes) // 2]  # heavy tail
 

@@ -90,11 +90,25 @@ def test_oversized_batches_halve_until_they_fit(shared_devnet, proxy) -> None:  
     assert set(snap.markets) == set(shared_devnet.book.markets)
 
 
+def test_batches_that_keep_timing_out_are_split(shared_devnet, proxy) -> None:  # type: ignore[no-untyped-def]
+    # big eth_call payloads never answer in time (a node choking on a huge batch); small ones do
+    def rule(req: dict[str, Any], i: int) -> Fault | None:
+        if req.get("method") == "eth_call" and len(req["params"][0]["data"]) > 20_000:
+            return Fault(delay_s=1.0, forward_after_delay=True)
+        return None
+    proxy.rules.append(rule)
+    impatient = RetryPolicy(max_retries=1, backoff_s=0.01, max_backoff_s=0.01, timeout_s=0.4)
+    rep, snap = _index(shared_devnet, proxy.url, retry=impatient, batch=500)
+    assert rep.batch_halvings >= 2
+    assert {p.key: p for p in snap.positions} == {p.key: p for p in shared_devnet.book.positions}
+
+
 def test_persistent_5xx_gives_one_line_rpc_error(shared_devnet, proxy) -> None:  # type: ignore[no-untyped-def]
     proxy.rules.append(lambda req, i: Fault(503, None) if req.get("method") == "eth_call" else None)
     with pytest.raises(RpcError) as e:
         _index(shared_devnet, proxy.url)
     assert "HTTP 503" in str(e.value) and "\n" not in str(e.value)
+    assert proxy.injected == FAST.max_retries + 1   # no batch splitting against a server that is down
 
 
 def test_pruned_state_is_archive_node_required(shared_devnet, proxy) -> None:  # type: ignore[no-untyped-def]

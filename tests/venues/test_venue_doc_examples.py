@@ -79,6 +79,17 @@ def test_bitmex_ranking_formula() -> None:
 
 # --- Binance -----------------------------------------------------------------------------------
 
+def test_binance_faq_liquidation_price_example() -> None:
+    # Binance FAQ https://binance.com/en/support/faq/25edcd7fe0e544839d0847b8cbb2e400 : "Assume you have a
+    # wallet balance of 500 USDT. You entered a long BTCUSDT position worth 1,000 USDT with 20x leverage at
+    # $50,000. In this example, your liquidation price will be $25,100.40." (first bracket: 0.4 %, 0).
+    # The same page's follow-up ($35,857.67 after adding 1,000 USDT at $45,000) depends on fees and balance
+    # changes the page does not state, so it is not reproduced here.
+    params = load_venue("binance")
+    lp = binance.liquidation_price(500.0, 1_000.0 / 50_000.0, 50_000.0, params.margin.brackets)
+    assert round(lp, 2) == 25_100.40
+
+
 def test_binance_liquidation_price_with_brackets() -> None:
     # Formula and BTCUSDT bracket table: https://gist.github.com/highfestiva/b71e76f51eed84d56c1be8ebbcc286b5
     # (reverse-engineered from Binance's own web client; Binance publishes no worked numeric example

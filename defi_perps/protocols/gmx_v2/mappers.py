@@ -155,8 +155,10 @@ def token_record(address: str, symbol: str | None, decimals: int | None, feed_de
                  data_stream_multiplier: int | None = None) -> Token:
     """A Token from its ERC-20 answers, or, for a synthetic index token (no contract), from its feed:
     decimals from ``PRICE_FEED_MULTIPLIER`` (or ``DATA_STREAM_MULTIPLIER = 10**(60 - 18 - decimals)``)."""
-    if symbol is not None and decimals is not None:
-        return Token(address=address, symbol=symbol, decimals=int(decimals), synthetic=False)
+    if decimals is not None:
+        # an ERC-20; a symbol that is not a string (old bytes32 tokens) falls back to the feed's name
+        sym = symbol or symbol_from_description(feed_description) or address[:10]
+        return Token(address=address, symbol=sym, decimals=int(decimals), synthetic=False)
     dec = override_decimals
     if dec is None and multiplier and feed_decimals is not None:
         dec = decimals_from_multiplier(int(multiplier), int(feed_decimals))
