@@ -83,6 +83,7 @@ def main() -> int:
     ap.add_argument("--positions", type=int, default=20_000)
     ap.add_argument("--batch-size", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--parallel", type=int, default=4, help="multicall batches in flight (the naive reader: 1)")
     a = ap.parse_args()
     t0 = time.perf_counter()
     h = start_devnet(positions=a.positions, seed=a.seed)
@@ -92,7 +93,7 @@ def main() -> int:
         block = h.book.block_number
         with tempfile.TemporaryDirectory() as d:
             rep, snap = index_gmx_v2(chain, h.rpc_url, block, f"sqlite:///{os.path.join(d, 'bench.db')}",
-                                     batch_size=a.batch_size)
+                                     batch_size=a.batch_size, parallel=a.parallel)
         assert snap is not None
         naive_positions, naive_rt, naive_s = naive_read(chain, h.rpc_url, block)
         assert {p.key: p for p in naive_positions} == {p.key: p for p in snap.positions}, "readers disagree"
@@ -105,7 +106,7 @@ def main() -> int:
         "devnet_setup_s": round(setup_s, 2),
         "indexer": {"seconds": round(rep.elapsed_s, 3), "read_s": round(rep.read_s, 3), "write_s": round(rep.write_s, 3),
                     "positions_per_s": round(n / rep.elapsed_s, 1), "round_trips": rep.round_trips,
-                    "batch_size": rep.batch_size_final},
+                    "batch_size": rep.batch_size_final, "parallel": a.parallel},
         "naive": {"seconds": round(naive_s, 3), "positions_per_s": round(n / naive_s, 1), "round_trips": naive_rt},
         "ratios": {"round_trips": round(naive_rt / rep.round_trips, 1), "speed": round(naive_s / rep.elapsed_s, 2),
                    "speed_read_only": round(naive_s / rep.read_s, 2)},

@@ -4,12 +4,10 @@ pragma solidity 0.8.28;
 import {DataStore} from "./DataStore.sol";
 import {MarketTypes, PositionTypes, StoreKeys} from "./GmxTypes.sol";
 
-/// @title Reader (devnet)
-/// @notice The storage-reading part of GMX v2.2's Reader (contracts/reader/Reader.sol): markets and
-///         positions assembled field by field from a DataStore, as MarketStoreUtils.get and
-///         PositionStoreUtils.get do. Unknown keys return zeroed records, as on GMX.
-contract Reader {
-    function getMarket(DataStore dataStore, address key) public view returns (MarketTypes.Props memory m) {
+/// @notice MarketStoreUtils.get / PositionStoreUtils.get: records assembled field by field from a
+///         DataStore. Unknown keys return zeroed records, as on GMX. Shared by both Reader layouts.
+library StoreReads {
+    function market(DataStore dataStore, address key) internal view returns (MarketTypes.Props memory m) {
         if (!dataStore.containsAddress(StoreKeys.MARKET_LIST, key)) return m;
         m.marketToken = dataStore.getAddress(StoreKeys.field(key, StoreKeys.MARKET_TOKEN));
         m.indexToken = dataStore.getAddress(StoreKeys.field(key, StoreKeys.INDEX_TOKEN));
@@ -17,19 +15,15 @@ contract Reader {
         m.shortToken = dataStore.getAddress(StoreKeys.field(key, StoreKeys.SHORT_TOKEN));
     }
 
-    function getMarketBySalt(DataStore dataStore, bytes32 salt) external view returns (MarketTypes.Props memory) {
-        return getMarket(dataStore, dataStore.getAddress(StoreKeys.marketSaltHash(salt)));
-    }
-
-    function getMarkets(DataStore dataStore, uint256 start, uint256 end)
-        external view returns (MarketTypes.Props[] memory out)
+    function markets(DataStore dataStore, uint256 start, uint256 end)
+        internal view returns (MarketTypes.Props[] memory out)
     {
         address[] memory keys = dataStore.getAddressValuesAt(StoreKeys.MARKET_LIST, start, end);
         out = new MarketTypes.Props[](keys.length);
-        for (uint256 i = 0; i < keys.length; ++i) out[i] = getMarket(dataStore, keys[i]);
+        for (uint256 i = 0; i < keys.length; ++i) out[i] = market(dataStore, keys[i]);
     }
 
-    function getPosition(DataStore dataStore, bytes32 key) public view returns (PositionTypes.Props memory p) {
+    function position(DataStore dataStore, bytes32 key) internal view returns (PositionTypes.Props memory p) {
         if (!dataStore.containsBytes32(StoreKeys.POSITION_LIST, key)) return p;
         p.addresses.account = dataStore.getAddress(StoreKeys.field(key, StoreKeys.ACCOUNT));
         p.addresses.market = dataStore.getAddress(StoreKeys.field(key, StoreKeys.MARKET));
@@ -50,12 +44,39 @@ contract Reader {
         p.flags.isLong = dataStore.getBool(StoreKeys.field(key, StoreKeys.IS_LONG));
     }
 
+    function accountPositionKeys(DataStore dataStore, address account, uint256 start, uint256 end)
+        internal view returns (bytes32[] memory)
+    {
+        return dataStore.getBytes32ValuesAt(StoreKeys.accountPositionListKey(account), start, end);
+    }
+}
+
+/// @title Reader (devnet)
+/// @notice The storage-reading part of GMX v2.2's Reader (contracts/reader/Reader.sol).
+contract Reader {
+    function getMarket(DataStore dataStore, address key) external view returns (MarketTypes.Props memory) {
+        return StoreReads.market(dataStore, key);
+    }
+
+    function getMarketBySalt(DataStore dataStore, bytes32 salt) external view returns (MarketTypes.Props memory) {
+        return StoreReads.market(dataStore, dataStore.getAddress(StoreKeys.marketSaltHash(salt)));
+    }
+
+    function getMarkets(DataStore dataStore, uint256 start, uint256 end)
+        external view returns (MarketTypes.Props[] memory)
+    {
+        return StoreReads.markets(dataStore, start, end);
+    }
+
+    function getPosition(DataStore dataStore, bytes32 key) external view returns (PositionTypes.Props memory) {
+        return StoreReads.position(dataStore, key);
+    }
+
     function getAccountPositions(DataStore dataStore, address account, uint256 start, uint256 end)
         external view returns (PositionTypes.Props[] memory out)
     {
-        bytes32[] memory keys =
-            dataStore.getBytes32ValuesAt(StoreKeys.accountPositionListKey(account), start, end);
+        bytes32[] memory keys = StoreReads.accountPositionKeys(dataStore, account, start, end);
         out = new PositionTypes.Props[](keys.length);
-        for (uint256 i = 0; i < keys.length; ++i) out[i] = getPosition(dataStore, keys[i]);
+        for (uint256 i = 0; i < keys.length; ++i) out[i] = StoreReads.position(dataStore, keys[i]);
     }
 }

@@ -20,12 +20,14 @@ SUPPORTED = ("gmx-v2",)
               help="JSON price file overriding the Chainlink feeds (format: protocols/gmx_v2/mappers.py).")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000),
               help="Calls per Multicall3 batch (halves automatically when a batch fails).")
+@click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 32),
+              help="Multicall batches in flight at once.")
 @click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 600), help="Per-request timeout (s).")
 @click.option("--retries", default=5, show_default=True, type=click.IntRange(0, 20), help="Retries per request on timeouts, 429 and 5xx.")
 @db_option
 @json_option
 def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url: str | None, block: str | None,
-          prices_path: str | None, batch_size: int, timeout: float, retries: int, db_url: str | None,
+          prices_path: str | None, batch_size: int, parallel: int, timeout: float, retries: int, db_url: str | None,
           as_json: bool) -> None:
     """Snapshot PROTOCOL (gmx-v2) at one block: markets, oracle prices and every open position."""
     if protocol not in SUPPORTED:
@@ -42,7 +44,7 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
             bar.update(completed=done, total=total)
 
         report, snap = index_gmx_v2(chain, rpc_url, blk, db_url, prices_path, batch_size,
-                                    RetryPolicy(max_retries=retries, timeout_s=timeout), progress)
+                                    RetryPolicy(max_retries=retries, timeout_s=timeout), progress, parallel=parallel)
     if snap is not None:
         from dataclasses import replace
 

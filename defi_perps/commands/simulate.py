@@ -26,15 +26,20 @@ from defi_perps.exceptions import ConfigError, InputError
               help="Replay a historical path (timestamp,price per market).")
 @click.option("--scenario", default=None, metavar="NAME|FILE", help="Built-in scenario name or a TOML file.")
 @click.option("--depth-stress", type=float, default=None, help="Depth multiplier, e.g. 0.02 (default 1).")
+@click.option("--venue", default=None, metavar="NAME|FILE",
+              help="Venue rules (gmx-v2, hyperliquid, binance, …; see `defi-perps compare`). Default: generic.")
 @click.option("--volatility", type=float, default=None, help="Annualised volatility of the stochastic part.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="numba threads (default: all).")
 @click.option("--include-paths", is_flag=True, help="With --json, include per-path arrays.")
+@click.option("--detail-paths", type=click.IntRange(min=0), default=8, show_default=True,
+              help="Paths that keep per-step detail (liquidations and prices by step).")
 @json_option
 def simulate(snapshot_id: str | None, book_file: Path | None, synthetic_n: int | None, n_markets: int,
              db_url: str | None, n_paths: int, horizon: str | None, step: str | None, shock: str | None,
-             replay: Path | None, scenario: str | None, depth_stress: float | None, volatility: float | None,
-             seed: int, threads: int | None, include_paths: bool, as_json: bool) -> None:
+             replay: Path | None, scenario: str | None, depth_stress: float | None, venue: str | None,
+             volatility: float | None,
+             seed: int, threads: int | None, include_paths: bool, detail_paths: int, as_json: bool) -> None:
     """Monte Carlo of liquidation cascades under shallow liquidity.
 
     Exactly one of --snapshot, --book, --synthetic picks the book; at most one of --shock,
@@ -76,10 +81,12 @@ def simulate(snapshot_id: str | None, book_file: Path | None, synthetic_n: int |
             raise ConfigError("--depth-stress must be positive")
         depth.stress = depth_stress
     base = scen.base_path(book.market_names, n_steps, step_s)
-    config = SimulationConfig(n_paths=n_paths, n_steps=n_steps, step_seconds=step_s, seed=seed, threads=threads)
+    rules = _venue_rules(venue, book, step_s)
+    config = SimulationConfig(n_paths=n_paths, n_steps=n_steps, step_seconds=step_s, seed=seed, threads=threads,
+                              n_detail=detail_paths)
     scen_info = scen.to_dict() if scen.name or scen.shock or scen.replay else {}
     with progress_bar("simulating paths", n_paths) as bar:
-        result = run_simulation(book, model=model, depth=depth, funding=scen.funding_spec(), config=config,
+        result = run_simulation(book, rules, model=model, depth=depth, funding=scen.funding_spec(), config=config,
                                 base_log=base, progress=bar.advance, scenario=scen_info)
     data = result.to_dict(include_paths=include_paths)
     if as_json:
@@ -88,6 +95,20 @@ def simulate(snapshot_id: str | None, book_file: Path | None, synthetic_n: int |
         from defi_perps.report.simulation import render_summary
 
         render_summary(data)
+
+
+def _venue_rules(venue: str | None, book, step_s: float):  # noqa: ANN001, ANN202 - lazy imports
+    from defi_perps.engine import GENERIC
+
+    if venue is None:
+        return GENERIC
+    from defi_perps.venues import load_venue
+    from defi_perps.venues.rules import to_rules
+
+    params = load_venue(venue)
+    # the venue file sizes its fund or pool as a fraction of the book's open interest
+    fund = params.insurance.initial_oi_fraction * float(book.open_interest().sum())
+    return to_rules(params, fund, step_s)
 
 
 def _snapshot_id(raw: str) -> int:

@@ -52,6 +52,7 @@ class Deployment:
     data_store: str = ""
     reader: str = ""
     seeder: str = ""
+    reader_v2_1: str = ""  # a Reader answering in the v2.1 Position layout, same DataStore
     multicall3: str = MULTICALL3
     tokens: dict[str, str] = field(default_factory=dict)       # symbol -> address
     feeds: dict[str, str] = field(default_factory=dict)        # symbol -> PriceFeed
@@ -62,7 +63,8 @@ class Deployment:
         return self.w3.eth.contract(address=address, abi=artifact(name)["abi"])
 
     def addresses(self) -> dict[str, Any]:
-        return {"data_store": self.data_store, "reader": self.reader, "seeder": self.seeder,
+        return {"data_store": self.data_store, "reader": self.reader, "reader_v2_1": self.reader_v2_1,
+                "seeder": self.seeder,
                 "multicall3": self.multicall3, "tokens": dict(self.tokens), "feeds": dict(self.feeds),
                 "markets": dict(self.markets)}
 
@@ -114,6 +116,7 @@ def deploy_all(w3: Web3, markets: Sequence[U.MarketSpec]) -> Deployment:
         dep.feeds[sym] = deploy_contract(w3, "PriceFeed", t.feed_decimals, f"{sym} / USD", t.feed_answer())
     for m in markets:
         dep.markets[m.name] = deploy_contract(w3, "Token", "GMX Market", "GM", 18)
+    dep.reader_v2_1 = deploy_contract(w3, "ReaderV21")  # last: earlier addresses stay where they were
     dep.deploy_block = int(w3.eth.block_number)
     return dep
 

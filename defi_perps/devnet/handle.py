@@ -1,4 +1,5 @@
-"""``start_devnet`` and ``DevnetHandle``: a running, seeded devnet and ways to change it."""
+"""``start_devnet`` / ``attach_devnet`` and ``DevnetHandle``: a running, seeded devnet and the
+helpers that change it (one block per change, lists and open-interest totals kept consistent)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,64 +17,15 @@ from web3 import Web3
 from defi_perps.devnet import universe as U
 from defi_perps.devnet.anvil import CHAIN_ID, GENESIS_TIMESTAMP, AnvilNode, rpc, start_anvil
 from defi_perps.devnet.book import aggregate
-from defi_perps.devnet.deploy import (DEPLOYER, MULTICALL3, Deployment, configure_and_seed, deploy_all,
-                                      position_tuple, virtual_token_id)
-from defi_perps.domain import Market, OpenInterest, OraclePrice, Position, Token
+from defi_perps.devnet.deploy import DEPLOYER, MULTICALL3, Deployment, configure_and_seed, deploy_all, position_tuple
+from defi_perps.devnet.records import DevnetBook, build_book
+from defi_perps.devnet.statefiles import BOOK_FILE, CHAIN_FILE, LOG_FILE, STATE_FILE, chain_file_text, write_atomic
+from defi_perps.domain import Position
 from defi_perps.exceptions import DevnetError, InputError
 from defi_perps.protocols.gmx_v2 import keys as K
 
-BOOK_FILE = "book.json"
-CHAIN_FILE = "devnet.toml"
-STATE_FILE = "state.json"
-LOG_FILE = "anvil.log"
-
-
-@dataclass(frozen=True)
-class DevnetBook:
-    """The book exactly as seeded (exact ints), at ``block_number``."""
-
-    seed: int
-    block_number: int
-    block_timestamp: int
-    tokens: tuple[Token, ...]
-    prices: tuple[OraclePrice, ...]
-    markets: tuple[Market, ...]
-    positions: tuple[Position, ...]
-    market_names: dict[str, str] = field(default_factory=dict)   # market token -> "ETH/USD [WETH-USDC]"
-
-    def position(self, key: str) -> Position:
-        k = key.lower()
-        for p in self.positions:
-            if p.key.lower() == k:
-                return p
-        raise KeyError(key)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "seed": self.seed, "block_number": self.block_number, "block_timestamp": self.block_timestamp,
-            "tokens": [dataclasses.asdict(t) for t in self.tokens],
-            "prices": [dataclasses.asdict(p) for p in self.prices],
-            "markets": [dataclasses.asdict(m) for m in self.markets],
-            "positions": [dataclasses.asdict(p) for p in self.positions],
-            "market_names": self.market_names,
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> DevnetBook:
-        markets = []
-        for m in d["markets"]:
-            m = dict(m)
-            m["open_interest"] = tuple(OpenInterest(**o) for o in m["open_interest"])
-            markets.append(Market(**m))
-        return cls(seed=d["seed"], block_number=d["block_number"], block_timestamp=d["block_timestamp"],
-                   tokens=tuple(Token(**t) for t in d["tokens"]),
-                   prices=tuple(OraclePrice(**p) for p in d["prices"]),
-                   markets=tuple(markets), positions=tuple(Position(**p) for p in d["positions"]),
-                   market_names=dict(d.get("market_names", {})))
-
-    @classmethod
-    def load(cls, path: str | Path) -> DevnetBook:
-        return cls.from_json(json.loads(Path(path).read_text()))
+__all__ = ["DevnetBook", "DevnetHandle", "attach_devnet", "default_accounts", "start_devnet",
+           "BOOK_FILE", "CHAIN_FILE", "LOG_FILE", "STATE_FILE"]
 
 
 class DevnetHandle:
@@ -230,147 +181,6 @@ class DevnetHandle:
         raise InputError(f"no open devnet position with key {key}")
 
 
-# ---- building the book records ---------------------------------------------------------------
-def _market_record(dep: Deployment, m: U.MarketSpec, positions: list[Position],
-                   cum_bf: dict[tuple[str, bool], int]) -> Market:
-    from defi_perps.devnet.deploy import market_params
-
-    # market_params is the single source of what was written; look the values up by key.
-    uints, ints, _a, bools, b32, _s = market_params(dep, (m,), aggregate(positions), cum_bf)
-    mt = dep.markets[m.name]
-    lt, st = dep.tokens[m.long], dep.tokens[m.short]
-    colls = [lt] if m.single_token else [lt, st]
-    ois = []
-    for c in colls:
-        for side in (True, False):
-            ois.append(OpenInterest(market=mt, collateral_token=c, is_long=side,
-                                    open_interest_usd=uints[K.open_interest_key(mt, c, side)],
-                                    open_interest_in_tokens=uints[K.open_interest_in_tokens_key(mt, c, side)],
-                                    collateral_sum=uints[K.collateral_sum_key(mt, c, side)]))
-    idx = dep.tokens[m.index]
-    vid = b32.get(K.virtual_token_id_key(idx), bytes(32))
-    return Market(
-        market_token=mt, index_token=idx, long_token=lt, short_token=st,
-        pool_amount_long=uints[K.pool_amount_key(mt, lt)],
-        pool_amount_short=uints[K.pool_amount_key(mt, st)],
-        reserve_factor_long=uints[K.reserve_factor_key(mt, True)],
-        reserve_factor_short=uints[K.reserve_factor_key(mt, False)],
-        open_interest_reserve_factor_long=uints[K.open_interest_reserve_factor_key(mt, True)],
-        open_interest_reserve_factor_short=uints[K.open_interest_reserve_factor_key(mt, False)],
-        max_pnl_factor_for_traders_long=uints[K.max_pnl_factor_key(K.MAX_PNL_FACTOR_FOR_TRADERS, mt, True)],
-        max_pnl_factor_for_traders_short=uints[K.max_pnl_factor_key(K.MAX_PNL_FACTOR_FOR_TRADERS, mt, False)],
-        max_pnl_factor_for_adl_long=uints[K.max_pnl_factor_key(K.MAX_PNL_FACTOR_FOR_ADL, mt, True)],
-        max_pnl_factor_for_adl_short=uints[K.max_pnl_factor_key(K.MAX_PNL_FACTOR_FOR_ADL, mt, False)],
-        min_pnl_factor_after_adl_long=uints[K.min_pnl_factor_after_adl_key(mt, True)],
-        min_pnl_factor_after_adl_short=uints[K.min_pnl_factor_after_adl_key(mt, False)],
-        is_adl_enabled_long=bools[K.is_adl_enabled_key(mt, True)],
-        is_adl_enabled_short=bools[K.is_adl_enabled_key(mt, False)],
-        min_collateral_factor=uints[K.min_collateral_factor_key(mt)],
-        min_collateral_factor_for_liquidation=uints[K.min_collateral_factor_for_liquidation_key(mt)],
-        position_impact_factor_positive=uints[K.position_impact_factor_key(mt, True)],
-        position_impact_factor_negative=uints[K.position_impact_factor_key(mt, False)],
-        position_impact_exponent_factor_positive=uints[K.position_impact_exponent_factor_key(mt, True)],
-        position_impact_exponent_factor_negative=uints[K.position_impact_exponent_factor_key(mt, False)],
-        max_position_impact_factor_positive=uints[K.max_position_impact_factor_key(mt, True)],
-        max_position_impact_factor_negative=uints[K.max_position_impact_factor_key(mt, False)],
-        max_position_impact_factor_for_liquidations=uints[K.max_position_impact_factor_for_liquidations_key(mt)],
-        position_fee_factor_positive=uints[K.position_fee_factor_key(mt, True)],
-        position_fee_factor_negative=uints[K.position_fee_factor_key(mt, False)],
-        liquidation_fee_factor=uints[K.liquidation_fee_factor_key(mt)],
-        borrowing_factor_long=uints[K.borrowing_factor_key(mt, True)],
-        borrowing_factor_short=uints[K.borrowing_factor_key(mt, False)],
-        borrowing_exponent_factor_long=uints[K.borrowing_exponent_factor_key(mt, True)],
-        borrowing_exponent_factor_short=uints[K.borrowing_exponent_factor_key(mt, False)],
-        cumulative_borrowing_factor_long=uints[K.cumulative_borrowing_factor_key(mt, True)],
-        cumulative_borrowing_factor_short=uints[K.cumulative_borrowing_factor_key(mt, False)],
-        funding_factor=uints[K.funding_factor_key(mt)],
-        funding_exponent_factor=uints[K.funding_exponent_factor_key(mt)],
-        saved_funding_factor_per_second=ints[K.saved_funding_factor_per_second_key(mt)],
-        position_impact_pool_amount=uints[K.position_impact_pool_amount_key(mt)],
-        virtual_market_id="0x" + b32[K.virtual_market_id_key(mt)].hex(),
-        virtual_token_id="0x" + vid.hex(),
-        virtual_inventory_for_positions=0,  # per token across markets: set by _build_book
-        open_interest=tuple(ois),
-    )
-
-
-def _build_book(dep: Deployment, markets: tuple[U.MarketSpec, ...], positions: list[Position],
-                cum_bf: dict[tuple[str, bool], int], seed: int, block: int, ts: int) -> DevnetBook:
-    from defi_perps.devnet.deploy import market_params
-
-    _u, all_ints, _a, _b, _b32, _s = market_params(dep, markets, aggregate(positions), cum_bf)
-    recs = []
-    for m in markets:
-        rec = _market_record(dep, m, positions, cum_bf)
-        inv_key = K.virtual_inventory_for_positions_key(virtual_token_id(m.index))
-        if inv_key in all_ints:  # inventory is per token, summed over every market sharing it
-            rec = dataclasses.replace(rec, virtual_inventory_for_positions=all_ints[inv_key])
-        recs.append(rec)
-    tokens = tuple(Token(address=addr, symbol=sym, decimals=U.TOKENS[sym].decimals, synthetic=U.TOKENS[sym].synthetic)
-                   for sym, addr in dep.tokens.items())
-    prices = []
-    for sym, addr in dep.tokens.items():
-        t = U.TOKENS[sym]
-        ppu = t.price_per_unit()
-        # The round's time is the feed's deployment block time; read it back rather than guess.
-        round_id, answer, _started, updated_at, _ans = dep.contract("PriceFeed", dep.feeds[sym]).functions \
-            .latestRoundData().call(block_identifier=block)
-        if answer != t.feed_answer():
-            raise DevnetError(f"feed {sym} answers {answer}, expected {t.feed_answer()}")
-        prices.append(OraclePrice(token=addr, price_min=ppu, price_max=ppu, source="chainlink",
-                                  feed=dep.feeds[sym], feed_multiplier=t.feed_multiplier, answer=answer,
-                                  round_id=int(round_id), updated_at=int(updated_at)))
-    return DevnetBook(seed=seed, block_number=block, block_timestamp=ts, tokens=tokens, prices=tuple(prices),
-                      markets=tuple(recs), positions=tuple(positions),
-                      market_names={dep.markets[m.name]: m.name for m in markets})
-
-
-# ---- chain file and state ---------------------------------------------------------------------
-def _toml_str(s: str) -> str:
-    return json.dumps(s)  # TOML basic strings share JSON's escaping for our ASCII content
-
-
-def chain_file_text(rpc_url: str, addresses: dict[str, Any], deploy_block: int, seed: int, positions: int,
-                    accounts: int) -> str:
-    lines = [
-        "# Written by defi-perps devnet for one running instance; see chains/devnet.toml for the defaults.",
-        'name = "devnet"',
-        f"chain_id = {CHAIN_ID}",
-        f"rpc_url = {_toml_str(rpc_url)}",
-        f"multicall3 = {_toml_str(MULTICALL3)}",
-        "multicall3_block = 0",
-        "",
-        "[gmx_v2]",
-        f"data_store = {_toml_str(addresses['data_store'])}",
-        f"reader = {_toml_str(addresses['reader'])}",
-        f"deploy_block = {deploy_block}",
-        'position_layout = "v2.2"',
-        "",
-        "[devnet]",
-        f"seeder = {_toml_str(addresses['seeder'])}",
-        f"seed = {seed}",
-        f"positions = {positions}",
-        f"accounts = {accounts}",
-        "",
-        "[devnet.tokens]",
-        *(f"{sym} = {_toml_str(a)}" for sym, a in addresses["tokens"].items()),
-        "",
-        "[devnet.feeds]",
-        *(f"{sym} = {_toml_str(a)}" for sym, a in addresses["feeds"].items()),
-        "",
-        "[devnet.markets]",
-        *(f"{_toml_str(name)} = {_toml_str(a)}" for name, a in addresses["markets"].items()),
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def default_accounts(positions: int) -> int:
     """5,000 accounts for the default 20,000 positions; a quarter of the positions otherwise."""
     return max(1, min(5000, positions // 4)) if positions < 20_000 else max(5000, positions // 4)
@@ -406,18 +216,18 @@ def start_devnet(port: int | None = None, positions: int = 20_000, accounts: int
         seeded, _summary, cum_bf = configure_and_seed(dep, specs, positions, n_accounts, seed, GENESIS_TIMESTAMP,
                                                       progress)
         blk = w3.eth.get_block("latest")
-        book = _build_book(dep, specs, seeded, cum_bf, seed, int(blk["number"]), int(blk["timestamp"]))
+        book = build_book(dep, specs, seeded, cum_bf, seed, int(blk["number"]), int(blk["timestamp"]))
         seconds = time.perf_counter() - t0
         addresses = dep.addresses()
-        _write_atomic(sdir / BOOK_FILE, json.dumps(book.to_json()))
-        _write_atomic(sdir / CHAIN_FILE, chain_file_text(node.rpc_url, addresses, 1, seed, positions, n_accounts))
+        write_atomic(sdir / BOOK_FILE, json.dumps(book.to_json()))
+        write_atomic(sdir / CHAIN_FILE, chain_file_text(node.rpc_url, addresses, 1, seed, positions, n_accounts))
         state = {"pid": node.pid, "port": node.port, "rpc_url": node.rpc_url, "chain_id": CHAIN_ID,
                  "seed": seed, "positions": positions, "accounts": n_accounts,
                  "markets": [m.name for m in specs], "seeded_block": book.block_number,
                  "setup_seconds": round(seconds, 3), "addresses": addresses,
                  "chain_file": str(sdir / CHAIN_FILE), "book_file": str(sdir / BOOK_FILE),
                  "log_file": str(sdir / LOG_FILE), "started_at": int(time.time())}
-        _write_atomic(sdir / STATE_FILE, json.dumps(state, indent=2))
+        write_atomic(sdir / STATE_FILE, json.dumps(state, indent=2))
     except BaseException:
         node.stop()
         raise

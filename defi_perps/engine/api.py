@@ -64,7 +64,8 @@ def allocate_outputs(n_paths: int, n_markets: int, n_steps: int, record_every: i
         min_exog=np.zeros((p, m)), max_exog=np.zeros((p, m)), final_exog=np.zeros((p, m)),
         scalars=np.zeros((p, nb.N_SCALARS)), insurance_path=np.zeros((p, r)),
         events=np.zeros((p, max_events), nb.event_dt), n_events=np.zeros(p, np.int64),
-        det_liq_notional=np.zeros((d, n_steps, m, 2)), det_mark=np.zeros((d, n_steps + 1, m)),
+        det_liq_notional=np.zeros((d, n_steps, m, 2)), det_liq_count=np.zeros((d, n_steps, m, 2), np.int64),
+        det_mark=np.zeros((d, n_steps + 1, m)),
         det_exog=np.zeros((d, n_steps + 1, m)))
 
 

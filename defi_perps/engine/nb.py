@@ -52,7 +52,8 @@ ST_BACKSTOP_GAIN = 10   # equity kept by the backstop vault
 ST_NONCONVERGED = 11    # steps whose cascade hit max_cascade_iterations
 ST_ADL_COVERED = 12     # bad debt covered by ADL haircuts
 ST_POOL_PNL = 13        # pool's realised gain from liquidated traders (oracle venues) minus ADL payouts
-N_SCALARS = 14
+ST_ITERATIONS = 14      # cascade iterations that liquidated something (cost diagnostics)
+N_SCALARS = 15
 
 # event kinds
 EV_ADL_BANKRUPT = 1     # opposite side deleveraged against bankrupt positions
@@ -82,21 +83,20 @@ class Outputs(NamedTuple):
     events: np.ndarray             # event_dt[P, E] first E ADL/shortfall events of each path
     n_events: np.ndarray           # int64[P] all events (may exceed E)
     det_liq_notional: np.ndarray   # float64[D, T, M, 2] per-step detail for the first D paths
+    det_liq_count: np.ndarray      # int64[D, T, M, 2]
     det_mark: np.ndarray           # float64[D, T + 1, M]
     det_exog: np.ndarray           # float64[D, T + 1, M]
 
 
 @njit(inline="always")
-def _signed_distance(q: float, mk, m: int) -> float:
-    d = walk_distance(abs(q), mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m], mk.band_d[m],
-                      mk.band_n[m])
+def _signed_distance(q: float, kind: int, k: float, a: float, bx, bd, nb_: int) -> float:
+    d = walk_distance(abs(q), kind, k, a, bx, bd, nb_)
     return d if q >= 0.0 else -d
 
 
 @njit(inline="always")
-def _integral(q: float, mk, m: int) -> float:
-    return walk_integral(abs(q), mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m], mk.band_d[m],
-                         mk.band_n[m])
+def _integral(q: float, kind: int, k: float, a: float, bx, bd, nb_: int) -> float:
+    return walk_integral(abs(q), kind, k, a, bx, bd, nb_)
 
 
 @njit
@@ -149,18 +149,16 @@ def _adl_bankrupt(rules, out, p: int, t: int, m: int, o: int, q_adl: float, resi
 
 
 @njit(inline="always")
-def _position_state(pos, mk, g: int, j: int, m: int, s: float, sc: float, rem: float, mark: float,
-                    phi_ms: float, rules) -> tuple:
-    """Equity and maintenance at ``mark`` of the remaining fraction of position j (trigger terms)."""
-    q = pos.qty[j]
+def _position_state(q: float, e: float, cu: float, ct: float, seg_mark: int, rate: float, amount: float, s: float,
+                    sc: float, rem: float, mark: float, phi_ms: float, fee_trig: float, min_coll: float) -> tuple:
+    """Equity and maintenance at ``mark`` of the remaining fraction of a position (trigger terms)."""
     frac = sc * rem
-    eq = frac * (pos.coll_usd[j] + pos.coll_tok[j] * mark + s * q * (mark - pos.entry[j])
-                 - mk.close_fee_in_trigger[m] * q * pos.entry[j] - phi_ms * q)
-    if pos.seg_mark[g] == 1:
-        mm = frac * (pos.seg_rate[g] * q * mark - pos.seg_amount[g])
+    eq = frac * (cu + ct * mark + s * q * (mark - e) - fee_trig * q * e - phi_ms * q)
+    if seg_mark == 1:
+        mm = frac * (rate * q * mark - amount)
     else:
-        mm = frac * pos.seg_rate[g] * q * pos.entry[j]
-    mm = max(mm, frac * mk.min_coll[m])
+        mm = frac * rate * q * e
+    mm = max(mm, frac * min_coll)
     return eq, mm
 
 
@@ -168,6 +166,36 @@ def _position_state(pos, mk, g: int, j: int, m: int, s: float, sc: float, rem: f
 def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rules, ptr, it_lo,
              pend_idx, pend_seg, pend_rem, pend_next, pend_n, pend_hit, scale, oi_q, oi_e, pool_tok,
              pool_usd, phi, st, out, det_row: int, fs, ints) -> float:
+    # unpack once: reading arrays out of the NamedTuples inside the loops costs a refcount per access
+    thr_ = pos.thr
+    qty_ = pos.qty
+    entry_ = pos.entry
+    cu_ = pos.coll_usd
+    ct_ = pos.coll_tok
+    seg_start = pos.seg_start
+    seg_side = pos.seg_side
+    seg_w = pos.seg_w
+    seg_mark = pos.seg_mark
+    seg_rate = pos.seg_rate
+    seg_amount = pos.seg_amount
+    fee_trig = mk.close_fee_in_trigger[m]
+    min_coll = mk.min_coll[m]
+    close_fee = mk.close_fee[m]
+    liq_fee = mk.liq_fee[m]
+    impact_cap = mk.impact_cap[m]
+    dkind = mk.depth_kind[m]
+    dk = mk.depth_k[m]
+    da = mk.depth_a[m]
+    bx = mk.band_x[m]
+    bdp = mk.band_d[m]
+    nbands = mk.band_n[m]
+    exec_mode = rules.exec_mode
+    liq_impact_factor = rules.liq_impact_factor
+    liq_fee_dest = rules.liq_fee_dest
+    backstop_fraction = rules.backstop_mm_fraction
+    partial_min = rules.partial_min_notional
+    partial_fraction = rules.partial_fraction
+    backstop_notional = out.backstop_notional
     n_seg_m = pos.seg_market.size // mk.price0.size
     g_lo = m * n_seg_m
     g_hi = g_lo + n_seg_m
@@ -191,26 +219,27 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
         for si in range(2):
             free[si] = maxp - pend_n[m, si]
         for g in range(g_lo, g_hi):
-            s = pos.seg_side[g]
+            s = seg_side[g]
             si = 0 if s > 0 else 1
-            shift = s * pos.seg_w[g] * phi[m, si]
+            shift = s * seg_w[g] * phi[m, si]
             it_lo[g] = ptr[g]
             j = ptr[g]
-            end = pos.seg_start[g + 1]
+            end = seg_start[g + 1]
             while j < end:
-                th = pos.thr[j] + shift
+                th = thr_[j] + shift
                 if (s > 0 and th >= mark) or (s < 0 and th <= mark):
                     backstop = False
                     if use_backstop:
-                        eq, mm = _position_state(pos, mk, g, j, m, s, scale[m, si], 1.0, mark, phi[m, si], rules)
-                        backstop = eq < rules.backstop_mm_fraction * mm
+                        eq, mm = _position_state(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s,
+                                                 scale[m, si], 1.0, mark, phi[m, si], fee_trig, min_coll)
+                        backstop = eq < backstop_fraction * mm
                     sl = 1.0
-                    if not backstop and pos.qty[j] * scale[m, si] * mark > rules.partial_min_notional \
-                            and rules.partial_fraction < 1.0 and free[si] > 0:
-                        sl = rules.partial_fraction
+                    if not backstop and qty_[j] * scale[m, si] * mark > partial_min \
+                            and partial_fraction < 1.0 and free[si] > 0:
+                        sl = partial_fraction
                         free[si] -= 1
                     if not backstop:
-                        flow -= s * sl * scale[m, si] * pos.qty[j] * mark
+                        flow -= s * sl * scale[m, si] * qty_[j] * mark
                     n_new += 1
                     j += 1
                 else:
@@ -224,29 +253,31 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
                     continue
                 g = pend_seg[m, si, k]
                 j = pend_idx[m, si, k]
-                th = pos.thr[j] + s * pos.seg_w[g] * phi[m, si]
+                th = thr_[j] + s * seg_w[g] * phi[m, si]
                 if (s > 0 and th >= mark) or (s < 0 and th <= mark):
                     pend_hit[m, si, k] = True
                     rem = pend_rem[m, si, k]
-                    eq, mm = _position_state(pos, mk, g, j, m, s, scale[m, si], rem, mark, phi[m, si], rules)
-                    backstop = rules.backstop_mm_fraction > 0.0 and eq < rules.backstop_mm_fraction * mm
+                    eq, mm = _position_state(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s,
+                                                 scale[m, si], rem, mark, phi[m, si], fee_trig, min_coll)
+                    backstop = backstop_fraction > 0.0 and eq < backstop_fraction * mm
                     sl = rem
-                    if not backstop and pos.qty[j] * scale[m, si] * rem * mark > rules.partial_min_notional:
-                        sl = min(rules.partial_fraction, rem)
+                    if not backstop and qty_[j] * scale[m, si] * rem * mark > partial_min:
+                        sl = min(partial_fraction, rem)
                     if not backstop:
-                        flow -= s * sl * scale[m, si] * pos.qty[j] * mark
+                        flow -= s * sl * scale[m, si] * qty_[j] * mark
                     n_new += 1
         if n_new == 0:
             break
+        st[ST_ITERATIONS] += 1.0
         # ---- the flow walks the depth; fills at the average over the walk
         ext = flow if rules.exec_mode == 0 else flow * rules.oracle_feedback
         qnew = qcum + ext
         if qnew != qcum:
-            i_new = _integral(qnew, mk, m)
+            i_new = _integral(qnew, dkind, dk, da, bx, bdp, nbands)
             avg = (i_new - i_cum) / (qnew - qcum)
         else:
             i_new = i_cum
-            avg = _signed_distance(qcum, mk, m)
+            avg = _signed_distance(qcum, dkind, dk, da, bx, bdp, nbands)
         book_px = pre * (1.0 + avg)
         # ---- pass 2: execute (same order and decisions as pass 1)
         bd[0] = 0.0
@@ -258,17 +289,18 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
         n_old[0] = pend_n[m, 0]
         n_old[1] = pend_n[m, 1]
         for g in range(g_lo, g_hi):
-            s = pos.seg_side[g]
+            s = seg_side[g]
             si = 0 if s > 0 else 1
             for j in range(it_lo[g], ptr[g]):
                 backstop = False
                 if use_backstop:
-                    eq, mm = _position_state(pos, mk, g, j, m, s, scale[m, si], 1.0, mark, phi[m, si], rules)
-                    backstop = eq < rules.backstop_mm_fraction * mm
+                    eq, mm = _position_state(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s,
+                                                 scale[m, si], 1.0, mark, phi[m, si], fee_trig, min_coll)
+                    backstop = eq < backstop_fraction * mm
                 sl = 1.0
-                if not backstop and pos.qty[j] * scale[m, si] * mark > rules.partial_min_notional \
-                        and rules.partial_fraction < 1.0 and free[si] > 0:
-                    sl = rules.partial_fraction
+                if not backstop and qty_[j] * scale[m, si] * mark > partial_min \
+                        and partial_fraction < 1.0 and free[si] > 0:
+                    sl = partial_fraction
                     free[si] -= 1
                     k = pend_n[m, si]
                     pend_idx[m, si, k] = j
@@ -277,8 +309,9 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
                     pend_next[m, si, k] = t + rules.partial_cooldown_steps
                     pend_hit[m, si, k] = False
                     pend_n[m, si] = k + 1
-                _execute(p, t, m, g, j, s, si, sl, backstop, mark, book_px, pos, mk, rules, scale, oi_q, oi_e,
-                         pool_tok, pool_usd, phi, st, out, det_row, bd, bk_q, acc_n, acc_usd)
+                _execute(p, m, s, si, sl, backstop, mark, book_px, qty_[j], entry_[j], cu_[j], ct_[j], close_fee, liq_fee,
+                         impact_cap, phi[m, si], exec_mode, liq_impact_factor, liq_fee_dest, scale, oi_q, oi_e,
+                         pool_usd, st, backstop_notional, bd, bk_q, acc_n, acc_usd)
         for si in range(2):
             s = 1.0 if si == 0 else -1.0
             for k in range(n_old[si]):
@@ -287,13 +320,15 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
                 g = pend_seg[m, si, k]
                 j = pend_idx[m, si, k]
                 rem = pend_rem[m, si, k]
-                eq, mm = _position_state(pos, mk, g, j, m, s, scale[m, si], rem, mark, phi[m, si], rules)
-                backstop = rules.backstop_mm_fraction > 0.0 and eq < rules.backstop_mm_fraction * mm
+                eq, mm = _position_state(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s,
+                                                 scale[m, si], rem, mark, phi[m, si], fee_trig, min_coll)
+                backstop = backstop_fraction > 0.0 and eq < backstop_fraction * mm
                 sl = rem
-                if not backstop and pos.qty[j] * scale[m, si] * rem * mark > rules.partial_min_notional:
-                    sl = min(rules.partial_fraction, rem)
-                _execute(p, t, m, g, j, s, si, sl, backstop, mark, book_px, pos, mk, rules, scale, oi_q, oi_e,
-                         pool_tok, pool_usd, phi, st, out, det_row, bd, bk_q, acc_n, acc_usd)
+                if not backstop and qty_[j] * scale[m, si] * rem * mark > partial_min:
+                    sl = min(partial_fraction, rem)
+                _execute(p, m, s, si, sl, backstop, mark, book_px, qty_[j], entry_[j], cu_[j], ct_[j], close_fee, liq_fee,
+                         impact_cap, phi[m, si], exec_mode, liq_impact_factor, liq_fee_dest, scale, oi_q, oi_e,
+                         pool_usd, st, backstop_notional, bd, bk_q, acc_n, acc_usd)
                 rem -= sl
                 pend_rem[m, si, k] = rem if rem > 1e-12 else 0.0
                 pend_next[m, si, k] = t + rules.partial_cooldown_steps
@@ -340,13 +375,14 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
         st[ST_INSURANCE_MIN] = min(st[ST_INSURANCE_MIN], st[ST_INSURANCE])
         qcum = qnew
         i_cum = i_new
-        mark = pre * (1.0 + _signed_distance(qcum, mk, m))
+        mark = pre * (1.0 + _signed_distance(qcum, dkind, dk, da, bx, bdp, nbands))
         for si in range(2):
             if acc_n[si] > 0:
                 out.liq_count[p, m, si] += acc_n[si]
                 out.liq_notional[p, m, si] += acc_usd[si]
                 if det_row >= 0:
                     out.det_liq_notional[det_row, t - 1, m, si] += acc_usd[si]
+                    out.det_liq_count[det_row, t - 1, m, si] += acc_n[si]
             acc_n[si] = 0
             acc_usd[si] = 0.0
         if it == rules.max_cascade_iterations - 1:
@@ -355,34 +391,38 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
 
 
 @njit(inline="always")
-def _execute(p: int, t: int, m: int, g: int, j: int, s: float, si: int, sl: float, backstop: bool, mark: float,
-             book_px: float, pos, mk, rules, scale, oi_q, oi_e, pool_tok, pool_usd, phi, st, out, det_row: int,
-             bd, bk_q, acc_n, acc_usd) -> None:
-    """Close ``sl`` (fraction of the original size) of position j and book every flow it causes."""
-    q = pos.qty[j]
+def _execute(p: int, m: int, s: float, si: int, sl: float, backstop: bool, mark: float, book_px: float, q: float,
+             e: float, cu: float, ct: float, close_fee: float, liq_fee: float, impact_cap: float, phi_msi: float,
+             exec_mode: int, liq_impact_factor: float, liq_fee_dest: int, scale, oi_q, oi_e, pool_usd, st,
+             backstop_notional, bd, bk_q, acc_n, acc_usd) -> None:
+    """Close ``sl`` (fraction of the original size) of a position and book every flow it causes.
+
+    Only scalars and plain arrays come in: binding a NamedTuple of arrays (``out``, ``rules``) to an
+    inlined call increfs every array in it, which cost more than the arithmetic here.
+    """
     frac = scale[m, si] * sl
     if backstop:
         px = mark
-    elif rules.exec_mode == 0:
+    elif exec_mode == 0:
         px = book_px
     else:
-        slip = min(rules.liq_impact_factor * frac * q * mark, mk.impact_cap[m])
+        slip = min(liq_impact_factor * frac * q * mark, impact_cap)
         px = mark * (1.0 - s * slip)
-    coll = frac * (pos.coll_usd[j] + pos.coll_tok[j] * px)
-    equity = coll + frac * (s * q * (px - pos.entry[j]) - mk.close_fee[m] * q * pos.entry[j] - phi[m, si] * q)
+    coll = frac * (cu + ct * px)
+    equity = coll + frac * (s * q * (px - e) - close_fee * q * e - phi_msi * q)
     notional = frac * q * px
     fee = 0.0
     if backstop:
-        out.backstop_notional[p, m, si] += notional
+        backstop_notional[p, m, si] += notional
         if equity > 0.0:
             st[ST_BACKSTOP_GAIN] += equity   # "the maintenance margin is not returned"
         rest = min(equity, 0.0)
     else:
-        fee = min(max(equity, 0.0), mk.liq_fee[m] * notional)
-        if rules.liq_fee_dest == 0:
+        fee = min(max(equity, 0.0), liq_fee * notional)
+        if liq_fee_dest == 0:
             st[ST_FEE_INSURANCE] += fee
             st[ST_INSURANCE] += fee
-        elif rules.liq_fee_dest == 1:
+        elif liq_fee_dest == 1:
             st[ST_FEE_POOL] += fee
         else:
             st[ST_FEE_VENUE] += fee
@@ -390,15 +430,15 @@ def _execute(p: int, t: int, m: int, g: int, j: int, s: float, si: int, sl: floa
     if rest < 0.0:
         bd[si] += -rest
         bk_q[si] += frac * q
-    if rules.exec_mode == 1:
+    if exec_mode == 1:
         # the pool is the counterparty: it keeps the collateral the trader lost (and pool fees)
-        gain = coll - max(rest, 0.0) - fee + (fee if rules.liq_fee_dest == 1 else 0.0)
+        gain = coll - max(rest, 0.0) - fee + (fee if liq_fee_dest == 1 else 0.0)
         if backstop:
             gain = 0.0
         pool_usd[m] += gain
         st[ST_POOL_PNL] += gain
     oi_q[m, si] -= frac * q
-    oi_e[m, si] -= frac * q * pos.entry[j]
+    oi_e[m, si] -= frac * q * e
     acc_n[si] += 1
     acc_usd[si] += notional
 
@@ -481,6 +521,28 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
             out.det_exog[det_row, 0, m] = mk.price0[m]
     ga = model.garch_alpha
     gb = model.garch_beta
+    # unpack once (see _cascade): per-step reads go to local arrays
+    price0 = mk.price0
+    trans_decay = mk.trans_decay
+    accrual = mk.accrual
+    perm_frac = mk.perm_frac
+    mu = model.mu
+    sigma = model.sigma
+    beta = model.beta
+    base_log = model.base_log
+    thr_ = pos.thr
+    seg_start = pos.seg_start
+    seg_side = pos.seg_side
+    seg_w = pos.seg_w
+    min_mark = out.min_mark
+    max_mark = out.max_mark
+    min_exog = out.min_exog
+    max_exog = out.max_exog
+    final_mark = out.final_mark
+    final_exog = out.final_exog
+    det_mark = out.det_mark
+    det_exog = out.det_exog
+    ins_path = out.insurance_path
     for t in range(1, n_steps + 1):
         zf = normal(state)
         jump = 0.0
@@ -489,25 +551,25 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                 jump = model.jump_mean + model.jump_std * normal(state)
         for m in range(n_m):
             zi = normal(state)
-            b = model.beta[m]
+            b = beta[m]
             e = b * zf + math.sqrt(1.0 - b * b) * zi
-            sig = model.sigma[m] * math.sqrt(h[m])
-            logx[m] += model.mu[m] - 0.5 * sig * sig + sig * e + b * jump
+            sig = sigma[m] * math.sqrt(h[m])
+            logx[m] += mu[m] - 0.5 * sig * sig + sig * e + b * jump
             h[m] = (1.0 - ga - gb) + ga * e * e + gb * h[m]
         for m in range(n_m):
-            trans[m] *= mk.trans_decay[m]
-            x = mk.price0[m] * math.exp(logx[m] + model.base_log[t, m])
+            trans[m] *= trans_decay[m]
+            x = price0[m] * math.exp(logx[m] + base_log[t, m])
             pre = x * math.exp(perm[m] + trans[m])
-            phi[m, 0] += mk.accrual[m, 0] * pre
-            phi[m, 1] += mk.accrual[m, 1] * pre
+            phi[m, 0] += accrual[m, 0] * pre
+            phi[m, 1] += accrual[m, 1] * pre
             # fast path: most steps trigger nothing; skip the cascade call (and its argument passing)
             busy = pend_n[m, 0] > 0 or pend_n[m, 1] > 0
             if not busy:
                 for g in range(m * n_seg_m, (m + 1) * n_seg_m):
                     j = ptr[g]
-                    if j < pos.seg_start[g + 1]:
-                        s = pos.seg_side[g]
-                        th = pos.thr[j] + s * pos.seg_w[g] * phi[m, 0 if s > 0 else 1]
+                    if j < seg_start[g + 1]:
+                        s = seg_side[g]
+                        th = thr_[j] + s * seg_w[g] * phi[m, 0 if s > 0 else 1]
                         if (s > 0 and th >= pre) or (s < 0 and th <= pre):
                             busy = True
                             break
@@ -519,28 +581,28 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                                 det_row, fs, ints)
             if mark != pre:
                 lg = math.log(mark / pre)
-                perm[m] += mk.perm_frac[m] * lg
-                trans[m] += (1.0 - mk.perm_frac[m]) * lg
+                perm[m] += perm_frac[m] * lg
+                trans[m] += (1.0 - perm_frac[m]) * lg
             if rules.adl_trigger == 2:
                 _pnl_factor_adl(p, t, m, mark, mk, scale, oi_q, oi_e, pool_tok, pool_usd, st, out)
-            out.min_mark[p, m] = min(out.min_mark[p, m], mark)
-            out.max_mark[p, m] = max(out.max_mark[p, m], mark)
-            out.min_exog[p, m] = min(out.min_exog[p, m], x)
-            out.max_exog[p, m] = max(out.max_exog[p, m], x)
-            out.final_mark[p, m] = mark
-            out.final_exog[p, m] = x
+            min_mark[p, m] = min(min_mark[p, m], mark)
+            max_mark[p, m] = max(max_mark[p, m], mark)
+            min_exog[p, m] = min(min_exog[p, m], x)
+            max_exog[p, m] = max(max_exog[p, m], x)
+            final_mark[p, m] = mark
+            final_exog[p, m] = x
             if det_row >= 0:
-                out.det_mark[det_row, t, m] = mark
-                out.det_exog[det_row, t, m] = x
+                det_mark[det_row, t, m] = mark
+                det_exog[det_row, t, m] = x
             prev[m] = mark
         if t % record_every == 0:
             r = t // record_every - 1
-            if r < out.insurance_path.shape[1]:
-                out.insurance_path[p, r] = st[ST_INSURANCE]
+            if r < ins_path.shape[1]:
+                ins_path[p, r] = st[ST_INSURANCE]
     if n_steps == 0:
         for m in range(n_m):
-            out.final_mark[p, m] = mk.price0[m]
-            out.final_exog[p, m] = mk.price0[m]
+            final_mark[p, m] = price0[m]
+            final_exog[p, m] = price0[m]
     for k in range(N_SCALARS):
         out.scalars[p, k] = st[k]
 

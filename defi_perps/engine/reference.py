@@ -137,6 +137,7 @@ class _Path:
         out.liq_notional[p, m, si] += notional
         if self.det_row >= 0:
             out.det_liq_notional[self.det_row, t - 1, m, si] += notional
+            out.det_liq_count[self.det_row, t - 1, m, si] += 1
 
     def event(self, t, m, si, kind, notional, haircut, shortfall):
         out, p = self.out, self.p
@@ -201,6 +202,7 @@ class _Path:
                         hits[si].append(entry)
             if not new and not hits[0] and not hits[1]:
                 break
+            st[K.ST_ITERATIONS] += 1.0
             free = [self.maxp - len(self.pending[m][0]), self.maxp - len(self.pending[m][1])]
             flow = 0.0
             for g, j, si, s in new:

@@ -133,6 +133,10 @@ class SimulationResult:
             "adl_notional_usd": o.adl_notional, "adl_haircut_usd": o.adl_haircut,
             "min_price": o.min_mark, "final_price": o.final_mark, "exogenous_min_price": o.min_exog,
             "cascade_amplification": self.amplification(), "insurance_fund_path_usd": o.insurance_path,
+            # per-step detail for the first ``n_detail`` paths: [path, step, market, side]
+            "detail_liquidated_notional_by_step_usd": o.det_liq_notional,
+            "detail_liquidations_by_step": o.det_liq_count,
+            "detail_mark": o.det_mark, "detail_exogenous_price": o.det_exog,
         }
 
     def to_dict(self, include_paths: bool = False) -> dict[str, Any]:

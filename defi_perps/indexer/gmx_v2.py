@@ -51,7 +51,7 @@ def index_gmx_v2(chain: ChainConfig, rpc_url: str | None = None, block: int | No
                  db_url: str | None = None, prices_path: str | None = None, batch_size: int = 500,
                  retry: RetryPolicy | None = None,
                  progress: Callable[[int, int], None] | None = None,
-                 store: bool = True) -> tuple[IndexReport, Snapshot | None]:
+                 store: bool = True, parallel: int = 4) -> tuple[IndexReport, Snapshot | None]:
     """Snapshot GMX v2 on ``chain`` at ``block`` (default: latest) into ``db_url``.
 
     Re-indexing a stored block reads nothing more than the block header and writes nothing.
@@ -83,7 +83,7 @@ def index_gmx_v2(chain: ChainConfig, rpc_url: str | None = None, block: int | No
                                info.market_count, info.position_count, client.round_trips, client.retries,
                                0, 0, batch_size, 0.0, 0.0, el), None
     reader = GmxV2Reader(client, chain, pinned, batch_size, overrides,
-                         price_source=f"file:{prices_path}" if prices_path else "chainlink")
+                         price_source=f"file:{prices_path}" if prices_path else "chainlink", parallel=parallel)
     t1 = time.perf_counter()
     snap = reader.read(progress)
     t2 = time.perf_counter()

@@ -10,6 +10,7 @@ RpcError. URLs in messages are reduced to scheme://host[:port] because RPC URLs 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,6 +107,7 @@ class RpcClient:
         self.round_trips = 0
         self.retries = 0
         self._answered = False
+        self._lock = threading.Lock()   # multicall batches may be in flight on several threads
 
     @property
     def where(self) -> str:
@@ -120,12 +122,14 @@ class RpcClient:
                 if attempt >= self.retry.max_retries:
                     raise RpcRetriesExhausted(f"RPC {self.where} failed {attempt + 1} times on {method}: {t}",
                                               t.kind) from None
-                self.retries += 1
+                with self._lock:
+                    self.retries += 1
                 self._sleep(self.retry.delay(attempt, t.retry_after))
                 attempt += 1
 
     def _once(self, method: str, params: list[Any]) -> Any:
-        self.round_trips += 1
+        with self._lock:
+            self.round_trips += 1
         try:
             resp = self.provider.make_request(method, params)  # type: ignore[arg-type]
         except requests.Timeout:

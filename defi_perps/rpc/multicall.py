@@ -14,7 +14,10 @@ for the rest of the run (the endpoint told us its limit).
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,48 +52,71 @@ class Multicall:
     address: str
     block: int
     batch_size: int = 500
+    parallel: int = 4
     halvings: int = field(default=0, init=False)
     batches: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise RpcError(f"batch size must be >= 1, got {self.batch_size}")
+        if self.parallel < 1:
+            raise RpcError(f"parallel requests must be >= 1, got {self.parallel}")
+        self._lock = threading.Lock()
         self._agg = contract_abi("multicall3", "Multicall3")["aggregate3"]
 
     def run(self, calls: Sequence[Call], progress: Callable[[int], None] | None = None) -> list[CallResult]:
-        out: list[CallResult] = []
-        i = 0
-        while i < len(calls):
-            size = min(self.batch_size, len(calls) - i)
-            chunk = calls[i:i + size]
+        """Results in the order of ``calls``. Up to ``parallel`` batches are in flight at once (the
+        node answers them concurrently); a failed batch is split and its halves sent again first."""
+        n = len(calls)
+        out: list[CallResult | None] = [None] * n
+        todo: deque[tuple[int, int]] = deque([(0, n)] if n else [])   # (start, length) still to send
+        pending: dict[Future[list[tuple[bool, bytes]]], tuple[int, int]] = {}
+        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
             try:
-                raw = self._aggregate(chunk)
-            except (ArchiveNodeRequired, RpcUnreachable):
-                raise
-            except RpcRetriesExhausted as err:
-                # A batch that keeps timing out may be too big for the node: split it. An endpoint
-                # answering 429/5xx to every retry is down or throttling; smaller batches won't help.
-                if err.kind != "timeout" or size == 1:
-                    raise
-                self.batch_size = max(1, size // 2)
-                self.halvings += 1
-                continue
-            except RpcError as err:
-                if size == 1:
-                    c = chunk[0]
-                    raise RpcError(f"call {c.label or c.fn.name} failed even alone: {err}") from None
-                self.batch_size = max(1, size // 2)
-                self.halvings += 1
-                continue
-            out.extend(_decode_results(chunk, raw))
-            i += size
-            if progress is not None:
-                progress(size)
-        return out
+                while todo or pending:
+                    while todo and len(pending) < self.parallel:
+                        start, length = todo.popleft()
+                        size = min(self.batch_size, length)
+                        if length > size:
+                            todo.appendleft((start + size, length - size))
+                        pending[pool.submit(self._aggregate, calls[start:start + size])] = (start, size)
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        start, size = pending.pop(fut)
+                        try:
+                            raw = fut.result()
+                        except Exception as err:
+                            if not self._should_split(err, size, calls[start]):
+                                raise
+                            self.batch_size = max(1, min(self.batch_size, size // 2))
+                            self.halvings += 1
+                            todo.appendleft((start, size))
+                            continue
+                        out[start:start + size] = _decode_results(calls[start:start + size], raw)
+                        if progress is not None:
+                            progress(size)
+            finally:
+                for f in pending:
+                    f.cancel()
+        return out  # type: ignore[return-value]
+
+    @staticmethod
+    def _should_split(err: Exception, size: int, first: Call) -> bool:
+        """Whether a failed batch is worth sending again in halves (else the error stands)."""
+        if isinstance(err, (ArchiveNodeRequired, RpcUnreachable)) or not isinstance(err, RpcError):
+            return False
+        if isinstance(err, RpcRetriesExhausted):
+            # A batch that keeps timing out may be too big for the node: split it. An endpoint
+            # answering 429/5xx to every retry is down or throttling; smaller batches won't help.
+            return err.kind == "timeout" and size > 1
+        if size == 1:
+            raise RpcError(f"call {first.label or first.fn.name} failed even alone: {err}") from None
+        return True
 
     def _aggregate(self, chunk: Sequence[Call]) -> list[tuple[bool, bytes]]:
         payload = encode_aggregate3(self._agg.selector, [(c.target, True, c.calldata) for c in chunk])
-        self.batches += 1
+        with self._lock:
+            self.batches += 1
         data = self.client.eth_call(self.address, payload, self.block)
         if not data:
             raise AbiMismatchError(f"Multicall3 at {self.address} has no code at block {self.block}")

@@ -98,7 +98,8 @@ def test_well_known_selectors() -> None:
 
 
 @pytest.mark.parametrize("proto,abi_name,contract", [
-    ("gmx_v2", "DataStore", "DataStore"), ("gmx_v2", "Reader", "Reader"), ("multicall3", "Multicall3", "Multicall3"),
+    ("gmx_v2", "DataStore", "DataStore"), ("gmx_v2", "Reader", "Reader"), ("gmx_v2", "Reader_v2_1", "ReaderV21"),
+    ("multicall3", "Multicall3", "Multicall3"),
     ("chainlink", "AggregatorV3", "PriceFeed"), ("erc20", "ERC20", "Token"),
 ])
 def test_devnet_contracts_expose_the_real_interfaces(proto: str, abi_name: str, contract: str) -> None:

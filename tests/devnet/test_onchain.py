@@ -98,6 +98,20 @@ def test_every_seeded_position_reads_back_through_reader(devnet) -> None:
             tuple(x.lower() for x in _props(p)[0]), _props(p)[1], _props(p)[2])
 
 
+def test_v2_1_reader_layout(devnet) -> None:
+    """The same DataStore through a Reader answering in the older layout (no pendingImpactAmount)."""
+    r21 = devnet.w3.eth.contract(address=devnet.addresses["reader_v2_1"], abi=load_abi("gmx_v2", "Reader_v2_1"))
+    blk = devnet.book.block_number
+    for p in devnet.book.positions[:20]:
+        a, nums, flags = _props(p)
+        want = (a, nums[:3] + nums[4:], flags)
+        assert r21.functions.getPosition(devnet.data_store, bytes.fromhex(p.key[2:])).call(block_identifier=blk) == want
+    p = devnet.book.positions[0]
+    got = r21.functions.getAccountPositions(devnet.data_store, p.account, 0, 100).call(block_identifier=blk)
+    assert len(got) == sum(1 for q in devnet.book.positions if q.account == p.account)
+    assert load_chain_file(devnet.chain_file).extra["devnet"]["reader_v2_1"] == devnet.addresses["reader_v2_1"]
+
+
 def test_account_positions_and_markets_through_reader(devnet) -> None:
     reader, blk = _reader(devnet), devnet.book.block_number
     acct = max({p.account for p in devnet.book.positions},

@@ -60,3 +60,17 @@ def test_errors_are_one_line(args, needle):
     assert needle in r.output
     assert "Traceback" not in r.output
     assert len([ln for ln in r.output.splitlines() if ln.startswith("Error")]) == 1
+
+
+@pytest.mark.parametrize("venue", ["gmx-v2", "hyperliquid", "binance", "bbook"])
+def test_venue_rules_run_on_the_same_book_and_shock(venue):
+    r = _run("--synthetic", "300", "--paths", "5", "--horizon", "20m", "--shock", "-15%@5m", "--depth-stress", "0.1",
+             "--venue", venue, "--json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["stats"]["liquidations"]["mean"] > 0 and d["rules"]["mm_kind"] in {"flat", "tiered"}
+
+
+def test_unknown_venue_is_one_line():
+    r = CliRunner().invoke(main, ["simulate", "--synthetic", "10", "--venue", "atlantis"])
+    assert r.exit_code != 0 and r.output.startswith("Error") and "unknown venue" in r.output

@@ -29,3 +29,12 @@ def test_result_serializes_to_json_with_per_path_arrays():
     assert set(d["stats"]["markets"]) == set(r.book.market_names)
     assert "var99" in d["stats"]["liquidated_notional_usd"] and d["adl_hook"]["hook"] == "record"
     assert d["rules"]["adl_trigger"] == "none"
+
+
+def test_step_detail_adds_up_to_the_path_totals():
+    r = simulate(synthetic_book(300, seed=2), model=PriceModel(volatility=2.0), depth=DepthSpec(stress=0.1),
+                 config=SimulationConfig(n_paths=6, n_steps=30, seed=4, n_detail=6))
+    o = r.outputs
+    np.testing.assert_array_equal(o.det_liq_count.sum(axis=1), o.liq_count)
+    np.testing.assert_allclose(o.det_liq_notional.sum(axis=1), o.liq_notional, rtol=1e-12)
+    assert r.step_profile().shape == (30,)

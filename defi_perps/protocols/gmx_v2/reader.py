@@ -99,14 +99,15 @@ class GmxV2Reader:
     """Reads one GMX v2 deployment at one pinned block through Multicall3."""
 
     def __init__(self, client: RpcClient, chain: ChainConfig, block: PinnedBlock, batch_size: int = 500,
-                 prices: dict[str, M.PriceOverride] | None = None, price_source: str = "chainlink") -> None:
+                 prices: dict[str, M.PriceOverride] | None = None, price_source: str = "chainlink",
+                 parallel: int = 4) -> None:
         dep = chain.deployment("gmx-v2")
         self.client, self.chain, self.block = client, chain, block
         self.ds, self.reader_addr, self.layout = dep.data_store, dep.reader, dep.position_layout
         if block.number < chain.multicall3_block:
             raise InputError(f"block {block.number} is before Multicall3 was deployed on {chain.name} "
                              f"(block {chain.multicall3_block})")
-        self.mc = Multicall(client, chain.multicall3, block.number, batch_size)
+        self.mc = Multicall(client, chain.multicall3, block.number, batch_size, parallel)
         self.dsa = contract_abi("gmx_v2", "DataStore")
         self.ra = contract_abi("gmx_v2", "Reader" if self.layout == "v2.2" else "Reader_v2_1")
         self.erc20 = contract_abi("erc20", "ERC20")
