@@ -10,9 +10,10 @@ Shape of the book (devnet choices, meant to look like a GMX v2 deployment, not t
 - leverage mixes 1.1–5x, 5–20x, 20–50x and 50x–the market's max (≤ 100x);
 - entry prices scatter around the current price (per-market sigma), so positions carry PnL;
 - about 4% sit close to liquidation: opened at 10x–max leverage, the price has since moved
-  against them until the remaining collateral is 1.02–1.25× the market's
-  ``minCollateralFactor`` × size at the genesis prices (fees ignored);
-- no position starts liquidatable at genesis prices (before fees).
+  against them until the remaining collateral, after the close fee and pending borrowing fee
+  GMX's liquidation check counts, is 1.02–1.25× the market's ``minCollateralFactor`` × size;
+- no position starts liquidatable at genesis prices under GMX's rule (fees included; the
+  liquidation fee is excluded from the check, as on-chain).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from eth_utils import keccak, to_checksum_address
 
-from defi_perps.devnet.universe import FLOAT, TOKENS, MarketSpec
+from defi_perps.devnet.universe import FLOAT, POSITION_FEE_IMPROVED, POSITION_FEE_WORSENED, TOKENS, MarketSpec
 from defi_perps.domain import Position
 from defi_perps.exceptions import InputError
 
@@ -95,7 +96,9 @@ def generate_positions(markets: Sequence[MarketSpec], token_addrs: Mapping[str, 
     age = rng.integers(ONE_DAY // 24, 90 * ONE_DAY, n)
     decreased = rng.random(n) < 0.3
     dec_frac = rng.random(n)
-    bf_frac = rng.uniform(0.2, 1.0, n)
+    # Borrowing accrued since open, as a share of the market's cumulative factor: most positions
+    # are recent relative to the market's life (devnet choice).
+    bf_frac = rng.uniform(0.85, 1.0, n)
     impact_frac = rng.uniform(0.0, 0.0015, n)
     impact_sign = np.where(rng.random(n) < 0.8, -1, 1)
     funding = rng.integers(0, 10**12, (n, 3))
@@ -152,7 +155,15 @@ def generate_positions(markets: Sequence[MarketSpec], token_addrs: Mapping[str, 
         side = 1 if long else -1
         pnl = side * (size_tokens * px_now - size_usd)        # USD 1e30 at the current price
         mcf = m.min_collateral_factor
-        floor_usd = size_usd * mcf // FLOAT                   # liquidation threshold (before fees)
+        cum_bf = cumulative_borrowing[(m.name, long)]
+        borrowing_factor = cum_bf * int(bf_frac[i] * 1_000_000) // 1_000_000
+        # GMX's liquidation check counts the close fee and the pending borrowing fee
+        # (PositionUtils.isPositionLiquidatable, protocols.md §1.2), so the seeded distance to
+        # liquidation is measured above size × MCF + those fees; the liquidation fee is excluded.
+        fees_usd = (size_usd * max(POSITION_FEE_IMPROVED, POSITION_FEE_WORSENED) // FLOAT
+                    + size_usd * (cum_bf - borrowing_factor) // FLOAT)
+        # MIN_COLLATERAL_USD ($1 on the devnet) is a floor of its own; $2 keeps a margin above it.
+        floor_usd = max(size_usd * mcf // FLOAT, 2 * FLOAT) + fees_usd  # threshold incl. fees
         if near[i]:
             # Opened at 10x–max leverage, then the price moved against it until the remaining
             # collateral is just above the threshold: solve the entry (via size in tokens) for that.
@@ -175,13 +186,12 @@ def generate_positions(markets: Sequence[MarketSpec], token_addrs: Mapping[str, 
         collateral_amount = max(1, collateral_usd // coll.price_per_unit())
         opened = now - int(age[i])
         decreased_at = opened + int((now - opened) * float(dec_frac[i])) if decreased[i] else 0
-        cum_bf = cumulative_borrowing[(m.name, long)]
         pending_impact = int(impact_sign[i]) * (size_tokens * int(impact_frac[i] * 1_000_000) // 1_000_000)
         positions.append(Position(
             key="0x" + key.hex(), account=account, market=market_addr, collateral_token=coll_addr,
             is_long=long, size_in_usd=size_usd, size_in_tokens=size_tokens,
             collateral_amount=collateral_amount, pending_impact_amount=pending_impact,
-            borrowing_factor=cum_bf * int(bf_frac[i] * 1_000_000) // 1_000_000,
+            borrowing_factor=borrowing_factor,
             funding_fee_amount_per_size=int(funding[i, 0]),
             long_token_claimable_funding_amount_per_size=int(funding[i, 1]),
             short_token_claimable_funding_amount_per_size=int(funding[i, 2]),

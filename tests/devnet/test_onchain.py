@@ -205,17 +205,24 @@ def test_book_shape(devnet) -> None:
     colls = {p.collateral_token for p in book.positions if p.market == m.market_token}
     assert colls == {m.long_token, m.short_token}
     assert len({p.account for p in book.positions}) == 400
-    # leverage at open within 1.1x–100x; none liquidatable at genesis prices, some close to it
+    # leverage at open within 1.1x–100x; under GMX's exact liquidation rule (close fee and pending
+    # borrowing fee included, PositionUtils.isPositionLiquidatable) none is liquidatable at the
+    # genesis prices, and some are close to it.
+    from defi_perps.domain import GlobalParams
+    from defi_perps.protocols.gmx_v2 import math as gm
+
     price = {pr.token: pr.price_min for pr in book.prices}
     market = {m.market_token: m for m in book.markets}
+    g = GlobalParams(min_collateral_usd=10**30, min_position_size_usd=0,
+                     liquidation_fee_receiver_factor=0, borrowing_fee_receiver_factor=0)
     levs, near = [], 0
     for p in book.positions:
-        coll_usd = p.collateral_amount * price[p.collateral_token]
-        pnl = (p.size_in_tokens * price[market[p.market].index_token] - p.size_in_usd) * (1 if p.is_long else -1)
-        threshold = p.size_in_usd * market[p.market].min_collateral_factor // 10**30
-        assert coll_usd + pnl > threshold, p
-        near += coll_usd + pnl < threshold * 13 // 10
-        levs.append(p.size_in_usd / coll_usd)
+        m = market[p.market]
+        prices = gm.MarketPrices(*(gm.Price(price[t], price[t]) for t in (m.index_token, m.long_token, m.short_token)))
+        check = gm.is_position_liquidatable(p, m, prices, g)
+        assert not check.liquidatable, (check, p)
+        near += check.remaining_collateral_usd < check.min_collateral_usd_for_leverage * 13 // 10
+        levs.append(p.size_in_usd / (p.collateral_amount * price[p.collateral_token]))
     assert 1.0 < min(levs) < 1.5 and 50 < max(levs) <= 100.01
     assert 0.01 * len(levs) < near < 0.1 * len(levs)
     sizes = sorted(p.size_in_usd for p in book.positions)

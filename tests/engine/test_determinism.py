@@ -12,7 +12,7 @@ import numpy as np
 
 from defi_perps.book import synthetic_book
 from defi_perps.engine import DepthSpec, PriceModel, SimulationConfig, simulate
-from tests.engine._helpers import assert_outputs_close, assert_outputs_equal
+from ._helpers import assert_outputs_close, assert_outputs_equal
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = PriceModel(volatility=1.5, jump_rate_per_year=3000.0)

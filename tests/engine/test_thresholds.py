@@ -57,7 +57,7 @@ def test_threshold_is_where_equity_meets_maintenance(side, q, e, lev, tok_share,
 
 
 def test_segments_are_sorted_for_the_sweep():
-    from tests.engine._helpers import random_book
+    from ._helpers import random_book
 
     book = random_book(1, 200, 3)
     pos, order = prepare_positions(book, make_rules(mm_kind="tiered", tier_floor=[0, 1e3], tier_rate=[0.01, 0.02],

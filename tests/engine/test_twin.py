@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from defi_perps.engine import DepthSpec, Funding, PriceModel, SimulationConfig, make_rules, simulate
-from tests.engine._helpers import assert_outputs_close, random_book
+from ._helpers import assert_outputs_close, random_book
 
 RULES = {
     "generic": {},
