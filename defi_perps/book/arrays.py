@@ -48,6 +48,7 @@ class Book:
     account_names: list[str] = field(default_factory=list)
     # per-market venue-rule overrides (NaN: use the venue's rules)
     mm_rate: np.ndarray | None = None               # float64[M]
+    position_mm_rate: np.ndarray | None = None      # float64[N] a position's own maintenance rate (NaN: none)
     close_fee_rate: np.ndarray | None = None        # float64[M]
     liq_fee_rate: np.ndarray | None = None          # float64[M]
     liq_impact_cap: np.ndarray | None = None        # float64[M]
@@ -72,6 +73,8 @@ class Book:
         for name in ("size", "entry_price", "collateral_usd", "collateral_tokens"):
             setattr(self, name, np.ascontiguousarray(getattr(self, name), dtype=np.float64))
         self.account = np.ascontiguousarray(self.account, dtype=np.int32)
+        self.position_mm_rate = (np.full(self.size.size, np.nan) if self.position_mm_rate is None
+                                 else np.ascontiguousarray(self.position_mm_rate, dtype=np.float64))
         for name in ("mm_rate", "close_fee_rate", "liq_fee_rate", "liq_impact_cap", "min_collateral_usd"):
             value = getattr(self, name)
             setattr(self, name, _nan(m) if value is None else np.ascontiguousarray(value, dtype=np.float64))
@@ -108,7 +111,8 @@ class Book:
             raise EngineInputError("book has no markets")
         if self.price.shape != (m,) or not np.all(np.isfinite(self.price)) or np.any(self.price <= 0):
             raise EngineInputError("book market prices must be finite and > 0, one per market")
-        for name in ("market", "side", "entry_price", "collateral_usd", "collateral_tokens", "account"):
+        for name in ("market", "side", "entry_price", "collateral_usd", "collateral_tokens", "account",
+                     "position_mm_rate"):
             if getattr(self, name).shape != (n,):
                 raise EngineInputError(f"book column {name} has {getattr(self, name).size} rows, expected {n}")
         if n and (self.market.min() < 0 or self.market.max() >= m):
@@ -124,6 +128,9 @@ class Book:
             arr = getattr(self, name)
             if not np.all(np.isfinite(arr)):
                 raise EngineInputError(f"book {name} must be finite")
+        rates = self.position_mm_rate[~np.isnan(self.position_mm_rate)]
+        if np.any(rates < 0) or np.any(rates >= 1):
+            raise EngineInputError("book position maintenance rates must be in [0, 1)")
 
     def summary(self) -> dict[str, Any]:
         oi = self.open_interest()

@@ -15,7 +15,7 @@ mark_price          yes       the market's index price at book time, USD (> 0; s
                               of a market)
 collateral_tokens   no        collateral held in the index token (default 0)
 account             no        account label (default: the row number)
-mm_rate             no        the market's maintenance rate overriding the venue's (same per market)
+mm_rate             no        the position's maintenance rate, overriding the venue's (empty: venue's)
 ==================  ========  =============================================================
 
 A bad file raises :class:`~defi_perps.exceptions.InputError` naming the file, the row (1-based,
@@ -100,13 +100,13 @@ def read_book_file(path: str | Path) -> Book:
 
     names: dict[str, int] = {}
     prices: dict[int, float] = {}
-    mm: dict[int, float] = {}
     accounts: dict[str, int] = {}
     n = len(rows)
     market = np.zeros(n, np.int32)
     side = np.zeros(n, np.int8)
     size, entry, coll, coll_tok = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     account = np.zeros(n, np.int32)
+    pos_mm = np.full(n, np.nan)
     for k, row in enumerate(rows):
         r = k + 1
         name = str(cell(r, row, "market")).strip()
@@ -127,23 +127,18 @@ def read_book_file(path: str | Path) -> Book:
                              f"given earlier for market {name!r}")
         if "mm_rate" in col:
             rate = number(r, row, "mm_rate", default=math.nan)
-            if not math.isnan(rate):
-                if not 0 <= rate < 1:
-                    raise InputError(f"book file {p}: row {r}, column 'mm_rate': {rate} is not in [0, 1)")
-                if mm.setdefault(mi, rate) != rate:
-                    raise InputError(f"book file {p}: row {r}, column 'mm_rate': differs within market {name!r}")
+            if not math.isnan(rate) and not 0 <= rate < 1:
+                raise InputError(f"book file {p}: row {r}, column 'mm_rate': {rate} is not in [0, 1)")
+            pos_mm[k] = rate
         acc = str(cell(r, row, "account")).strip() if "account" in col else str(r)
         market[k], side[k], size[k], entry[k] = mi, _SIDES[raw_side], q, e
         coll[k] = number(r, row, "collateral_usd")
         coll_tok[k] = number(r, row, "collateral_tokens", default=0.0)
         account[k] = accounts.setdefault(acc, len(accounts))
     m = len(names)
-    mm_rate = np.full(m, np.nan)
-    for i, v in mm.items():
-        mm_rate[i] = v
     return Book(market_names=list(names), price=np.array([prices[i] for i in range(m)]), market=market, side=side,
                 size=size, entry_price=entry, collateral_usd=coll, collateral_tokens=coll_tok, account=account,
-                account_names=list(accounts), mm_rate=mm_rate, source=f"book file {p.name}")
+                account_names=list(accounts), position_mm_rate=pos_mm, source=f"book file {p.name}")
 
 
 def write_book_csv(book: Book, path: str | Path) -> None:
@@ -153,10 +148,12 @@ def write_book_csv(book: Book, path: str | Path) -> None:
     with Path(path).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["market", "side", "size", "entry_price", "collateral_usd", "collateral_tokens", "mark_price",
-                    "account"])
+                    "account", "mm_rate"])
         for i in range(book.n_positions):
             m = int(book.market[i])
+            rate = book.position_mm_rate[i]
             w.writerow([book.market_names[m], "long" if book.side[i] > 0 else "short", repr(float(book.size[i])),
                         repr(float(book.entry_price[i])), repr(float(book.collateral_usd[i])),
                         repr(float(book.collateral_tokens[i])), repr(float(book.price[m])),
-                        book.account_names[book.account[i]] if book.account_names else int(book.account[i])])
+                        book.account_names[book.account[i]] if book.account_names else int(book.account[i]),
+                        "" if np.isnan(rate) else repr(float(rate))])

@@ -24,6 +24,7 @@ from defi_perps.engine.rules import MM_TIERED, VenueRules
 from defi_perps.exceptions import EngineInputError
 
 SECONDS_PER_YEAR = 365.0 * 86400.0
+MAX_CLASSES = 64   # distinct maintenance rules (tiers, market and position rates) per book
 
 
 class PositionArrays(NamedTuple):
@@ -188,39 +189,57 @@ def _override(values: np.ndarray, default: float) -> np.ndarray:
 
 
 def prepare_positions(book: Book, rules: VenueRules) -> tuple[PositionArrays, np.ndarray]:
-    """Thresholds and segments; also returns ``order`` (sorted index → original position index)."""
+    """Thresholds and segments; also returns ``order`` (sorted index → original position index).
+
+    Each position's maintenance rule is a (rate, amount, mark-based) class: its own rate
+    (``book.position_mm_rate``) if given, else its market's (``book.mm_rate``), else the venue's
+    tier for its notional at book time, else the venue's flat rate. A segment is one
+    (market, side, class); at most ``MAX_CLASSES`` classes keep the per-step cost O(segments).
+    """
     m_count = book.n_markets
-    n_tiers = int(rules.tier_floor.size) if rules.mm_kind == MM_TIERED else 1
-    mm_override = book.mm_rate
-    notional0 = book.notional()
+    n = book.n_positions
     pm = book.market.astype(np.int64)
+    mark_default = 0 if rules.mm_on_entry_notional else 1
     if rules.mm_kind == MM_TIERED:
-        tier = np.searchsorted(rules.tier_floor, notional0, side="right") - 1
-        tier = np.clip(tier, 0, n_tiers - 1)
+        tier = np.clip(np.searchsorted(rules.tier_floor, book.notional(), side="right") - 1, 0,
+                       rules.tier_floor.size - 1)
+        rate = rules.tier_rate[tier].astype(np.float64)
+        amount = rules.tier_amount[tier].astype(np.float64)
+        mark_based = np.ones(n, np.int64)
     else:
-        tier = np.zeros(book.n_positions, np.int64)
-    overridden = ~np.isnan(mm_override[pm])
-    tier = np.where(overridden, 0, tier)
+        rate = np.full(n, rules.mm_rate)
+        amount = np.zeros(n)
+        mark_based = np.full(n, mark_default, np.int64)
+    # a per-market rate (e.g. GMX MIN_COLLATERAL_FACTOR_FOR_LIQUIDATION), then a per-position one
+    for override in (book.mm_rate[pm], book.position_mm_rate):
+        has = ~np.isnan(override)
+        rate = np.where(has, override, rate)
+        amount = np.where(has, 0.0, amount)
+        mark_based = np.where(has, mark_default, mark_based).astype(np.int64)
+    # factorize (rate, amount, mark) rows through integer codes: np.unique(axis=0) is slow on 1e6 rows
+    u_rate, c_rate = np.unique(rate, return_inverse=True)
+    u_amount, c_amount = np.unique(amount, return_inverse=True)
+    combo = (c_rate.reshape(-1).astype(np.int64) * max(u_amount.size, 1)
+             + c_amount.reshape(-1).astype(np.int64)) * 2 + mark_based
+    u_combo, cls = np.unique(combo, return_inverse=True)
+    if u_combo.size == 0:
+        classes = np.array([[rules.mm_rate, 0.0, float(mark_default)]])
+    else:
+        classes = np.stack([u_rate[u_combo // 2 // max(u_amount.size, 1)],
+                            u_amount[u_combo // 2 % max(u_amount.size, 1)], (u_combo % 2).astype(np.float64)], axis=1)
+    n_cls = classes.shape[0]
+    if n_cls > MAX_CLASSES:
+        raise EngineInputError(f"{n_cls} distinct maintenance rules in the book; at most {MAX_CLASSES} "
+                               "(group per-position rates into classes)")
     side_idx = (book.side < 0).astype(np.int64)
-    seg = (pm * 2 + side_idx) * n_tiers + tier
-    s_count = m_count * 2 * n_tiers
-    seg_market = np.repeat(np.arange(m_count), 2 * n_tiers).astype(np.int64)
-    seg_side = np.tile(np.repeat(np.array([1, -1]), n_tiers), m_count).astype(np.int64)
-    seg_tier = np.tile(np.arange(n_tiers), 2 * m_count)
-    if rules.mm_kind == MM_TIERED:
-        seg_rate = rules.tier_rate[seg_tier].astype(np.float64)
-        seg_amount = rules.tier_amount[seg_tier].astype(np.float64)
-        seg_mark = np.ones(s_count, np.int64)
-    else:
-        seg_rate = np.full(s_count, rules.mm_rate)
-        seg_amount = np.zeros(s_count)
-        seg_mark = np.full(s_count, 0 if rules.mm_on_entry_notional else 1, np.int64)
-    # a per-market maintenance rate (e.g. GMX MIN_COLLATERAL_FACTOR_FOR_LIQUIDATION) replaces the tiers
-    seg_over = mm_override[seg_market]
-    has = ~np.isnan(seg_over)
-    seg_rate = np.where(has, seg_over, seg_rate)
-    seg_amount = np.where(has, 0.0, seg_amount)
-    seg_mark = np.where(has, 0 if rules.mm_on_entry_notional else 1, seg_mark).astype(np.int64)
+    seg = (pm * 2 + side_idx) * n_cls + cls.reshape(-1).astype(np.int64)
+    s_count = m_count * 2 * n_cls
+    seg_market = np.repeat(np.arange(m_count), 2 * n_cls).astype(np.int64)
+    seg_side = np.tile(np.repeat(np.array([1, -1]), n_cls), m_count).astype(np.int64)
+    seg_cls = np.tile(np.arange(n_cls), 2 * m_count)
+    seg_rate = classes[seg_cls, 0].copy()
+    seg_amount = classes[seg_cls, 1].copy()
+    seg_mark = classes[seg_cls, 2].astype(np.int64)
     seg_w = np.where(seg_mark == 1, 1.0 / (1.0 - seg_side * seg_rate), 1.0)
 
     close_fee = _override(book.close_fee_rate, rules.close_fee_rate)

@@ -23,7 +23,13 @@ One path, one step, one market:
 5. the step's impact splits into permanent and transient parts; pnl-to-pool ADL is checked.
 
 Roundoff: totals are sums of many float64 terms in sweep order; the plain-Python twin
-(``reference.py``) sums in the same order, and tests compare to a relative 1e-9.
+(``reference.py``) visits positions in the same order (the kernel adds liquidated notional per
+cascade iteration, the twin per position), and tests compare the two to a relative 1e-9.
+
+Speed notes (measured, see ``benchmarks/engine.py``): the helpers are ``inline="always"``; the
+arrays inside the NamedTuples are unpacked into locals once per call, because reading
+``pos.qty[j]`` or binding ``out`` to an inlined call inside a hot loop costs an atomic refcount per
+array; a step whose next thresholds are not crossed skips the cascade entirely.
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ def test_parquet_and_size_usd(tmp_path):
     pq.write_table(t, path)
     book = read_book_file(path)
     assert book.market_names == ["ETH", "BTC"] and book.size.tolist() == [1.0, 2.0, 1.0]
-    assert book.side.tolist() == [1, -1, -1] and book.mm_rate[0] == 0.005 and np.isnan(book.mm_rate[1])
+    assert book.side.tolist() == [1, -1, -1] and book.position_mm_rate[0] == 0.005
+    assert np.isnan(book.position_mm_rate[2])
 
 
 @pytest.mark.parametrize("body,message", [

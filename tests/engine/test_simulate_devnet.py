@@ -53,3 +53,15 @@ def test_cli_simulate_on_the_devnet_snapshot_is_reproducible(indexed):  # type: 
     assert latest.exit_code == 0, latest.output
     missing = CliRunner().invoke(main, ["simulate", "--snapshot", "999", "--db", db])
     assert missing.exit_code != 0 and "Traceback" not in missing.output and missing.output.startswith("Error")
+
+
+def test_gmx_v2_rules_on_the_devnet_snapshot(indexed):  # type: ignore[no-untyped-def]
+    """The snapshot's own per-market parameters (MIN_COLLATERAL_FACTOR_FOR_LIQUIDATION, fees, PnL factors)
+    override the venue defaults; liquidations execute at the oracle price against the pool."""
+    _, db, sid, _ = indexed
+    r = CliRunner().invoke(main, ["simulate", "--snapshot", str(sid), "--db", db, "--venue", "gmx-v2", "--paths", "10",
+                                  "--horizon", "30m", "--shock", "-20%@10m", "--seed", "3", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["rules"]["exec_mode"] == "oracle" and d["rules"]["adl_trigger"] == "pnl_factor"
+    assert d["stats"]["liquidations"]["mean"] > 0

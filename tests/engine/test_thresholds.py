@@ -69,3 +69,24 @@ def test_segments_are_sorted_for_the_sweep():
             assert np.all(np.diff(seg) <= 0)   # longs: highest threshold first
         else:
             assert np.all(np.diff(seg) >= 0)   # shorts: lowest first
+
+
+def test_position_rates_form_their_own_segments():
+    from ._helpers import random_book
+
+    book = random_book(2, 300, 2, own_rates=True)
+    pos, order = prepare_positions(book, make_rules(mm_kind="tiered", tier_floor=[0, 1e3], tier_rate=[0.01, 0.02],
+                                                    tier_amount=[0, 10]))
+    own = book.position_mm_rate[order]
+    for g in range(pos.seg_market.size):
+        lo, hi = pos.seg_start[g], pos.seg_start[g + 1]
+        rates = own[lo:hi][~np.isnan(own[lo:hi])]
+        assert np.all(rates == pos.seg_rate[g])   # a segment holds one maintenance rule
+    too_many = random_book(3, 200, 1)
+    too_many.position_mm_rate = np.linspace(0.001, 0.5, 200)
+    import pytest
+
+    from defi_perps.exceptions import EngineInputError
+
+    with pytest.raises(EngineInputError, match="distinct maintenance rules"):
+        prepare_positions(too_many, make_rules())

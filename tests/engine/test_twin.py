@@ -43,10 +43,10 @@ def _run(book, rules, engine, seed, steps, vol, stress, jumps, funding, kind, sh
        rules_name=st.sampled_from(sorted(RULES)), seed=st.integers(0, 2**31), steps=st.integers(1, 25),
        vol=st.floats(0.0, 3.0), stress=st.floats(0.01, 2.0), jumps=st.sampled_from([0.0, 5000.0]),
        funding=st.sampled_from([0.0, 2.0]), kind=st.sampled_from(["bands", "linear", "power"]),
-       coll_tokens=st.booleans(), shock=st.sampled_from([None, "-20%@5m", "+30%@4m", "AAA:-40%@3m,+10%@2m"]))
+       coll_tokens=st.booleans(), own_rates=st.booleans(), shock=st.sampled_from([None, "-20%@5m", "+30%@4m", "AAA:-40%@3m,+10%@2m"]))
 def test_kernel_matches_twin(book_seed, n, n_markets, rules_name, seed, steps, vol, stress, jumps, funding, kind,
-                             coll_tokens, shock):
-    book = random_book(book_seed, n, n_markets, coll_tokens)
+                             coll_tokens, own_rates, shock):
+    book = random_book(book_seed, n, n_markets, coll_tokens, own_rates)
     rules = make_rules(**RULES[rules_name])
     a = _run(book, rules, "numba", seed, steps, vol, stress, jumps, funding, kind, shock)
     b = _run(book, rules, "reference", seed, steps, vol, stress, jumps, funding, kind, shock)
@@ -69,3 +69,27 @@ def test_twin_agrees_on_a_crash_with_every_mechanism_firing():
     assert o.liq_count.sum() > 0 and o.backstop_notional.sum() > 0
     assert a.bad_debt.sum() > 0 and o.adl_count.sum() > 0
     assert np.all(o.min_mark <= o.min_exog + 1e-9)  # liquidation selling only pushes further down
+
+
+def test_twin_agrees_when_partial_slices_overflow_the_pending_list():
+    """60 large longs trigger together: 16 wait as slices (MAX_PENDING), the rest close whole."""
+    from defi_perps.book import Book
+    from defi_perps.engine.rules import MAX_PENDING
+    from defi_perps.scenarios import shock_base_path
+
+    n = 60
+    rng = np.random.default_rng(3)
+    book = Book(market_names=["X"], price=[100.0], market=np.zeros(n), side=np.ones(n), size=np.full(n, 5000.0),
+                entry_price=100.0 * (1 + rng.uniform(0, 0.01, n)), collateral_usd=np.full(n, 50_000.0),
+                collateral_tokens=np.zeros(n), account=np.arange(n))
+    rules = make_rules(mm_rate=0.01, partial_min_notional=1e5, partial_fraction=0.2, partial_cooldown_steps=2)
+    base = shock_base_path("-12%@1m", ["X"], 12, 60.0)
+    kw = dict(model=PriceModel(volatility=0.0), depth=DepthSpec(stress=50.0),
+              config=SimulationConfig(n_paths=1, n_steps=12, seed=0, n_detail=1), base_log=base)
+    a = simulate(book, rules, engine="numba", **kw)
+    b = simulate(book, rules, engine="reference", **kw)
+    assert_outputs_close(a.outputs, b.outputs)
+    first = a.outputs.det_liq_count[0, 0, 0, 0]
+    assert first == n                       # everyone triggered in the gap step ...
+    later = a.outputs.det_liq_count[0, 1:, 0, 0].sum()
+    assert later == MAX_PENDING * 4         # ... and only the 16 sliced positions came back, 4 more slices each
