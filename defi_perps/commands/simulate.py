@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
-from defi_perps.exceptions import ConfigError, InputError
+from defi_perps.exceptions import InputError
 
 
 @click.command("simulate")
@@ -28,6 +28,10 @@ from defi_perps.exceptions import ConfigError, InputError
 @click.option("--depth-stress", type=float, default=None, help="Depth multiplier, e.g. 0.02 (default 1).")
 @click.option("--venue", default=None, metavar="NAME|FILE",
               help="Venue rules (gmx-v2, hyperliquid, binance, …; see `defi-perps compare`). Default: generic.")
+@click.option("--adl-policy", default=None,
+              type=click.Choice(["venue", "queue", "queue-contract", "pro-rata-pnl", "pro-rata-equity", "risk-aware"]),
+              help="With --venue: how each engine ADL event is spread over the book's accounts ('venue': the "
+                   "venue's own queue ranking, closing contracts at the fill price). Default: venue.")
 @click.option("--volatility", type=float, default=None, help="Annualised volatility of the stochastic part.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="numba threads (default: all).")
@@ -38,7 +42,7 @@ from defi_perps.exceptions import ConfigError, InputError
 def simulate(snapshot_id: str | None, book_file: Path | None, synthetic_n: int | None, n_markets: int,
              db_url: str | None, n_paths: int, horizon: str | None, step: str | None, shock: str | None,
              replay: Path | None, scenario: str | None, depth_stress: float | None, venue: str | None,
-             volatility: float | None,
+             adl_policy: str | None, volatility: float | None,
              seed: int, threads: int | None, include_paths: bool, detail_paths: int, as_json: bool) -> None:
     """Monte Carlo of liquidation cascades under shallow liquidity.
 
@@ -46,21 +50,15 @@ def simulate(snapshot_id: str | None, book_file: Path | None, synthetic_n: int |
     --replay, --scenario picks the deterministic path the random part rides on.
     """
     from defi_perps.book import load_snapshot_book, read_book_file, synthetic_book
-    from defi_perps.engine import DepthSpec, PriceModel, SimulationConfig
+    from defi_perps.engine import SimulationConfig
     from defi_perps.engine import simulate as run_simulation
-    from defi_perps.scenarios import Scenario, load_scenario, parse_duration, steps_for
+    from defi_perps.scenarios.setup import choose_scenario, resolve_setup
 
     if sum(x is not None for x in (snapshot_id, book_file, synthetic_n)) != 1:
         raise InputError("give exactly one of --snapshot ID, --book FILE, --synthetic N")
-    if sum(x is not None for x in (shock, replay, scenario)) > 1:
-        raise InputError("give at most one of --shock, --replay, --scenario")
-    scen = load_scenario(scenario) if scenario else Scenario(
-        name="", shock=shock, replay=replay, origin="command line")
-    step_s = parse_duration(step or scen.step or "1m", "--step")
-    horizon_s = parse_duration(horizon or scen.horizon or "1d", "--horizon")
-    n_steps = steps_for(horizon_s, step_s, "--horizon")
-    if n_steps > 1_000_000:
-        raise ConfigError(f"--horizon/--step give {n_steps} steps; at most 1,000,000")
+    choice = choose_scenario(shock, replay, scenario, horizon, step)
+    if adl_policy is not None and venue is None:
+        raise InputError("--adl-policy needs --venue (the venue's ranking and ADL rules)")
 
     if synthetic_n is not None:
         book = synthetic_book(synthetic_n, n_markets=n_markets, seed=seed)
@@ -69,25 +67,22 @@ def simulate(snapshot_id: str | None, book_file: Path | None, synthetic_n: int |
     else:
         book = load_snapshot_book(db_url, "latest" if snapshot_id == "latest" else _snapshot_id(snapshot_id))
 
-    model = scen.price_model(PriceModel(volatility=book.meta.get("volatility", 0.6),
-                                        beta=book.meta.get("beta", 0.8)))
-    if volatility is not None:
-        if volatility < 0:
-            raise ConfigError("--volatility must be >= 0")
-        model.volatility = volatility
-    depth = scen.depth_spec(DepthSpec())
-    if depth_stress is not None:
-        if not depth_stress > 0:
-            raise ConfigError("--depth-stress must be positive")
-        depth.stress = depth_stress
-    base = scen.base_path(book.market_names, n_steps, step_s)
+    # the same exogenous setup as `defi-perps compare` (defi_perps/scenarios/setup.py)
+    setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)
+    n_steps, step_s = setup.n_steps, setup.step_seconds
+    model, depth, base = setup.model, setup.depth, setup.base_log
     rules = _venue_rules(venue, book, step_s)
+    hook = None
+    if venue is not None:
+        from defi_perps.venues import load_venue
+        from defi_perps.venues.adl_hook import VenueAdlHook
+
+        hook = VenueAdlHook(load_venue(venue), book, adl_policy or "venue")
     config = SimulationConfig(n_paths=n_paths, n_steps=n_steps, step_seconds=step_s, seed=seed, threads=threads,
                               n_detail=detail_paths)
-    scen_info = scen.to_dict() if scen.name or scen.shock or scen.replay else {}
     with progress_bar("simulating paths", n_paths) as bar:
-        result = run_simulation(book, rules, model=model, depth=depth, funding=scen.funding_spec(), config=config,
-                                base_log=base, progress=bar.advance, scenario=scen_info)
+        result = run_simulation(book, rules, model=model, depth=depth, funding=setup.funding, config=config,
+                                base_log=base, progress=bar.advance, scenario=setup.info(), adl_hook=hook)
     data = result.to_dict(include_paths=include_paths)
     if as_json:
         emit_json(data)

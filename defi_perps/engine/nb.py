@@ -41,7 +41,8 @@ import numpy as np
 
 from defi_perps.engine._jit import njit, prange
 from defi_perps.engine.depth import walk_distance, walk_integral
-from defi_perps.engine.rng import normal, path_state, uniform
+from defi_perps.engine.exogenous import exog_step
+from defi_perps.engine.rng import path_state
 
 # indices into the per-path scalar array ``Outputs.scalars``
 ST_INSURANCE = 0        # insurance fund balance (final)
@@ -67,7 +68,12 @@ EV_ADL_PNL_FACTOR = 2   # side reduced because pnl-to-pool exceeded its maximum
 EV_SHORTFALL = 3        # unabsorbed shortfall recorded (no ADL could cover it)
 
 event_dt = np.dtype([("step", np.int32), ("market", np.int16), ("side", np.int8), ("kind", np.int8),
-                     ("notional", np.float64), ("haircut", np.float64), ("shortfall", np.float64)], align=True)
+                     ("notional", np.float64), ("haircut", np.float64), ("shortfall", np.float64),
+                     # for account-level ADL hooks (defi_perps.venues.adl_hook): index tokens closed, fill
+                     # price, mark at the event, fraction of the side's open size closed, and the market's
+                     # mark extremes so far (which positions the cascade had already liquidated)
+                     ("qty", np.float64), ("price", np.float64), ("mark", np.float64), ("fraction", np.float64),
+                     ("mark_lo", np.float64), ("mark_hi", np.float64)], align=True)
 
 
 class Outputs(NamedTuple):
@@ -107,7 +113,7 @@ def _integral(q: float, kind: int, k: float, a: float, bx, bd, nb_: int) -> floa
 
 @njit
 def _record_event(out, p: int, t: int, m: int, si: int, kind: int, notional: float, haircut: float,
-                  shortfall: float) -> None:
+                  shortfall: float, qty: float, price: float, mark: float, fraction: float) -> None:
     k = out.n_events[p]
     if k < out.events.shape[1]:
         ev = out.events[p, k]
@@ -118,6 +124,12 @@ def _record_event(out, p: int, t: int, m: int, si: int, kind: int, notional: flo
         ev["notional"] = notional
         ev["haircut"] = haircut
         ev["shortfall"] = shortfall
+        ev["qty"] = qty
+        ev["price"] = price
+        ev["mark"] = mark
+        ev["fraction"] = fraction
+        ev["mark_lo"] = min(out.min_mark[p, m], mark)
+        ev["mark_hi"] = max(out.max_mark[p, m], mark)
     out.n_events[p] = k + 1
 
 
@@ -150,7 +162,7 @@ def _adl_bankrupt(rules, out, p: int, t: int, m: int, o: int, q_adl: float, resi
     out.adl_count[p, m, o] += 1
     out.adl_notional[p, m, o] += qa * fill
     out.adl_haircut[p, m, o] += lost
-    _record_event(out, p, t, m, o, 1, qa * fill, lost, resid)
+    _record_event(out, p, t, m, o, 1, qa * fill, lost, resid, qa, fill, mark, f)
     return resid
 
 
@@ -377,7 +389,7 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
                                           scale, oi_q, oi_e, st)
             if resid > 0.0:
                 st[ST_SHORTFALL] += resid
-                _record_event(out, p, t, m, si, 3, 0.0, 0.0, resid)
+                _record_event(out, p, t, m, si, 3, 0.0, 0.0, resid, 0.0, mark, mark, 0.0)
         st[ST_INSURANCE_MIN] = min(st[ST_INSURANCE_MIN], st[ST_INSURANCE])
         qcum = qnew
         i_cum = i_new
@@ -472,14 +484,15 @@ def _pnl_factor_adl(p: int, t: int, m: int, mark: float, mk, scale, oi_q, oi_e, 
         else:
             pool_usd[m] -= realized
         st[ST_POOL_PNL] -= realized
-        notional = f * oi_q[m, si] * mark
+        qty = f * oi_q[m, si]
+        notional = qty * mark
         scale[m, si] *= 1.0 - f
         oi_q[m, si] *= 1.0 - f
         oi_e[m, si] *= 1.0 - f
         out.adl_count[p, m, si] += 1
         out.adl_notional[p, m, si] += notional
         out.adl_haircut[p, m, si] += haircut
-        _record_event(out, p, t, m, si, 2, notional, haircut, 0.0)
+        _record_event(out, p, t, m, si, 2, notional, haircut, 0.0, qty, mark, mark, f)
 
 
 @njit
@@ -550,18 +563,8 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     det_exog = out.det_exog
     ins_path = out.insurance_path
     for t in range(1, n_steps + 1):
-        zf = normal(state)
-        jump = 0.0
-        if model.jump_prob > 0.0:
-            if uniform(state) < model.jump_prob:
-                jump = model.jump_mean + model.jump_std * normal(state)
-        for m in range(n_m):
-            zi = normal(state)
-            b = beta[m]
-            e = b * zf + math.sqrt(1.0 - b * b) * zi
-            sig = sigma[m] * math.sqrt(h[m])
-            logx[m] += mu[m] - 0.5 * sig * sig + sig * e + b * jump
-            h[m] = (1.0 - ga - gb) + ga * e * e + gb * h[m]
+        # the exogenous step is shared with exogenous.py (other models reuse the same paths)
+        exog_step(state, mu, sigma, beta, ga, gb, model.jump_prob, model.jump_mean, model.jump_std, logx, h, n_m)
         for m in range(n_m):
             trans[m] *= trans_decay[m]
             x = price0[m] * math.exp(logx[m] + base_log[t, m])

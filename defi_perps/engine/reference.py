@@ -139,11 +139,12 @@ class _Path:
             out.det_liq_notional[self.det_row, t - 1, m, si] += notional
             out.det_liq_count[self.det_row, t - 1, m, si] += 1
 
-    def event(self, t, m, si, kind, notional, haircut, shortfall):
+    def event(self, t, m, si, kind, notional, haircut, shortfall, qty, price, mark, fraction):
         out, p = self.out, self.p
         k = int(out.n_events[p])
         if k < out.events.shape[1]:
-            out.events[p, k] = (t, m, 1 if si == 0 else -1, kind, notional, haircut, shortfall)
+            out.events[p, k] = (t, m, 1 if si == 0 else -1, kind, notional, haircut, shortfall, qty, price, mark,
+                                fraction, min(float(out.min_mark[p, m]), mark), max(float(out.max_mark[p, m]), mark))
         out.n_events[p] = k + 1
 
     def adl_bankrupt(self, t, m, o, q_adl, resid, mark, prev_mark):
@@ -173,7 +174,7 @@ class _Path:
         out.adl_count[p, m, o] += 1
         out.adl_notional[p, m, o] += qa * fill
         out.adl_haircut[p, m, o] += lost
-        self.event(t, m, o, 1, qa * fill, lost, resid)
+        self.event(t, m, o, 1, qa * fill, lost, resid, qa, fill, mark, f)
         return resid
 
     # -- one market, one step ------------------------------------------------------------
@@ -272,7 +273,7 @@ class _Path:
                         resid = self.adl_bankrupt(t, m, o, bk_q[si] * resid / b, resid, mark, prev_mark)
                 if resid > 0.0:
                     st[K.ST_SHORTFALL] += resid
-                    self.event(t, m, si, 3, 0.0, 0.0, resid)
+                    self.event(t, m, si, 3, 0.0, 0.0, resid, 0.0, mark, mark, 0.0)
             st[K.ST_INSURANCE_MIN] = min(st[K.ST_INSURANCE_MIN], st[K.ST_INSURANCE])
             qcum = qnew
             mark = pre * (1.0 + _sdist(qcum, self.mk, m))
@@ -302,14 +303,15 @@ class _Path:
             else:
                 self.pool_usd[m] -= realized
             st[K.ST_POOL_PNL] -= realized
-            notional = f * self.oi_q[m][si] * mark
+            qty = f * self.oi_q[m][si]
+            notional = qty * mark
             self.scale[m][si] *= 1.0 - f
             self.oi_q[m][si] *= 1.0 - f
             self.oi_e[m][si] *= 1.0 - f
             out.adl_count[p, m, si] += 1
             out.adl_notional[p, m, si] += notional
             out.adl_haircut[p, m, si] += haircut
-            self.event(t, m, si, 2, notional, haircut, 0.0)
+            self.event(t, m, si, 2, notional, haircut, 0.0, qty, mark, mark, f)
 
     def run(self, n_steps: int, record_every: int) -> None:
         mk, model, out, p = self.mk, self.model, self.out, self.p

@@ -1,7 +1,10 @@
 """Venue comparison: run one book and one shock on several venues, summarize across paths, render.
 
 Pure aggregation and formatting; the simulation is :mod:`defi_perps.venues.sim`. Every venue sees
-the same book and the same seeded price paths, so differences come from the rules alone.
+the same book and the same seeded price paths, so differences come from the rules alone. The paths
+are the engine's exogenous paths (:mod:`defi_perps.engine.exogenous`) for the run's
+:class:`~defi_perps.scenarios.setup.RunSetup`: ``defi-perps simulate`` with the same book, scenario
+and seed rides on the very same exogenous prices.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from defi_perps.book.arrays import Book
+from defi_perps.scenarios.setup import RunSetup
 from defi_perps.venues.params import VenueParams
-from defi_perps.venues.shock import Shock, price_multipliers
+from defi_perps.venues.shock import price_multipliers
 from defi_perps.venues.sim import METRICS, VenueRun
 
 # Who absorbed the bad debt, by metric; "profitable traders" = ADL haircuts + GMX profit cap.
@@ -53,8 +57,8 @@ class VenueSummary:
         return out
 
 
-def _run_chunk(params: VenueParams, book: Book, shock: Shock, adl_policy: str, paths: np.ndarray) -> np.ndarray:
-    run = VenueRun(params, book, shock, adl_policy=adl_policy)
+def _run_chunk(params: VenueParams, book: Book, setup: RunSetup, adl_policy: str, paths: np.ndarray) -> np.ndarray:
+    run = VenueRun(params, book, setup.depth, adl_policy=adl_policy, step_seconds=setup.step_seconds)
     rows = np.zeros((paths.shape[0], len(METRICS)))
     for k in range(paths.shape[0]):
         res = run.run_path(paths[k])
@@ -62,39 +66,48 @@ def _run_chunk(params: VenueParams, book: Book, shock: Shock, adl_policy: str, p
     return rows
 
 
-def compare(book: Book, venues: list[VenueParams], shock: Shock, n_paths: int, seed: int,
+def compare(book: Book, venues: list[VenueParams], setup: RunSetup, n_paths: int, seed: int,
             adl_policy: str = "venue", progress: Callable[[int], None] | None = None,
             workers: int = 1) -> list[VenueSummary]:
     """Run every venue on the same book and the same ``n_paths`` seeded paths.
 
-    Paths are drawn once, before any venue runs, so ``workers`` (processes, each taking chunks of
+    Path ``p`` is the engine's exogenous path ``p`` for ``seed`` (its own random stream), drawn
+    here in the parent process chunk by chunk, so ``workers`` (processes, each taking chunks of
     paths) changes the speed only, never the figures.
     """
-    paths = price_multipliers(shock, n_paths, book.n_markets, seed, book.market_names)
     chunk = max(1, min(32, -(-n_paths // max(1, workers * 4))))
-    tasks = [(v, a) for v in range(len(venues)) for a in range(0, n_paths, chunk)]
+    starts = list(range(0, n_paths, chunk))
     results: dict[tuple[int, int], np.ndarray] = {}
-    if workers <= 1 or len(tasks) == 1:
-        for v, a in tasks:
-            results[(v, a)] = _run_chunk(venues[v], book, shock, adl_policy, paths[a:a + chunk])
-            if progress is not None:
-                progress(results[(v, a)].shape[0])
+
+    def paths_of(a: int) -> np.ndarray:
+        return price_multipliers(setup, book.n_markets, seed, a, min(n_paths, a + chunk))
+
+    if workers <= 1 or len(starts) * len(venues) == 1:
+        for a in starts:
+            ext = paths_of(a)
+            for v in range(len(venues)):
+                results[(v, a)] = _run_chunk(venues[v], book, setup, adl_policy, ext)
+                if progress is not None:
+                    progress(results[(v, a)].shape[0])
     else:
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futs = {pool.submit(_run_chunk, venues[v], book, shock, adl_policy, paths[a:a + chunk]): (v, a)
-                    for v, a in tasks}
+            futs = {}
+            for a in starts:
+                ext = paths_of(a)
+                for v in range(len(venues)):
+                    futs[pool.submit(_run_chunk, venues[v], book, setup, adl_policy, ext)] = (v, a)
             for fut in as_completed(futs):
                 results[futs[fut]] = fut.result()
                 if progress is not None:
                     progress(results[futs[fut]].shape[0])
     out = []
     for v, params in enumerate(venues):
-        rows = np.concatenate([results[(v, a)] for a in range(0, n_paths, chunk)])
+        rows = np.concatenate([results[(v, a)] for a in starts])
         per = {m: rows[:, j] for j, m in enumerate(METRICS)}
         bearers = {name: float(sum(per[k].mean() for k in keys)) for name, keys in BEARERS.items()}
-        topped = VenueRun(params, book, shock, adl_policy=adl_policy).topped
+        topped = VenueRun(params, book, setup.depth, adl_policy=adl_policy).topped
         out.append(VenueSummary(params.name, params.display, params.counterparty,
                                 {m: _stats(per[m]) for m in METRICS}, bearers, topped,
                                 {m: per[m].tolist() for m in METRICS}, params.model_dump(exclude={"sources"})))
@@ -159,41 +172,27 @@ def render_table(summaries: list[VenueSummary], title: str) -> Any:
     return t
 
 
-def engine_cross_check(book: Book, venues: list[VenueParams], shock: Shock, n_paths: int, seed: int) -> dict[str, Any]:
+def engine_cross_check(book: Book, venues: list[VenueParams], setup: RunSetup, n_paths: int,
+                       seed: int) -> dict[str, Any]:
     """Run each venue through the numba cascade engine (aggregate rules, :mod:`defi_perps.venues.rules`)
-    on the same book and the same deterministic shock path; its own seeded noise, the engine's
-    default depth bands scaled by ``shock.depth / 0.10``. Aggregate figures only: the engine
-    deleverages pro-rata per side and has no per-account ranking, backstop takeover by account,
-    Bybit/OKX drawdown trigger or broker hedging (see ``NOT_IN_ENGINE``)."""
-    import math
-
+    on the same book, the same depth and the same exogenous paths (same setup and seed: the engine
+    draws exactly the paths the account-level model ran on). Funding is left out on both sides (the
+    account-level model does not accrue it), so the two differ by their rules only. Aggregate
+    figures only: the engine deleverages pro-rata per side and has no per-account ranking, backstop
+    takeover by account, Bybit/OKX drawdown trigger or broker hedging (see ``NOT_IN_ENGINE``)."""
     from defi_perps.engine.api import SimulationConfig, simulate
-    from defi_perps.engine.inputs import DepthSpec, PriceModel
     from defi_perps.venues.rules import NOT_IN_ENGINE, to_rules
 
-    t = shock.steps
-    if shock.scenario is not None:
-        base = shock.scenario.base_path(book.market_names, t, shock.step_seconds)
-        if base is None:
-            base = np.zeros((t + 1, book.n_markets))
-    else:
-        drift = np.full(t, shock.drop / t)
-        if shock.rebound > 0:
-            k = max(1, t // 3)
-            drift[-k:] += -shock.drop * shock.rebound / k
-        base = np.zeros((t + 1, book.n_markets))
-        base[1:, :] = np.cumsum(drift)[:, None]
-    years_per_step = shock.step_seconds / (365.0 * 24 * 3600)
-    model = PriceModel(volatility=shock.vol / math.sqrt(years_per_step), beta=math.sqrt(max(0.0, 1 - shock.idio)))
-    depth = DepthSpec(stress=shock.depth / 0.10, permanent_fraction=shock.perm)
     oi = float(book.open_interest().sum())
-    out: dict[str, Any] = {"note": "aggregate engine (numba); differences from the account-level model are listed "
-                                   "in not_in_engine", "not_in_engine": NOT_IN_ENGINE, "venues": {}}
+    out: dict[str, Any] = {"note": "aggregate engine (numba) on the same exogenous paths; differences from the "
+                                   "account-level model are listed in not_in_engine", "not_in_engine": NOT_IN_ENGINE,
+                           "venues": {}}
     for params in venues:
         fund = params.insurance.initial_oi_fraction * oi if params.insurance.absorber == "insurance_fund" else 0.0
-        res = simulate(book, to_rules(params, fund, shock.step_seconds), model=model, depth=depth,
-                       config=SimulationConfig(n_paths=n_paths, n_steps=t, step_seconds=shock.step_seconds, seed=seed),
-                       base_log=base)
+        res = simulate(book, to_rules(params, fund, setup.step_seconds), model=setup.model, depth=setup.depth,
+                       config=SimulationConfig(n_paths=n_paths, n_steps=setup.n_steps, step_seconds=setup.step_seconds,
+                                               seed=seed, n_detail=0),
+                       base_log=setup.base_log)
         st = res.stats()
         out["venues"][params.name] = {k: {"mean": st[k].get("mean", 0.0), "p99": st[k].get("quantiles", {}).get("p99", 0.0)}
                                       for k in ("liquidated_notional_usd", "liquidations", "bad_debt_usd",
@@ -202,11 +201,24 @@ def engine_cross_check(book: Book, venues: list[VenueParams], shock: Shock, n_pa
     return out
 
 
+def exogenous_extremes(book: Book, setup: RunSetup, n_paths: int, seed: int, chunk: int = 256) -> dict[str, np.ndarray]:
+    """Per path and market: minimum and final exogenous price (the engine's ``min_exog`` /
+    ``final_exog`` for the same setup and seed), drawn chunk by chunk."""
+    lo = np.empty((n_paths, book.n_markets))
+    fin = np.empty((n_paths, book.n_markets))
+    p0 = book.price.astype(np.float64)
+    for a in range(0, n_paths, chunk):
+        x = p0[None, None, :] * price_multipliers(setup, book.n_markets, seed, a, min(n_paths, a + chunk))
+        lo[a:a + x.shape[0]] = x.min(axis=1)
+        fin[a:a + x.shape[0]] = x[:, -1, :]
+    return {"exogenous_min_price": lo, "exogenous_final_price": fin}
+
+
 def render_engine_table(summaries: list[VenueSummary], engine: dict[str, Any]) -> Any:
     from rich.table import Table
 
     t = Table(title="Cross-check: account-level venue model vs numba cascade engine (means across paths)",
-              caption="The engine runs aggregate rules with its own noise on the same deterministic shock.")
+              caption="Same book, depth and exogenous paths; the engine runs the venues' aggregate rules.")
     for c in ("venue", "liq. notional\nmodel / engine", "bad debt\nmodel / engine", "ADL notional\nmodel / engine"):
         t.add_column(c, justify="left" if c == "venue" else "right")
     for s in summaries:
@@ -219,23 +231,23 @@ def render_engine_table(summaries: list[VenueSummary], engine: dict[str, Any]) -
     return t
 
 
-def write_adl_events(path: str, book: Book, venues: list[VenueParams], shock: Shock, seed: int,
+def write_adl_events(path: str, book: Book, venues: list[VenueParams], setup: RunSetup, seed: int,
                      adl_policy: str = "venue") -> int:
     """Write the ADL events of the first path of every venue to ``path`` in the ``adl replay`` CSV
     format (:mod:`defi_perps.adl`), so simulated events can be replayed under other policies.
     Returns the number of rows written."""
     import csv
 
-    ext = price_multipliers(shock, 1, book.n_markets, seed, book.market_names)[0]
+    ext = price_multipliers(setup, book.n_markets, seed, 0, 1)[0]
     rows: list[dict[str, Any]] = []
     for params in venues:
-        run = VenueRun(params, book, shock, adl_policy=adl_policy)
+        run = VenueRun(params, book, setup.depth, adl_policy=adl_policy, step_seconds=setup.step_seconds)
         run.record_events = True
         run.run_path(ext)
         rows.extend(run.events)
     cols = ["event", "shortfall", "account", "side", "size", "entry", "mark", "equity", "pnl"]
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        fh.write(f"# ADL events from defi-perps compare: first path (seed {seed}), shock {shock.describe()}\n")
+        fh.write(f"# ADL events from defi-perps compare: first path (seed {seed}), {setup.describe()}\n")
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()
         for r in rows:

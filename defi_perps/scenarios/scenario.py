@@ -56,7 +56,8 @@ class Scenario:
 
     def base_path(self, market_names: list[str], n_steps: int, step_seconds: float) -> np.ndarray | None:
         if self.shock:
-            return shock_base_path(self.shock, market_names, n_steps, step_seconds)
+            # a scenario is written for many books: markets this book lacks are skipped
+            return shock_base_path(self.shock, market_names, n_steps, step_seconds, strict=False)
         if self.replay is not None:
             return replay_base_path(self.replay, market_names, n_steps, step_seconds)
         return None

@@ -55,8 +55,14 @@ def parse_shock(spec: str) -> dict[str, list[tuple[float, float]]]:
     return out
 
 
-def match_markets(names: list[str], keys: list[str], what: str) -> dict[str, list[int]]:
-    """Map each key (market name or prefix, or '*') to market indices; unknown names are errors."""
+def match_markets(names: list[str], keys: list[str], what: str, strict: bool = True) -> dict[str, list[int]]:
+    """Map each key (market name or prefix, or '*') to market indices.
+
+    With ``strict`` (a spec the user typed) a name that matches no market is an error, since it is
+    most likely a typo. Scenario files are written for many books (the Oct-2025 scenario names BTC,
+    ETH and SOL), so they pass ``strict=False``: a market the book lacks is skipped, and the
+    markets it does have still fall under ``*``.
+    """
     lowered = [n.lower() for n in names]
     taken: set[int] = set()
     result: dict[str, list[int]] = {}
@@ -67,6 +73,8 @@ def match_markets(names: list[str], keys: list[str], what: str) -> dict[str, lis
         idx = [i for i, n in enumerate(lowered) if n == k] or \
               [i for i, n in enumerate(lowered) if n.startswith(k) or n.split("/")[0] == k]
         if not idx:
+            if not strict:
+                continue
             raise ConfigError(f"{what}: market {key!r} is not in the book (markets: {', '.join(names)})")
         result[key] = idx
         taken.update(idx)
@@ -92,13 +100,13 @@ def segments_to_log_path(segs: list[tuple[float, float]], n_steps: int, step_sec
 
 
 def shock_base_path(spec: str | dict[str, list[tuple[float, float]]], market_names: list[str], n_steps: int,
-                    step_seconds: float) -> np.ndarray:
-    """float64[n_steps + 1, M] deterministic log path for a shock spec."""
+                    step_seconds: float, strict: bool = True) -> np.ndarray:
+    """float64[n_steps + 1, M] deterministic log path for a shock spec (``strict``: see match_markets)."""
     parsed = parse_shock(spec) if isinstance(spec, str) else spec
-    where = match_markets(market_names, list(parsed), "shock spec")
+    where = match_markets(market_names, list(parsed), "shock spec", strict=strict)
     base = np.zeros((n_steps + 1, len(market_names)))
     for key, segs in parsed.items():
         col = segments_to_log_path(segs, n_steps, step_seconds)
-        for i in where[key]:
+        for i in where.get(key, ()):
             base[:, i] = col
     return base

@@ -47,7 +47,8 @@ from defi_perps.book.arrays import Book
 from defi_perps.venues.ledger import Contract, Ledger
 from defi_perps.venues.margin import maintenance_margin_array
 from defi_perps.venues.params import VenueParams
-from defi_perps.venues.shock import Shock
+from defi_perps.engine.inputs import DepthSpec
+from defi_perps.venues.shock import impact_per_usd
 
 METRICS: tuple[str, ...] = (
     "liquidated_notional", "liquidated_positions", "liquidation_fills", "bad_debt",
@@ -70,11 +71,12 @@ class PathResult:
 class VenueRun:
     """One venue on one book; call :meth:`run_path` per price path."""
 
-    def __init__(self, params: VenueParams, book: Book, shock: Shock, adl_policy: str = "venue",
+    def __init__(self, params: VenueParams, book: Book, depth: DepthSpec | None = None, adl_policy: str = "venue",
                  step_seconds: float = 60.0) -> None:
         self.p = params
         self.book = book
-        self.shock = shock
+        self.depth = depth if depth is not None else DepthSpec()
+        self.perm = float(self.depth.permanent_fraction)
         self.adl_policy = adl_policy
         self.price0 = book.price.astype(np.float64)
         notional0 = book.size * book.entry_price
@@ -106,7 +108,8 @@ class VenueRun:
         oi = book.open_interest()                           # [M, 2] USD
         self.oi0 = oi.sum(axis=1)
         # Book depth per 1 % move (USD), and impact per USD walked as a price fraction.
-        self.k_impact = 0.01 / np.maximum(shock.depth * self.oi0, 1e5)   # $100k floor, as the engine's min_depth_usd
+        # the engine's depth curve (stress included) at 1 % from mid (venues.shock.impact_per_usd)
+        self.k_impact = impact_per_usd(book, self.depth)
         scale = params.insurance.initial_oi_fraction * float(self.oi0.sum())
         self.capital = {"fund": 0.0, "pool": 0.0, "vault": 0.0, "broker": 0.0}
         absorber = params.insurance.absorber
@@ -247,7 +250,7 @@ class VenueRun:
                     avg = np.where(np.abs(z) > 1e-12, np.expm1(z) / np.where(np.abs(z) > 1e-12, z, 1.0), 1.0 + z / 2)
                     exec_px = np.where(backstop, exec_px, exec_px * avg)
                     net_sell = flow[:, 0] - flow[:, 1]
-                    impact_mult *= np.exp(-self.shock.perm * self.k_impact * net_sell)
+                    impact_mult *= np.exp(-self.perm * self.k_impact * net_sell)
                 for j, i in enumerate(idx):
                     self._liquidate(led, int(i), float(slices[j]), float(exec_px[j]), mark, mark_prev, bool(backstop[j]),
                                     float(mm[i]), fee_party, met, hits, fund0, fund_peak)
