@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
 from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
-from defi_perps.exceptions import ConfigError, InputError
+from defi_perps.exceptions import InputError
 
 _ALL = "gmx-v2,gmx-v1,hyperliquid,binance,bybit,okx,bitmex,bbook"
 
@@ -30,16 +31,10 @@ def _load_book(snapshot: str | None, book_file: str | None, synthetic: int | Non
     return load_snapshot_book(db_url, snapshot)
 
 
-def _shock_from(scenario: str | None, shock: str | None) -> Any:
-    from defi_perps.venues.shock import parse_shock
+def _stats_of(x: Any) -> dict[str, Any]:
+    from defi_perps.engine.results import describe
 
-    if (scenario is None) == (shock is None):
-        raise ConfigError("give exactly one of --scenario NAME|FILE or --shock SPEC")
-    if shock is not None:
-        return parse_shock(shock)
-    from defi_perps.venues.shock import shock_from_scenario
-
-    return shock_from_scenario(scenario)
+    return describe(x)
 
 
 @click.command(name="compare")
@@ -50,10 +45,16 @@ def _shock_from(scenario: str | None, shock: str | None) -> Any:
 @click.option("--markets", type=click.IntRange(1, 6), default=2, show_default=True,
               help="Markets in a synthetic book.")
 @db_option
-@click.option("--scenario", default=None, metavar="NAME|FILE",
-              help="Scenario name (built-ins: oct-10-2025, jelly-2025, dydx-yfi-2023) or TOML file.")
 @click.option("--shock", default=None, metavar="SPEC",
-              help="Shock spec: '-20%' or 'drop=-0.2,steps=30,vol=0.004,idio=0.5,depth=0.1,perm=0.5,rebound=0'.")
+              help="Deterministic shock, as in `simulate`: e.g. '-13%@12m' or 'BTC:-13%@12m; *:-35%@15m'.")
+@click.option("--replay", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="CSV",
+              help="Replay a historical path (timestamp,price per market), as in `simulate`.")
+@click.option("--scenario", default=None, metavar="NAME|FILE",
+              help="Built-in scenario (oct-10-2025, jelly-2025, dydx-yfi-2023) or a TOML file, as in `simulate`.")
+@click.option("--horizon", default=None, help="Simulated time, e.g. 2h (default 1d, or the scenario's).")
+@click.option("--step", "step", default=None, help="Step length, e.g. 1m (default 1m, or the scenario's).")
+@click.option("--depth-stress", type=float, default=None, help="Depth multiplier, e.g. 0.02 (default 1, or the scenario's).")
+@click.option("--volatility", type=float, default=None, help="Annualised volatility of the stochastic part.")
 @click.option("--venues", "venue_spec", default=_ALL, show_default=True,
               help="Comma-separated venues (names or .toml files).")
 @click.option("--paths", "n_paths", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
@@ -72,11 +73,15 @@ def _shock_from(scenario: str | None, shock: str | None) -> Any:
 @click.option("--per-path", is_flag=True, help="With --json, include every path's figures.")
 @json_option
 def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int, db_url: str | None,
-            scenario: str | None, shock: str | None, venue_spec: str, n_paths: int, seed: int, adl_policy: str,
-            workers: int | None, with_engine: bool, adl_events: str | None, per_path: bool, as_json: bool) -> None:
+            shock: str | None, replay: Path | None, scenario: str | None, horizon: str | None, step: str | None,
+            depth_stress: float | None, volatility: float | None, venue_spec: str, n_paths: int, seed: int,
+            adl_policy: str, workers: int | None, with_engine: bool, adl_events: str | None, per_path: bool,
+            as_json: bool) -> None:
     """Run one book and one shock on several venues and show who bears the loss.
 
-    Every venue sees the same positions and the same seeded price paths; the table gives, per
+    Every venue sees the same positions and the same seeded price paths: the engine's exogenous
+    paths for the same --shock/--replay/--scenario, --horizon, --step, --depth-stress and --seed as
+    `defi-perps simulate` (identical prices in both commands). The table gives, per
     venue, liquidated notional and count, bad debt, insurance fund / pool / vault used, ADL'd
     notional and accounts, and the split of the loss between pool/LPs, insurance fund, HLP vault,
     profitable traders (ADL), broker and venue, with distributions across paths. Venue rules and
@@ -86,28 +91,38 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
     from defi_perps.report.compare import render_table
     from defi_perps.venues.params import VENUE_NAMES, parse_venue_list
 
+    from defi_perps.scenarios.setup import choose_scenario, resolve_setup
+
     venues = parse_venue_list(venue_spec)
-    shk = _shock_from(scenario, shock)
+    choice = choose_scenario(shock, replay, scenario, horizon, step)
     book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url)
     if book.n_positions == 0:
         raise InputError("the book has no open positions")
+    setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)
     if workers is None:
         import os
 
         # worker processes pay off only once there is real work (positions × steps × paths)
-        work = book.n_positions * shk.steps * n_paths * len(venues)
+        work = book.n_positions * setup.n_steps * n_paths * len(venues)
         workers = min(os.cpu_count() or 1, 16) if work > 5_000_000 else 1
     with progress_bar("venues × paths", total=len(venues) * n_paths) as bar:
-        summaries = run_compare(book, venues, shk, n_paths, seed, adl_policy, progress=bar.advance, workers=workers)
-    meta = {"book": book.summary(), "shock": shk.describe(), "scenario": scenario, "paths": n_paths, "seed": seed,
-            "adl_policy": adl_policy,
+        summaries = run_compare(book, venues, setup, n_paths, seed, adl_policy, progress=bar.advance, workers=workers)
+    from defi_perps.report.compare import exogenous_extremes
+
+    exo = exogenous_extremes(book, setup, n_paths, seed)
+    exo_stats = {name: {"min_price_drop": _stats_of(1.0 - exo["exogenous_min_price"][:, m] / book.price[m]),
+                        "final_price": _stats_of(exo["exogenous_final_price"][:, m])}
+                 for m, name in enumerate(book.market_names)}
+    meta = {"book": book.summary(), "shock": setup.describe(), "scenario": setup.info(),
+            "run": {"paths": n_paths, "steps": setup.n_steps, "step_seconds": setup.step_seconds, "seed": seed},
+            "paths": n_paths, "seed": seed, "adl_policy": adl_policy, "exogenous": exo_stats,
             "venue_sources": {v.name: ("defi_perps/venues/params/" + v.name.replace("-", "_") + ".toml")
                               if v.name in VENUE_NAMES else "user file" for v in venues}}
     if adl_events is not None:
         from defi_perps.report.compare import write_adl_events
 
         try:
-            n_rows = write_adl_events(adl_events, book, venues, shk, seed, adl_policy)
+            n_rows = write_adl_events(adl_events, book, venues, setup, seed, adl_policy)
         except OSError as err:
             raise InputError(f"cannot write --adl-events {adl_events}: {err.strerror}") from err
         meta["adl_events"] = {"file": adl_events, "rows": n_rows}
@@ -115,8 +130,10 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
     if with_engine:
         from defi_perps.report.compare import engine_cross_check
 
-        engine = engine_cross_check(book, venues, shk, n_paths, seed)
+        engine = engine_cross_check(book, venues, setup, n_paths, seed)
     if as_json:
+        if per_path:
+            meta["exogenous_per_path"] = {k: v.tolist() for k, v in exo.items()}
         emit_json({**meta, "venues": [s.to_dict(per_path) for s in summaries],
                    **({"engine_cross_check": engine} if engine is not None else {})})
         return
@@ -126,7 +143,7 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
     if not console.is_terminal:
         console = Console(width=200)
     src = book.source or ("synthetic" if synthetic is not None else "book")
-    title = (f"{src}: {book.n_positions} positions, {book.n_markets} market(s) — shock {shk.describe()} — "
+    title = (f"{src}: {book.n_positions} positions, {book.n_markets} market(s) — {setup.describe()} — "
              f"{n_paths} paths, seed {seed}")
     console.print(render_table(summaries, title))
     if engine is not None:

@@ -62,3 +62,13 @@ def render_summary(result_dict: dict[str, Any], console: Console | None = None) 
     console.print(f"insurance fund final: mean {_usd(ins.get('mean'))}, min over paths {_usd(ins.get('min'))} · "
                   f"paths with unabsorbed shortfall: {adl.get('paths_with_shortfall', 0)} · "
                   f"cascade steps hitting the iteration bound: {stats['cascade_steps_not_converged'].get('max', 0):g}")
+    if adl.get("hook") == "venue":
+        acc = adl.get("adl_accounts_per_path", {})
+        tot = adl.get("totals", {})
+        console.print(
+            f"ADL ({adl['venue']}, policy {adl['adl_policy']}, ranking {adl['ranking']}): "
+            f"{adl.get('adl_events_allocated', 0)} events allocated · accounts hit per path: mean "
+            f"{acc.get('mean', 0.0):.1f}, max {acc.get('max', 0.0):g} · {adl.get('distinct_accounts_hit', 0)} distinct "
+            f"accounts · notional taken {_usd(tot.get('allocated_notional'))} of {_usd(tot.get('engine_notional'))} · "
+            f"haircut {_usd(tot.get('allocated_haircut'))} (minimum needed {_usd(tot.get('needed'))}, "
+            f"overshoot {_usd(tot.get('overshoot'))})")

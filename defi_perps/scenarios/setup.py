@@ -101,4 +101,12 @@ def resolve_setup(book: Book, choice: ScenarioChoice, depth_stress: float | None
     return RunSetup(scen, choice.n_steps, choice.step_seconds, model, depth, scen.funding_spec(), base)
 
 
-__all__ = ["RunSetup", "ScenarioChoice", "choose_scenario", "resolve_setup"]
+def make_setup(book: Book, shock: str | None = None, replay: Path | str | None = None, scenario: str | None = None,
+               horizon: str | None = None, step: str | None = None, depth_stress: float | None = None,
+               volatility: float | None = None) -> RunSetup:
+    """:func:`choose_scenario` then :func:`resolve_setup`, for use from Python (same options as the CLI)."""
+    return resolve_setup(book, choose_scenario(shock, replay, scenario, horizon, step), depth_stress=depth_stress,
+                         volatility=volatility)
+
+
+__all__ = ["RunSetup", "ScenarioChoice", "choose_scenario", "make_setup", "resolve_setup"]

@@ -55,6 +55,17 @@ def parse_shock(spec: str) -> dict[str, list[tuple[float, float]]]:
     return out
 
 
+# Wrapped or bridged tokens index the same asset as the name a scenario uses (GMX's ETH/USD market
+# has WETH as its index token, BTC/USD has WBTC on Arbitrum and BTC.b on Avalanche).
+_UNDERLYING = {"weth": "eth", "wbtc": "btc", "btc.b": "btc", "wavax": "avax", "wsol": "sol", "wbnb": "bnb"}
+
+
+def _base_symbols(name: str) -> set[str]:
+    """Lower-case symbols a market name answers to: its base and the base's underlying asset."""
+    base = name.split("/")[0].split()[0].lower() if name.strip() else ""
+    return {base, _UNDERLYING.get(base, base)}
+
+
 def match_markets(names: list[str], keys: list[str], what: str, strict: bool = True) -> dict[str, list[int]]:
     """Map each key (market name or prefix, or '*') to market indices.
 
@@ -64,6 +75,7 @@ def match_markets(names: list[str], keys: list[str], what: str, strict: bool = T
     markets it does have still fall under ``*``.
     """
     lowered = [n.lower() for n in names]
+    bases = [_base_symbols(n) for n in names]
     taken: set[int] = set()
     result: dict[str, list[int]] = {}
     for key in keys:
@@ -71,7 +83,7 @@ def match_markets(names: list[str], keys: list[str], what: str, strict: bool = T
             continue
         k = key.lower()
         idx = [i for i, n in enumerate(lowered) if n == k] or \
-              [i for i, n in enumerate(lowered) if n.startswith(k) or n.split("/")[0] == k]
+              [i for i, n in enumerate(lowered) if n.startswith(k) or k in bases[i]]
         if not idx:
             if not strict:
                 continue

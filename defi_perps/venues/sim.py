@@ -203,6 +203,7 @@ class VenueRun:
         blocked_until = np.full(led.size.size, -1, dtype=np.int64)
         self._pending: list[tuple[int, float, float, float, str]] = []
         self.events = []
+        self._n_events = 0
         liquidated = np.zeros(led.size.size, dtype=bool)
         met = {k: 0.0 for k in METRICS}
         hits: dict[str, float] = {}
@@ -411,7 +412,10 @@ class VenueRun:
                     left -= dq
                 sel, cands = self._candidates(led, -side, m, mark)
             if sel.size and total > 0 and self.record_events:
-                eid = f"{self.p.name}-t{self._t}-{self.book.market_names[m]}-{'long' if side > 0 else 'short'}"
+                # several cascade rounds of one step can deleverage the same market and side: number them
+                self._n_events += 1
+                eid = (f"{self.p.name}-t{self._t}-{self.book.market_names[m]}-{'long' if side > 0 else 'short'}"
+                       f"-{self._n_events}")
                 for j in range(len(cands)):
                     self.events.append({"event": eid, "shortfall": total, "account": cands.account[j],
                                         "side": "long" if cands.side[j] > 0 else "short", "size": float(cands.size[j]),

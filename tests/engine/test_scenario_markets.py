@@ -22,3 +22,12 @@ def test_builtin_scenario_skips_markets_the_book_lacks() -> None:
 def test_typed_shock_naming_an_absent_market_is_an_error() -> None:
     with pytest.raises(ConfigError, match="'SOL' is not in the book"):
         shock_base_path("SOL:-20%@10m", ["BTC/USD"], n_steps=20, step_seconds=60.0)
+
+
+def test_wrapped_index_tokens_answer_to_their_asset() -> None:
+    # snapshot markets are named by their index token (WETH/USD …, WBTC/USD …)
+    names = ["WETH/USD [WETH-USDC]", "WBTC/USD [WBTC-USDC]", "SOL/USD [SOL-USDC]", "PEPE/USD [PEPE-USDC]"]
+    base = shock_base_path("ETH:-16%@45m; BTC:-13.1%@12m; *:-35%@15m", names, n_steps=60, step_seconds=60.0)
+    assert base[-1, 0] == pytest.approx(np.log1p(-0.16))
+    assert base[-1, 1] == pytest.approx(np.log1p(-0.131))
+    assert base[-1, 2] == pytest.approx(np.log1p(-0.35)) and base[-1, 3] == pytest.approx(np.log1p(-0.35))

@@ -11,9 +11,11 @@ from defi_perps.book import synthetic_book
 from defi_perps.cli import main
 from defi_perps.report.compare import compare
 from defi_perps.venues.params import VENUE_NAMES, load_venue
-from defi_perps.venues.shock import parse_shock
+from defi_perps.scenarios.setup import make_setup
 
-ARGS = ["compare", "--synthetic", "150", "--shock", "drop=-0.35,steps=10,vol=0.01", "--paths", "6", "--seed", "42"]
+# the shock grammar, horizon, step and depth stress are `simulate`'s (defi_perps.scenarios)
+ARGS = ["compare", "--synthetic", "150", "--shock", "-35%@10m", "--horizon", "10m", "--volatility", "1.5", "--paths", "6",
+        "--seed", "42"]
 
 
 def test_compare_runs_every_venue_reproducibly() -> None:
@@ -44,7 +46,8 @@ def test_compare_table_is_one_row_per_venue() -> None:
 def test_loss_bearers_differ_by_design() -> None:
     book = synthetic_book(200, n_markets=1, seed=3)
     venues = [load_venue(n) for n in ("gmx-v2", "gmx-v1", "bbook", "binance")]
-    res = {s.venue: s for s in compare(book, venues, parse_shock("drop=-0.5,steps=10,vol=0.01,depth=0.005"), 4, 9)}
+    setup = make_setup(book, shock="-50%@10m", horizon="10m", depth_stress=0.05, volatility=1.5)
+    res = {s.venue: s for s in compare(book, venues, setup, 4, 9)}
     assert res["gmx-v2"].bearers["pool/LPs"] > 0 and res["gmx-v2"].bearers["insurance fund"] == 0
     assert res["gmx-v1"].bearers["pool/LPs"] > 0
     assert res["bbook"].bearers["broker"] > 0
@@ -52,25 +55,22 @@ def test_loss_bearers_differ_by_design() -> None:
 
 
 @pytest.mark.parametrize("args,msg", [
-    (["compare", "--shock", "-20%"], "give exactly one of --snapshot ID, --book FILE or --synthetic N"),
-    (["compare", "--synthetic", "10"], "give exactly one of --scenario NAME|FILE or --shock SPEC"),
-    (["compare", "--synthetic", "10", "--shock", "drop=abc"], "drop='abc' is not a valid float"),
-    (["compare", "--synthetic", "10", "--shock", "wobble=1"], "unknown key 'wobble'"),
-    (["compare", "--synthetic", "10", "--shock", "-20%", "--venues", "gmx-v2,ftx"], "unknown venue 'ftx'"),
-    (["compare", "--book", "/nonexistent.csv", "--shock", "-20%"], "does not exist"),
+    (["compare", "--shock", "-20%@5m"], "give exactly one of --snapshot ID, --book FILE or --synthetic N"),
+    (["compare", "--synthetic", "10", "--shock", "-20%@5m", "--scenario", "oct-10-2025"],
+     "give at most one of --shock, --replay, --scenario"),
+    (["compare", "--synthetic", "10", "--shock", "drop=-0.2,steps=30"], "bad segment 'drop=-0.2'"),
+    (["compare", "--synthetic", "10", "--shock", "-20%"], "bad segment '-20%'"),
+    (["compare", "--synthetic", "10", "--shock", "DOGE:-5%@1m"], "not in the book"),
+    (["compare", "--synthetic", "10", "--shock", "-20%@5m", "--horizon", "0m"], "--horizon"),
+    (["compare", "--synthetic", "10", "--shock", "-20%@5m", "--depth-stress", "0"], "--depth-stress"),
+    (["compare", "--synthetic", "10", "--shock", "-20%@5m", "--venues", "gmx-v2,ftx"], "unknown venue 'ftx'"),
+    (["compare", "--book", "/nonexistent.csv", "--shock", "-20%@5m"], "does not exist"),
 ])
 def test_bad_input_is_one_line(args: list[str], msg: str) -> None:
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 1, r.output
     assert r.output.startswith("Error: ") and msg in r.output and "Traceback" not in r.output
     assert r.output.count("\n") == 1
-
-
-def test_shock_spec_parsing() -> None:
-    s = parse_shock("-20%")
-    assert s.drop == pytest.approx(-0.22314, rel=1e-4)
-    s = parse_shock("drop=-0.1,steps=5,vol=0,idio=0,depth=0.5,perm=1,rebound=0.5")
-    assert (s.steps, s.depth, s.rebound) == (5, 0.5, 0.5)
 
 
 def test_workers_do_not_change_figures() -> None:
@@ -85,15 +85,16 @@ def test_compare_with_a_builtin_scenario() -> None:
                                   "--venues", "gmx-v2,binance", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
-    assert out["scenario"] == "oct-10-2025" and "oct-10-2025" in out["shock"]
+    assert out["scenario"]["name"] == "oct-10-2025" and "oct-10-2025" in out["shock"]
+    assert out["run"]["steps"] == 120 and out["run"]["step_seconds"] == 60.0     # the scenario's 2h of 1m steps
     assert all(v["metrics"]["liquidated_positions"]["mean"] > 0 for v in out["venues"])
     bad = CliRunner().invoke(main, ["compare", "--synthetic", "10", "--scenario", "nope"])
     assert bad.exit_code == 1 and "unknown scenario 'nope'" in bad.output
 
 
 def test_engine_cross_check_runs_every_venue_through_the_numba_engine() -> None:
-    r = CliRunner().invoke(main, ["compare", "--synthetic", "200", "--shock", "drop=-0.3,steps=10,vol=0.01",
-                                  "--paths", "4", "--seed", "5", "--engine", "--json"])
+    r = CliRunner().invoke(main, ["compare", "--synthetic", "200", "--shock", "-30%@10m", "--horizon", "10m",
+                                  "--volatility", "1.5", "--paths", "4", "--seed", "5", "--engine", "--json"])
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     eng = out["engine_cross_check"]["venues"]
@@ -107,8 +108,8 @@ def test_engine_cross_check_runs_every_venue_through_the_numba_engine() -> None:
 
 def test_simulated_adl_events_replay_under_every_policy(tmp_path) -> None:  # type: ignore[no-untyped-def]
     ev = tmp_path / "events.csv"
-    r = CliRunner().invoke(main, ["compare", "--synthetic", "300", "--shock", "drop=-0.45,steps=10,vol=0.01",
-                                  "--paths", "1", "--venues", "binance,hyperliquid", "--adl-events", str(ev), "--json"])
+    r = CliRunner().invoke(main, ["compare", "--synthetic", "300", "--shock", "-45%@10m", "--horizon", "10m",
+                                  "--volatility", "1.5", "--paths", "1", "--venues", "binance,hyperliquid", "--adl-events", str(ev), "--json"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.output)["adl_events"]["rows"] > 0
     rep = CliRunner().invoke(main, ["adl", "replay", str(ev), "--venue", "binance", "--json"])

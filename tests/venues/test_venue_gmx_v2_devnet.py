@@ -84,13 +84,12 @@ def test_liquidation_condition_term_by_term(indexed) -> None:  # type: ignore[no
 def test_venue_model_trigger_agrees_with_the_contract(indexed) -> None:  # type: ignore[no-untyped-def]
     from defi_perps.book import load_snapshot_book
     from defi_perps.venues.params import load_venue
-    from defi_perps.venues.shock import parse_shock
     from defi_perps.venues.sim import VenueRun
 
     db, sid, snap = indexed
     book = load_snapshot_book(db, sid)
     assert book.n_positions == len([p for p in snap.positions if p.size_in_usd > 0])
-    run = VenueRun(load_venue("gmx-v2"), book, parse_shock("-10%"))
+    run = VenueRun(load_venue("gmx-v2"), book)
     markets = {m.market_token.lower(): m for m in snap.markets}
     order = {name: i for i, name in enumerate(book.market_names)}
     positions = [p for p in snap.positions if p.size_in_usd > 0]
@@ -119,7 +118,7 @@ def test_venue_model_trigger_agrees_with_the_contract(indexed) -> None:  # type:
 
 def test_compare_on_the_devnet_snapshot(indexed) -> None:  # type: ignore[no-untyped-def]
     db, sid, _ = indexed
-    args = ["compare", "--snapshot", str(sid), "--db", db, "--shock", "drop=-0.3,steps=8,vol=0.01", "--paths", "3",
+    args = ["compare", "--snapshot", str(sid), "--db", db, "--shock", "-30%@8m", "--horizon", "8m", "--paths", "3",
             "--seed", "1", "--json"]
     r1 = CliRunner().invoke(main, args)
     assert r1.exit_code == 0, r1.output
