@@ -8,9 +8,11 @@ positions of the side)) and spreads each event over the book's positions on the 
 with the venue's ADL ranking or a chosen policy from :mod:`defi_perps.adl`:
 
 - ``venue`` (default): the venue's production mechanism, a contract-space queue: close ``qty``
-  tokens in the venue's ranking order (``adl.ranking`` of its TOML) at the event's fill price; each
-  closed unit loses ``side·(mark − fill)``, so the haircuts sum to the engine's haircut exactly when
-  the profitable positions hold at least ``qty`` (``queue-contract`` in :mod:`defi_perps.adl.policies`).
+  tokens in the venue's ranking order (``adl.ranking`` of its TOML, :mod:`defi_perps.adl.rankings`;
+  every open position of the side is in the queue, as the venues rank losing positions too) at the
+  event's fill price; each closed unit loses ``side·(mark − fill)``, so closed sizes sum to the
+  engine's ``qty`` and haircuts to its haircut whenever the open positions hold ``qty`` (the
+  difference, if the reconstruction below misses some, is reported as ``unmatched_size``).
 - ``queue``, ``pro-rata-pnl``, ``pro-rata-equity``, ``risk-aware``: wealth-space policies on the same
   haircut (PnL only, ``x_i ≤ max(PnL_i, 0)``): they take ``min(haircut, Σ PnL⁺)``; the rest is
   reported as uncovered, and ``overshoot`` (taken − the minimum needed) is what the venue's
@@ -37,6 +39,7 @@ import numpy as np
 
 from defi_perps.adl.events import AdlEvent, Candidates
 from defi_perps.adl.policies import POLICIES, run_policy
+from defi_perps.adl.rankings import order
 from defi_perps.book.arrays import Book
 from defi_perps.engine.adl import RecordShortfall
 from defi_perps.exceptions import ConfigError
@@ -90,24 +93,49 @@ class VenueAdlHook:
                            np.full(sel.size, mark), equity, pnl)
         return sel, cands, left
 
+    def _venue_queue(self, cands: Candidates, qty: float) -> np.ndarray:
+        """Close ``qty`` tokens in the venue's ranking order (every open position of the side is in
+        the queue, losing ones ranked by the venue's own score too), the last one partially."""
+        closed = np.zeros(len(cands))
+        left = qty
+        for j in order(cands, self.ranking, self.params):
+            if left <= 0.0:
+                break
+            dq = min(float(cands.size[j]), left)
+            closed[j] = dq
+            left -= dq
+        return closed
+
     def _allocate(self, kind: int, ev: np.void, cands: Candidates) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any]]:
         """Per candidate: (closed size, haircut), the minimum needed, and policy details."""
         qty, price, mark = float(ev["qty"]), float(ev["price"]), float(ev["mark"])
+        w = np.maximum(cands.pnl, 0.0)
         if kind == EV_ADL_BANKRUPT:
+            if self.policy == "venue":
+                closed = self._venue_queue(cands, qty)
+                # each closed unit loses side·(mark − fill): Σ = the engine's haircut
+                haircut = closed * cands.side * (mark - price)
+                needed = float(min(max(float(ev["haircut"]), 0.0), w.sum()))
+                return closed, haircut, needed, {"policy": "venue queue (contract space)",
+                                                 "unmatched_size": max(0.0, qty - float(closed.sum())),
+                                                 "principal_taken": float(np.maximum(haircut - w, 0.0).sum())}
             event = AdlEvent("engine", max(float(ev["haircut"]), 0.0), cands, bankrupt_size=qty, fill_price=price)
-            policy = "queue-contract" if self.policy == "venue" else self.policy
-            res = run_policy(event, policy, ranking=self.ranking, venue=self.params)
-            return res.closed_size, res.haircut, res.needed, {"policy": policy, **res.extra}
+            res = run_policy(event, self.policy, ranking=self.ranking, venue=self.params)
+            return res.closed_size, res.haircut, res.needed, {"policy": self.policy, **res.extra}
         # pnl-to-pool (GMX): close qty at the oracle price; realised profit capped pro-rata
-        target = float(np.maximum(cands.pnl, 0.0).sum()) * float(ev["fraction"])
-        event = AdlEvent("engine", target, cands, bankrupt_size=qty, fill_price=mark)
-        policy = "queue-contract" if self.policy == "venue" else self.policy
-        res = run_policy(event, policy, ranking=self.ranking, venue=self.params)
-        closed = res.closed_size
+        if self.policy == "venue":
+            closed = self._venue_queue(cands, qty)
+            extra: dict[str, Any] = {"policy": "venue queue (contract space)",
+                                     "unmatched_size": max(0.0, qty - float(closed.sum()))}
+        else:
+            target = float(w.sum()) * float(ev["fraction"])
+            res = run_policy(AdlEvent("engine", target, cands), self.policy, ranking=self.ranking, venue=self.params)
+            closed = res.closed_size
+            extra = {"policy": self.policy, "profit_to_realise": target}
         realised = closed * np.maximum(cands.side * (cands.mark - cands.entry), 0.0)
         cap = max(float(ev["haircut"]), 0.0)
         haircut = cap * realised / realised.sum() if realised.sum() > 0 else np.zeros_like(realised)
-        return closed, haircut, cap, {"policy": policy, "profit_to_realise": target, **res.extra}
+        return closed, haircut, cap, extra
 
     def __call__(self, result: SimulationResult) -> dict[str, Any]:
         from defi_perps.engine.inputs import prepare_positions
@@ -154,7 +182,7 @@ class VenueAdlHook:
                     row[0] += float(closed[j]) * price
                     row[1] += float(haircut[j])
                     row[2] += 1.0
-                eng_h = max(float(ev["haircut"]), 0.0)
+                eng_h = float(ev["haircut"])
                 rec = {"path": p, "step": int(ev["step"]), "market": b.market_names[m],
                        "side": "long" if side > 0 else "short",
                        "kind": "adl_bankrupt" if kind == EV_ADL_BANKRUPT else "adl_pnl_factor",
@@ -163,7 +191,7 @@ class VenueAdlHook:
                        "engine_notional": float(ev["notional"]), "allocated_notional": float(closed.sum()) * price,
                        "engine_haircut": eng_h, "allocated_haircut": float(haircut.sum()),
                        "needed": float(needed), "overshoot": max(0.0, float(haircut.sum()) - float(needed)),
-                       "uncovered": max(0.0, eng_h - float(haircut.sum())),
+                       "uncovered": max(0.0, max(eng_h, 0.0) - float(haircut.sum())),
                        "unmatched_size": float(extra.get("unmatched_size", max(0.0, float(ev["qty"]) - closed.sum()))),
                        "principal_taken": float(extra.get("principal_taken", 0.0)),
                        "candidates": int(sel.size), "accounts_hit": len(names), "policy": extra.get("policy")}
