@@ -49,7 +49,7 @@ def from_snapshot(snapshot: Snapshot) -> Book:
     def price_usd(addr: str, which: str) -> float:
         p = prices.get(addr.lower())
         if p is None:
-            raise InputError(f"snapshot has no oracle price for token {addr}")
+            raise InputError(f"snapshot has no oracle price for token {addr}; index again with --prices FILE to supply it")
         dec = token(addr).decimals
         if which == "min":
             raw = Fraction(p.price_min)
@@ -116,7 +116,7 @@ def from_snapshot(snapshot: Snapshot) -> Book:
         else:
             cp = prices.get(pos.collateral_token.lower())
             if cp is None:
-                raise InputError(f"snapshot has no oracle price for collateral token {pos.collateral_token}")
+                raise InputError(f"snapshot has no oracle price for collateral token {pos.collateral_token}; index again with --prices FILE to supply it")
             coll_usd[kept] = float(Fraction(pos.collateral_amount * cp.price_min, USD_SCALE) - borrowing_usd)
         account[kept] = account_ids.setdefault(pos.account, len(account_ids))
         kept += 1
