@@ -63,9 +63,14 @@ def _stats_of(x: Any) -> dict[str, Any]:
               help="Seed of the price paths (and of a --synthetic book).")
 @click.option("--adl-policy", default="venue", show_default=True,
               type=click.Choice(["venue", "queue", "pro-rata-pnl", "pro-rata-equity", "risk-aware"]),
-              help="How ADL amounts are spread over accounts ('venue': each venue's own queue ranking).")
+              help="How ADL amounts are spread over accounts ('venue': each venue's own queue ranking; with "
+                   "--backend engine, contracts closed in that order at the event's fill price).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Processes over paths (default: CPU count, 1 for small runs). Figures do not depend on it.")
+@click.option("--backend", type=click.Choice(["account", "engine"]), default="account", show_default=True,
+              help="account: the account-level venue model (every rule, per account); engine: the numba cascade "
+                   "engine with each venue's aggregate rules and its ADL events allocated over accounts by the "
+                   "venue's ADL policy (what `simulate --venue V` runs).")
 @click.option("--engine", "with_engine", is_flag=True,
               help="Also run every venue through the numba cascade engine (aggregate rules) as a cross-check.")
 @click.option("--adl-events", "adl_events", default=None, metavar="FILE",
@@ -75,7 +80,7 @@ def _stats_of(x: Any) -> dict[str, Any]:
 def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int, db_url: str | None,
             shock: str | None, replay: Path | None, scenario: str | None, horizon: str | None, step: str | None,
             depth_stress: float | None, volatility: float | None, venue_spec: str, n_paths: int, seed: int,
-            adl_policy: str, workers: int | None, with_engine: bool, adl_events: str | None, per_path: bool,
+            adl_policy: str, workers: int | None, backend: str, with_engine: bool, adl_events: str | None, per_path: bool,
             as_json: bool) -> None:
     """Run one book and one shock on several venues and show who bears the loss.
 
@@ -94,6 +99,8 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
     from defi_perps.scenarios.setup import choose_scenario, resolve_setup
 
     venues = parse_venue_list(venue_spec)
+    if backend == "engine" and (with_engine or adl_events is not None):
+        raise InputError("--engine and --adl-events belong to the account backend; drop them with --backend engine")
     choice = choose_scenario(shock, replay, scenario, horizon, step)
     book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url)
     if book.n_positions == 0:
@@ -106,7 +113,13 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
         work = book.n_positions * setup.n_steps * n_paths * len(venues)
         workers = min(os.cpu_count() or 1, 16) if work > 5_000_000 else 1
     with progress_bar("venues × paths", total=len(venues) * n_paths) as bar:
-        summaries = run_compare(book, venues, setup, n_paths, seed, adl_policy, progress=bar.advance, workers=workers)
+        if backend == "engine":
+            from defi_perps.report.compare import compare_engine
+
+            summaries = compare_engine(book, venues, setup, n_paths, seed, adl_policy, progress=bar.advance)
+        else:
+            summaries = run_compare(book, venues, setup, n_paths, seed, adl_policy, progress=bar.advance,
+                                    workers=workers)
     from defi_perps.report.compare import exogenous_extremes
 
     exo = exogenous_extremes(book, setup, n_paths, seed)
@@ -115,7 +128,9 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
                  for m, name in enumerate(book.market_names)}
     meta = {"book": book.summary(), "shock": setup.describe(), "scenario": setup.info(),
             "run": {"paths": n_paths, "steps": setup.n_steps, "step_seconds": setup.step_seconds, "seed": seed},
-            "paths": n_paths, "seed": seed, "adl_policy": adl_policy, "exogenous": exo_stats,
+            "paths": n_paths, "seed": seed, "adl_policy": adl_policy, "backend": backend, "exogenous": exo_stats,
+            "notes": (["the scenario's [funding] is not accrued by the account-level venue model (simulate applies it)"]
+                      if setup.funding is not None else []),
             "venue_sources": {v.name: ("defi_perps/venues/params/" + v.name.replace("-", "_") + ".toml")
                               if v.name in VENUE_NAMES else "user file" for v in venues}}
     if adl_events is not None:
@@ -143,7 +158,7 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
     if not console.is_terminal:
         console = Console(width=200)
     src = book.source or ("synthetic" if synthetic is not None else "book")
-    title = (f"{src}: {book.n_positions} positions, {book.n_markets} market(s) — {setup.describe()} — "
+    title = (f"{src}: {book.n_positions} positions, {book.n_markets} market(s) — {setup.describe()} — {backend} backend — "
              f"{n_paths} paths, seed {seed}")
     console.print(render_table(summaries, title))
     if engine is not None:

@@ -98,12 +98,10 @@ def _venue_rules(venue: str | None, book, step_s: float):  # noqa: ANN001, ANN20
     if venue is None:
         return GENERIC
     from defi_perps.venues import load_venue
-    from defi_perps.venues.rules import to_rules
+    from defi_perps.venues.rules import engine_rules_for
 
-    params = load_venue(venue)
-    # the venue file sizes its fund or pool as a fraction of the book's open interest
-    fund = params.insurance.initial_oi_fraction * float(book.open_interest().sum())
-    return to_rules(params, fund, step_s)
+    # the fund (or vault) is sized from the book's open interest, as in `defi-perps compare`
+    return engine_rules_for(load_venue(venue), book, step_s)
 
 
 def _snapshot_id(raw: str) -> int:

@@ -47,11 +47,14 @@ class VenueSummary:
     margin_topped_up: int
     per_path: dict[str, list[float]] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)   # the venue's rules as run (sources left out)
+    adl_hook: dict[str, Any] | None = None                  # engine backend: the ADL hook's summary
 
     def to_dict(self, with_paths: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"venue": self.venue, "display": self.display, "counterparty": self.counterparty,
                                "metrics": self.metrics, "loss_bearers_mean_usd": self.bearers,
                                "margin_topped_up": self.margin_topped_up, "params": self.params}
+        if self.adl_hook is not None:
+            out["adl_hook"] = self.adl_hook
         if with_paths:
             out["per_path"] = self.per_path
         return out
@@ -114,6 +117,57 @@ def compare(book: Book, venues: list[VenueParams], setup: RunSetup, n_paths: int
     return out
 
 
+def compare_engine(book: Book, venues: list[VenueParams], setup: RunSetup, n_paths: int, seed: int,
+                   adl_policy: str = "venue", progress: Callable[[int], None] | None = None) -> list[VenueSummary]:
+    """``compare --backend engine``: every venue through the numba cascade engine (its aggregate
+    rules, :func:`defi_perps.venues.rules.engine_rules_for`) with :class:`~defi_perps.venues.adl_hook.VenueAdlHook`
+    allocating its ADL events over accounts, on the same setup and paths as ``simulate --venue V``.
+
+    Fills the table's columns from engine outputs: liquidated notional and liquidation events
+    (a partial slice counts once), bad debt and who bore it (insurance fund or vault, pool, broker,
+    ADL'd traders, and the unabsorbed shortfall as "venue"), ADL notional and accounts (from the
+    hook). The engine does not track the counterparty's whole P&L, so those columns are left out
+    (see ``NOT_IN_ENGINE`` for the rules the aggregate engine does not have).
+    """
+    from defi_perps.engine import nb
+    from defi_perps.engine.api import SimulationConfig, simulate
+    from defi_perps.venues.adl_hook import VenueAdlHook
+    from defi_perps.venues.rules import engine_rules_for
+
+    out = []
+    for params in venues:
+        rules = engine_rules_for(params, book, setup.step_seconds)
+        hook = VenueAdlHook(params, book, adl_policy, keep_events=0)
+        res = simulate(book, rules, model=setup.model, depth=setup.depth, funding=setup.funding,
+                       base_log=setup.base_log, adl_hook=hook,
+                       config=SimulationConfig(n_paths=n_paths, n_steps=setup.n_steps, step_seconds=setup.step_seconds,
+                                               seed=seed, n_detail=0, max_events=256),
+                       progress=progress)
+        o, st = res.outputs, res.outputs.scalars
+        ins_paid = st[:, nb.ST_INSURANCE_PAID]
+        vault = params.insurance.absorber == "liquidator_vault"
+        zero = np.zeros(n_paths)
+        liq_n = o.liq_count.sum(axis=(1, 2)).astype(np.float64)
+        per = {
+            "liquidated_notional": o.liq_notional.sum(axis=(1, 2)), "liquidated_positions": liq_n,
+            "liquidation_fills": liq_n, "bad_debt": st[:, nb.ST_BAD_DEBT],
+            "fund_paid": zero if vault else ins_paid, "vault_paid": ins_paid if vault else zero,
+            "pool_paid": st[:, nb.ST_POOL_PAID], "broker_paid": st[:, nb.ST_BROKER_PAID],
+            "adl_paid": st[:, nb.ST_ADL_COVERED], "venue_paid": st[:, nb.ST_SHORTFALL],
+            "adl_notional": o.adl_notional.sum(axis=(1, 2)), "adl_accounts": hook.accounts_per_path,
+            "profit_cap_haircut": o.adl_haircut.sum(axis=(1, 2)) if params.adl.trigger == "pnl_to_pool" else zero,
+            "liquidation_fees": st[:, nb.ST_FEE_INSURANCE] + st[:, nb.ST_FEE_POOL] + st[:, nb.ST_FEE_VENUE],
+            ("vault_pnl" if vault else "fund_pnl"): st[:, nb.ST_INSURANCE] - rules.insurance_initial,
+        }
+        bearers = {name: float(sum(per[k].mean() for k in keys)) for name, keys in BEARERS.items()}
+        summary = VenueSummary(params.name, params.display, params.counterparty, {m: _stats(v) for m, v in per.items()},
+                               bearers, 0, {m: v.tolist() for m, v in per.items()},
+                               params.model_dump(exclude={"sources"}))
+        summary.adl_hook = {k: v for k, v in res.adl.items() if k != "events"}
+        out.append(summary)
+    return out
+
+
 def _usd(x: float) -> str:
     a = abs(x)
     if a >= 1e9:
@@ -135,12 +189,18 @@ def bearer_text(s: VenueSummary) -> str:
     return " · ".join(f"{k} {share:.0%}" for share, k in parts) + extra
 
 
-def counterparty_pnl(s: VenueSummary) -> tuple[str, dict[str, float]]:
+def _counterparty_key(s: VenueSummary) -> str:
     key = {"pool": "pool_pnl", "broker": "broker_pnl"}.get(s.counterparty)
     if key is None:
         key = "vault_pnl" if s.venue == "hyperliquid" else "fund_pnl"
+    return key
+
+
+def counterparty_pnl(s: VenueSummary) -> tuple[str, dict[str, float] | None]:
+    """The counterparty's P&L statistics, or None where the backend does not track it."""
+    key = _counterparty_key(s)
     label = {"pool_pnl": "pool", "broker_pnl": "broker", "vault_pnl": "HLP vault", "fund_pnl": "ins. fund"}[key]
-    return label, s.metrics[key]
+    return label, s.metrics.get(key)
 
 
 def render_table(summaries: list[VenueSummary], title: str) -> Any:
@@ -158,8 +218,10 @@ def render_table(summaries: list[VenueSummary], title: str) -> Any:
         used_mean = sum(v["mean"] for v in used.values())
         used_p99 = max(v["p99"] for v in used.values())
         label, cp = counterparty_pnl(s)
-        per = np.asarray(s.per_path[{"pool": "pool_pnl", "broker": "broker_pnl"}.get(
-            s.counterparty, "vault_pnl" if s.venue == "hyperliquid" else "fund_pnl")])
+        cp_text = "n/a (engine)"
+        if cp is not None:
+            per = np.asarray(s.per_path[_counterparty_key(s)])
+            cp_text = f"{label} {_usd(cp['mean'])} / {_usd(float(np.percentile(per, 5)))}→{_usd(cp['p95'])}"
         t.add_row(s.display,
                   f"{_usd(m['liquidated_notional']['mean'])} / {_usd(m['liquidated_notional']['p95'])}",
                   f"{m['liquidated_positions']['mean']:,.1f}",
@@ -168,7 +230,7 @@ def render_table(summaries: list[VenueSummary], title: str) -> Any:
                   f"{_usd(m['adl_notional']['mean'])} / {_usd(m['adl_notional']['p99'])}",
                   f"{m['adl_accounts']['mean']:,.1f}",
                   bearer_text(s),
-                  f"{label} {_usd(cp['mean'])} / {_usd(float(np.percentile(per, 5)))}→{_usd(cp['p95'])}")
+                  cp_text)
     return t
 
 
@@ -181,15 +243,13 @@ def engine_cross_check(book: Book, venues: list[VenueParams], setup: RunSetup, n
     figures only: the engine deleverages pro-rata per side and has no per-account ranking, backstop
     takeover by account, Bybit/OKX drawdown trigger or broker hedging (see ``NOT_IN_ENGINE``)."""
     from defi_perps.engine.api import SimulationConfig, simulate
-    from defi_perps.venues.rules import NOT_IN_ENGINE, to_rules
+    from defi_perps.venues.rules import NOT_IN_ENGINE, engine_rules_for
 
-    oi = float(book.open_interest().sum())
     out: dict[str, Any] = {"note": "aggregate engine (numba) on the same exogenous paths; differences from the "
                                    "account-level model are listed in not_in_engine", "not_in_engine": NOT_IN_ENGINE,
                            "venues": {}}
     for params in venues:
-        fund = params.insurance.initial_oi_fraction * oi if params.insurance.absorber == "insurance_fund" else 0.0
-        res = simulate(book, to_rules(params, fund, setup.step_seconds), model=setup.model, depth=setup.depth,
+        res = simulate(book, engine_rules_for(params, book, setup.step_seconds), model=setup.model, depth=setup.depth,
                        config=SimulationConfig(n_paths=n_paths, n_steps=setup.n_steps, step_seconds=setup.step_seconds,
                                                seed=seed, n_detail=0),
                        base_log=setup.base_log)

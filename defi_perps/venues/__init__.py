@@ -6,8 +6,11 @@ BitMEX and a B-book broker.
 - :mod:`.margin`: maintenance margin for any venue's params.
 - :mod:`.ledger` / :mod:`.sim`: settle liquidations, the loss waterfall (fee → fund/pool/vault/broker →
   ADL → venue) and ADL on a book along price paths, with a money ledger that sums to zero.
-- :mod:`.shock`: seeded shock paths (``--shock`` / ``--scenario``) shared by every venue.
+- :mod:`.shock`: adapter over the engine's exogenous paths and depth (one shock grammar, one path
+  generator: ``compare`` and ``simulate`` see the same prices for the same book, scenario and seed).
 - :mod:`.rules`: the TOML → engine :class:`~defi_perps.engine.rules.VenueRules` translation.
+- :mod:`.adl_hook`: :class:`~defi_perps.venues.adl_hook.VenueAdlHook`, the venue's ADL ranking or a
+  chosen policy allocating the engine's ADL events over accounts (``simulate --venue V --adl-policy P``).
 
 ``defi-perps compare`` (:mod:`defi_perps.report.compare`) runs them side by side.
 """

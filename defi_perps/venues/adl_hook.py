@@ -72,6 +72,7 @@ class VenueAdlHook:
         self.keep_events = keep_events
         self.records: list[dict[str, Any]] = []
         self.allocations: list[dict[str, np.ndarray]] = []
+        self.accounts_per_path = np.zeros(0)   # distinct accounts hit by ADL, per path (after a call)
         names = book.account_names
         self._labels = np.array([names[a] if a < len(names) else str(int(a)) for a in book.account], dtype=object)
 
@@ -202,6 +203,7 @@ class VenueAdlHook:
                     totals[key] += rec[key]
                 notional_per_path[p] += rec["allocated_notional"]
             accounts_per_path[p] = len(hit)
+        self.accounts_per_path = accounts_per_path
         from defi_perps.engine.results import describe
 
         top = sorted(by_account.items(), key=lambda kv: (-kv[1][0], kv[0]))[:10]

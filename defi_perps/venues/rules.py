@@ -66,3 +66,14 @@ def to_rules(params: VenueParams, insurance_initial: float = 0.0, step_seconds: 
     if params.profit_cap.max_pnl_factor_for_traders > 0:
         fields["max_pnl_factor_traders"] = params.profit_cap.max_pnl_factor_for_traders
     return make_rules(**fields)
+
+
+def engine_rules_for(params: VenueParams, book: Any, step_seconds: float = 60.0) -> Any:
+    """The engine rules for ``params`` on ``book``: the venue file sizes its fund (insurance fund or
+    liquidator vault) as a fraction of the book's open interest. Pools and brokers absorb losses
+    themselves (``bad_debt_absorber``), so no separate fund is seeded for them: a seeded fund would
+    pay first and show the pool's or broker's loss as "insurance fund paid"."""
+    fund = 0.0
+    if params.insurance.absorber in ("insurance_fund", "liquidator_vault"):
+        fund = params.insurance.initial_oi_fraction * float(book.open_interest().sum())
+    return to_rules(params, fund, step_seconds)

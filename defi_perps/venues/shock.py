@@ -10,8 +10,9 @@ TOML files, replays) and one exogenous path generator (the engine's price model,
   included) to the venue model's linear-in-log-price impact: walking ``X`` USD moves the price by
   a factor ``exp(∓k·X)`` with ``k = 0.01 / D(1 %)``, ``D(1 %)`` being the engine's cumulative depth
   within 1 % of mid for that market (:func:`impact_per_usd`). The account-level model keeps only
-  the permanent share of impact (``DepthSpec.permanent_fraction``); the engine also has a
-  decaying transient part (modelling difference, listed in ``venues.rules.NOT_IN_ENGINE``' notes).
+  the permanent share of impact (``DepthSpec.permanent_fraction``) and walks a linear-in-log book;
+  the engine walks the full depth curve and adds a decaying transient part (a modelling
+  difference between the two layers; ``compare --engine`` shows both on the same paths).
 """
 
 from __future__ import annotations

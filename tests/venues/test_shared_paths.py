@@ -51,3 +51,16 @@ def test_simulate_and_compare_cli_see_the_same_exogenous_prices() -> None:
     assert s["paths"]["exogenous_min_price"] == c["exogenous_per_path"]["exogenous_min_price"]
     assert s["scenario"]["name"] == c["scenario"]["name"] == "oct-10-2025"
     assert s["run"]["steps"] == c["run"]["steps"] == 20
+
+
+def test_compare_replays_a_historical_path_like_simulate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rp = tmp_path / "r.csv"
+    rp.write_text("timestamp,price\n0,100\n600,85\n")
+    args = ["--synthetic", "100", "--markets", "1", "--paths", "3", "--horizon", "15m", "--replay", str(rp),
+            "--volatility", "0", "--json"]
+    c = CliRunner().invoke(main, ["compare", *args, "--venues", "binance"])
+    s = CliRunner().invoke(main, ["simulate", *args])
+    assert c.exit_code == 0 and s.exit_code == 0, (c.output, s.output)
+    drop_c = json.loads(c.output)["exogenous"]["BTC"]["min_price_drop"]["mean"]
+    drop_s = json.loads(s.output)["stats"]["markets"]["BTC"]["exogenous_min_price_drop"]["mean"]
+    assert drop_c == drop_s and abs(drop_c - 0.15) < 1e-9          # the replay, without noise, in both commands

@@ -120,3 +120,39 @@ def test_simulated_adl_events_replay_under_every_policy(tmp_path) -> None:  # ty
         for p in e["policies"]:
             if p["policy"] != "queue-contract":
                 assert p["taken"] + p["uncovered"] == pytest.approx(e["shortfall"], rel=1e-9, abs=1e-6)
+
+
+def test_engine_backend_fills_the_same_table_from_engine_outputs_and_the_adl_hook() -> None:
+    args = ["compare", "--synthetic", "300", "--shock", "-40%@10m", "--horizon", "20m", "--depth-stress", "0.05",
+            "--paths", "5", "--seed", "3", "--backend", "engine"]
+    r1 = CliRunner().invoke(main, [*args, "--json"])
+    assert r1.exit_code == 0, r1.output
+    assert CliRunner().invoke(main, [*args, "--json"]).output == r1.output          # reproducible
+    out = json.loads(r1.output)
+    assert out["backend"] == "engine" and [v["venue"] for v in out["venues"]] == list(VENUE_NAMES)
+    for v in out["venues"]:
+        m = v["metrics"]
+        # every USD of the engine's bad debt has a named bearer
+        assert sum(v["loss_bearers_mean_usd"].values()) == pytest.approx(m["bad_debt"]["mean"], rel=1e-9, abs=1e-6)
+        assert m["liquidated_positions"]["mean"] > 0
+        hook = v["adl_hook"]
+        assert hook["hook"] == "venue" and hook["venue"] == v["venue"]
+        if m["adl_notional"]["mean"] > 0:
+            assert m["adl_accounts"]["mean"] > 0
+            assert hook["totals"]["allocated_notional"] == pytest.approx(hook["totals"]["engine_notional"], rel=1e-6)
+    assert any(v["metrics"]["adl_accounts"]["mean"] > 0 for v in out["venues"])
+    table = CliRunner().invoke(main, [*args, "--venues", "binance,gmx-v2"])
+    assert table.exit_code == 0 and "engine backend" in table.output and "Binance" in table.output
+    bad = CliRunner().invoke(main, [*args, "--engine"])
+    assert bad.exit_code == 1 and "account backend" in bad.output
+
+
+def test_engine_backend_matches_simulate_with_the_venue() -> None:
+    common = ["--synthetic", "200", "--markets", "2", "--shock", "-40%@10m", "--horizon", "15m", "--depth-stress",
+              "0.05", "--paths", "3", "--seed", "8", "--json"]
+    c = CliRunner().invoke(main, ["compare", *common, "--backend", "engine", "--venues", "binance"])
+    s = CliRunner().invoke(main, ["simulate", *common, "--venue", "binance"])
+    assert c.exit_code == 0 and s.exit_code == 0, (c.output, s.output)
+    cv, sv = json.loads(c.output)["venues"][0], json.loads(s.output)
+    assert cv["metrics"]["bad_debt"]["mean"] == pytest.approx(sv["stats"]["bad_debt_usd"]["mean"], rel=1e-12)
+    assert cv["metrics"]["adl_accounts"]["mean"] == pytest.approx(sv["adl_hook"]["adl_accounts_per_path"]["mean"])
