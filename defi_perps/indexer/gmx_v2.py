@@ -67,19 +67,12 @@ def index_gmx_v2(chain: ChainConfig, rpc_url: str | None = None, block: int | No
     check_chain_id(client, chain.chain_id, chain.name)
     pinned = pin_block(client, block, dep.deploy_block, f"the GMX v2 DataStore deployment on {chain.name}")
     if store:
-        from sqlmodel import Session
+        from defi_perps.store.queries import find_snapshot
 
-        from defi_perps.store.db import get_engine
-        from defi_perps.store.writer import find_snapshot_id
-
-        with Session(get_engine(db_url)) as s:
-            sid = find_snapshot_id(s, chain.chain_id, "gmx_v2", dep.data_store, pinned.number)
-        if sid is not None:
+        info = find_snapshot(db_url, chain.chain_id, "gmx_v2", dep.data_store, pinned.number)
+        if info is not None:  # already indexed: a no-op
             el = time.perf_counter() - t0
-            from defi_perps.store.queries import list_snapshots
-
-            info = next(i for i in list_snapshots(db_url) if i.id == sid)
-            return IndexReport(sid, False, chain.name, chain.chain_id, pinned.number, pinned.timestamp,
+            return IndexReport(info.id, False, chain.name, chain.chain_id, pinned.number, pinned.timestamp,
                                info.market_count, info.position_count, client.round_trips, client.retries,
                                0, 0, batch_size, 0.0, 0.0, el), None
     reader = GmxV2Reader(client, chain, pinned, batch_size, overrides,

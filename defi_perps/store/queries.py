@@ -46,6 +46,23 @@ def list_snapshots(db_url: str | None = None) -> list[SnapshotInfo]:
         raise StoreError(f"cannot read snapshots: {_first_line(err)}") from None
 
 
+def find_snapshot(db_url: str | None, chain_id: int, protocol: str, data_store: str,
+                  block_number: int) -> SnapshotInfo | None:
+    """The stored snapshot with this key (chain, protocol, root contract, block), or None."""
+    try:
+        with Session(get_engine(db_url)) as s:
+            r = s.exec(select(SnapshotRow).where(  # type: ignore[call-overload]
+                SnapshotRow.chain_id == chain_id, SnapshotRow.protocol == protocol,
+                SnapshotRow.data_store == data_store, SnapshotRow.block_number == block_number)).scalars().first()
+            if r is None:
+                return None
+            return SnapshotInfo(r.id, r.chain_id, r.chain_name, r.protocol, r.data_store, r.block_number,
+                                r.block_timestamp, r.block_hash, r.price_source, r.market_count, r.position_count,
+                                r.created_at)
+    except SQLAlchemyError as err:
+        raise StoreError(f"cannot read snapshots: {_first_line(err)}") from None
+
+
 def resolve_snapshot_id(session: Session, snapshot_id: int | str) -> int:
     if isinstance(snapshot_id, str):
         if snapshot_id.strip().lower() == "latest":
