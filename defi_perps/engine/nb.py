@@ -181,6 +181,25 @@ def _position_state(q: float, e: float, cu: float, ct: float, seg_mark: int, rat
 
 
 @njit(inline="always")
+def _first_slice(q: float, e: float, cu: float, ct: float, seg_mark: int, rate: float, amount: float, s: float,
+                 sc: float, mark: float, phi_ms: float, fee_trig: float, min_coll: float, use_backstop: bool,
+                 backstop_fraction: float, partial_min: float, partial_fraction: float, free_slots: int) -> tuple:
+    """How a position that has just triggered is closed: (to the backstop?, fraction closed now).
+
+    Pass 1 (flow into the book) and pass 2 (execution) of a cascade round must take the same
+    decision for the same position, so both call this. Scalars only: no arrays cross the call.
+    """
+    backstop = False
+    if use_backstop:
+        eq, mm = _position_state(q, e, cu, ct, seg_mark, rate, amount, s, sc, 1.0, mark, phi_ms, fee_trig, min_coll)
+        backstop = eq < backstop_fraction * mm
+    sl = 1.0
+    if not backstop and q * sc * mark > partial_min and partial_fraction < 1.0 and free_slots > 0:
+        sl = partial_fraction
+    return backstop, sl
+
+
+@njit(inline="always")
 def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rules, ptr, it_lo,
              pend_idx, pend_seg, pend_rem, pend_next, pend_n, pend_hit, scale, oi_q, oi_e, pool_tok,
              pool_usd, phi, st, out, det_row: int, fs, ints) -> float:
@@ -246,15 +265,10 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
             while j < end:
                 th = thr_[j] + shift
                 if (s > 0 and th >= mark) or (s < 0 and th <= mark):
-                    backstop = False
-                    if use_backstop:
-                        eq, mm = _position_state(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s,
-                                                 scale[m, si], 1.0, mark, phi[m, si], fee_trig, min_coll)
-                        backstop = eq < backstop_fraction * mm
-                    sl = 1.0
-                    if not backstop and qty_[j] * scale[m, si] * mark > partial_min \
-                            and partial_fraction < 1.0 and free[si] > 0:
-                        sl = partial_fraction
+                    backstop, sl = _first_slice(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g],
+                                                seg_amount[g], s, scale[m, si], mark, phi[m, si], fee_trig, min_coll,
+                                                use_backstop, backstop_fraction, partial_min, partial_fraction, free[si])
+                    if sl < 1.0:
                         free[si] -= 1
                     if not backstop:
                         flow -= s * sl * scale[m, si] * qty_[j] * mark
@@ -310,15 +324,10 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
             s = seg_side[g]
             si = 0 if s > 0 else 1
             for j in range(it_lo[g], ptr[g]):
-                backstop = False
-                if use_backstop:
-                    eq, mm = _position_state(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s,
-                                                 scale[m, si], 1.0, mark, phi[m, si], fee_trig, min_coll)
-                    backstop = eq < backstop_fraction * mm
-                sl = 1.0
-                if not backstop and qty_[j] * scale[m, si] * mark > partial_min \
-                        and partial_fraction < 1.0 and free[si] > 0:
-                    sl = partial_fraction
+                backstop, sl = _first_slice(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g],
+                                            seg_amount[g], s, scale[m, si], mark, phi[m, si], fee_trig, min_coll,
+                                            use_backstop, backstop_fraction, partial_min, partial_fraction, free[si])
+                if sl < 1.0:
                     free[si] -= 1
                     k = pend_n[m, si]
                     pend_idx[m, si, k] = j
