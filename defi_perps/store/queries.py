@@ -13,6 +13,7 @@ from sqlmodel import Session
 from defi_perps.domain import GlobalParams, Market, OpenInterest, OraclePrice, Position, Snapshot, SnapshotMeta, Token
 from defi_perps.exceptions import SnapshotNotFound, StoreError
 from defi_perps.store.db import _first_line, get_engine
+from defi_perps.store.writer import find_snapshot_id
 from defi_perps.store.models import MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow, TokenRow
 
 
@@ -51,11 +52,10 @@ def find_snapshot(db_url: str | None, chain_id: int, protocol: str, data_store: 
     """The stored snapshot with this key (chain, protocol, root contract, block), or None."""
     try:
         with Session(get_engine(db_url)) as s:
-            r = s.exec(select(SnapshotRow).where(  # type: ignore[call-overload]
-                SnapshotRow.chain_id == chain_id, SnapshotRow.protocol == protocol,
-                SnapshotRow.data_store == data_store, SnapshotRow.block_number == block_number)).scalars().first()
-            if r is None:
+            sid = find_snapshot_id(s, chain_id, protocol, data_store, block_number)
+            if sid is None:
                 return None
+            r = s.get(SnapshotRow, sid)
             return SnapshotInfo(r.id, r.chain_id, r.chain_name, r.protocol, r.data_store, r.block_number,
                                 r.block_timestamp, r.block_hash, r.price_source, r.market_count, r.position_count,
                                 r.created_at)
