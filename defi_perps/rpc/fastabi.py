@@ -45,22 +45,44 @@ def words(node: Node) -> int:
 
 
 def _decode(node: Node, data: bytes, pos: int) -> tuple[Any, int]:
+    """Decode one static value, rejecting non-canonical words (a node that garbles an answer must
+    not turn into a plausible value): unused high bits of uintN/address/bool set, bool other than
+    0/1, intN outside its range, bytesN with bytes after N."""
     if isinstance(node, str):
         w = data[pos:pos + 32]
         if node.startswith("uint"):
-            return int.from_bytes(w, "big"), pos + 32
+            v = int.from_bytes(w, "big")
+            bits = int(node[4:] or 256)
+            if v >> bits:
+                raise _NonCanonical(node)
+            return v, pos + 32
         if node.startswith("int"):
-            return int.from_bytes(w, "big", signed=True), pos + 32
+            v = int.from_bytes(w, "big", signed=True)
+            bits = int(node[3:] or 256)
+            if not -(1 << (bits - 1)) <= v < (1 << (bits - 1)):
+                raise _NonCanonical(node)
+            return v, pos + 32
         if node == "address":
+            if any(w[:12]):
+                raise _NonCanonical(node)
             return "0x" + w[12:].hex(), pos + 32
         if node == "bool":
+            if any(w[:31]) or w[31] > 1:
+                raise _NonCanonical(node)
             return w[31] == 1, pos + 32
-        return bytes(w[:int(node[5:])]), pos + 32          # bytesN
+        n = int(node[5:])                                    # bytesN
+        if any(w[n:]):
+            raise _NonCanonical(node)
+        return bytes(w[:n]), pos + 32
     out = []
     for k in node:
         v, pos = _decode(k, data, pos)
         out.append(v)
     return tuple(out), pos
+
+
+class _NonCanonical(Exception):
+    pass
 
 
 class StaticDecoder:
@@ -75,7 +97,10 @@ class StaticDecoder:
     def __call__(self, data: bytes, label: str) -> tuple[Any, ...]:
         if len(data) != self.size:
             raise AbiMismatchError(f"cannot decode the answer of {label}: {len(data)} bytes, expected {self.size}")
-        v, _ = _decode(self.nodes, data, 0)
+        try:
+            v, _ = _decode(self.nodes, data, 0)
+        except _NonCanonical as err:
+            raise AbiMismatchError(f"cannot decode the answer of {label}: a non-canonical {err} word") from None
         return v  # type: ignore[return-value]
 
 
@@ -119,21 +144,47 @@ def encode_aggregate3(selector: bytes, calls: list[tuple[str, bool, bytes]]) -> 
 
 
 def decode_aggregate3(data: bytes) -> list[tuple[bool, bytes]]:
-    """``(bool success, bytes returnData)[]`` from aggregate3's return data."""
+    """``(bool success, bytes returnData)[]`` from aggregate3's return data.
+
+    Every offset and length is checked against the bytes actually received before it is used: an
+    array length of 2**64 in a 200-byte answer is an error at once, not a loop. Each element needs
+    at least three words (success, offset, length), so the array can hold at most
+    ``len(data) // 96`` elements; offsets must point inside the answer and word-aligned.
+    """
+    size = len(data)
+
+    def word(at: int) -> int:
+        if at < 0 or at + 32 > size:
+            raise _Bad(f"offset {at} beyond the answer")
+        return int.from_bytes(data[at:at + 32], "big")
+
     try:
-        base = int.from_bytes(data[0:32], "big")
-        n = int.from_bytes(data[base:base + 32], "big")
+        base = word(0)
+        n = word(base)
         start = base + 32
+        if n > (size - start) // 96:
+            raise _Bad(f"array length {n} cannot fit in {size} bytes")
         out = []
         for i in range(n):
-            e = start + int.from_bytes(data[start + 32 * i:start + 32 * i + 32], "big")
-            ok = data[e + 31] == 1
-            boff = e + int.from_bytes(data[e + 32:e + 64], "big")
-            ln = int.from_bytes(data[boff:boff + 32], "big")
-            ret = data[boff + 32:boff + 32 + ln]
-            if len(ret) != ln:
-                raise IndexError
-            out.append((ok, ret))
+            rel = word(start + 32 * i)
+            if rel % 32 or rel > size:
+                raise _Bad(f"element {i} offset {rel}")
+            e = start + rel
+            flag = word(e)
+            if flag > 1:
+                raise _Bad(f"element {i} success flag {flag}")
+            brel = word(e + 32)
+            if brel % 32 or brel > size:
+                raise _Bad(f"element {i} data offset {brel}")
+            boff = e + brel
+            ln = word(boff)
+            if ln > size - boff - 32:
+                raise _Bad(f"element {i} data length {ln}")
+            out.append((flag == 1, bytes(data[boff + 32:boff + 32 + ln])))
         return out
-    except IndexError:
-        raise AbiMismatchError(f"cannot decode a Multicall3 aggregate3 answer of {len(data)} bytes") from None
+    except _Bad as err:
+        raise AbiMismatchError(f"malformed Multicall3 aggregate3 answer ({size} bytes): {err}") from None
+
+
+class _Bad(Exception):
+    pass

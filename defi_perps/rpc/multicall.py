@@ -1,30 +1,51 @@
-"""Multicall3 ``aggregate3`` batching with a batch size that halves when a batch fails.
+"""Multicall3 ``aggregate3`` batching, pinned to one block and verified, with an adaptive batch size.
 
 Source: mds1/multicall ``src/Multicall3.sol``: ``aggregate3(Call3[] calls) returns (Result[])`` with
 ``Call3{address target; bool allowFailure; bytes callData}`` and ``Result{bool success; bytes returnData}``;
-deployed at 0xcA11bde05977b3631167028862bE2a173976CA11 on most EVM chains.
+``getBlockNumber()``, ``getCurrentBlockTimestamp()``, ``getBlockHash(uint256)``; deployed at
+0xcA11bde05977b3631167028862bE2a173976CA11 on most EVM chains.
 
-``allowFailure`` is always true on the wire, so one failing call never costs a whole batch;
-``Call.allow_failure`` decides here, per call, whether a failure is fatal. A batch that fails as a
-whole (out of gas, an answer too large, HTTP 413, a JSON-RPC error, timeouts that outlast the client's
-retries) is split: the batch size halves and the same calls are sent again, down to one call per batch.
-HTTP 429/5xx that outlast the retries end the run (the endpoint is down or throttling). The smaller size sticks
-for the rest of the run (the endpoint told us its limit).
+Every batch is sent pinned by block hash (EIP-1898) and carries four extra calls in front:
+
+* the identity precompile (address 0x04, present on every EVM chain since Frontier) echoing 32 random
+  bytes: an answer that does not echo them belongs to another request (a proxy or load balancer
+  mixing answers; the JSON-RPC id alone cannot tell, it can be copied);
+* ``getBlockNumber()``, ``getCurrentBlockTimestamp()`` and ``getBlockHash(number - 1)``, which must
+  equal the pinned block's number, timestamp and parent hash. (The EVM cannot see the hash of the
+  block it executes in, BLOCKHASH of the current block is 0, so the parent hash stands in for it; with
+  the number, the timestamp and the hash-pinned call this fixes the block.)
+
+A batch whose answer fails these checks, or does not decode, is sent again on a fresh connection,
+then the run fails with one line. ``allowFailure`` is true on the wire so one failing call never
+reverts a batch; ``Call.allow_failure`` decides here whether a failure is fatal. A batch that fails
+as a whole (out of gas, too large, HTTP 413, a JSON-RPC error, timeouts while the node still answers
+small requests), or in which a required call failed (it may have run out of the batch's gas), is
+split in halves down to one call; the batch size then grows back, doubling after a run of successes,
+up to the size asked for (ethereum-etl's batch executor does the same).
+HTTP 429/5xx that outlast the retries end the run (the endpoint is down or throttling).
+
+Batches run on daemon threads, so Ctrl-C stops the run at once even with requests in flight.
 """
 
 from __future__ import annotations
 
+import os
+import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from defi_perps.exceptions import AbiMismatchError, ArchiveNodeRequired, RpcError
 from defi_perps.rpc.abi import Function, contract_abi
-from defi_perps.rpc.client import RpcClient, RpcRetriesExhausted, RpcUnreachable
+from defi_perps.rpc.client import RpcAnswerError, RpcCallError, RpcClient, RpcRetriesExhausted, RpcUnreachable
 from defi_perps.rpc.fastabi import decode_aggregate3, encode_aggregate3
+
+IDENTITY_PRECOMPILE = "0x0000000000000000000000000000000000000004"
+VERIFY_ATTEMPTS = 3          # sends of one batch whose answer fails verification (2 on fresh connections)
+GROW_AFTER = 16              # consecutive successful batches before the batch size doubles again
 
 
 @dataclass(frozen=True)
@@ -46,15 +67,25 @@ class CallResult:
     value: Any = None              # decoded return (a tuple's single element is unwrapped)
 
 
+class _RequiredFailed(RpcError):
+    """A required call in a batch answered success=false (splitting may help: it may be gas)."""
+
+    def __init__(self, message: str, call: Call) -> None:
+        super().__init__(message)
+        self.call = call
+
+
 @dataclass
 class Multicall:
     client: RpcClient
     address: str
-    block: int
+    block: Any                     # a PinnedBlock (pinned by hash and verified) or a block number
     batch_size: int = 500
     parallel: int = 4
     halvings: int = field(default=0, init=False)
+    growths: int = field(default=0, init=False)
     batches: int = field(default=0, init=False)
+    resends: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -62,7 +93,14 @@ class Multicall:
         if self.parallel < 1:
             raise RpcError(f"parallel requests must be >= 1, got {self.parallel}")
         self._lock = threading.Lock()
-        self._agg = contract_abi("multicall3", "Multicall3")["aggregate3"]
+        self.max_batch_size = self.batch_size
+        self._streak = 0
+        mc = contract_abi("multicall3", "Multicall3")
+        self._agg = mc["aggregate3"]
+        self._bn, self._ts, self._bh = mc["getBlockNumber"], mc["getCurrentBlockTimestamp"], mc["getBlockHash"]
+        self.number = int(getattr(self.block, "number", self.block))
+        self._parent = getattr(self.block, "parent_hash", None)
+        self._timestamp = getattr(self.block, "timestamp", None)
 
     def run(self, calls: Sequence[Call], progress: Callable[[int], None] | None = None) -> list[CallResult]:
         """Results in the order of ``calls``. Up to ``parallel`` batches are in flight at once (the
@@ -70,63 +108,130 @@ class Multicall:
         n = len(calls)
         out: list[CallResult | None] = [None] * n
         todo: deque[tuple[int, int]] = deque([(0, n)] if n else [])   # (start, length) still to send
-        pending: dict[Future[list[tuple[bool, bytes]]], tuple[int, int]] = {}
-        with ThreadPoolExecutor(max_workers=self.parallel) as pool:
-            try:
-                while todo or pending:
-                    while todo and len(pending) < self.parallel:
-                        start, length = todo.popleft()
-                        size = min(self.batch_size, length)
-                        if length > size:
-                            todo.appendleft((start + size, length - size))
-                        pending[pool.submit(self._aggregate, calls[start:start + size])] = (start, size)
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        start, size = pending.pop(fut)
-                        try:
-                            raw = fut.result()
-                        except Exception as err:
-                            if not self._should_split(err, size, calls[start]):
-                                raise
+        pending: dict[Future[list[CallResult]], tuple[int, int]] = {}
+        pool = _DaemonPool(min(self.parallel, max(1, n)))
+        try:
+            while todo or pending:
+                while todo and len(pending) < self.parallel:
+                    start, length = todo.popleft()
+                    size = min(self.batch_size, length)
+                    if length > size:
+                        todo.appendleft((start + size, length - size))
+                    pending[pool.submit(self._aggregate, calls[start:start + size])] = (start, size)
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    start, size = pending.pop(fut)
+                    try:
+                        res = fut.result()
+                    except Exception as err:
+                        if not self._should_split(err, size, calls[start]):
+                            raise
+                        with self._lock:
                             self.batch_size = max(1, min(self.batch_size, size // 2))
                             self.halvings += 1
-                            todo.appendleft((start, size))
-                            continue
-                        out[start:start + size] = _decode_results(calls[start:start + size], raw)
-                        if progress is not None:
-                            progress(size)
-            finally:
-                for f in pending:
-                    f.cancel()
+                            self._streak = 0
+                        todo.appendleft((start, size))
+                        continue
+                    out[start:start + size] = res
+                    self._succeeded(size)
+                    if progress is not None:
+                        progress(size)
+        finally:
+            pool.shutdown()
         return out  # type: ignore[return-value]
 
-    @staticmethod
-    def _should_split(err: Exception, size: int, first: Call) -> bool:
+    def _succeeded(self, size: int) -> None:
+        with self._lock:
+            if size < self.batch_size:
+                return              # a remainder: says nothing about the size limit
+            self._streak += 1
+            if self._streak >= GROW_AFTER and self.batch_size < self.max_batch_size:
+                self.batch_size = min(self.max_batch_size, self.batch_size * 2)
+                self.growths += 1
+                self._streak = 0
+
+    def _should_split(self, err: Exception, size: int, first: Call) -> bool:
         """Whether a failed batch is worth sending again in halves (else the error stands)."""
-        if isinstance(err, (ArchiveNodeRequired, RpcUnreachable)) or not isinstance(err, RpcError):
+        if isinstance(err, _RequiredFailed):
+            if size > 1:
+                return True
+            raise AbiMismatchError(str(err)) from None
+        if isinstance(err, (ArchiveNodeRequired, RpcUnreachable, RpcAnswerError, AbiMismatchError)) \
+                or not isinstance(err, RpcError):
             return False
         if isinstance(err, RpcRetriesExhausted):
-            # A batch that keeps timing out may be too big for the node: split it. An endpoint
-            # answering 429/5xx to every retry is down or throttling; smaller batches won't help.
-            return err.kind == "timeout" and size > 1
+            # A batch that keeps timing out may be too big for the node: split it, if the node
+            # still answers a small request. An endpoint answering 429/5xx to every retry, or
+            # nothing at all, is down or throttling; smaller batches won't help.
+            if err.kind != "timeout" or size <= 1:
+                return False
+            return self.client.alive(min(self.client.retry.timeout_s / 2, 5.0))
+        if not isinstance(err, RpcCallError) and type(err) is not RpcError:
+            return False
         if size == 1:
             raise RpcError(f"call {first.label or first.fn.name} failed even alone: {err}") from None
         return True
 
-    def _aggregate(self, chunk: Sequence[Call]) -> list[tuple[bool, bytes]]:
-        payload = encode_aggregate3(self._agg.selector, [(c.target, True, c.calldata) for c in chunk])
-        with self._lock:
-            self.batches += 1
-        data = self.client.eth_call(self.address, payload, self.block)
-        if not data:
-            raise AbiMismatchError(f"Multicall3 at {self.address} has no code at block {self.block}")
-        results = decode_aggregate3(data)
-        if len(results) != len(chunk):
-            raise AbiMismatchError(f"Multicall3 answered {len(results)} results for {len(chunk)} calls")
-        return results
+    # ---- one batch ----------------------------------------------------------------------------------
+    def _prefix(self, nonce: bytes) -> list[tuple[str, bool, bytes]]:
+        p = [(IDENTITY_PRECOMPILE, True, nonce), (self.address, True, self._bn.encode()),
+             (self.address, True, self._ts.encode())]
+        if self.number > 0:
+            p.append((self.address, True, self._bh.encode(self.number - 1)))
+        return p
+
+    def _aggregate(self, chunk: Sequence[Call]) -> list[CallResult]:
+        body = [(c.target, True, c.calldata) for c in chunk]
+        last: RpcError | None = None
+        for attempt in range(VERIFY_ATTEMPTS):
+            if attempt:
+                self.client.fresh_connection()
+                with self._lock:
+                    self.resends += 1
+            nonce = os.urandom(32)
+            prefix = self._prefix(nonce)
+            payload = encode_aggregate3(self._agg.selector, prefix + body)
+            with self._lock:
+                self.batches += 1
+            data = self.client.eth_call(self.address, payload, self.block)
+            if not data:
+                raise AbiMismatchError(f"Multicall3 at {self.address} has no code at block {self.number}")
+            try:
+                results = decode_aggregate3(data)
+                if len(results) != len(prefix) + len(chunk):
+                    raise RpcAnswerError(f"Multicall3 answered {len(results) - len(prefix)} results for "
+                                         f"{len(chunk)} calls")
+                self._verify(results[:len(prefix)], nonce)
+                return _decode_results(chunk, results[len(prefix):])
+            except (RpcAnswerError, AbiMismatchError) as err:
+                last = err
+        assert last is not None
+        raise type(last)(f"{last} (RPC {self.client.where}, {VERIFY_ATTEMPTS} tries, fresh connections)")
+
+    def _verify(self, head: list[tuple[bool, bytes]], nonce: bytes) -> None:
+        """The echo and the block facts at the head of an answer must match this request and block."""
+        if not head[0][0] or head[0][1] != nonce:
+            raise RpcAnswerError("the node answered a Multicall3 batch with another request's results")
+        vals = []
+        for (ok, data), fn in zip(head[1:], (self._bn, self._ts, self._bh)):
+            if not ok:
+                raise RpcAnswerError(f"Multicall3 {fn.name}() failed")
+            vals.append(fn.decode_one(data))
+        number, ts = vals[0], vals[1]
+        if number != self.number:
+            raise RpcAnswerError(f"the node answered for block {number} instead of the pinned block {self.number}")
+        if self._timestamp is not None and ts != self._timestamp:
+            raise RpcAnswerError(f"the node answered for another block {number} (timestamp {ts}, pinned "
+                                 f"{self._timestamp}): a reorg or a node on another fork")
+        if self._parent is not None and len(vals) > 2 and "0x" + vals[2].hex() != self._parent.lower():
+            raise RpcAnswerError(f"the node answered for another block {number} (parent hash "
+                                 f"0x{vals[2].hex()[:8]}…, pinned 0x{self._parent[2:10].lower()}…): "
+                                 f"a reorg or a node on another fork")
 
 
 def _decode_results(chunk: Sequence[Call], raw: list[tuple[bool, bytes]]) -> list[CallResult]:
+    """Decode each call's answer. A required call that failed raises _RequiredFailed; one that
+    succeeded with bytes its ABI cannot decode raises AbiMismatchError (never a silent None/0)."""
     out: list[CallResult] = []
     for call, (ok, data) in zip(chunk, raw):
         value: Any = None
@@ -135,9 +240,45 @@ def _decode_results(chunk: Sequence[Call], raw: list[tuple[bool, bytes]]) -> lis
                 decoded = call.fn.decode(data)
                 value = decoded[0] if len(decoded) == 1 else decoded
             except AbiMismatchError:
+                if not call.allow_failure:
+                    raise AbiMismatchError(
+                        f"required call {call.label or call.fn.signature} to {call.target} returned "
+                        f"undecodable data ({len(data)} bytes)") from None
                 ok = False  # e.g. a call to an address without code succeeds with empty data
-        if not ok and not call.allow_failure:
-            raise AbiMismatchError(
-                f"required call {call.label or call.fn.signature} to {call.target} failed or returned undecodable data")
+        elif not call.allow_failure:
+            raise _RequiredFailed(f"required call {call.label or call.fn.signature} to {call.target} failed", call)
         out.append(CallResult(ok, value))
     return out
+
+
+class _DaemonPool:
+    """A few daemon worker threads: unlike ThreadPoolExecutor they are not joined at interpreter
+    exit, so Ctrl-C (or any error) ends the run without waiting for requests in flight."""
+
+    def __init__(self, n: int) -> None:
+        self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, daemon=True, name=f"multicall-{i}") for i in range(n)]
+        for t in self._threads:
+            t.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        self._q.put((fut, fn, args))
+        return fut
+
+    def _work(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            fut, fn, args = item
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as err:  # handed to the waiting thread
+                fut.set_exception(err)
+
+    def shutdown(self) -> None:
+        for _ in self._threads:
+            self._q.put(None)

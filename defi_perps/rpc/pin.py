@@ -1,4 +1,9 @@
-"""Pin a snapshot to one block: check the chain id, resolve ``--block`` against the head and deployment."""
+"""Pin a snapshot to one block: check the chain id, resolve ``--block`` against the head and deployment.
+
+The pinned block is known by number AND hash; every later read is pinned by the hash (EIP-1898) and
+verified against the number, timestamp and parent hash (multicall.py), so a reorg or a load
+balancer answering for another block cannot mix two blocks into one snapshot.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ class PinnedBlock:
     hash: str
     timestamp: int
     head: int
+    parent_hash: str | None = None
 
 
 def check_chain_id(client: RpcClient, expected: int, chain_name: str) -> int:
@@ -29,6 +35,13 @@ def check_chain_id(client: RpcClient, expected: int, chain_name: str) -> int:
 
 def pin_block(client: RpcClient, block: int | None, min_block: int = 0, what: str = "the deployment") -> PinnedBlock:
     """Resolve the snapshot block: the latest one when ``block`` is None, else ``block`` after checks."""
+    if block is not None:
+        if isinstance(block, bool) or not isinstance(block, int):
+            raise InputError(f"block must be a whole number, got {block!r}")
+        if block < 0:
+            raise InputError(f"block must be >= 0, got {block}")
+        if block >= 2**63:
+            raise InputError(f"block {block} is out of range")
     head_blk = client.get_block("latest")
     if not head_blk:
         raise RpcError(f"RPC {client.where} returned no latest block")
@@ -36,10 +49,6 @@ def pin_block(client: RpcClient, block: int | None, min_block: int = 0, what: st
     if block is None:
         blk = head_blk
     else:
-        if isinstance(block, bool) or not isinstance(block, int):
-            raise InputError(f"block must be a whole number, got {block!r}")
-        if block < 0:
-            raise InputError(f"block must be >= 0, got {block}")
         if block > head:
             raise InputError(f"block {block} is beyond the chain head (latest block is {head})")
         if block < min_block:
@@ -50,4 +59,5 @@ def pin_block(client: RpcClient, block: int | None, min_block: int = 0, what: st
     number = int(blk["number"], 16)
     if number < min_block:
         raise InputError(f"block {number} is before {what} (block {min_block})")
-    return PinnedBlock(number=number, hash=blk["hash"], timestamp=int(blk["timestamp"], 16), head=head)
+    return PinnedBlock(number=number, hash=blk["hash"].lower(), timestamp=int(blk["timestamp"], 16), head=head,
+                       parent_hash=blk["parentHash"].lower())

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
 from defi_perps.config import ChainConfig
 from defi_perps.domain import GlobalParams, OpenInterest, OraclePrice, Snapshot, SnapshotMeta, Token
@@ -26,7 +26,7 @@ from defi_perps.exceptions import AbiMismatchError, InputError, RpcError
 from defi_perps.protocols.gmx_v2 import keys as K
 from defi_perps.protocols.gmx_v2 import mappers as M
 from defi_perps.rpc.abi import contract_abi
-from defi_perps.rpc.client import RpcClient
+from defi_perps.rpc.client import RpcAnswerError, RpcClient
 from defi_perps.rpc.multicall import Call, Multicall
 from defi_perps.rpc.pin import PinnedBlock
 
@@ -107,7 +107,8 @@ class GmxV2Reader:
         if block.number < chain.multicall3_block:
             raise InputError(f"block {block.number} is before Multicall3 was deployed on {chain.name} "
                              f"(block {chain.multicall3_block})")
-        self.mc = Multicall(client, chain.multicall3, block.number, batch_size, parallel)
+        # pinned by hash and verified per batch (rpc/multicall.py)
+        self.mc = Multicall(client, chain.multicall3, block, batch_size, parallel)
         self.dsa = contract_abi("gmx_v2", "DataStore")
         self.ra = contract_abi("gmx_v2", "Reader" if self.layout == "v2.2" else "Reader_v2_1")
         self.erc20 = contract_abi("erc20", "ERC20")
@@ -116,7 +117,9 @@ class GmxV2Reader:
         self.warnings: list[str] = []
         self.price_source = price_source
 
-    def _ds(self, getter: str, *args: Any, required: bool = False, label: str = "") -> Call:
+    def _ds(self, getter: str, *args: Any, required: bool = True, label: str = "") -> Call:
+        # DataStore getters never fail on chain (an unset key reads 0), so a failed one is a broken
+        # or lying answer: an error, never a stored 0/False/None.
         return Call(self.ds, self.dsa[getter], args, allow_failure=not required, label=label or f"DataStore.{getter}")
 
     def read(self, progress: Progress | None = None) -> Snapshot:
@@ -153,6 +156,8 @@ class GmxV2Reader:
                 f"deployed yet or has another ABI; use a chain file naming the Reader live at that block") from None
         market_props = [tuple(to_checksum_address(a) for a in mp) for pg in pages[:n_market_pages] for mp in pg.value]
         position_keys: list[bytes] = [k for pg in pages[n_market_pages:] for k in pg.value]
+        _no_duplicates("market", [mp[0] for mp in market_props], n_markets, self.block.number)
+        _no_duplicates("position key", position_keys, n_positions, self.block.number)
 
         # 3. market values, tokens, feeds registered in DataStore
         tokens: list[str] = []
@@ -256,8 +261,16 @@ class GmxV2Reader:
         out = []
         for k, cr in zip(position_keys, res):
             p = M.position_from_props(k, cr.value, self.layout)
-            if not M.is_empty_position(p):
-                out.append(p)
+            if M.is_empty_position(p):
+                # PositionStoreUtils.remove takes a key off POSITION_LIST with its fields, so a
+                # listed key always holds a position at the same block.
+                raise RpcAnswerError(f"the node answered an empty position for listed key {p.key} at block "
+                                     f"{self.block.number}")
+            if position_key_of(p) != bytes(k):
+                raise RpcAnswerError(
+                    f"the node answered position {p.key} at block {self.block.number} with the fields of another "
+                    f"position (account {p.account}, market {p.market}): its key does not derive from them")
+            out.append(p)
         return out
 
     def _tokens_and_prices(self, tokens: list[str], tinfo: dict[str, dict[str, Any]],
@@ -292,6 +305,24 @@ class GmxV2Reader:
 
     def stats(self) -> ReadStats:
         return ReadStats(self.client.round_trips, self.mc.batches, self.mc.halvings, self.mc.batch_size)
+
+
+def position_key_of(p: Any) -> bytes:
+    """``Position.getPositionKey`` (keccak256(abi.encode(account, market, collateralToken, isLong)),
+    same as keys.position_key) with the four words built by hand: it runs once per position."""
+    def w(a: str) -> bytes:
+        return bytes(12) + bytes.fromhex(a[2:])
+    return keccak(w(p.account) + w(p.market) + w(p.collateral_token) + bytes(31) + (b"\x01" if p.is_long else b"\x00"))
+
+
+def _no_duplicates(what: str, items: list[Any], expected: int, block: int) -> None:
+    if len(items) != expected:
+        raise RpcAnswerError(f"the node listed {len(items)} {what}s at block {block}, but counted {expected}")
+    if len(set(items)) != len(items):
+        seen: set[Any] = set()
+        dup = next(x for x in items if x in seen or seen.add(x))  # type: ignore[func-returns-value]
+        shown = "0x" + dup.hex() if isinstance(dup, bytes) else dup
+        raise RpcAnswerError(f"duplicate {what} {shown} in one snapshot at block {block}")
 
 
 def _zero_for(field: str) -> Any:
