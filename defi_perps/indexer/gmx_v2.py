@@ -1,9 +1,17 @@
-"""Index GMX v2 at one block: chain-id check → pin block → read (Multicall3) → store in one transaction."""
+"""Index GMX v2 at one block: chain-id check → pin block (number and hash) → read (Multicall3, pinned by
+hash) → store in one transaction.
+
+A snapshot's identity is (chain id, protocol, DataStore, block number, block hash, price source); the
+price source is ``chainlink`` (the feeds registered in DataStore) or ``file:sha256:<digest>`` of a
+``--prices`` file, so a what-if at an indexed block is its own snapshot, labelled with the file name.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import asdict, dataclass
 
 from defi_perps.config import ChainConfig
@@ -36,6 +44,9 @@ class IndexReport:
     write_s: float
     elapsed_s: float
     warnings: tuple[str, ...] = ()
+    block_hash: str = ""
+    price_source: str = "chainlink"
+    price_label: str | None = None
 
     @property
     def positions_per_s(self) -> float:
@@ -59,33 +70,57 @@ def index_gmx_v2(chain: ChainConfig, rpc_url: str | None = None, block: int | No
     t0 = time.perf_counter()
     dep = chain.deployment("gmx-v2")
     overrides = load_price_file(prices_path) if prices_path else None  # bad file fails before any RPC
+    price_source, price_label = price_identity(prices_path)
     if store:
         from defi_perps.store.db import get_engine
 
         get_engine(db_url)  # a bad --db fails before any RPC too
     client = RpcClient(chain.resolve_rpc_url(rpc_url), retry)
-    check_chain_id(client, chain.chain_id, chain.name)
-    pinned = pin_block(client, block, dep.deploy_block, f"the GMX v2 DataStore deployment on {chain.name}")
-    if store:
-        from defi_perps.store.queries import find_snapshot
+    try:
+        check_chain_id(client, chain.chain_id, chain.name)
+        pinned = pin_block(client, block, dep.deploy_block, f"the GMX v2 DataStore deployment on {chain.name}")
+        warnings: list[str] = []
+        if store:
+            from defi_perps.store.queries import find_snapshot, snapshots_at
 
-        info = find_snapshot(db_url, chain.chain_id, "gmx_v2", dep.data_store, pinned.number)
-        if info is not None:  # already indexed: a no-op
-            el = time.perf_counter() - t0
-            return IndexReport(info.id, False, chain.name, chain.chain_id, pinned.number, pinned.timestamp,
-                               info.market_count, info.position_count, client.round_trips, client.retries,
-                               0, 0, batch_size, 0.0, 0.0, el), None
-    reader = GmxV2Reader(client, chain, pinned, batch_size, overrides,
-                         price_source=f"file:{prices_path}" if prices_path else "chainlink", parallel=parallel)
-    t1 = time.perf_counter()
-    snap = reader.read(progress)
-    t2 = time.perf_counter()
+            info = find_snapshot(db_url, chain.chain_id, "gmx_v2", dep.data_store, pinned.number, pinned.hash,
+                                 price_source)
+            if info is not None:  # already indexed: a no-op
+                el = time.perf_counter() - t0
+                return IndexReport(info.id, False, chain.name, chain.chain_id, pinned.number, pinned.timestamp,
+                                   info.market_count, info.position_count, client.round_trips, client.retries,
+                                   0, 0, batch_size, 0.0, 0.0, el, (), pinned.hash, price_source, price_label), None
+            other = [i for i in snapshots_at(db_url, chain.chain_id, "gmx_v2", dep.data_store, pinned.number)
+                     if i.block_hash.lower() != pinned.hash.lower()]
+            if other:
+                warnings.append(
+                    f"snapshot {other[0].id} holds block {pinned.number} with hash {other[0].block_hash[:12]}…, but "
+                    f"the node's block {pinned.number} is {pinned.hash[:12]}… (a reorg, or another chain or devnet at "
+                    f"the same number): storing a new snapshot")
+        reader = GmxV2Reader(client, chain, pinned, batch_size, overrides, price_source=price_source,
+                             parallel=parallel)
+        t1 = time.perf_counter()
+        snap = reader.read(progress)
+        t2 = time.perf_counter()
+    finally:
+        client.close()
     sid, created = 0, True
     if store:
-        res = save_snapshot(db_url, snap, chain.name)
+        res = save_snapshot(db_url, snap, chain.name, price_label=price_label)
         sid, created = res.snapshot_id, res.created
     t3 = time.perf_counter()
     st = reader.stats()
     return IndexReport(sid, created, chain.name, chain.chain_id, pinned.number, pinned.timestamp, len(snap.markets),
                        len(snap.positions), client.round_trips, client.retries, st.batches, st.halvings,
-                       st.final_batch_size, t2 - t1, t3 - t2, t3 - t0, tuple(reader.warnings)), snap
+                       st.final_batch_size, t2 - t1, t3 - t2, t3 - t0, tuple(warnings + reader.warnings),
+                       pinned.hash, price_source, price_label), snap
+
+
+def price_identity(prices_path: str | None) -> tuple[str, str | None]:
+    """(price source, label): ``chainlink``, or ``file:sha256:<digest of the file's bytes>`` and
+    ``file <name>``. The digest, not the path, is the identity: the same file elsewhere is the same
+    what-if, an edited file at the same path is another."""
+    if not prices_path:
+        return "chainlink", None
+    data = Path(prices_path).read_bytes()   # load_price_file has already read and validated it
+    return f"file:sha256:{hashlib.sha256(data).hexdigest()}", f"file {Path(prices_path).name}"

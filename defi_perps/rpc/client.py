@@ -237,7 +237,7 @@ class RpcClient:
 
     # ---- requests ---------------------------------------------------------------------------------
     def request(self, method: str, params: list[Any], check: Callable[[Any], Any] | None = None,
-                what: str | None = None) -> Any:
+                what: str | None = None, block_label: str | None = None) -> Any:
         """The result of ``method``; ``check(result)`` may convert it or raise BadResult (retried)."""
         what = what or method
         waited = 0.0                   # seconds spent waiting for answers (backoff sleeps excluded)
@@ -246,7 +246,7 @@ class RpcClient:
             remaining = self.retry.ladder_s - waited
             t0 = time.monotonic()
             try:
-                result = self._once(method, params, max(0.05, min(self.retry.timeout_s, remaining)))
+                result = self._once(method, params, max(0.05, min(self.retry.timeout_s, remaining)), block_label)
                 if check is None:
                     return result
                 try:
@@ -267,7 +267,7 @@ class RpcClient:
                 self._sleep(delay)
                 attempt += 1
 
-    def _once(self, method: str, params: list[Any], timeout: float) -> Any:
+    def _once(self, method: str, params: list[Any], timeout: float, block_label: str | None = None) -> Any:
         with self._lock:
             self.round_trips += 1
             rid = next(self._ids)
@@ -309,7 +309,7 @@ class RpcClient:
             raise _Transient(f"answer for another request (id {str(answer.get('id'))[:20]!s}, expected {rid})",
                              kind="mismatch", fresh=True)
         if answer.get("error") is not None:
-            self._raise_error(method, params, answer["error"])
+            self._raise_error(method, params, answer["error"], block_label)
         if "result" not in answer:
             raise _Transient("malformed answer (neither result nor error)", kind="malformed", fresh=True)
         return answer["result"]
@@ -332,7 +332,7 @@ class RpcClient:
                 raise requests.Timeout()
         return b"".join(chunks)
 
-    def _raise_error(self, method: str, params: list[Any], err: Any) -> None:
+    def _raise_error(self, method: str, params: list[Any], err: Any, block_label: str | None) -> None:
         code = err.get("code") if isinstance(err, dict) else None
         msg = str(err.get("message", err)) if isinstance(err, dict) else str(err)
         msg = scrub(msg, self.url)
@@ -343,11 +343,8 @@ class RpcClient:
         if _UNKNOWN_BLOCK_PATTERNS.search(msg):
             raise _Transient(f"block not known to the node ({msg[:80]})", kind="block", fresh=True)
         if method == "eth_call" and _ARCHIVE_PATTERNS.search(msg):
-            _, label = _block_param(params[1]["blockHash"] if isinstance(params[1], dict) else
-                                    (int(params[1], 16) if isinstance(params[1], str) and params[1].startswith("0x")
-                                     else params[1]))
             raise ArchiveNodeRequired(
-                f"RPC {self.where} cannot serve state at {label} ({msg[:100]}); "
+                f"RPC {self.where} cannot serve state at {block_label or 'the requested block'} ({msg[:100]}); "
                 "use an archive node for historical blocks")
         raise RpcCallError(f"RPC {self.where} error on {method}: {msg[:200]}", code, msg)
 
@@ -405,7 +402,8 @@ class RpcClient:
             return bytes.fromhex(r[2:])
 
         try:
-            return self.request("eth_call", [tx, param], check=check)  # type: ignore[no-any-return]
+            return self.request("eth_call", [tx, param], check=check,  # type: ignore[no-any-return]
+                                block_label=label)
         except RpcRetriesExhausted as err:
             if err.kind == "block" and isinstance(param, dict):
                 raise RpcError(f"RPC {self.where} cannot serve {label} by its hash (EIP-1898): the block was "

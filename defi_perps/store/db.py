@@ -1,17 +1,27 @@
-"""Open a database by URL: one-line StoreError for bad URLs and unreachable servers; tables created on first use."""
+"""Open a database by URL: one-line StoreError for bad URLs, missing folders and unreachable servers;
+the schema created or upgraded through the migrations (migrate.py) on first use.
+
+``create=False`` is for read-only commands: they never create a database (a missing SQLite file, or
+one without tables, is NoDatabase), though they do upgrade an older schema in place, with a notice.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
-from defi_perps.exceptions import StoreError
+from defi_perps.exceptions import SnapshotNotFound, StoreError
 from defi_perps.paths import default_db_url
+
+
+class NoDatabase(SnapshotNotFound):
+    """A read-only command was pointed at a database that does not exist (nothing was created)."""
 
 
 def safe_url(url: str) -> str:
@@ -22,25 +32,37 @@ def safe_url(url: str) -> str:
         return "<unparseable url>"
 
 
-@lru_cache(maxsize=8)
-def get_engine(db_url: str | None = None) -> Engine:
-    """An engine for ``db_url`` (default: $DEFI_PERPS_DB or the SQLite file) with the snapshot tables created."""
+def _sqlite_file(url: str, database: str, create: bool) -> None:
+    path = Path(database).expanduser()
+    parent = path.parent
+    if path.is_dir():
+        raise StoreError(f"database path {path} is a folder; give a file, e.g. sqlite:///{path / 'defi-perps.db'}")
+    if not parent.is_dir():
+        raise StoreError(f"folder {parent} for database {safe_url(url)} does not exist; create it first")
+    if not path.exists():
+        if not create:
+            raise NoDatabase(f"no snapshots stored yet: no database at {path} "
+                             f"(run `defi-perps index gmx-v2 …`; read-only commands create none)")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise StoreError(f"cannot create database {path}: folder {parent} is not writable")
+
+
+@lru_cache(maxsize=16)
+def get_engine(db_url: str | None = None, create: bool = True) -> Engine:
+    """An engine for ``db_url`` (default: $DEFI_PERPS_DB or the SQLite file) with the schema at HEAD."""
     url = db_url or default_db_url()
     try:
         u = make_url(url)
     except ArgumentError:
-        raise StoreError(f"not a database URL: {url!r} (e.g. sqlite:///path.db or postgresql+psycopg://user@host/db)") from None
+        raise StoreError("not a database URL (e.g. sqlite:///path.db or postgresql+psycopg://user@host/db): "
+                         f"{safe_url(url) if '@' in url else repr(url[:80])}") from None
     if u.get_backend_name() not in ("sqlite", "postgresql"):
         raise StoreError(f"unsupported database {u.get_backend_name()!r}: use sqlite:/// or postgresql+psycopg://")
     if u.get_backend_name() == "sqlite" and u.database and u.database != ":memory:":
-        parent = Path(u.database).expanduser().parent
-        try:
-            parent.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise StoreError(f"cannot create the folder for {safe_url(url)}: {err.strerror}") from None
+        _sqlite_file(url, u.database, create)
     try:
         engine = create_engine(u, pool_pre_ping=True)
-    except (ArgumentError, NoSuchModuleError) as err:
+    except (ArgumentError, NoSuchModuleError, ValueError) as err:
         raise StoreError(f"cannot use database URL {safe_url(url)}: {err}") from None
     if u.get_backend_name() == "sqlite":
         @event.listens_for(engine, "connect")
@@ -51,12 +73,22 @@ def get_engine(db_url: str | None = None) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
     try:
-        from defi_perps.store import models  # noqa: F401  (registers the tables)
+        from defi_perps.store import migrate
 
-        SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in models.SNAPSHOT_TABLES])  # type: ignore[attr-defined]
+        state = migrate.current(engine)
+        if state == "empty" and not create:
+            engine.dispose()
+            raise NoDatabase(f"no snapshots stored yet in {safe_url(url)} (run `defi-perps index gmx-v2 …`)")
+        if state != migrate.HEAD:
+            migrate.upgrade(engine, safe_url(url))
     except SQLAlchemyError as err:
         engine.dispose()
         raise StoreError(f"cannot open database {safe_url(url)}: {_first_line(err)}") from None
+    except (StoreError, OSError) as err:
+        engine.dispose()
+        if isinstance(err, StoreError):
+            raise
+        raise StoreError(f"cannot open database {safe_url(url)}: {err}") from None
     return engine
 
 

@@ -1,6 +1,8 @@
 """SQLModel tables of a protocol snapshot. Column names equal the ``defi_perps.domain`` field names,
-so rows and records convert field by field (writer.py, queries.py). Every row has ``chain_id`` and
-``block_number``; on-chain integers use BigInt (lossless).
+so rows and records convert field by field (writer.py, queries.py). Every row has ``chain_id``,
+``block_number`` and ``block_hash``; on-chain integers use BigInt (lossless).
+
+The schema is created and evolved by Alembic (store/migrations/): a change here needs a migration.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ def _utcnow() -> str:
 
 class SnapshotRow(SQLModel, table=True):
     __tablename__ = "snapshot"
-    __table_args__ = (UniqueConstraint("chain_id", "protocol", "data_store", "block_number",
-                                       name="uq_snapshot_chain_protocol_store_block"),)
+    # The snapshot's identity (issue 8 §3): another chain, a reorg at the same number or another price
+    # source is another snapshot. price_source is "chainlink" or "file:sha256:<digest of the file>".
+    __table_args__ = (UniqueConstraint("chain_id", "protocol", "data_store", "block_number", "block_hash",
+                                       "price_source", name="uq_snapshot_identity"),
+                      Index("ix_snapshot_chain_block", "chain_id", "block_number"))
     id: int | None = Field(default=None, primary_key=True)
     chain_id: int = Field(index=True, sa_type=BigInteger)
     block_number: int = Field(sa_type=BigInteger)
@@ -34,6 +39,7 @@ class SnapshotRow(SQLModel, table=True):
     protocol: str
     data_store: str
     price_source: str
+    price_label: str | None = None       # what a user recognises: "file prices.json"
     chain_name: str = ""
     created_at: str = Field(default_factory=_utcnow)
     market_count: int = 0
@@ -51,6 +57,7 @@ class TokenRow(SQLModel, table=True):
     snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
     chain_id: int = Field(sa_type=BigInteger)
     block_number: int = Field(sa_type=BigInteger)
+    block_hash: str
     address: str
     symbol: str
     decimals: int
@@ -63,6 +70,7 @@ class PriceRow(SQLModel, table=True):
     snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
     chain_id: int = Field(sa_type=BigInteger)
     block_number: int = Field(sa_type=BigInteger)
+    block_hash: str
     token: str
     price_min: int = _big()  # type: ignore[assignment]
     price_max: int = _big()  # type: ignore[assignment]
@@ -80,6 +88,7 @@ class OpenInterestRow(SQLModel, table=True):
     snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
     chain_id: int = Field(sa_type=BigInteger)
     block_number: int = Field(sa_type=BigInteger)
+    block_hash: str
     market: str
     collateral_token: str
     is_long: bool
@@ -94,6 +103,7 @@ class MarketRow(SQLModel, table=True):
     snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
     chain_id: int = Field(sa_type=BigInteger)
     block_number: int = Field(sa_type=BigInteger)
+    block_hash: str
     market_token: str
     index_token: str
     long_token: str
@@ -146,6 +156,7 @@ class PositionRow(SQLModel, table=True):
     snapshot_id: int = Field(foreign_key="snapshot.id")
     chain_id: int = Field(sa_type=BigInteger)
     block_number: int = Field(sa_type=BigInteger)
+    block_hash: str
     key: str
     account: str
     market: str

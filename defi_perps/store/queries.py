@@ -33,32 +33,51 @@ class SnapshotInfo:
     market_count: int
     position_count: int
     created_at: str
+    price_label: str | None = None
+
+
+def _info(r: SnapshotRow) -> SnapshotInfo:
+    return SnapshotInfo(r.id, r.chain_id, r.chain_name, r.protocol, r.data_store, r.block_number,  # type: ignore[arg-type]
+                        r.block_timestamp, r.block_hash, r.price_source, r.market_count, r.position_count,
+                        r.created_at, r.price_label)
 
 
 def list_snapshots(db_url: str | None = None) -> list[SnapshotInfo]:
-    """All stored snapshots, oldest first."""
+    """All stored snapshots, oldest first (a read-only command: never creates a database)."""
     try:
-        with Session(get_engine(db_url)) as s:
+        with Session(get_engine(db_url, create=False)) as s:
             rows = s.exec(select(SnapshotRow).order_by(SnapshotRow.id)).scalars().all()  # type: ignore[call-overload]
-            return [SnapshotInfo(r.id, r.chain_id, r.chain_name, r.protocol, r.data_store, r.block_number,
-                                 r.block_timestamp, r.block_hash, r.price_source, r.market_count, r.position_count,
-                                 r.created_at) for r in rows]
+            return [_info(r) for r in rows]
     except SQLAlchemyError as err:
         raise StoreError(f"cannot read snapshots: {_first_line(err)}") from None
 
 
 def find_snapshot(db_url: str | None, chain_id: int, protocol: str, data_store: str,
-                  block_number: int) -> SnapshotInfo | None:
-    """The stored snapshot with this key (chain, protocol, root contract, block), or None."""
+                  block_number: int, block_hash: str, price_source: str) -> SnapshotInfo | None:
+    """The stored snapshot with this identity (chain, protocol, root contract, block number and hash,
+    price source), or None."""
     try:
         with Session(get_engine(db_url)) as s:
-            sid = find_snapshot_id(s, chain_id, protocol, data_store, block_number)
+            sid = find_snapshot_id(s, chain_id, protocol, data_store, block_number, block_hash, price_source)
             if sid is None:
                 return None
             r = s.get(SnapshotRow, sid)
-            return SnapshotInfo(r.id, r.chain_id, r.chain_name, r.protocol, r.data_store, r.block_number,
-                                r.block_timestamp, r.block_hash, r.price_source, r.market_count, r.position_count,
-                                r.created_at)
+            assert r is not None
+            return _info(r)
+    except SQLAlchemyError as err:
+        raise StoreError(f"cannot read snapshots: {_first_line(err)}") from None
+
+
+def snapshots_at(db_url: str | None, chain_id: int, protocol: str, data_store: str,
+                 block_number: int) -> list[SnapshotInfo]:
+    """Every stored snapshot of this deployment at this block number, whatever its hash or prices."""
+    try:
+        with Session(get_engine(db_url)) as s:
+            rows = s.exec(select(SnapshotRow).where(  # type: ignore[call-overload]
+                SnapshotRow.chain_id == chain_id, SnapshotRow.protocol == protocol,
+                SnapshotRow.data_store == data_store, SnapshotRow.block_number == block_number)
+                .order_by(SnapshotRow.id)).scalars().all()
+            return [_info(r) for r in rows]
     except SQLAlchemyError as err:
         raise StoreError(f"cannot read snapshots: {_first_line(err)}") from None
 
@@ -71,9 +90,12 @@ def resolve_snapshot_id(session: Session, snapshot_id: int | str) -> int:
                 raise SnapshotNotFound("no snapshots stored yet: run `defi-perps index gmx-v2 …` first")
             return int(sid)
         try:
-            snapshot_id = int(snapshot_id)
+            snapshot_id = int(snapshot_id.strip())
         except ValueError:
-            raise SnapshotNotFound(f"snapshot id must be a number or 'latest', got {snapshot_id!r}") from None
+            raise SnapshotNotFound(f"snapshot id must be a number or 'latest', got {snapshot_id[:40]!r}") from None
+    if isinstance(snapshot_id, bool) or not isinstance(snapshot_id, int) or not 1 <= snapshot_id < 2**63:
+        raise SnapshotNotFound(f"snapshot id must be a whole number from 1 to 2**63-1 or 'latest', "
+                               f"got {str(snapshot_id)[:40]}")
     if session.get(SnapshotRow, snapshot_id) is None:
         raise SnapshotNotFound(f"no snapshot with id {snapshot_id}")
     return int(snapshot_id)
@@ -86,7 +108,7 @@ def _rec(cls: type, row: Any, **extra: Any) -> Any:
 def load_snapshot(db_url: str | None, snapshot_id: int | str) -> Snapshot:
     """The stored snapshot ``snapshot_id`` (an id or ``"latest"``) as a ``domain.Snapshot`` with exact ints."""
     try:
-        with Session(get_engine(db_url)) as s:
+        with Session(get_engine(db_url, create=False)) as s:
             sid = resolve_snapshot_id(s, snapshot_id)
             r = s.get(SnapshotRow, sid)
             assert r is not None

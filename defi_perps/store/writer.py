@@ -1,4 +1,7 @@
-"""Write one snapshot in one transaction; the same (chain, protocol, data_store, block) twice is a no-op."""
+"""Write one snapshot in one transaction; the same identity twice is a no-op.
+
+A snapshot's identity: (chain id, protocol, deployment root, block number, block hash, price source).
+"""
 
 from __future__ import annotations
 
@@ -24,14 +27,17 @@ class SaveResult:
     created: bool            # False: this block was already stored; nothing was written
 
 
-def find_snapshot_id(session: Session, chain_id: int, protocol: str, data_store: str, block_number: int) -> int | None:
+def find_snapshot_id(session: Session, chain_id: int, protocol: str, data_store: str, block_number: int,
+                     block_hash: str, price_source: str) -> int | None:
     return session.exec(select(SnapshotRow.id).where(  # type: ignore[call-overload]
         SnapshotRow.chain_id == chain_id, SnapshotRow.protocol == protocol,
-        SnapshotRow.data_store == data_store, SnapshotRow.block_number == block_number)).scalar_one_or_none()
+        SnapshotRow.data_store == data_store, SnapshotRow.block_number == block_number,
+        SnapshotRow.block_hash == block_hash.lower(), SnapshotRow.price_source == price_source)).scalar_one_or_none()
 
 
 def save_snapshot(db_url: str | None, snap: Snapshot, chain_name: str = "",
-                  _before_commit: Callable[[Session], None] | None = None) -> SaveResult:
+                  _before_commit: Callable[[Session], None] | None = None,
+                  price_label: str | None = None) -> SaveResult:
     """Store ``snap`` atomically. Returns its id and whether it was new (re-indexing a block changes nothing).
 
     ``_before_commit`` is a test hook run inside the open transaction (to prove a failure or a kill
@@ -41,20 +47,22 @@ def save_snapshot(db_url: str | None, snap: Snapshot, chain_name: str = "",
     m = snap.meta
     try:
         with Session(engine) as session:
-            existing = find_snapshot_id(session, m.chain_id, m.protocol, m.data_store, m.block_number)
+            existing = find_snapshot_id(session, m.chain_id, m.protocol, m.data_store, m.block_number, m.block_hash,
+                                        m.price_source)
             if existing is not None:
                 return SaveResult(existing, False)
             g = snap.globals
             row = SnapshotRow(chain_id=m.chain_id, block_number=m.block_number, block_timestamp=m.block_timestamp,
-                              block_hash=m.block_hash, protocol=m.protocol, data_store=m.data_store,
-                              price_source=m.price_source, chain_name=chain_name, market_count=len(snap.markets),
+                              block_hash=m.block_hash.lower(), protocol=m.protocol, data_store=m.data_store,
+                              price_source=m.price_source, price_label=price_label, chain_name=chain_name, market_count=len(snap.markets),
                               position_count=len(snap.positions),
                               **(asdict(g) if g is not None else {}))
             session.add(row)
             session.flush()
             sid = row.id
             assert sid is not None
-            common = {"snapshot_id": sid, "chain_id": m.chain_id, "block_number": m.block_number}
+            common = {"snapshot_id": sid, "chain_id": m.chain_id, "block_number": m.block_number,
+                      "block_hash": m.block_hash.lower()}
             _bulk(session, TokenRow, [{**common, **asdict(t)} for t in snap.tokens])
             _bulk(session, PriceRow, [{**common, **asdict(p)} for p in snap.prices])
             _bulk(session, MarketRow, [{**common, **_market_dict(mk)} for mk in snap.markets])
@@ -67,7 +75,8 @@ def save_snapshot(db_url: str | None, snap: Snapshot, chain_name: str = "",
     except IntegrityError:
         # Another run stored the same block between our check and our commit: theirs stands.
         with Session(engine) as session:
-            existing = find_snapshot_id(session, m.chain_id, m.protocol, m.data_store, m.block_number)
+            existing = find_snapshot_id(session, m.chain_id, m.protocol, m.data_store, m.block_number,
+                                        m.block_hash, m.price_source)
         if existing is None:
             raise StoreError(f"could not store snapshot of block {m.block_number} in {safe_url(str(engine.url))}") from None
         return SaveResult(existing, False)

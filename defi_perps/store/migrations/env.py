@@ -1,0 +1,14 @@
+"""Alembic environment: runs on the connection ``defi_perps.store.migrate`` hands over (under its lock)."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+
+from defi_perps.store import models  # noqa: F401  (registers every table on SQLModel.metadata)
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, target_metadata=SQLModel.metadata,
+                  render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+with context.begin_transaction():
+    context.run_migrations()
