@@ -47,6 +47,7 @@ class IndexReport:
     block_hash: str = ""
     price_source: str = "chainlink"
     price_label: str | None = None
+    batch_growths: int = 0
 
     @property
     def positions_per_s(self) -> float:
@@ -113,7 +114,7 @@ def index_gmx_v2(chain: ChainConfig, rpc_url: str | None = None, block: int | No
     return IndexReport(sid, created, chain.name, chain.chain_id, pinned.number, pinned.timestamp, len(snap.markets),
                        len(snap.positions), client.round_trips, client.retries, st.batches, st.halvings,
                        st.final_batch_size, t2 - t1, t3 - t2, t3 - t0, tuple(warnings + reader.warnings),
-                       pinned.hash, price_source, price_label), snap
+                       pinned.hash, price_source, price_label, st.growths), snap
 
 
 def price_identity(prices_path: str | None) -> tuple[str, str | None]:

@@ -45,6 +45,7 @@ from defi_perps.rpc.fastabi import decode_aggregate3, encode_aggregate3
 
 IDENTITY_PRECOMPILE = "0x0000000000000000000000000000000000000004"
 VERIFY_ATTEMPTS = 3          # sends of one batch whose answer fails verification (2 on fresh connections)
+MIN_TIMEOUT_SPLIT = 32       # a batch this small that times out is not too big: the node is hung
 GROW_AFTER = 16              # consecutive successful batches before the batch size doubles again
 
 
@@ -163,7 +164,7 @@ class Multicall:
             # A batch that keeps timing out may be too big for the node: split it, if the node
             # still answers a small request. An endpoint answering 429/5xx to every retry, or
             # nothing at all, is down or throttling; smaller batches won't help.
-            if err.kind != "timeout" or size <= 1:
+            if err.kind != "timeout" or size < MIN_TIMEOUT_SPLIT:
                 return False
             return self.client.alive(min(self.client.retry.timeout_s / 2, 5.0))
         if not isinstance(err, RpcCallError) and type(err) is not RpcError:
@@ -197,11 +198,17 @@ class Multicall:
             if not data:
                 raise AbiMismatchError(f"Multicall3 at {self.address} has no code at block {self.number}")
             try:
-                results = decode_aggregate3(data)
+                try:
+                    results = decode_aggregate3(data)
+                except AbiMismatchError as bad:
+                    raise RpcAnswerError(str(bad)) from None
+                if len(results) < len(prefix):
+                    raise RpcAnswerError(f"Multicall3 answered {len(results)} results for {len(prefix) + len(chunk)} "
+                                         f"calls")
+                self._verify(results[:len(prefix)], nonce)
                 if len(results) != len(prefix) + len(chunk):
                     raise RpcAnswerError(f"Multicall3 answered {len(results) - len(prefix)} results for "
                                          f"{len(chunk)} calls")
-                self._verify(results[:len(prefix)], nonce)
                 return _decode_results(chunk, results[len(prefix):])
             except (RpcAnswerError, AbiMismatchError) as err:
                 last = err

@@ -93,6 +93,7 @@ class ReadStats:
     batches: int = 0
     halvings: int = 0
     final_batch_size: int = 0
+    growths: int = 0
 
 
 class GmxV2Reader:
@@ -132,8 +133,9 @@ class GmxV2Reader:
                 self._ds("getUint", K.LIQUIDATION_FEE_RECEIVER_FACTOR),
                 self._ds("getUint", K.BORROWING_FEE_RECEIVER_FACTOR),
             ])
-        except AbiMismatchError:
-            raise AbiMismatchError(f"no GMX v2 DataStore answers at {self.ds} on block {self.block.number}") from None
+        except AbiMismatchError as err:
+            raise AbiMismatchError(f"no GMX v2 DataStore answers at {self.ds} on block {self.block.number} "
+                                   f"({err})") from None
         n_markets, n_positions = int(r[0].value), int(r[1].value)
         glob = GlobalParams(*(int(x.value or 0) for x in r[2:6]))
         if progress:
@@ -304,7 +306,8 @@ class GmxV2Reader:
         return token_recs, prices
 
     def stats(self) -> ReadStats:
-        return ReadStats(self.client.round_trips, self.mc.batches, self.mc.halvings, self.mc.batch_size)
+        return ReadStats(self.client.round_trips, self.mc.batches, self.mc.halvings, self.mc.batch_size,
+                         self.mc.growths)
 
 
 def position_key_of(p: Any) -> bytes:
