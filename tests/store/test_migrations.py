@@ -1,0 +1,247 @@
+"""Schema migrations (issue 8 §4, issue 14 §3): the baseline equals the 0.1.0 schema, a database that
+release wrote upgrades in place and reads back, the migrated schema equals the models, a newer schema
+is refused, and two processes creating a fresh database at once both succeed. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import Engine, make_url
+
+from defi_perps.exceptions import StoreError
+from defi_perps.store import list_snapshots, load_snapshot, save_snapshot
+from defi_perps.store import migrate
+from defi_perps.store.db import get_engine
+
+from store_factory import make_snapshot
+
+ROOT = Path(__file__).resolve().parents[2]
+OLD = Path(__file__).resolve().parent / "old_schema"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own: a new SQLite file, or a new PostgreSQL database (dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    base = os.environ.get("DEFI_PERPS_TEST_PG")
+    if not base:
+        pytest.skip("DEFI_PERPS_TEST_PG not set (scripts/pg.sh starts a throwaway PostgreSQL)")
+    name = f"mig_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        get_engine.cache_clear()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _raw(url: str) -> Engine:
+    return create_engine(url)
+
+
+def _load_release_schema(url: str) -> None:
+    """Create the tables exactly as defi-perps 0.1.0 did (its DDL, committed as SQL)."""
+    eng = _raw(url)
+    ddl = (OLD / ("postgresql.sql" if eng.dialect.name == "postgresql" else "sqlite.sql")).read_text()
+    with eng.begin() as c:
+        for stmt in ddl.split(";"):
+            if stmt.strip():
+                c.exec_driver_sql(stmt)
+    eng.dispose()
+
+
+def _write_release_rows(url: str, block: int) -> None:
+    """One snapshot as 0.1.0 stored it: a row per table, no block_hash on child rows."""
+    eng = _raw(url)
+    big = "2" * 77        # a uint256-sized value, exact
+    with eng.begin() as c:
+        sid = c.execute(text(
+            "INSERT INTO snapshot (chain_id, block_number, block_timestamp, block_hash, protocol, data_store, "
+            "price_source, chain_name, created_at, market_count, position_count, min_collateral_usd, "
+            "min_position_size_usd, liquidation_fee_receiver_factor, borrowing_fee_receiver_factor) VALUES "
+            "(31337, :b, 1700000000, :h, 'gmx_v2', :ds, 'chainlink', 'devnet', '2026-01-01T00:00:00+00:00', 1, 1, "
+            "1, 2, 3, 4) RETURNING id"), {"b": block, "h": "0x" + "cd" * 32, "ds": "0x" + "Aa" * 20}).scalar_one()
+        common = {"s": sid, "b": block}
+        c.execute(text("INSERT INTO snapshot_token (snapshot_id, chain_id, block_number, address, symbol, decimals, "
+                       "synthetic) VALUES (:s, 31337, :b, :a, 'WETH', 18, false)"), {**common, "a": "0x" + "Ee" * 20})
+        c.execute(text("INSERT INTO snapshot_price (snapshot_id, chain_id, block_number, token, price_min, price_max, "
+                       "source) VALUES (:s, 31337, :b, :a, :p, :p, 'chainlink')"),
+                  {**common, "a": "0x" + "Ee" * 20, "p": big})
+        m = ["pool_amount_long", "pool_amount_short", "reserve_factor_long", "reserve_factor_short",
+             "open_interest_reserve_factor_long", "open_interest_reserve_factor_short",
+             "max_pnl_factor_for_traders_long", "max_pnl_factor_for_traders_short", "max_pnl_factor_for_adl_long",
+             "max_pnl_factor_for_adl_short", "min_pnl_factor_after_adl_long", "min_pnl_factor_after_adl_short",
+             "min_collateral_factor", "min_collateral_factor_for_liquidation", "position_impact_factor_positive",
+             "position_impact_factor_negative", "position_impact_exponent_factor_positive",
+             "position_impact_exponent_factor_negative", "max_position_impact_factor_positive",
+             "max_position_impact_factor_negative", "max_position_impact_factor_for_liquidations",
+             "position_fee_factor_positive", "position_fee_factor_negative", "liquidation_fee_factor",
+             "borrowing_factor_long", "borrowing_factor_short", "borrowing_exponent_factor_long",
+             "borrowing_exponent_factor_short", "cumulative_borrowing_factor_long",
+             "cumulative_borrowing_factor_short", "funding_factor", "funding_exponent_factor",
+             "saved_funding_factor_per_second", "position_impact_pool_amount", "virtual_inventory_for_positions"]
+        c.execute(text(
+            "INSERT INTO snapshot_market (snapshot_id, chain_id, block_number, market_token, index_token, long_token, "
+            f"short_token, is_adl_enabled_long, is_adl_enabled_short, virtual_market_id, virtual_token_id, {', '.join(m)}) "
+            f"VALUES (:s, 31337, :b, :mk, :t, :t, :t, true, false, :z, :z, {', '.join(':v' for _ in m)})"),
+            {**common, "mk": "0x" + "Aa" * 20, "t": "0x" + "Ee" * 20, "z": "0x" + "00" * 32, "v": big})
+        c.execute(text("INSERT INTO snapshot_open_interest (snapshot_id, chain_id, block_number, market, "
+                       "collateral_token, is_long, open_interest_usd, open_interest_in_tokens, collateral_sum) VALUES "
+                       "(:s, 31337, :b, :mk, :t, true, :v, 1, 0)"),
+                  {**common, "mk": "0x" + "Aa" * 20, "t": "0x" + "Ee" * 20, "v": big})
+        p = ["size_in_usd", "size_in_tokens", "collateral_amount", "pending_impact_amount", "borrowing_factor",
+             "funding_fee_amount_per_size", "long_token_claimable_funding_amount_per_size",
+             "short_token_claimable_funding_amount_per_size", "increased_at_time", "decreased_at_time"]
+        c.execute(text(
+            'INSERT INTO snapshot_position (snapshot_id, chain_id, block_number, "key", account, market, '
+            f"collateral_token, is_long, {', '.join(p)}) VALUES (:s, 31337, :b, :k, :a, :mk, :t, true, "
+            f"{', '.join(':v' for _ in p)})"),
+            {**common, "k": "0x" + "01" * 32, "a": "0x" + "0c" * 20, "mk": "0x" + "Aa" * 20, "t": "0x" + "Ee" * 20,
+             "v": big})
+    eng.dispose()
+
+
+def _schema(url: str) -> dict[str, object]:
+    """Tables → columns (name, type, nullable), indexes, unique constraints and foreign keys, as reflected."""
+    eng = _raw(url)
+    insp = inspect(eng)
+    out: dict[str, object] = {}
+    for t in sorted(n for n in insp.get_table_names() if n != "alembic_version"):
+        out[t] = {
+            "columns": [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns(t)],
+            "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(t)),
+            "unique": sorted((u["name"], tuple(u["column_names"])) for u in insp.get_unique_constraints(t)),
+            "fks": sorted((tuple(f["constrained_columns"]), f["referred_table"]) for f in insp.get_foreign_keys(t)),
+            "pk": tuple(insp.get_pk_constraint(t)["constrained_columns"]),
+        }
+    eng.dispose()
+    return out
+
+
+def test_head_is_the_newest_script() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrate.MIGRATIONS))
+    scripts = ScriptDirectory.from_config(cfg)
+    assert scripts.get_current_head() == migrate.HEAD
+    assert sorted(r.revision for r in scripts.walk_revisions()) == list(migrate.KNOWN)
+    assert scripts.get_base() == migrate.BASELINE
+
+
+def test_baseline_equals_the_release_schema(fresh_url: str, tmp_path: Path) -> None:
+    _load_release_schema(fresh_url)
+    release = _schema(fresh_url)
+    assert set(release) == {"snapshot", "snapshot_token", "snapshot_price", "snapshot_open_interest",
+                            "snapshot_market", "snapshot_position"}
+    # the same schema created by the baseline migration in a second database
+    if fresh_url.startswith("sqlite"):
+        other = f"sqlite:///{tmp_path / 'baseline.db'}"
+        migrate.upgrade(_raw(other), "baseline", notice=None, target=migrate.BASELINE)
+        assert _schema(other) == release
+    else:
+        with _raw(fresh_url).begin() as c:
+            for t in ("snapshot_position", "snapshot_market", "snapshot_open_interest", "snapshot_price",
+                      "snapshot_token", "snapshot"):
+                c.execute(text(f"DROP TABLE {t}"))
+        migrate.upgrade(_raw(fresh_url), "baseline", notice=None, target=migrate.BASELINE)
+        assert _schema(fresh_url) == release
+
+
+def test_release_database_upgrades_in_place(fresh_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _load_release_schema(fresh_url)
+    _write_release_rows(fresh_url, 77)
+    get_engine.cache_clear()
+    rows = list_snapshots(fresh_url)        # a read-only command: upgrades, with a one-line notice
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("notice: upgraded database") and migrate.HEAD in err[0], err
+    assert [(r.block_number, r.block_hash, r.price_source) for r in rows] == [(77, "0x" + "cd" * 32, "chainlink")]
+    snap = load_snapshot(fresh_url, rows[0].id)
+    assert snap.positions[0].size_in_usd == int("2" * 77) and snap.markets[0].pool_amount_long == int("2" * 77)
+    assert snap.markets[0].open_interest[0].open_interest_usd == int("2" * 77)
+    with _raw(fresh_url).connect() as c:
+        assert migrate.schema_state(c) == migrate.HEAD
+        for t in ("snapshot_token", "snapshot_price", "snapshot_open_interest", "snapshot_market",
+                  "snapshot_position"):
+            assert c.execute(text(f"SELECT block_hash FROM {t}")).scalars().all() == ["0x" + "cd" * 32], t
+    # the new identity: the same block with another hash is another snapshot; the same one is not
+    import dataclasses
+
+    same = make_snapshot(77)                 # the release's row has this very identity
+    assert not save_snapshot(fresh_url, same).created
+    reorg = dataclasses.replace(same, meta=dataclasses.replace(same.meta, block_hash="0x" + "ef" * 32))
+    assert save_snapshot(fresh_url, reorg).created
+    what_if = dataclasses.replace(same, meta=dataclasses.replace(same.meta, price_source="file:sha256:" + "0" * 64))
+    assert save_snapshot(fresh_url, what_if).created
+    assert capsys.readouterr().err == ""    # upgraded once, silent after
+
+
+def test_migrated_schema_equals_the_models(fresh_url: str) -> None:
+    """Every model column, index and constraint arrives through a migration (a model change without
+    one fails here: add the next file in defi_perps/store/migrations/versions/)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    from defi_perps.store import models  # noqa: F401
+
+    get_engine(fresh_url)
+    eng = _raw(fresh_url)
+    with eng.connect() as c:
+        diff = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), SQLModel.metadata)
+    eng.dispose()
+    assert diff == []
+
+
+def test_newer_schema_is_refused(fresh_url: str) -> None:
+    get_engine(fresh_url)
+    with _raw(fresh_url).begin() as c:
+        c.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    get_engine.cache_clear()
+    with pytest.raises(StoreError) as e:
+        list_snapshots(fresh_url)
+    assert "9999" in str(e.value) and "newer" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_two_writers_at_once_on_a_fresh_database(fresh_url: str, tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    script = textwrap.dedent(f"""
+        import sys, time, pathlib
+        sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+        from store_factory import make_snapshot
+        from defi_perps.store import save_snapshot
+        while not pathlib.Path({str(go)!r}).exists():
+            time.sleep(0.005)
+        r = save_snapshot({fresh_url!r}, make_snapshot(int(sys.argv[1]), 50))
+        print(r.snapshot_id, r.created)
+    """)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(b)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for b in (501, 502, 502)]
+    import time
+
+    time.sleep(1.5)         # all three imported and waiting
+    go.write_text("x")
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+        assert "Traceback" not in err
+    created = sorted(o.split()[1] for o, _ in outs)
+    assert created == ["False", "True", "True"]    # 501 once, 502 once (the third finds it stored)
+    assert sorted(r.block_number for r in list_snapshots(fresh_url)) == [501, 502]
