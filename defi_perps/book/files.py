@@ -141,19 +141,64 @@ def read_book_file(path: str | Path) -> Book:
                 account_names=list(accounts), position_mm_rate=pos_mm, source=f"book file {p.name}")
 
 
-def write_book_csv(book: Book, path: str | Path) -> None:
+COLUMNS = ["market", "side", "size", "entry_price", "collateral_usd", "collateral_tokens", "mark_price", "account",
+           "mm_rate"]
+
+
+def _rows(book: Book, market_mm: bool = False) -> list[list[object]]:
+    """One row per position in the file format above. Floats are written at full precision
+    (``repr``), so a reader gets the same float64 back. ``market_mm``: a position without its own
+    maintenance rate gets its market's (``book.mm_rate``), so a book exported from a snapshot keeps
+    the protocol's rate instead of falling back to the venue's."""
+    out: list[list[object]] = []
+    for i in range(book.n_positions):
+        m = int(book.market[i])
+        rate = book.position_mm_rate[i]
+        if market_mm and np.isnan(rate) and book.mm_rate is not None:
+            rate = book.mm_rate[m]
+        out.append([book.market_names[m], "long" if book.side[i] > 0 else "short", float(book.size[i]),
+                    float(book.entry_price[i]), float(book.collateral_usd[i]), float(book.collateral_tokens[i]),
+                    float(book.price[m]),
+                    book.account_names[book.account[i]] if book.account_names else str(int(book.account[i])),
+                    None if np.isnan(rate) else float(rate)])
+    return out
+
+
+def write_book_csv(book: Book, path: str | Path, market_mm: bool = False) -> None:
     """Write a book in the file format above (used by tests and to export synthetic books)."""
     import csv
 
     with Path(path).open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["market", "side", "size", "entry_price", "collateral_usd", "collateral_tokens", "mark_price",
-                    "account", "mm_rate"])
-        for i in range(book.n_positions):
-            m = int(book.market[i])
-            rate = book.position_mm_rate[i]
-            w.writerow([book.market_names[m], "long" if book.side[i] > 0 else "short", repr(float(book.size[i])),
-                        repr(float(book.entry_price[i])), repr(float(book.collateral_usd[i])),
-                        repr(float(book.collateral_tokens[i])), repr(float(book.price[m])),
-                        book.account_names[book.account[i]] if book.account_names else int(book.account[i]),
-                        "" if np.isnan(rate) else repr(float(rate))])
+        w.writerow(COLUMNS)
+        for r in _rows(book, market_mm):
+            w.writerow([repr(v) if isinstance(v, float) else ("" if v is None else v) for v in r])
+
+
+def write_book_parquet(book: Book, path: str | Path, market_mm: bool = False) -> None:
+    """The same rows as a Parquet file (float64 columns, so values round-trip exactly)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = _rows(book, market_mm)
+    cols = list(zip(*rows)) if rows else [()] * len(COLUMNS)
+    types = [pa.string(), pa.string(), pa.float64(), pa.float64(), pa.float64(), pa.float64(), pa.float64(),
+             pa.string(), pa.float64()]
+    table = pa.table({name: pa.array(list(c), type=t) for name, c, t in zip(COLUMNS, cols, types)})
+    pq.write_table(table, path)
+
+
+def write_book_file(book: Book, path: str | Path, fmt: str, market_mm: bool = False) -> None:
+    """Write ``book`` as ``csv`` or ``parquet``; an unwritable path is a one-line InputError."""
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise InputError(f"cannot write {p}: folder {p.parent} does not exist")
+    try:
+        if fmt == "csv":
+            write_book_csv(book, p, market_mm)
+        elif fmt == "parquet":
+            write_book_parquet(book, p, market_mm)
+        else:
+            raise InputError(f"unknown book format {fmt!r}: use csv or parquet")
+    except OSError as err:
+        raise InputError(f"cannot write {p}: {err.strerror}") from None

@@ -1,5 +1,17 @@
-"""Indexing jobs: pin a block, read a protocol through its reader, store the snapshot."""
+"""Indexing jobs: pin a block, read a protocol through its reader, store the snapshot.
 
-from defi_perps.indexer.gmx_v2 import IndexReport, index_gmx_v2
+Imported lazily: read-only commands (``snapshots list/show``) use ``indexer.summary`` and must not pay
+for web3/eth-abi and the RPC layer.
+"""
+
+from typing import Any
 
 __all__ = ["IndexReport", "index_gmx_v2"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from defi_perps.indexer import gmx_v2
+
+        return getattr(gmx_v2, name)
+    raise AttributeError(name)

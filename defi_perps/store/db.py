@@ -51,6 +51,59 @@ def _sqlite_file(url: str, database: str, create: bool) -> None:
 def get_engine(db_url: str | None = None, create: bool = True) -> Engine:
     """An engine for ``db_url`` (default: $DEFI_PERPS_DB or the SQLite file) with the schema at HEAD."""
     url = db_url or default_db_url()
+    engine = _engine(url, create)
+    try:
+        from defi_perps.store import migrate
+
+        state = migrate.current(engine)
+        if state == "empty" and not create:
+            engine.dispose()
+            raise NoDatabase(f"no snapshots stored yet in {safe_url(url)} (run `defi-perps index gmx-v2 …`)")
+        if state != migrate.HEAD:
+            migrate.upgrade(engine, safe_url(url))
+    except SQLAlchemyError as err:
+        engine.dispose()
+        raise StoreError(f"cannot open database {safe_url(url)}: {_first_line(err)}") from None
+    except OSError as err:
+        engine.dispose()
+        raise StoreError(f"cannot open database {safe_url(url)}: {err}") from None
+    except StoreError:
+        engine.dispose()
+        raise
+    return engine
+
+
+def schema_status(db_url: str | None = None) -> dict[str, str]:
+    """Where a database stands, changing nothing: {"database", "state", "head"}."""
+    from defi_perps.store import migrate
+
+    url = db_url or default_db_url()
+    engine = _engine(url, create=False)
+    try:
+        return {"database": safe_url(url), "state": migrate.current(engine), "head": migrate.HEAD}
+    except SQLAlchemyError as err:
+        raise StoreError(f"cannot open database {safe_url(url)}: {_first_line(err)}") from None
+    finally:
+        engine.dispose()
+
+
+def upgrade_database(db_url: str | None = None) -> dict[str, str]:
+    """``defi-perps db upgrade``: create or upgrade the schema to HEAD. {"database", "before", "after"}."""
+    from defi_perps.store import migrate
+
+    url = db_url or default_db_url()
+    engine = _engine(url, create=True)
+    try:
+        before, after = migrate.upgrade(engine, safe_url(url), notice=None)
+        return {"database": safe_url(url), "before": before, "after": after}
+    except SQLAlchemyError as err:
+        raise StoreError(f"cannot upgrade database {safe_url(url)}: {_first_line(err)}") from None
+    finally:
+        engine.dispose()
+        get_engine.cache_clear()
+
+
+def _engine(url: str, create: bool) -> Engine:
     try:
         u = make_url(url)
     except ArgumentError:
@@ -72,23 +125,6 @@ def get_engine(db_url: str | None = None, create: bool = True) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
-    try:
-        from defi_perps.store import migrate
-
-        state = migrate.current(engine)
-        if state == "empty" and not create:
-            engine.dispose()
-            raise NoDatabase(f"no snapshots stored yet in {safe_url(url)} (run `defi-perps index gmx-v2 …`)")
-        if state != migrate.HEAD:
-            migrate.upgrade(engine, safe_url(url))
-    except SQLAlchemyError as err:
-        engine.dispose()
-        raise StoreError(f"cannot open database {safe_url(url)}: {_first_line(err)}") from None
-    except (StoreError, OSError) as err:
-        engine.dispose()
-        if isinstance(err, StoreError):
-            raise
-        raise StoreError(f"cannot open database {safe_url(url)}: {err}") from None
     return engine
 
 

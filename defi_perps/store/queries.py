@@ -101,10 +101,6 @@ def resolve_snapshot_id(session: Session, snapshot_id: int | str) -> int:
     return int(snapshot_id)
 
 
-def _rec(cls: type, row: Any, **extra: Any) -> Any:
-    return cls(**{f.name: getattr(row, f.name) for f in fields(cls) if f.name not in extra}, **extra)
-
-
 def load_snapshot(db_url: str | None, snapshot_id: int | str) -> Snapshot:
     """The stored snapshot ``snapshot_id`` (an id or ``"latest"``) as a ``domain.Snapshot`` with exact ints."""
     try:
@@ -120,16 +116,22 @@ def load_snapshot(db_url: str | None, snapshot_id: int | str) -> Snapshot:
                 glob = GlobalParams(r.min_collateral_usd, r.min_position_size_usd or 0,
                                     r.liquidation_fee_receiver_factor or 0, r.borrowing_fee_receiver_factor or 0)
 
-            def rows(model: Any) -> list[Any]:
-                return s.exec(select(model).where(model.snapshot_id == sid).order_by(model.id)).scalars().all()  # type: ignore[call-overload]
+            def recs(model: Any, cls: type, *, skip: tuple[str, ...] = (), also: tuple[str, ...] = ()) -> list[Any]:
+                # Core rows of exactly the record's fields, in order, built positionally: no ORM
+                # objects, so 20,000 positions load in well under a second.
+                t = model.__table__
+                names = [f.name for f in fields(cls) if f.name not in skip]
+                q = select(*[t.c[n] for n in names], *[t.c[n] for n in also]).where(t.c.snapshot_id == sid)
+                return s.execute(q.order_by(t.c.id)).all()  # type: ignore[no-any-return]
 
-            tokens = tuple(_rec(Token, t) for t in rows(TokenRow))
-            prices = tuple(_rec(OraclePrice, p) for p in rows(PriceRow))
+            tokens = tuple(Token(*r) for r in recs(TokenRow, Token))
+            prices = tuple(OraclePrice(*r) for r in recs(PriceRow, OraclePrice))
             ois: dict[str, list[OpenInterest]] = defaultdict(list)
-            for o in rows(OpenInterestRow):
-                ois[o.market].append(_rec(OpenInterest, o))
-            markets = tuple(_rec(Market, m, open_interest=tuple(ois.get(m.market_token, ()))) for m in rows(MarketRow))
-            positions = tuple(_rec(Position, p) for p in rows(PositionRow))
+            for r in recs(OpenInterestRow, OpenInterest):
+                ois[r[0]].append(OpenInterest(*r))
+            markets = tuple(Market(*r, open_interest=tuple(ois.get(r[0], ())))
+                            for r in recs(MarketRow, Market, skip=("open_interest",)))
+            positions = tuple(Position(*r) for r in recs(PositionRow, Position))
             return Snapshot(meta=meta, tokens=tokens, prices=prices, markets=markets, positions=positions, globals=glob)
     except SQLAlchemyError as err:
         raise StoreError(f"cannot read snapshot {snapshot_id}: {_first_line(err)}") from None
