@@ -34,10 +34,19 @@ from defi_perps.resources import bundled_chains, chain_path
 
 def checksum(value: str, what: str = "address") -> str:
     """Validate a hex address and return it checksummed; raise ConfigError naming the bad value."""
-    from eth_utils import is_address, to_checksum_address
+    import re
 
-    if not isinstance(value, str) or not is_address(value):
-        raise ConfigError(f"malformed {what}: {value!r} is not a 20-byte hex address")
+    from eth_utils import is_checksum_address, to_checksum_address
+
+    if not isinstance(value, str) or not re.fullmatch(r"0[xX][0-9a-fA-F]{40}", value.strip()):
+        shown = repr(value[:50]) if isinstance(value, str) else repr(value)
+        raise ConfigError(f"malformed {what}: {shown} is not a 20-byte hex address (0x and 40 hex digits)")
+    value = value.strip()
+    body = value[2:]
+    if body != body.lower() and body != body.upper() and not is_checksum_address(value):
+        # mixed case is an EIP-55 checksum (eips.ethereum.org/EIPS/eip-55): a wrong one is a typo
+        raise ConfigError(f"{what} {value} has a wrong EIP-55 checksum (expected {to_checksum_address(value)}); "
+                          f"fix the typo or write the address in lowercase")
     return to_checksum_address(value)
 
 

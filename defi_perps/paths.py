@@ -13,7 +13,13 @@ from pathlib import Path
 
 def home() -> Path:
     p = Path(os.environ.get("DEFI_PERPS_HOME", Path.home() / ".defi-perps")).expanduser()
-    p.mkdir(parents=True, exist_ok=True)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        from defi_perps.exceptions import ConfigError
+
+        raise ConfigError(f"cannot create DEFI_PERPS_HOME {p}: {err.strerror}; set DEFI_PERPS_HOME to a writable "
+                          f"folder or pass --db URL") from None
     return p
 
 
