@@ -20,5 +20,5 @@ set +e
 python3 -m pytest "$@"
 rc=$?
 set -e
-[ -n "${DEFI_PERPS_PG_STARTED:-}" ] && scripts/pg.sh stop >/dev/null 2>&1 || true
+[ -n "${DEFI_PERPS_PG_STARTED:-}" ] && bash scripts/pg.sh stop >/dev/null 2>&1 || true
 exit $rc
