@@ -351,7 +351,9 @@ def test_ctrl_c_stops_at_once_with_requests_in_flight(shared_devnet, proxy, tmp_
             p.kill()
             p.wait()
     assert p.returncode != 0
-    assert stopped < 3.0, stopped            # not 60 s: in-flight requests do not hold the process
+    # not the 60 s the hung request would take: in-flight requests do not hold the process (the slack
+    # is for a loaded CI machine; quiet, it exits in a fraction of a second)
+    assert stopped < 20.0, stopped
     assert b"Traceback" not in p.stderr.read()
     _nothing_stored(db)
 

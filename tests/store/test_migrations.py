@@ -245,3 +245,28 @@ def test_two_writers_at_once_on_a_fresh_database(fresh_url: str, tmp_path: Path)
     created = sorted(o.split()[1] for o, _ in outs)
     assert created == ["False", "True", "True"]    # 501 once, 502 once (the third finds it stored)
     assert sorted(r.block_number for r in list_snapshots(fresh_url)) == [501, 502]
+
+
+def test_db_status_and_upgrade_commands(fresh_url: str) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from defi_perps.cli import main
+
+    _load_release_schema(fresh_url)
+    _write_release_rows(fresh_url, 88)
+    get_engine.cache_clear()
+    r = CliRunner().invoke(main, ["db", "status", "--db", fresh_url, "--json"])
+    assert r.exit_code == 0, r.output
+    st = json.loads(r.output)
+    assert st["state"] == "legacy" and not st["up_to_date"]
+    with _raw(fresh_url).connect() as c:                       # status changed nothing
+        assert migrate.schema_state(c) == "legacy"
+    r = CliRunner().invoke(main, ["db", "upgrade", "--db", fresh_url])
+    assert r.exit_code == 0 and "upgraded" in r.output and migrate.HEAD in r.output, r.output
+    r = CliRunner().invoke(main, ["db", "upgrade", "--db", fresh_url])
+    assert r.exit_code == 0 and "up to date" in r.output
+    st = json.loads(CliRunner().invoke(main, ["db", "status", "--db", fresh_url, "--json"]).output)
+    assert st["state"] == migrate.HEAD and st["up_to_date"]
+    assert [s.block_number for s in list_snapshots(fresh_url)] == [88]
