@@ -3,6 +3,8 @@ a local proxy in front of the devnet's anvil injects the faults; the reads must 
 
 from __future__ import annotations
 
+import json
+import threading
 from typing import Any
 
 import pytest
@@ -31,10 +33,21 @@ def _index(h, url: str, retry: RetryPolicy = FAST, batch: int = 500):  # type: i
 
 
 def _every_nth(n: int, fault: Fault, method: str | None = None):  # type: ignore[no-untyped-def]
+    """Fail every n-th distinct request, once: its retry (same method and params) goes through. (By
+    request number alone, a retry racing other threads' requests could land on a faulted number
+    again and again.)"""
+    seen: set[str] = set()
+    lock = threading.Lock()
+
     def rule(req: dict[str, Any], i: int) -> Fault | None:
         if method and req.get("method") != method:
             return None
-        return fault if i % n == 0 else None
+        key = json.dumps([req.get("method"), req.get("params")], sort_keys=True)
+        with lock:
+            if key in seen:
+                return None
+            seen.add(key)
+            return fault if len(seen) % n == 0 else None
     return rule
 
 
