@@ -60,11 +60,13 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
         return
     if summary is not None:
         render(summary)
+    blk = f"block {report.block_number} ({report.block_hash[:10]}…)"
+    prices = f", prices from {report.price_label}" if report.price_label else ""
     if not report.created:
-        click.echo(f"block {report.block_number} on {report.chain} is already stored as snapshot "
+        click.echo(f"{blk} on {report.chain}{prices} is already stored as snapshot "
                    f"{report.snapshot_id}; nothing written ({report.positions} positions, {report.markets} markets)")
     else:
-        click.echo(f"stored snapshot {report.snapshot_id}: {report.chain} block {report.block_number}, "
+        click.echo(f"stored snapshot {report.snapshot_id}: {report.chain} {blk}{prices}, "
                    f"{report.markets} markets, {report.positions} positions")
     if not report.created:
         click.echo(f"RPC round trips: {report.round_trips}; elapsed {report.elapsed_s:.2f}s")

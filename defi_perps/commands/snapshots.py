@@ -31,7 +31,7 @@ def _prices(r) -> str:  # type: ignore[no-untyped-def]
 def list_cmd(db_url: str | None, as_json: bool) -> None:
     """Every stored snapshot: id, chain, block (number and hash), prices, counts."""
     from defi_perps.store.db import NoDatabase
-    from defi_perps.store.queries import list_snapshots
+    from defi_perps.store.listing import list_snapshots
 
     try:
         rows = list_snapshots(db_url)

@@ -67,6 +67,10 @@ class RpcAnswerError(RpcError):
     """The node's answer is inconsistent with the request: another block, another request, bad shape."""
 
 
+class RpcBlockHashUnsupported(RpcError):
+    """The node rejects a block hash as the block parameter (no EIP-1898 support)."""
+
+
 class _Transient(Exception):
     def __init__(self, why: str, retry_after: float | None = None, kind: str = "http", fresh: bool = False) -> None:
         super().__init__(why)
@@ -342,6 +346,11 @@ class RpcClient:
             raise _Transient(f"internal error ({msg[:80]})", kind="internal", fresh=True)
         if _UNKNOWN_BLOCK_PATTERNS.search(msg):
             raise _Transient(f"block not known to the node ({msg[:80]})", kind="block", fresh=True)
+        if method == "eth_call" and len(params) > 1 and isinstance(params[1], dict) and (
+                code == -32602 or re.search(r"invalid (argument|param)|cannot unmarshal|unknown field", msg, re.I)):
+            raise RpcBlockHashUnsupported(
+                f"RPC {self.where} rejects a block hash as the block of eth_call (EIP-1898), which defi-perps needs "
+                f"to pin every read of a snapshot to one block: use a node that supports it ({msg[:80]})")
         if method == "eth_call" and _ARCHIVE_PATTERNS.search(msg):
             raise ArchiveNodeRequired(
                 f"RPC {self.where} cannot serve state at {block_label or 'the requested block'} ({msg[:100]}); "

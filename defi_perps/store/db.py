@@ -11,10 +11,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
-from sqlmodel import create_engine
 
 from defi_perps.exceptions import SnapshotNotFound, StoreError
 from defi_perps.paths import default_db_url

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import func, select
@@ -13,43 +13,15 @@ from sqlmodel import Session
 from defi_perps.domain import GlobalParams, Market, OpenInterest, OraclePrice, Position, Snapshot, SnapshotMeta, Token
 from defi_perps.exceptions import SnapshotNotFound, StoreError
 from defi_perps.store.db import _first_line, get_engine
+from defi_perps.store.listing import SnapshotInfo, list_snapshots  # noqa: F401  (re-exported)
 from defi_perps.store.writer import find_snapshot_id
 from defi_perps.store.models import MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow, TokenRow
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    """One line of ``snapshots list``."""
-
-    id: int
-    chain_id: int
-    chain_name: str
-    protocol: str
-    data_store: str
-    block_number: int
-    block_timestamp: int
-    block_hash: str
-    price_source: str
-    market_count: int
-    position_count: int
-    created_at: str
-    price_label: str | None = None
 
 
 def _info(r: SnapshotRow) -> SnapshotInfo:
     return SnapshotInfo(r.id, r.chain_id, r.chain_name, r.protocol, r.data_store, r.block_number,  # type: ignore[arg-type]
                         r.block_timestamp, r.block_hash, r.price_source, r.market_count, r.position_count,
                         r.created_at, r.price_label)
-
-
-def list_snapshots(db_url: str | None = None) -> list[SnapshotInfo]:
-    """All stored snapshots, oldest first (a read-only command: never creates a database)."""
-    try:
-        with Session(get_engine(db_url, create=False)) as s:
-            rows = s.exec(select(SnapshotRow).order_by(SnapshotRow.id)).scalars().all()  # type: ignore[call-overload]
-            return [_info(r) for r in rows]
-    except SQLAlchemyError as err:
-        raise StoreError(f"cannot read snapshots: {_first_line(err)}") from None
 
 
 def find_snapshot(db_url: str | None, chain_id: int, protocol: str, data_store: str,

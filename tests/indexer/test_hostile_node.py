@@ -296,6 +296,16 @@ def test_header_not_found_always_is_not_archive(shared_devnet, proxy, db: str) -
     assert "archive" not in msg
 
 
+def test_node_without_eip1898_gives_one_clear_error(shared_devnet, proxy, db: str) -> None:  # type: ignore[no-untyped-def]
+    def rule(req: dict[str, Any], i: int) -> Fault | None:
+        if req.get("method") == "eth_call" and isinstance(req["params"][1], dict):
+            return Fault(200, rpc_error(req, -32602, "invalid argument 1: hex string without 0x prefix"))
+        return None
+    proxy.rules.append(rule)
+    _fails_in_one_line(shared_devnet, proxy.url, db, "EIP-1898")
+    assert proxy.injected <= 2        # not split call by call: splitting cannot help
+
+
 def test_missing_history_says_archive(shared_devnet, proxy, db: str) -> None:  # type: ignore[no-untyped-def]
     proxy.rules.append(lambda req, i: Fault(200, rpc_error(req, -32000, "required historical state unavailable"))
                        if req.get("method") == "eth_call" else None)
