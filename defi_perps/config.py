@@ -16,6 +16,7 @@ A chain file (``chains/<name>.toml`` or any path given with ``--chain-file``) lo
     deploy_block = 107737756
     position_layout = "v2.2"            # "v2.2" (with pendingImpactAmount) or "v2.1"
 
+Optional: ``block_context = "evm" | "arbitrum"`` (how contracts see the block; default by chain id).
 The RPC URL is resolved as: ``--rpc`` option, else ``$<rpc_env>``, else ``rpc_url``.
 """
 
@@ -50,6 +51,9 @@ def checksum(value: str, what: str = "address") -> str:
     return to_checksum_address(value)
 
 
+ARBITRUM_CHAIN_IDS = frozenset({42161, 42170, 421614})   # Arbitrum One, Nova, Sepolia
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -76,6 +80,11 @@ class ChainConfig(_Strict):
     multicall3: str = "0xcA11bde05977b3631167028862bE2a173976CA11"
     multicall3_block: int = Field(default=0, ge=0)
     block_time_s: float | None = None
+    # How contracts see the block an eth_call runs in (rpc/multicall.py checks it on every batch):
+    # "evm" (block.number, blockhash) or "arbitrum", where block.number is an L1 block number and the
+    # L2 block is ArbSys.arbBlockNumber() / arbBlockHash() (OffchainLabs nitro-contracts
+    # src/precompiles/ArbSys.sol). Default: "arbitrum" for Arbitrum chain ids, else "evm".
+    block_context: Literal["evm", "arbitrum"] | None = None
     gmx_v2: GmxV2Deployment | None = None
     # Other protocols' deployments are kept as raw tables until their readers exist.
     extra: dict[str, Any] = Field(default_factory=dict)
@@ -85,6 +94,12 @@ class ChainConfig(_Strict):
     @classmethod
     def _mc(cls, v: str) -> str:
         return checksum(v, "multicall3 address")
+
+    @property
+    def block_context_kind(self) -> str:
+        if self.block_context is not None:
+            return self.block_context
+        return "arbitrum" if self.chain_id in ARBITRUM_CHAIN_IDS else "evm"
 
     def resolve_rpc_url(self, override: str | None = None) -> str:
         """The RPC URL to use: the explicit override, then $rpc_env, then the file's rpc_url."""

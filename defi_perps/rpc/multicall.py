@@ -13,7 +13,10 @@ Every batch is sent pinned by block hash (EIP-1898) and carries four extra calls
 * ``getBlockNumber()``, ``getCurrentBlockTimestamp()`` and ``getBlockHash(number - 1)``, which must
   equal the pinned block's number, timestamp and parent hash. (The EVM cannot see the hash of the
   block it executes in, BLOCKHASH of the current block is 0, so the parent hash stands in for it; with
-  the number, the timestamp and the hash-pinned call this fixes the block.)
+  the number, the timestamp and the hash-pinned call this fixes the block.) On Arbitrum
+  ``block.number`` is an L1 block number, so the number and parent hash come from the ArbSys
+  precompile instead (address 0x64: ``arbBlockNumber()``, ``arbBlockHash(uint256)``, which answers
+  for the 256 blocks before the current one; OffchainLabs nitro-contracts src/precompiles/ArbSys.sol).
 
 A batch whose answer fails these checks, or does not decode, is sent again on a fresh connection,
 then the run fails with one line. ``allowFailure`` is true on the wire so one failing call never
@@ -44,6 +47,9 @@ from defi_perps.rpc.client import RpcAnswerError, RpcCallError, RpcClient, RpcRe
 from defi_perps.rpc.fastabi import decode_aggregate3, encode_aggregate3
 
 IDENTITY_PRECOMPILE = "0x0000000000000000000000000000000000000004"
+ARBSYS = "0x0000000000000000000000000000000000000064"
+_ARB_BLOCK_NUMBER = Function("arbBlockNumber", (), ("uint256",))
+_ARB_BLOCK_HASH = Function("arbBlockHash", ("uint256",), ("bytes32",))
 VERIFY_ATTEMPTS = 3          # sends of one batch whose answer fails verification (2 on fresh connections)
 MIN_TIMEOUT_SPLIT = 32       # a batch this small that times out is not too big: the node is hung
 GROW_AFTER = 16              # consecutive successful batches before the batch size doubles again
@@ -83,6 +89,7 @@ class Multicall:
     block: Any                     # a PinnedBlock (pinned by hash and verified) or a block number
     batch_size: int = 500
     parallel: int = 4
+    block_context: str = "evm"     # "evm" or "arbitrum" (config.ChainConfig.block_context)
     halvings: int = field(default=0, init=False)
     growths: int = field(default=0, init=False)
     batches: int = field(default=0, init=False)
@@ -99,6 +106,12 @@ class Multicall:
         mc = contract_abi("multicall3", "Multicall3")
         self._agg = mc["aggregate3"]
         self._bn, self._ts, self._bh = mc["getBlockNumber"], mc["getCurrentBlockTimestamp"], mc["getBlockHash"]
+        if self.block_context not in ("evm", "arbitrum"):
+            raise RpcError(f"unknown block context {self.block_context!r}: use evm or arbitrum")
+        # (target, function) of the number and parent-hash checks
+        self._where = ARBSYS if self.block_context == "arbitrum" else self.address
+        if self.block_context == "arbitrum":
+            self._bn, self._bh = _ARB_BLOCK_NUMBER, _ARB_BLOCK_HASH
         self.number = int(getattr(self.block, "number", self.block))
         self._parent = getattr(self.block, "parent_hash", None)
         self._timestamp = getattr(self.block, "timestamp", None)
@@ -175,10 +188,10 @@ class Multicall:
 
     # ---- one batch ----------------------------------------------------------------------------------
     def _prefix(self, nonce: bytes) -> list[tuple[str, bool, bytes]]:
-        p = [(IDENTITY_PRECOMPILE, True, nonce), (self.address, True, self._bn.encode()),
+        p = [(IDENTITY_PRECOMPILE, True, nonce), (self._where, True, self._bn.encode()),
              (self.address, True, self._ts.encode())]
         if self.number > 0:
-            p.append((self.address, True, self._bh.encode(self.number - 1)))
+            p.append((self._where, True, self._bh.encode(self.number - 1)))
         return p
 
     def _aggregate(self, chunk: Sequence[Call]) -> list[CallResult]:

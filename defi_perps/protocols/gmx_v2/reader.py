@@ -109,7 +109,8 @@ class GmxV2Reader:
             raise InputError(f"block {block.number} is before Multicall3 was deployed on {chain.name} "
                              f"(block {chain.multicall3_block})")
         # pinned by hash and verified per batch (rpc/multicall.py)
-        self.mc = Multicall(client, chain.multicall3, block, batch_size, parallel)
+        self.mc = Multicall(client, chain.multicall3, block, batch_size, parallel,
+                            block_context=chain.block_context_kind)
         self.dsa = contract_abi("gmx_v2", "DataStore")
         self.ra = contract_abi("gmx_v2", "Reader" if self.layout == "v2.2" else "Reader_v2_1")
         self.erc20 = contract_abi("erc20", "ERC20")
