@@ -32,6 +32,21 @@ PG_LOCK_KEY = 7_339_450_010   # pg_advisory_lock key of defi-perps schema change
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 Notice = Callable[[str], None]
+# Every module of the store that defines tables: migrations cover the whole SQLModel metadata. A new
+# table module goes here (and its tables arrive through the next migration in versions/).
+TABLE_MODULES = ("defi_perps.store.models", "defi_perps.store.runs")
+
+
+def load_all_tables() -> None:
+    """Import every table module so SQLModel.metadata holds the whole schema."""
+    import importlib
+
+    for name in TABLE_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
 
 
 def _stderr(msg: str) -> None:

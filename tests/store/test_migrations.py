@@ -199,8 +199,7 @@ def test_migrated_schema_equals_the_models(fresh_url: str) -> None:
     from alembic.migration import MigrationContext
     from sqlmodel import SQLModel
 
-    from defi_perps.store import models  # noqa: F401
-
+    migrate.load_all_tables()
     get_engine(fresh_url)
     eng = _raw(fresh_url)
     with eng.connect() as c:

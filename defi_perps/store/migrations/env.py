@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from defi_perps.store import models  # noqa: F401  (registers every table on SQLModel.metadata)
+from defi_perps.store.migrate import load_all_tables
+
+load_all_tables()   # every table module registers its tables on SQLModel.metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=SQLModel.metadata,
