@@ -100,7 +100,6 @@ _UNKNOWN_BLOCK_PATTERNS = re.compile(
 )
 _RATE_LIMIT_PATTERNS = re.compile(r"rate limit|too many requests|limit exceeded|capacity|try again",
                                   re.IGNORECASE)
-_HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
 _QUANTITY = re.compile(r"0x(?:0|[1-9a-fA-F][0-9a-fA-F]*)")
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 
@@ -327,7 +326,7 @@ class RpcClient:
             raise RpcAnswerError(f"RPC {self.where} answer of {int(declared):,} bytes is above the "
                                  f"{cap:,}-byte cap")
         chunks, size = [], 0
-        for chunk in resp.iter_content(65536):
+        for chunk in resp.iter_content(1 << 20):
             size += len(chunk)
             if size > cap:
                 raise RpcAnswerError(f"RPC {self.where} answer is above the {cap:,}-byte cap")
@@ -406,9 +405,16 @@ class RpcClient:
         param, label = _block_param(block)
 
         def check(r: Any) -> bytes:
-            if not isinstance(r, str) or not _HEX.fullmatch(r):
+            # bytes.fromhex is strict about digits but skips whitespace: the length check catches that
+            if not isinstance(r, str) or not r.startswith("0x") or len(r) % 2:
                 raise BadResult(f"eth_call result is not 0x-hex bytes ({type(r).__name__})")
-            return bytes.fromhex(r[2:])
+            try:
+                out = bytes.fromhex(r[2:])
+            except ValueError:
+                raise BadResult("eth_call result is not 0x-hex bytes (non-hex digits)") from None
+            if 2 * len(out) != len(r) - 2:
+                raise BadResult("eth_call result is not 0x-hex bytes (whitespace)")
+            return out
 
         try:
             return self.request("eth_call", [tx, param], check=check,  # type: ignore[no-any-return]
