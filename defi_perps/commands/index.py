@@ -53,6 +53,10 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
         from defi_perps.store.queries import load_snapshot
 
         summary = summarize(load_snapshot(db_url, report.snapshot_id))
+    if report.snapshot_id:
+        from defi_perps.store.summaries import store_summary
+
+        store_summary(db_url, report.snapshot_id, summary)   # `snapshots show` reads it back at once
     for w in report.warnings:
         click.echo(f"warning: {w}", err=True)
     if as_json:

@@ -66,13 +66,20 @@ def list_cmd(db_url: str | None, as_json: bool) -> None:
 @json_option
 def show_cmd(snapshot_id: str, db_url: str | None, as_json: bool) -> None:
     """Per market: price, pool value, OI, pnl-to-pool vs the ADL threshold, positions, liquidation distance."""
-    from defi_perps.indexer.summary import render, summarize
-    from defi_perps.store.queries import load_snapshot
+    from defi_perps.store.summaries import cached_summary, store_summary
 
-    summary = summarize(load_snapshot(db_url, snapshot_id))
+    sid, summary = cached_summary(db_url, snapshot_id)
+    if summary is None:   # computed once per snapshot (and per version of the code that computes it)
+        from defi_perps.indexer.summary import summarize
+        from defi_perps.store.queries import load_snapshot
+
+        summary = summarize(load_snapshot(db_url, sid))
+        store_summary(db_url, sid, summary)
     if as_json:
         emit_json(summary)
     else:
+        from defi_perps.indexer.summary import render
+
         render(summary)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from defi_perps.store.types import BigInt
@@ -172,6 +172,21 @@ class PositionRow(SQLModel, table=True):
     short_token_claimable_funding_amount_per_size: int = _big()  # type: ignore[assignment]
     increased_at_time: int = _big()  # type: ignore[assignment]
     decreased_at_time: int = _big()  # type: ignore[assignment]
+
+
+class SummaryRow(SQLModel, table=True):
+    """A snapshot's per-market summary as ``snapshots show`` prints it, cached: derived data, keyed by
+    the digest of the code that computes it (store/summaries.py), so a code change recomputes it."""
+
+    __tablename__ = "snapshot_summary"
+    __table_args__ = (UniqueConstraint("snapshot_id", "summary_key", name="uq_snapshot_summary_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    chain_id: int = Field(sa_type=BigInteger)
+    block_number: int = Field(sa_type=BigInteger)
+    block_hash: str
+    summary_key: str
+    body: str = Field(sa_type=Text)
 
 
 SNAPSHOT_TABLES = (SnapshotRow, TokenRow, PriceRow, OpenInterestRow, MarketRow, PositionRow)

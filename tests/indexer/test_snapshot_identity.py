@@ -237,3 +237,33 @@ def test_two_index_runs_at_once_on_a_fresh_database(shared_devnet, tmp_path: Pat
             admin, name = cleanup  # type: ignore[misc]
             with admin.connect() as c:
                 c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_show_reads_a_cached_summary_equal_to_the_computed_one(shared_devnet, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    from defi_perps.indexer.summary import summarize
+    from defi_perps.store import summaries
+    from defi_perps.store.db import get_engine
+
+    h = shared_devnet
+    db = f"sqlite:///{tmp_path / 'cache.db'}"
+    r = CliRunner().invoke(main, ["index", "gmx-v2", "--chain-file", str(h.chain_file), "--block",
+                                  str(h.book.block_number), "--db", db, "--json"])
+    assert r.exit_code == 0, r.output
+    sid = json.loads(r.output)["index"]["snapshot_id"]
+    _, cached = summaries.cached_summary(db, sid)        # index stored it
+    computed = json.loads(json.dumps(summarize(load_snapshot(db, sid))))
+    assert cached == computed
+    shown = json.loads(CliRunner().invoke(main, ["snapshots", "show", str(sid), "--db", db, "--json"]).output)
+    assert shown == computed
+    # another version of the code that computes it: a new key, computed again and cached beside it
+    real_key = summaries.summary_key()
+    monkeypatch.setattr(summaries, "summary_key", lambda: "other-code")
+    assert summaries.cached_summary(db, sid)[1] is None
+    again = json.loads(CliRunner().invoke(main, ["snapshots", "show", "latest", "--db", db, "--json"]).output)
+    assert again == computed
+    with get_engine(db).connect() as c:
+        rows = c.execute(text("SELECT summary_key, chain_id, block_number, block_hash FROM snapshot_summary")).all()
+    assert {k for k, *_ in rows} == {"other-code", real_key}
+    assert all(r[1:] == (h.chain_id, h.book.block_number, shown["block_hash"]) for r in rows)

@@ -1,4 +1,5 @@
-"""Snapshot identity by block hash and price source; block_hash on every row; price label.
+"""Snapshot identity by block hash and price source; block_hash on every row; price label; the
+cached per-market summary of ``snapshots show`` (snapshot_summary).
 
 Issue 8 §3: a snapshot is keyed by (chain id, protocol, deployment, block number, block hash, price
 source), so another chain or a reorg at the same number, or a ``--prices`` what-if at an indexed
@@ -33,9 +34,21 @@ def upgrade() -> None:
         op.execute(f"UPDATE {t} SET block_hash = (SELECT s.block_hash FROM snapshot s WHERE s.id = {t}.snapshot_id)")
         with op.batch_alter_table(t) as b:
             b.alter_column("block_hash", existing_type=sa.String(), nullable=False)
+    op.create_table(
+        "snapshot_summary",
+        sa.Column("id", sa.Integer(), primary_key=True, nullable=False),
+        sa.Column("snapshot_id", sa.Integer(), sa.ForeignKey("snapshot.id"), nullable=False),
+        sa.Column("chain_id", sa.BigInteger(), nullable=False),
+        sa.Column("block_number", sa.BigInteger(), nullable=False),
+        sa.Column("block_hash", sa.String(), nullable=False),
+        sa.Column("summary_key", sa.String(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.UniqueConstraint("snapshot_id", "summary_key", name="uq_snapshot_summary_key"))
+    op.create_index("ix_snapshot_summary_snapshot_id", "snapshot_summary", ["snapshot_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("snapshot_summary")
     for t in CHILDREN:
         with op.batch_alter_table(t) as b:
             b.drop_column("block_hash")

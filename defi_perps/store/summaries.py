@@ -1,0 +1,90 @@
+"""The cached per-market summary of a snapshot (``snapshots show``), read and written with Core only.
+
+Computing the summary runs the exact GMX math for every position (a second for 20,000 positions);
+it is computed once, when the snapshot is indexed or first shown, and stored as JSON in
+``snapshot_summary`` under a key that is the digest of the code that computes it
+(``indexer/summary.py``, ``protocols/gmx_v2/math.py``, ``domain.py``): a change to that code makes a
+new key and the summary is computed again. The JSON holds only strings, ints, bools and None, so it
+reads back equal to what ``summarize`` returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from defi_perps.exceptions import SnapshotNotFound, StoreError
+from defi_perps.store.db import _first_line, get_engine
+
+CODE = ("defi_perps.indexer.summary", "defi_perps.protocols.gmx_v2.math", "defi_perps.domain")
+
+
+@lru_cache(maxsize=1)
+def summary_key() -> str:
+    """sha256 over the source of the modules the summary is computed by (found, not imported)."""
+    h = hashlib.sha256()
+    for name in CODE:
+        spec = find_spec(name)
+        origin = spec.origin if spec is not None else None
+        h.update(name.encode() + b"\0" + (Path(origin).read_bytes() if origin else b"") + b"\0")
+    return h.hexdigest()[:32]
+
+
+def resolve_id(conn: Any, snapshot_id: int | str) -> int:
+    """A snapshot id from ``ID`` or ``latest``: SnapshotNotFound when there is none."""
+    if isinstance(snapshot_id, str):
+        raw = snapshot_id.strip()
+        if raw.lower() == "latest":
+            sid = conn.execute(text("SELECT max(id) FROM snapshot")).scalar()
+            if sid is None:
+                raise SnapshotNotFound("no snapshots stored yet: run `defi-perps index gmx-v2 …` first")
+            return int(sid)
+        try:
+            snapshot_id = int(raw)
+        except ValueError:
+            raise SnapshotNotFound(f"snapshot id must be a number or 'latest', got {raw[:40]!r}") from None
+    if isinstance(snapshot_id, bool) or not isinstance(snapshot_id, int) or not 1 <= snapshot_id < 2**63:
+        raise SnapshotNotFound(f"snapshot id must be a whole number from 1 to 2**63-1 or 'latest', "
+                               f"got {str(snapshot_id)[:40]}")
+    if conn.execute(text("SELECT 1 FROM snapshot WHERE id = :i"), {"i": snapshot_id}).scalar() is None:
+        raise SnapshotNotFound(f"no snapshot with id {snapshot_id}")
+    return snapshot_id
+
+
+def cached_summary(db_url: str | None, snapshot_id: int | str) -> tuple[int, dict[str, Any] | None]:
+    """(snapshot id, its cached summary or None). Read-only: never creates a database."""
+    try:
+        with get_engine(db_url, create=False).connect() as c:
+            sid = resolve_id(c, snapshot_id)
+            body = c.execute(text("SELECT body FROM snapshot_summary WHERE snapshot_id = :s AND summary_key = :k"),
+                             {"s": sid, "k": summary_key()}).scalar()
+    except SQLAlchemyError as err:
+        raise StoreError(f"cannot read snapshot {snapshot_id}: {_first_line(err)}") from None
+    return sid, (json.loads(body) if body is not None else None)
+
+
+def store_summary(db_url: str | None, snapshot_id: int, summary: dict[str, Any]) -> bool:
+    """Cache ``summary`` for ``snapshot_id``; False (and nothing raised) when the database refuses
+    the write (read-only file, a concurrent writer): the cache is an optimisation, never a failure."""
+    try:
+        with get_engine(db_url, create=False).begin() as c:
+            meta = c.execute(text("SELECT chain_id, block_number, block_hash FROM snapshot WHERE id = :s"),
+                             {"s": snapshot_id}).first()
+            if meta is None:
+                return False
+            c.execute(text("DELETE FROM snapshot_summary WHERE snapshot_id = :s AND summary_key = :k"),
+                      {"s": snapshot_id, "k": summary_key()})
+            c.execute(text("INSERT INTO snapshot_summary (snapshot_id, chain_id, block_number, block_hash, "
+                           "summary_key, body) VALUES (:s, :c, :b, :h, :k, :body)"),
+                      {"s": snapshot_id, "c": meta[0], "b": meta[1], "h": meta[2], "k": summary_key(),
+                       "body": json.dumps(summary, separators=(",", ":"))})
+        return True
+    except (SQLAlchemyError, StoreError, TypeError, ValueError):
+        return False
