@@ -49,3 +49,15 @@ def test_installed_wheel_finds_its_data(wheel: Path, tmp_path: Path) -> None:
             "import sys; p = data_dir('chains'); print(p); assert '_data' in str(p), p;"
             "assert 'arbitrum' in bundled_chains(), bundled_chains()")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path, env={"PYTHONPATH": str(target)})
+
+
+def test_installed_wheel_migrates_a_database(wheel: Path, tmp_path: Path) -> None:
+    """The Alembic migrations ship in the package: a non-editable install creates the schema."""
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True)
+    code = ("from defi_perps.store.db import upgrade_database; from defi_perps.store import migrate;"
+            f"r = upgrade_database('sqlite:///{tmp_path / 'w.db'}'); print(r);"
+            "assert r['after'] == migrate.HEAD, r; assert '_data' not in migrate.MIGRATIONS.as_posix()")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path,
+                   env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
