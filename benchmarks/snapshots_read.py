@@ -4,6 +4,9 @@
 
 Target (issue 8 §8): ``snapshots list`` and ``snapshots show`` answer in under a second for the
 default 20,000-position book (they took 8 s and 15 s when they imported web3 and built ORM objects).
+``show`` computes the summary once per snapshot and caches it (``index`` from the CLI stores it at
+once; this benchmark indexes through the API, so its first ``show`` computes): ``show_first_*`` is
+that first run, ``show_*`` the best later one.
 Each command runs as a fresh process, as a user runs it: the figures include interpreter start-up and
 imports. CPU seconds are the child's user+sys time.
 """
@@ -54,7 +57,9 @@ def main() -> None:
         out: dict[str, object] = {"benchmark": "snapshots_read", "positions": rep.positions, "markets": rep.markets}
         for name, args in (("list", ["snapshots", "list", "--db", db]),
                            ("show", ["snapshots", "show", "latest", "--db", db, "--json"])):
-            runs = [_timed(args, env) for _ in range(a.repeat)]
+            runs = [_timed(args, env) for _ in range(a.repeat + (name == "show"))]
+            if name == "show":
+                out["show_first_wall_s"], out["show_first_cpu_s"] = (round(x, 3) for x in runs.pop(0))
             best = min(runs)
             out[f"{name}_wall_s"] = round(best[0], 3)
             out[f"{name}_cpu_s"] = round(best[1], 3)
