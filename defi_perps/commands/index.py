@@ -22,7 +22,8 @@ SUPPORTED = ("gmx-v2",)
               help="Calls per Multicall3 batch (halves automatically when a batch fails).")
 @click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 32),
               help="Multicall batches in flight at once.")
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 600), help="Per-request timeout (s).")
+@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Per-request timeout (s); a request's whole retry ladder gives up after about twice this.")
 @click.option("--retries", default=5, show_default=True, type=click.IntRange(0, 20), help="Retries per request on timeouts, 429 and 5xx.")
 @db_option
 @json_option

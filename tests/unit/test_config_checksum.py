@@ -43,3 +43,19 @@ def test_malformed_addresses(value: object) -> None:
 def test_all_caps_is_accepted() -> None:
     a = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
     assert checksum("0x" + a[2:].upper()) == a
+
+
+def test_wrong_checksum_in_a_price_file(tmp_path: Path) -> None:
+    import json
+
+    from defi_perps.exceptions import InputError
+    from defi_perps.protocols.gmx_v2.mappers import load_price_file
+
+    good = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+    f = tmp_path / "p.json"
+    f.write_text(json.dumps({_flip_case(good): "1.0"}))
+    with pytest.raises(InputError, match="EIP-55") as e:
+        load_price_file(f)
+    assert good in str(e.value) and "\n" not in str(e.value)
+    f.write_text(json.dumps({good.lower(): "1.0"}))
+    assert list(load_price_file(f)) == [good]

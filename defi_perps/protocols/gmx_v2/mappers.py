@@ -212,6 +212,10 @@ def load_price_file(path: str | Path) -> dict[str, PriceOverride]:
         where = f"price file {p}, token {addr!r}"
         if not is_address(addr):
             raise InputError(f"{where}: not a 20-byte hex address")
+        if not addr[2:].islower() and not addr[2:].isupper() and to_checksum_address(addr) != addr:
+            # mixed case is an EIP-55 checksum: a wrong one is a typo, not another spelling
+            raise InputError(f"{where}: wrong EIP-55 checksum (expected {to_checksum_address(addr)}); "
+                             f"fix it or write the address in lowercase")
         token = to_checksum_address(addr)
         decimals = None
         if isinstance(val, dict):
