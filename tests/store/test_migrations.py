@@ -205,7 +205,8 @@ def test_migrated_schema_equals_the_models(fresh_url: str) -> None:
     with eng.connect() as c:
         diff = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), SQLModel.metadata)
     eng.dispose()
-    assert diff == []
+    assert diff == [], (f"the models differ from the migrated schema; add the next migration in "
+                        f"defi_perps/store/migrations/versions/ and bump migrate.HEAD/KNOWN: {diff}")
 
 
 def test_newer_schema_is_refused(fresh_url: str) -> None:
