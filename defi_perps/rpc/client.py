@@ -283,7 +283,7 @@ class RpcClient:
             finally:
                 resp.close()
         except requests.Timeout:
-            raise _Transient(f"timed out after {timeout:g}s", kind="timeout") from None
+            raise _Transient(f"timed out after {timeout:.3g} s", kind="timeout") from None
         except requests.ConnectionError as err:
             if not self._answered:
                 raise RpcUnreachable(f"cannot reach RPC at {self.where}: {_short(err)}") from None
