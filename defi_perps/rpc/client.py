@@ -387,7 +387,7 @@ class RpcClient:
             if isinstance(block, int) and int(b["number"], 16) != block:
                 raise BadResult(f"asked for block {block}, got block {int(b['number'], 16)}")
             if by_hash and b["hash"].lower() != str(block).lower():
-                raise BadResult(f"asked for block {block[:10]}…, got {b['hash'][:10]}…")
+                raise BadResult(f"asked for block {str(block)[:10]}…, got {b['hash'][:10]}…")
             return b
 
         try:

@@ -8,6 +8,7 @@ balancer answering for another block cannot mix two blocks into one snapshot.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from defi_perps.exceptions import ChainMismatchError, InputError, RpcError
 from defi_perps.rpc.client import RpcClient
@@ -46,6 +47,7 @@ def pin_block(client: RpcClient, block: int | None, min_block: int = 0, what: st
     if not head_blk:
         raise RpcError(f"RPC {client.where} returned no latest block")
     head = int(head_blk["number"], 16)
+    blk: dict[str, Any] | None
     if block is None:
         blk = head_blk
     else:

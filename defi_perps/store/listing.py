@@ -7,11 +7,12 @@ hundred milliseconds of start-up that a one-line answer should not pay).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from defi_perps.exceptions import StoreError
+from defi_perps.exceptions import SnapshotNotFound, StoreError
 from defi_perps.store.db import _first_line, get_engine
 
 
@@ -46,3 +47,24 @@ def list_snapshots(db_url: str | None = None) -> list[SnapshotInfo]:
         return [SnapshotInfo(*r) for r in rows]
     except SQLAlchemyError as err:
         raise StoreError(f"cannot read snapshots: {_first_line(err)}") from None
+
+
+def resolve_id(conn: Any, snapshot_id: int | str) -> int:
+    """A snapshot id from ``ID`` or ``latest``: SnapshotNotFound when there is none."""
+    if isinstance(snapshot_id, str):
+        raw = snapshot_id.strip()
+        if raw.lower() == "latest":
+            sid = conn.execute(text("SELECT max(id) FROM snapshot")).scalar()
+            if sid is None:
+                raise SnapshotNotFound("no snapshots stored yet: run `defi-perps index gmx-v2 …` first")
+            return int(sid)
+        try:
+            snapshot_id = int(raw)
+        except ValueError:
+            raise SnapshotNotFound(f"snapshot id must be a number or 'latest', got {raw[:40]!r}") from None
+    if isinstance(snapshot_id, bool) or not isinstance(snapshot_id, int) or not 1 <= snapshot_id < 2**63:
+        raise SnapshotNotFound(f"snapshot id must be a whole number from 1 to 2**63-1 or 'latest', "
+                               f"got {str(snapshot_id)[:40]}")
+    if conn.execute(text("SELECT 1 FROM snapshot WHERE id = :i"), {"i": snapshot_id}).scalar() is None:
+        raise SnapshotNotFound(f"no snapshot with id {snapshot_id}")
+    return snapshot_id

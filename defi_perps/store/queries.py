@@ -6,14 +6,14 @@ from collections import defaultdict
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from defi_perps.domain import GlobalParams, Market, OpenInterest, OraclePrice, Position, Snapshot, SnapshotMeta, Token
-from defi_perps.exceptions import SnapshotNotFound, StoreError
+from defi_perps.exceptions import StoreError
 from defi_perps.store.db import _first_line, get_engine
-from defi_perps.store.listing import SnapshotInfo, list_snapshots  # noqa: F401  (re-exported)
+from defi_perps.store.listing import SnapshotInfo, list_snapshots, resolve_id  # noqa: F401  (re-exported)
 from defi_perps.store.writer import find_snapshot_id
 from defi_perps.store.models import MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow, TokenRow
 
@@ -45,32 +45,18 @@ def snapshots_at(db_url: str | None, chain_id: int, protocol: str, data_store: s
     """Every stored snapshot of this deployment at this block number, whatever its hash or prices."""
     try:
         with Session(get_engine(db_url)) as s:
-            rows = s.exec(select(SnapshotRow).where(  # type: ignore[call-overload]
-                SnapshotRow.chain_id == chain_id, SnapshotRow.protocol == protocol,
-                SnapshotRow.data_store == data_store, SnapshotRow.block_number == block_number)
-                .order_by(SnapshotRow.id)).scalars().all()
-            return [_info(r) for r in rows]
+            t = SnapshotRow.__table__  # type: ignore[attr-defined]
+            rows = s.execute(select(t.c.id).where(
+                t.c.chain_id == chain_id, t.c.protocol == protocol, t.c.data_store == data_store,
+                t.c.block_number == block_number).order_by(t.c.id)).scalars().all()
+            return [_info(s.get(SnapshotRow, i)) for i in rows]  # type: ignore[arg-type]
     except SQLAlchemyError as err:
         raise StoreError(f"cannot read snapshots: {_first_line(err)}") from None
 
 
 def resolve_snapshot_id(session: Session, snapshot_id: int | str) -> int:
-    if isinstance(snapshot_id, str):
-        if snapshot_id.strip().lower() == "latest":
-            sid = session.exec(select(func.max(SnapshotRow.id))).scalar_one_or_none()  # type: ignore[call-overload]
-            if sid is None:
-                raise SnapshotNotFound("no snapshots stored yet: run `defi-perps index gmx-v2 …` first")
-            return int(sid)
-        try:
-            snapshot_id = int(snapshot_id.strip())
-        except ValueError:
-            raise SnapshotNotFound(f"snapshot id must be a number or 'latest', got {snapshot_id[:40]!r}") from None
-    if isinstance(snapshot_id, bool) or not isinstance(snapshot_id, int) or not 1 <= snapshot_id < 2**63:
-        raise SnapshotNotFound(f"snapshot id must be a whole number from 1 to 2**63-1 or 'latest', "
-                               f"got {str(snapshot_id)[:40]}")
-    if session.get(SnapshotRow, snapshot_id) is None:
-        raise SnapshotNotFound(f"no snapshot with id {snapshot_id}")
-    return int(snapshot_id)
+    """An id from ``ID`` or ``latest`` (listing.resolve_id): SnapshotNotFound when there is none."""
+    return resolve_id(session, snapshot_id)
 
 
 def load_snapshot(db_url: str | None, snapshot_id: int | str) -> Snapshot:
@@ -94,14 +80,14 @@ def load_snapshot(db_url: str | None, snapshot_id: int | str) -> Snapshot:
                 t = model.__table__
                 names = [f.name for f in fields(cls) if f.name not in skip]
                 q = select(*[t.c[n] for n in names], *[t.c[n] for n in also]).where(t.c.snapshot_id == sid)
-                return s.execute(q.order_by(t.c.id)).all()  # type: ignore[no-any-return]
+                return list(s.execute(q.order_by(t.c.id)).all())
 
             tokens = tuple(Token(*r) for r in recs(TokenRow, Token))
             prices = tuple(OraclePrice(*r) for r in recs(PriceRow, OraclePrice))
             ois: dict[str, list[OpenInterest]] = defaultdict(list)
             for r in recs(OpenInterestRow, OpenInterest):
                 ois[r[0]].append(OpenInterest(*r))
-            markets = tuple(Market(*r, open_interest=tuple(ois.get(r[0], ())))
+            markets = tuple(Market(*r, open_interest=tuple(ois.get(r[0], ())))  # type: ignore[misc]
                             for r in recs(MarketRow, Market, skip=("open_interest",)))
             positions = tuple(Position(*r) for r in recs(PositionRow, Position))
             return Snapshot(meta=meta, tokens=tokens, prices=prices, markets=markets, positions=positions, globals=glob)

@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from defi_perps.exceptions import SnapshotNotFound, StoreError
+from defi_perps.exceptions import StoreError
 from defi_perps.store.db import _first_line, get_engine
+from defi_perps.store.listing import resolve_id
 
 CODE = ("defi_perps.indexer.summary", "defi_perps.protocols.gmx_v2.math", "defi_perps.domain")
 
@@ -35,27 +36,6 @@ def summary_key() -> str:
         origin = spec.origin if spec is not None else None
         h.update(name.encode() + b"\0" + (Path(origin).read_bytes() if origin else b"") + b"\0")
     return h.hexdigest()[:32]
-
-
-def resolve_id(conn: Any, snapshot_id: int | str) -> int:
-    """A snapshot id from ``ID`` or ``latest``: SnapshotNotFound when there is none."""
-    if isinstance(snapshot_id, str):
-        raw = snapshot_id.strip()
-        if raw.lower() == "latest":
-            sid = conn.execute(text("SELECT max(id) FROM snapshot")).scalar()
-            if sid is None:
-                raise SnapshotNotFound("no snapshots stored yet: run `defi-perps index gmx-v2 …` first")
-            return int(sid)
-        try:
-            snapshot_id = int(raw)
-        except ValueError:
-            raise SnapshotNotFound(f"snapshot id must be a number or 'latest', got {raw[:40]!r}") from None
-    if isinstance(snapshot_id, bool) or not isinstance(snapshot_id, int) or not 1 <= snapshot_id < 2**63:
-        raise SnapshotNotFound(f"snapshot id must be a whole number from 1 to 2**63-1 or 'latest', "
-                               f"got {str(snapshot_id)[:40]}")
-    if conn.execute(text("SELECT 1 FROM snapshot WHERE id = :i"), {"i": snapshot_id}).scalar() is None:
-        raise SnapshotNotFound(f"no snapshot with id {snapshot_id}")
-    return snapshot_id
 
 
 def cached_summary(db_url: str | None, snapshot_id: int | str) -> tuple[int, dict[str, Any] | None]:
