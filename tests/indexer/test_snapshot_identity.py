@@ -160,10 +160,7 @@ def test_read_only_commands_never_create_a_database(tmp_path: Path) -> None:
 def test_bad_store_inputs_are_one_line_errors(tmp_path: Path, args: list[str], needle: str) -> None:
     env = {**os.environ, "DEFI_PERPS_HOME": str(tmp_path)}
     db = [] if "--db" in args else ["--db", f"sqlite:///{tmp_path / 'x.db'}"]
-    if not db:
-        pass
-    else:
-        # a database with one snapshot, so the id is what is wrong
+    if db:    # a database with one snapshot, so the id is what is wrong
         sys.path.insert(0, str(ROOT / "tests" / "store"))
         from store_factory import make_snapshot
 
