@@ -10,11 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from defi_perps.domain import GlobalParams, Market, OpenInterest, OraclePrice, Position, Snapshot, SnapshotMeta, Token
+from defi_perps.domain import (AccountFees, GlobalParams, Market, OpenInterest, OraclePrice, Position, Snapshot,
+                               SnapshotMeta, Token)
 from defi_perps.exceptions import SnapshotNotFound, StoreError
 from defi_perps.store.db import _first_line, get_engine
 from defi_perps.store.writer import find_snapshot_id
-from defi_perps.store.models import MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow, TokenRow
+from defi_perps.store.models import (AccountFeesRow, MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow,
+                                     TokenRow)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,9 @@ def load_snapshot(db_url: str | None, snapshot_id: int | str) -> Snapshot:
             glob = None
             if r.min_collateral_usd is not None:
                 glob = GlobalParams(r.min_collateral_usd, r.min_position_size_usd or 0,
-                                    r.liquidation_fee_receiver_factor or 0, r.borrowing_fee_receiver_factor or 0)
+                                    r.liquidation_fee_receiver_factor or 0, r.borrowing_fee_receiver_factor or 0,
+                                    bool(r.use_open_interest_in_tokens_for_balance),
+                                    bool(r.skip_borrowing_fee_for_smaller_side))
 
             def rows(model: Any) -> list[Any]:
                 return s.exec(select(model).where(model.snapshot_id == sid).order_by(model.id)).scalars().all()  # type: ignore[call-overload]
@@ -105,9 +109,12 @@ def load_snapshot(db_url: str | None, snapshot_id: int | str) -> Snapshot:
             prices = tuple(_rec(OraclePrice, p) for p in rows(PriceRow))
             ois: dict[str, list[OpenInterest]] = defaultdict(list)
             for o in rows(OpenInterestRow):
-                ois[o.market].append(_rec(OpenInterest, o))
+                ois[o.market].append(_rec(OpenInterest, o, funding_fee_amount_per_size=o.funding_fee_amount_per_size or 0,
+                                          claimable_funding_amount_per_size=o.claimable_funding_amount_per_size or 0))
             markets = tuple(_rec(Market, m, open_interest=tuple(ois.get(m.market_token, ()))) for m in rows(MarketRow))
             positions = tuple(_rec(Position, p) for p in rows(PositionRow))
-            return Snapshot(meta=meta, tokens=tokens, prices=prices, markets=markets, positions=positions, globals=glob)
+            accounts = tuple(_rec(AccountFees, a) for a in rows(AccountFeesRow))
+            return Snapshot(meta=meta, tokens=tokens, prices=prices, markets=markets, positions=positions, globals=glob,
+                            accounts=accounts)
     except SQLAlchemyError as err:
         raise StoreError(f"cannot read snapshot {snapshot_id}: {_first_line(err)}") from None
