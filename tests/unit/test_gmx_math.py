@@ -9,7 +9,8 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from defi_perps.domain import AccountFees, GlobalParams, Market, OpenInterest, Position
+from defi_perps.domain import AccountFees, GlobalParams, Market, OpenInterest, OraclePrice, Position, Snapshot, SnapshotMeta, Token
+from defi_perps.indexer.summary import dec, summarize
 from defi_perps.protocols.gmx_v2 import math as gm
 
 F = 10**30
@@ -375,3 +376,42 @@ def test_liquidation_price_is_where_the_exact_check_flips(size_usd: int, lev: in
     nxt = x + 1 if is_long else x - 1
     if nxt > 0 and x < pr.index.min * 10**6:
         assert not gm.is_position_liquidatable(p, m, gm.prices_at(m, pr, nxt), g, account=acct).liquidatable
+
+
+# ---- the snapshot summary uses the exact math ------------------------------------------------
+def test_summary_quantiles_and_pool_value_are_exact() -> None:
+    T = 1_700_000_000
+    m = market(cumulative_borrowing_factor_long=F // 200, cumulative_borrowing_factor_updated_at_long=T - 60,
+               borrowing_factor_long=10**22, total_borrowing_long=0, lent_position_impact_pool_amount=10**18,
+               total_pending_impact_amount=-3)
+    ps = [position(key=f"0x{i:064x}", account=f"0x{i + 1:040x}", size_in_usd=(5_000 + 1_000 * i) * F,
+                   size_in_tokens=(5 + i) * 10**18 // 2, collateral_amount=(400 + 50 * i) * 10**6,
+                   borrowing_factor=F // 400) for i in range(6)]
+    acct = AccountFees(ps[0].account, "0x" + "ab" * 32, "0x" + "2" * 40, 2000, 5000)
+    meta = SnapshotMeta(1, 10, T, "0x" + "11" * 32, "gmx_v2", "0x" + "d" * 40, "chainlink")
+    snap = Snapshot(meta=meta, tokens=(Token(ETH, "ETH", 18), Token(USDC, "USDC", 6)),
+                    prices=(OraclePrice(ETH, 2000 * ETH_UNIT, 2000 * ETH_UNIT, "chainlink"),
+                            OraclePrice(USDC, USDC_UNIT, USDC_UNIT, "chainlink")),
+                    markets=(m,), positions=tuple(ps), globals=G0, accounts=(acct,))
+    row = summarize(snap)["markets"][0]
+    pr = gm.MarketPrices(gm.Price(2000 * ETH_UNIT, 2000 * ETH_UNIT), gm.Price(2000 * ETH_UNIT, 2000 * ETH_UNIT),
+                         gm.Price(USDC_UNIT, USDC_UNIT))
+    pv = gm.pool_value_info(m, pr, G0, T)
+    assert pv.total_borrowing_fees > 0 and row["pool_value_usd"] == dec(Fraction(pv.pool_value, F))
+    assert row["total_pending_impact_amount"] == "-3"
+    moves = sorted((gm.liquidation_price(p, m, pr, G0, acct if p.account == acct.account else None)
+                    / (2000 * ETH_UNIT) - 1, p.size_in_usd) for p in ps)
+    moves = sorted(moves, key=lambda x: abs(x[0]))
+    total = sum(p.size_in_usd for p in ps)
+    for q, key in ((Fraction(1, 100), "1%"), (Fraction(1, 10), "10%"), (Fraction(1, 2), "50%")):
+        cum = 0
+        for mv, s in moves:
+            cum += s
+            if cum >= q * total:
+                assert row["liquidation_move_long"][key] == dec(mv, 4)
+                break
+    # the referred account's discount moves its liquidation price (away from the market)
+    lp_ref = gm.liquidation_price(ps[0], m, pr, G0, acct)
+    lp_none = gm.liquidation_price(ps[0], m, pr, G0, None)
+    assert lp_ref < lp_none
+    assert replace(acct).account == ps[0].account
