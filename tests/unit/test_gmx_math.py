@@ -211,13 +211,16 @@ def test_positive_close_impact_capped_before_pending_impact_is_added() -> None:
     # −0.001 ETH × $2000 (max price, negative) = −$2 ; sum −$1.50 ; floor −1 % × $10k = −$100
     m = market(position_impact_factor_positive=2 * F // 10**4, position_impact_factor_negative=F // 10**4,
                position_impact_exponent_factor_negative=F, max_position_impact_factor_positive=5 * F // 10**5,
-               max_position_impact_factor_for_liquidations=F // 100)
+               max_position_impact_factor_negative=F // 100, max_position_impact_factor_for_liquidations=F // 100)
     p = position(pending_impact_amount=-10**15)
     imp, improved = gm.price_impact_usd_and_balance(m, prices(2000), G0, -p.size_in_usd, -p.size_in_tokens, True)
     assert imp == F and improved
     c = gm.is_position_liquidatable(p, m, prices(2000), G0)
     assert c.price_impact_usd == -(3 * F // 2)
     assert c.remaining_collateral_usd == 1000 * F - 4 * F - 3 * F // 2
+    # the positive cap is itself capped at MAX_POSITION_IMPACT_FACTOR[negative] (0.001 % → $0.10)
+    c1 = gm.is_position_liquidatable(p, replace(m, max_position_impact_factor_negative=F // 10**5), prices(2000), G0)
+    assert c1.price_impact_usd == -(19 * F // 10)
     # the liquidation floor binds when MAX_POSITION_IMPACT_FACTOR_FOR_LIQUIDATIONS is small (0.01 % = $1)
     c2 = gm.is_position_liquidatable(p, replace(m, max_position_impact_factor_for_liquidations=F // 10**4),
                                      prices(2000), G0)

@@ -592,10 +592,14 @@ def collateral_price(p: Position, m: Market, prices: MarketPrices) -> Price:
 def liquidation_impact(p: Position, m: Market, prices: MarketPrices, g: GlobalParams | None) -> tuple[int, bool]:
     """The impact term of the check and balanceWasImproved: the close impact, a positive one capped
     at MAX_POSITION_IMPACT_FACTOR[positive], plus the pending impact (index min if > 0, else max),
-    then never positive and floored at −size × MAX_POSITION_IMPACT_FACTOR_FOR_LIQUIDATIONS."""
+    then never positive and floored at −size × MAX_POSITION_IMPACT_FACTOR_FOR_LIQUIDATIONS
+    (MarketUtils.sol L999-1018 ``capPositiveImpactUsdByMaxPositionImpact``, L2369-2378 positive cap
+    ≤ negative cap)."""
     impact, improved = price_impact_usd_and_balance(m, prices, g, -p.size_in_usd, -p.size_in_tokens, p.is_long)
     if impact >= 0:
-        impact = min(impact, apply_factor(p.size_in_usd, m.max_position_impact_factor_positive))
+        # getMaxPositionImpactFactors: the positive cap is itself capped at the negative one
+        cap = min(m.max_position_impact_factor_positive, m.max_position_impact_factor_negative)
+        impact = min(impact, apply_factor(p.size_in_usd, cap))
     if p.pending_impact_amount > 0:
         impact += p.pending_impact_amount * prices.index.min
     else:
