@@ -115,6 +115,9 @@ def detect_position_layout(client: RpcClient, reader: str, data_store: str, bloc
     except RpcError as err:
         raise AbiMismatchError(f"Reader {reader} did not answer the getPosition layout probe at block {block}: "
                                f"{err}; set position_layout in the chain file") from None
+    if not out:
+        raise AbiMismatchError(f"Reader {reader} did not answer getPosition at block {block}: it was not deployed "
+                               f"yet or has another ABI; use a chain file naming the Reader live at that block")
     words = len(out) // 32
     if words == 14:
         return "v2.2"
