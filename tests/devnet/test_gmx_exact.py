@@ -78,6 +78,12 @@ def test_layout_detected_with_one_probe_and_overridable(devnet, tmp_path: Path) 
     blk = devnet.book.block_number
     assert detect_position_layout(client, devnet.reader, devnet.data_store, blk) == "v2.2"
     assert detect_position_layout(client, devnet.addresses["reader_v2_1"], devnet.data_store, blk) == "v2.1"
+    # not a Reader (the DataStore has no getPosition; an EOA has no code): one clear error
+    from defi_perps.exceptions import AbiMismatchError
+
+    for addr in (devnet.data_store, "0x" + "12" * 20):
+        with pytest.raises(AbiMismatchError, match="getPosition"):
+            detect_position_layout(client, addr, devnet.data_store, blk)
     # no position_layout in the chain file: the v2.1 Reader is detected and read correctly
     f = _variant(devnet, tmp_path, {'position_layout = "v2.2"\n': "",
                                     f'reader = "{devnet.reader}"': f'reader = "{devnet.addresses["reader_v2_1"]}"'})
