@@ -643,14 +643,16 @@ def is_position_liquidatable(p: Position, m: Market, prices: MarketPrices, g: Gl
     mcf = m.min_collateral_factor_for_liquidation if for_liquidation else m.min_collateral_factor
     for_leverage = apply_factor(p.size_in_usd, mcf)
     min_usd = _g(g).min_collateral_usd if should_validate_min_collateral_usd else 0
-    terms = dict(pnl_usd=pnl, collateral_usd=collateral_usd, price_impact_usd=impact, fees=fees)
     if should_validate_min_collateral_usd and remaining < min_usd:
-        return LiquidationCheck(True, "min collateral", remaining, min_usd, for_leverage, **terms)
-    if remaining <= 0:
-        return LiquidationCheck(True, "< 0", remaining, min_usd, for_leverage, **terms)
-    if remaining < for_leverage:
-        return LiquidationCheck(True, "min collateral for leverage", remaining, min_usd, for_leverage, **terms)
-    return LiquidationCheck(False, "", remaining, min_usd, for_leverage, **terms)
+        flag, reason = True, "min collateral"
+    elif remaining <= 0:
+        flag, reason = True, "< 0"
+    elif remaining < for_leverage:
+        flag, reason = True, "min collateral for leverage"
+    else:
+        flag, reason = False, ""
+    return LiquidationCheck(flag, reason, remaining, min_usd, for_leverage, pnl_usd=pnl, collateral_usd=collateral_usd,
+                            price_impact_usd=impact, fees=fees)
 
 
 # ---- liquidation price ------------------------------------------------------------------------

@@ -326,7 +326,7 @@ class GmxV2Reader:
                 out.append(p)
         return out
 
-    def _skip_unpriced_markets(self, market_props: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    def _skip_unpriced_markets(self, market_props: list[Any]) -> list[Any]:
         """Drop markets whose index token is synthetic and has no price (issue 8 item 6), one warning each."""
         if not self.unpriced_tokens:
             return market_props
@@ -383,9 +383,10 @@ class GmxV2Reader:
             code, tier = codes.get(a), tiers.get(a, 0)
             if code is None and not tier:
                 continue
-            aff = owners.get(code) if code is not None else None
+            aff: str | None = owners.get(code) if code is not None else None
             tv = tier_values.get(level.get(aff, 0)) if aff is not None else None
-            out.append(M.account_fees(a, code or bytes(32), aff, tv, custom.get(aff, 0) if aff else 0, tier,
+            tv2 = (tv[0], tv[1]) if tv is not None else None
+            out.append(M.account_fees(a, code or bytes(32), aff, tv2, custom.get(aff, 0) if aff else 0, tier,
                                       pro_factor.get(tier, 0)))
         return out
 
