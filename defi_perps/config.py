@@ -14,7 +14,8 @@ A chain file (``chains/<name>.toml`` or any path given with ``--chain-file``) lo
     reader = "0x…"
     event_emitter = "0x…"
     deploy_block = 107737756
-    position_layout = "v2.2"            # "v2.2" (with pendingImpactAmount) or "v2.1"
+    # position_layout = "v2.2"          # override; default: detected from the Reader (one probe call)
+    # referral_storage = "0x…"          # GMX ReferralStorage, for referral discounts in fees
 
 Optional: ``block_context = "evm" | "arbitrum"`` (how contracts see the block; default by chain id).
 The RPC URL is resolved as: ``--rpc`` option, else ``$<rpc_env>``, else ``rpc_url``.
@@ -63,7 +64,7 @@ class GmxV2Deployment(_Strict):
     reader: str
     event_emitter: str | None = None
     deploy_block: int = Field(default=0, ge=0)
-    position_layout: Literal["v2.2", "v2.1"] = "v2.2"
+    position_layout: Literal["v2.2", "v2.1"] | None = None   # None: detect from the Reader
     referral_storage: str | None = None
 
     @field_validator("data_store", "reader", "event_emitter", "referral_storage")

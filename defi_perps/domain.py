@@ -58,6 +58,11 @@ class OpenInterest:
     open_interest_usd: int            # 1e30
     open_interest_in_tokens: int      # index-token units
     collateral_sum: int               # collateral-token units
+    # MarketUtils.getFundingFeeAmountPerSize / getClaimableFundingAmountPerSize for this
+    # (market, collateral token, side): FUNDING_FEE_AMOUNT_PER_SIZE / CLAIMABLE_FUNDING_AMOUNT_PER_SIZE
+    # keys, stored at FLOAT_PRECISION × FLOAT_PRECISION_SQRT scale (collateral-token units per USD).
+    funding_fee_amount_per_size: int = 0
+    claimable_funding_amount_per_size: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,25 @@ class Market:
     virtual_token_id: str             # of the index token; bytes32 hex
     virtual_inventory_for_positions: int  # signed, 1e30 USD
     open_interest: tuple[OpenInterest, ...] = field(default=())
+    # v2.2 values behind getPoolValueInfo / getBorrowingFactorPerSecond / the impact pool
+    # (gmx-synthetics contracts/market/MarketUtils.sol, contracts/data/Keys.sol). None: not read
+    # (a snapshot stored before these fields existed); the math then takes 0, as an unset key reads.
+    lent_position_impact_pool_amount: int | None = None        # LENT_POSITION_IMPACT_POOL_AMOUNT
+    total_pending_impact_amount: int | None = None             # TOTAL_PENDING_IMPACT_AMOUNT (signed)
+    position_impact_pool_distribution_rate: int | None = None  # POSITION_IMPACT_POOL_DISTRIBUTION_RATE
+    position_impact_pool_distributed_at: int | None = None     # POSITION_IMPACT_POOL_DISTRIBUTED_AT
+    min_position_impact_pool_amount: int | None = None         # MIN_POSITION_IMPACT_POOL_AMOUNT
+    total_borrowing_long: int | None = None                    # TOTAL_BORROWING
+    total_borrowing_short: int | None = None
+    cumulative_borrowing_factor_updated_at_long: int | None = None  # CUMULATIVE_BORROWING_FACTOR_UPDATED_AT
+    cumulative_borrowing_factor_updated_at_short: int | None = None
+    optimal_usage_factor_long: int | None = None               # OPTIMAL_USAGE_FACTOR (kink model)
+    optimal_usage_factor_short: int | None = None
+    base_borrowing_factor_long: int | None = None              # BASE_BORROWING_FACTOR
+    base_borrowing_factor_short: int | None = None
+    above_optimal_usage_borrowing_factor_long: int | None = None  # ABOVE_OPTIMAL_USAGE_BORROWING_FACTOR
+    above_optimal_usage_borrowing_factor_short: int | None = None
+    virtual_inventory_for_positions_in_tokens: int | None = None  # signed, index-token units
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +161,26 @@ class GlobalParams:
     min_position_size_usd: int
     liquidation_fee_receiver_factor: int
     borrowing_fee_receiver_factor: int
+    # Keys.USE_OPEN_INTEREST_IN_TOKENS_FOR_BALANCE / SKIP_BORROWING_FEE_FOR_SMALLER_SIDE (bools)
+    use_open_interest_in_tokens_for_balance: bool = False
+    skip_borrowing_fee_for_smaller_side: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AccountFees:
+    """What ``getPositionFeesAfterReferral`` reads per trader (gmx-synthetics
+    contracts/referral/ReferralUtils.sol ``getReferralInfo``; contracts/pricing/PositionPricingUtils.sol):
+    ReferralStorage ``traderReferralCodes`` → ``codeOwners`` → ``referrerTiers`` → ``tiers`` (total
+    rebate, discount share, both basis points; ``referrerDiscountShares`` overrides the share when
+    non-zero) and the DataStore ``PRO_TRADER_TIER`` / ``PRO_DISCOUNT_FACTOR`` pro discount."""
+
+    account: str
+    referral_code: str                # bytes32 hex; 0x00… when none
+    affiliate: str                    # code owner; zero address when none
+    total_rebate_bps: int             # tiers(level).totalRebate
+    discount_share_bps: int           # custom share if set, else tiers(level).discountShare
+    pro_tier: int = 0
+    pro_discount_factor: int = 0      # 1e30
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +193,4 @@ class Snapshot:
     markets: tuple[Market, ...]
     positions: tuple[Position, ...]
     globals: GlobalParams | None = None
+    accounts: tuple[AccountFees, ...] = ()   # only accounts with a referral code or a pro tier

@@ -59,6 +59,13 @@ class Book:
     # pools backing traders' profit (GMX pool amounts); 0 where unknown
     pool_long_tokens: np.ndarray | None = None      # float64[M] long-side pool, index-token units
     pool_short_usd: np.ndarray | None = None        # float64[M] short-side pool, USD
+    # exact per-position terms from the protocol's own check (GMX: protocols/gmx_v2/math.py), NaN
+    # where the source has none (files, generators): the contract's threshold and costs at book time
+    liquidation_price: np.ndarray | None = None     # float64[N] index price where the exact check flips
+    remaining_collateral_usd: np.ndarray | None = None  # float64[N] the check's remaining collateral
+    close_cost_usd: np.ndarray | None = None        # float64[N] close fee − discounts + borrowing + funding
+    close_impact_usd: np.ndarray | None = None      # float64[N] impact term of the check (<= 0)
+    liquidatable_now: np.ndarray | None = None      # bool[N] the exact flag at book time
     # provenance: every stored or reported figure can be traced to a chain and block
     chain_id: int | None = None
     block_number: int | None = None
@@ -81,6 +88,12 @@ class Book:
         for name in ("max_pnl_factor_adl", "min_pnl_factor_after_adl", "max_pnl_factor_traders"):
             value = getattr(self, name)
             setattr(self, name, _nan(m, 2) if value is None else np.ascontiguousarray(value, dtype=np.float64))
+        n = self.size.size
+        for name in ("liquidation_price", "remaining_collateral_usd", "close_cost_usd", "close_impact_usd"):
+            value = getattr(self, name)
+            setattr(self, name, np.full(n, np.nan) if value is None else np.ascontiguousarray(value, dtype=np.float64))
+        self.liquidatable_now = (np.zeros(n, dtype=bool) if self.liquidatable_now is None
+                                 else np.ascontiguousarray(self.liquidatable_now, dtype=bool))
         self.pool_long_tokens = (np.zeros(m) if self.pool_long_tokens is None
                                  else np.ascontiguousarray(self.pool_long_tokens, dtype=np.float64))
         self.pool_short_usd = (np.zeros(m) if self.pool_short_usd is None
@@ -112,7 +125,8 @@ class Book:
         if self.price.shape != (m,) or not np.all(np.isfinite(self.price)) or np.any(self.price <= 0):
             raise EngineInputError("book market prices must be finite and > 0, one per market")
         for name in ("market", "side", "entry_price", "collateral_usd", "collateral_tokens", "account",
-                     "position_mm_rate"):
+                     "position_mm_rate", "liquidation_price", "remaining_collateral_usd", "close_cost_usd",
+                     "close_impact_usd", "liquidatable_now"):
             if getattr(self, name).shape != (n,):
                 raise EngineInputError(f"book column {name} has {getattr(self, name).size} rows, expected {n}")
         if n and (self.market.min() < 0 or self.market.max() >= m):

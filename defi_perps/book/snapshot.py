@@ -8,15 +8,18 @@ Conversions (protocols.md §1.1–§1.3, domain.py):
 * collateral is valued at the collateral token's *min* price (``collateralTokenPrice.min`` in
   ``isPositionLiquidatable``). Collateral in the index token is kept in tokens, so its value moves
   with the simulated price; any other token is valued once at the book's price;
-* pending borrowing fees ``sizeInUsd × (cumulativeBorrowingFactor − position.borrowingFactor)``
-  are subtracted from collateral (they are part of ``fees.totalCostAmount`` in the trigger);
-  funding owed is not, because the snapshot does not carry the latest funding-per-size values;
-* maintenance = ``MIN_COLLATERAL_FACTOR_FOR_LIQUIDATION`` on ``sizeInUsd``; close fee =
-  ``POSITION_FEE_FACTOR`` for a balance-worsening close (the larger one, conservative);
-  liquidation fee = ``LIQUIDATION_FEE_FACTOR``; impact cap at liquidation =
-  ``MAX_POSITION_IMPACT_FACTOR_FOR_LIQUIDATIONS``; PnL factors per side; ``MIN_COLLATERAL_USD``.
-  Pending position impact is ignored in the trigger because GMX caps it by the last factor,
-  which is 0 by default (protocols.md §1.2).
+* ``collateral_usd`` is net of what the position already owes, exactly as the contract's check
+  charges it (``protocols/gmx_v2/math.py``): the pending borrowing fee and the pending funding fee
+  (stored FUNDING_FEE_AMOUNT_PER_SIZE against the position's snapshot), both in collateral-token
+  units at the collateral's min price;
+* each position's exact terms from ``math.is_position_liquidatable`` / ``math.liquidation_price``
+  (balance-improved close fee, referral / pro discount, price impact with PRBMath's pow, pending
+  impact, funding) travel as ``liquidation_price``, ``remaining_collateral_usd``, ``close_cost_usd``,
+  ``close_impact_usd`` and ``liquidatable_now``: the engine's starting state is the contract's;
+* maintenance = ``MIN_COLLATERAL_FACTOR_FOR_LIQUIDATION`` on ``sizeInUsd``; the market close-fee
+  rate = ``POSITION_FEE_FACTOR`` for a balance-worsening close (the larger one; each position's own
+  exact fee is in ``close_cost_usd``); liquidation fee = ``LIQUIDATION_FEE_FACTOR``; impact cap at
+  liquidation = ``MAX_POSITION_IMPACT_FACTOR_FOR_LIQUIDATIONS``; PnL factors per side; ``MIN_COLLATERAL_USD``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 
 from defi_perps.book.arrays import Book
 from defi_perps.domain import USD_SCALE, Snapshot
+from defi_perps.protocols.gmx_v2 import math as gm
 from defi_perps.exceptions import EngineInputError, InputError
 
 
@@ -90,6 +94,17 @@ def from_snapshot(snapshot: Snapshot) -> Book:
         pool_short_usd[i] = short_usd
 
     n = len(snapshot.positions)
+    glob = getattr(snapshot, "globals", None)
+    fees_of = {a.account.lower(): a for a in getattr(snapshot, "accounts", ())}
+    gm_prices: list[gm.MarketPrices | None] = []
+    for mk in markets:
+        try:
+            gm_prices.append(gm.MarketPrices(*(gm.Price.of(prices[t.lower()])
+                                               for t in (mk.index_token, mk.long_token, mk.short_token))))
+        except KeyError:
+            gm_prices.append(None)
+    liq_px, remaining, cost, impact_usd = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    liq_now = np.zeros(n, dtype=bool)
     market = np.zeros(n, np.int32)
     side = np.zeros(n, np.int8)
     size, entry, coll_usd, coll_tok = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
@@ -108,20 +123,34 @@ def from_snapshot(snapshot: Snapshot) -> Book:
         side[kept] = 1 if pos.is_long else -1
         size[kept] = _f(pos.size_in_tokens, 10**idx_dec)
         entry[kept] = _f(pos.size_in_usd * 10**idx_dec, pos.size_in_tokens * USD_SCALE)
-        cum = mk.cumulative_borrowing_factor_long if pos.is_long else mk.cumulative_borrowing_factor_short
-        borrowing_usd = Fraction(pos.size_in_usd * max(cum - pos.borrowing_factor, 0), USD_SCALE * USD_SCALE)
+        cp = prices.get(pos.collateral_token.lower())
+        mp = gm_prices[i]
+        if cp is None or mp is None:
+            raise InputError(f"snapshot has no oracle price for collateral token {pos.collateral_token}; index again with --prices FILE to supply it")
+        acct = fees_of.get(pos.account.lower())
+        try:
+            check = gm.is_position_liquidatable(pos, mk, mp, glob, account=acct)
+        except gm.ContractRevert as err:
+            raise InputError(f"position {pos.key}: the GMX liquidation check reverts on this snapshot ({err})") from None
+        fees = check.fees
+        assert fees is not None
+        coll_min = gm.collateral_price(pos, mk, mp).min
+        # owed regardless of the close: borrowing and funding, in collateral units at the min price
+        owed_usd = Fraction((fees.borrowing_fee_amount + fees.funding_fee_amount) * coll_min, USD_SCALE)
         if pos.collateral_token.lower() == mk.index_token.lower():
             coll_tok[kept] = _f(pos.collateral_amount, 10 ** token(pos.collateral_token).decimals)
-            coll_usd[kept] = -float(borrowing_usd)
+            coll_usd[kept] = -float(owed_usd)
         else:
-            cp = prices.get(pos.collateral_token.lower())
-            if cp is None:
-                raise InputError(f"snapshot has no oracle price for collateral token {pos.collateral_token}; index again with --prices FILE to supply it")
-            coll_usd[kept] = float(Fraction(pos.collateral_amount * cp.price_min, USD_SCALE) - borrowing_usd)
+            coll_usd[kept] = float(Fraction(pos.collateral_amount * cp.price_min, USD_SCALE) - owed_usd)
+        lp = gm.liquidation_price(pos, mk, mp, glob, acct)
+        liq_px[kept] = np.nan if lp is None else float(lp * 10**idx_dec / USD_SCALE)
+        remaining[kept] = _f(check.remaining_collateral_usd, USD_SCALE)
+        cost[kept] = _f(fees.total_cost_amount * coll_min, USD_SCALE)
+        impact_usd[kept] = _f(check.price_impact_usd, USD_SCALE)
+        liq_now[kept] = check.liquidatable
         account[kept] = account_ids.setdefault(pos.account, len(account_ids))
         kept += 1
     min_coll = np.full(m, np.nan)
-    glob = getattr(snapshot, "globals", None)
     if glob is not None:
         min_coll[:] = _f(glob.min_collateral_usd, USD_SCALE)
     meta = snapshot.meta
@@ -132,6 +161,8 @@ def from_snapshot(snapshot: Snapshot) -> Book:
         mm_rate=mm, close_fee_rate=close_fee, liq_fee_rate=liq_fee, liq_impact_cap=impact_cap,
         min_collateral_usd=min_coll, max_pnl_factor_adl=max_adl, min_pnl_factor_after_adl=min_adl,
         max_pnl_factor_traders=max_traders, pool_long_tokens=pool_long_tokens, pool_short_usd=pool_short_usd,
+        liquidation_price=liq_px[:kept], remaining_collateral_usd=remaining[:kept], close_cost_usd=cost[:kept],
+        close_impact_usd=impact_usd[:kept], liquidatable_now=liq_now[:kept],
         chain_id=meta.chain_id, block_number=meta.block_number,
         source=f"snapshot {meta.id if meta.id is not None else '?'} ({meta.protocol}, chain {meta.chain_id}, "
                f"block {meta.block_number})",

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from eth_utils import keccak, to_checksum_address
 
-from defi_perps.devnet.universe import FLOAT, POSITION_FEE_IMPROVED, POSITION_FEE_WORSENED, TOKENS, MarketSpec
+from defi_perps.devnet.universe import (FLOAT, FUNDING_BASE_PER_SIZE, FUNDING_PAID, POSITION_FEE_IMPROVED,
+                                       POSITION_FEE_WORSENED, TOKENS, MarketSpec, claimable_accrual, funding_accrual)
 from defi_perps.domain import Position
 from defi_perps.exceptions import InputError
 
@@ -45,15 +46,19 @@ class Aggregate:
     open_interest_usd: int
     open_interest_in_tokens: int
     collateral_sum: int
+    total_borrowing: int = 0          # Σ applyFactor(sizeInUsd, borrowingFactor) (MarketUtils TOTAL_BORROWING)
+    pending_impact_amount: int = 0    # Σ pendingImpactAmount (TOTAL_PENDING_IMPACT_AMOUNT)
 
 
 def aggregate(positions: Sequence[Position]) -> dict[tuple[str, str, bool], Aggregate]:
-    acc: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0, 0])
+    acc: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for p in positions:
         a = acc[(p.market, p.collateral_token, p.is_long)]
         a[0] += p.size_in_usd
         a[1] += p.size_in_tokens
         a[2] += p.collateral_amount
+        a[3] += p.size_in_usd * p.borrowing_factor // FLOAT
+        a[4] += p.pending_impact_amount
     return {k: Aggregate(*v) for k, v in acc.items()}
 
 
@@ -160,8 +165,11 @@ def generate_positions(markets: Sequence[MarketSpec], token_addrs: Mapping[str, 
         # GMX's liquidation check counts the close fee and the pending borrowing fee
         # (PositionUtils.isPositionLiquidatable, protocols.md §1.2), so the seeded distance to
         # liquidation is measured above size × MCF + those fees; the liquidation fee is excluded.
+        # funding owed since the position's snapshot (a share of the slot's accrual, devnet choice)
+        # is part of the check too (FUNDING_FEE_AMOUNT_PER_SIZE − the position's snapshot).
         fees_usd = (size_usd * max(POSITION_FEE_IMPROVED, POSITION_FEE_WORSENED) // FLOAT
-                    + size_usd * (cum_bf - borrowing_factor) // FLOAT)
+                    + size_usd * (cum_bf - borrowing_factor) // FLOAT
+                    + size_usd * FUNDING_PAID[long] // FLOAT + FLOAT)
         # MIN_COLLATERAL_USD ($1 on the devnet) is a floor of its own; $2 keeps a margin above it.
         floor_usd = max(size_usd * mcf // FLOAT, 2 * FLOAT) + fees_usd  # threshold incl. fees
         if near[i]:
@@ -192,9 +200,14 @@ def generate_positions(markets: Sequence[MarketSpec], token_addrs: Mapping[str, 
             is_long=long, size_in_usd=size_usd, size_in_tokens=size_tokens,
             collateral_amount=collateral_amount, pending_impact_amount=pending_impact,
             borrowing_factor=borrowing_factor,
-            funding_fee_amount_per_size=int(funding[i, 0]),
-            long_token_claimable_funding_amount_per_size=int(funding[i, 1]),
-            short_token_claimable_funding_amount_per_size=int(funding[i, 2]),
+            # snapshots below the slot's latest per-size values (deploy.funding_state) by a share
+            # funding[i, k] / 1e12 of the slot's accrual
+            funding_fee_amount_per_size=FUNDING_BASE_PER_SIZE + funding_accrual(long, coll.price_per_unit())
+            * (10**12 - int(funding[i, 0])) // 10**12,
+            long_token_claimable_funding_amount_per_size=FUNDING_BASE_PER_SIZE + claimable_accrual(
+                long, TOKENS[m.long].price_per_unit()) * (10**12 - int(funding[i, 1])) // 10**12,
+            short_token_claimable_funding_amount_per_size=FUNDING_BASE_PER_SIZE + claimable_accrual(
+                long, TOKENS[m.short].price_per_unit()) * (10**12 - int(funding[i, 2])) // 10**12,
             increased_at_time=opened, decreased_at_time=decreased_at,
         ))
     return positions

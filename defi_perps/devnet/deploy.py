@@ -53,6 +53,10 @@ class Deployment:
     reader: str = ""
     seeder: str = ""
     reader_v2_1: str = ""  # a Reader answering in the v2.1 Position layout, same DataStore
+    referral_storage: str = ""
+    referral_affiliates: list[str] = field(default_factory=list)
+    account_fees: list[Any] = field(default_factory=list)   # domain.AccountFees seeded (referral / pro)
+    seeded_at: int = 0                                       # the `now` the parameters were computed for
     multicall3: str = MULTICALL3
     tokens: dict[str, str] = field(default_factory=dict)       # symbol -> address
     feeds: dict[str, str] = field(default_factory=dict)        # symbol -> PriceFeed
@@ -64,7 +68,7 @@ class Deployment:
 
     def addresses(self) -> dict[str, Any]:
         return {"data_store": self.data_store, "reader": self.reader, "reader_v2_1": self.reader_v2_1,
-                "seeder": self.seeder,
+                "seeder": self.seeder, "referral_storage": self.referral_storage,
                 "multicall3": self.multicall3, "tokens": dict(self.tokens), "feeds": dict(self.feeds),
                 "markets": dict(self.markets)}
 
@@ -103,6 +107,7 @@ def deploy_all(w3: Web3, markets: Sequence[U.MarketSpec]) -> Deployment:
     dep.data_store = deploy_contract(w3, "DataStore")
     dep.reader = deploy_contract(w3, "Reader")
     dep.seeder = deploy_contract(w3, "Seeder", dep.data_store)
+    dep.referral_storage = deploy_contract(w3, "ReferralStorage")  # nonce 3: the same address on every devnet
     call_fn(dep, "DataStore", dep.data_store, "setController", dep.seeder, True)
     # Multicall3 at its canonical address (runtime code only; it has no constructor state).
     w3.provider.make_request("anvil_setCode", [MULTICALL3, artifact("Multicall3")["deployedBytecode"]])  # type: ignore[arg-type]
@@ -131,7 +136,7 @@ def _cumulative_borrowing(markets: Sequence[U.MarketSpec]) -> dict[tuple[str, bo
 
 
 def market_params(dep: Deployment, markets: Sequence[U.MarketSpec], aggs: dict[tuple[str, str, bool], Aggregate],
-                  cum_bf: dict[tuple[str, bool], int]) -> tuple[dict[bytes, int], dict[bytes, int],
+                  cum_bf: dict[tuple[str, bool], int], now: int = 0) -> tuple[dict[bytes, int], dict[bytes, int],
                                                                  dict[bytes, str], dict[bytes, bool],
                                                                  dict[bytes, bytes], dict[str, dict[str, Any]]]:
     """Every DataStore value the indexer reads, computed from the specs and the seeded book."""
@@ -160,6 +165,7 @@ def market_params(dep: Deployment, markets: Sequence[U.MarketSpec], aggs: dict[t
             uints[K.stable_price_key(addr)] = t.price_per_unit()
     virtual_syms = {"WETH", "WBTC"} & set(dep.tokens)
     inventory: dict[str, int] = {s: 0 for s in virtual_syms}
+    inventory_tokens: dict[str, int] = {s: 0 for s in virtual_syms}
     for m in markets:
         mt = dep.markets[m.name]
         long_addr, short_addr = dep.tokens[m.long], dep.tokens[m.short]
@@ -219,17 +225,104 @@ def market_params(dep: Deployment, markets: Sequence[U.MarketSpec], aggs: dict[t
         idx_px = U.TOKENS[m.index].price_per_unit()
         uints[K.position_impact_pool_amount_key(mt)] = total // 2000 // idx_px
         b32[K.virtual_market_id_key(mt)] = bytes(32)
+        market_v22_params(uints, ints, m, mt, colls, aggs, dep.tokens, idx_px, now)
         if m.index in inventory:
             # GMX applies -sizeDelta for longs and +sizeDelta for shorts (MarketUtils.
             # applyDeltaToVirtualInventoryForPositions), summed over markets sharing the token.
             inventory[m.index] += oi[False] - oi[True]
+            oit = {side: sum(aggs.get((mt, c, side), Aggregate(0, 0, 0)).open_interest_in_tokens for c in colls)
+                   for side in (True, False)}
+            inventory_tokens[m.index] += oit[False] - oit[True]
         summary[m.name] = {"market_token": mt, "open_interest_long_usd": oi[True],
                            "open_interest_short_usd": oi[False]}
     for sym, inv in inventory.items():
         vid = virtual_token_id(sym)
         b32[K.virtual_token_id_key(dep.tokens[sym])] = vid
         ints[K.virtual_inventory_for_positions_key(vid)] = inv
+        ints[K.virtual_inventory_for_positions_in_tokens_key(vid)] = inventory_tokens[sym]
     return uints, ints, addrs, bools, b32, summary
+
+
+def market_v22_params(uints: dict[bytes, int], ints: dict[bytes, int], m: U.MarketSpec, mt: str, colls: list[str],
+                      aggs: dict[tuple[str, str, bool], Aggregate], tokens: dict[str, str], idx_px: int,
+                      now: int) -> None:
+    """The v2.2 values of one market (devnet choices in universe.py), from the seeded book where GMX
+    keeps running sums: TOTAL_BORROWING = Σ size × borrowingFactor, TOTAL_PENDING_IMPACT_AMOUNT = Σ
+    pending impact; funding per size = the slot's base + accrual (book.generate_positions draws each
+    position's snapshot below it)."""
+    price_of = {tokens[s]: U.TOKENS[s].price_per_unit() for s in tokens}
+    for c in colls:
+        for side in (True, False):
+            uints[K.funding_fee_amount_per_size_key(mt, c, side)] = (
+                U.FUNDING_BASE_PER_SIZE + U.funding_accrual(side, price_of[c]))
+            uints[K.claimable_funding_amount_per_size_key(mt, c, side)] = (
+                U.FUNDING_BASE_PER_SIZE + U.claimable_accrual(side, price_of[c]))
+    for side in (True, False):
+        uints[K.total_borrowing_key(mt, side)] = sum(aggs.get((mt, c, side), Aggregate(0, 0, 0)).total_borrowing
+                                                     for c in colls)
+        uints[K.cumulative_borrowing_factor_updated_at_key(mt, side)] = now - U.BORROWING_UPDATED_AGO if now else 0
+        if m.name == U.KINK_MARKET:
+            uints[K.optimal_usage_factor_key(mt, side)] = U.OPTIMAL_USAGE
+            uints[K.base_borrowing_factor_key(mt, side)] = U.BASE_BORROWING
+            uints[K.above_optimal_usage_borrowing_factor_key(mt, side)] = U.ABOVE_OPTIMAL_BORROWING
+    ints[K.total_pending_impact_amount_key(mt)] = sum(
+        aggs.get((mt, c, side), Aggregate(0, 0, 0)).pending_impact_amount for c in colls for side in (True, False))
+    pool = uints[K.position_impact_pool_amount_key(mt)]
+    uints[K.lent_position_impact_pool_amount_key(mt)] = pool * U.LENT_IMPACT_SHARE // 100
+    if m.index == "WETH" and not m.single_token and now:
+        # one market distributes its impact pool: 1 % of it per hour down to half of it
+        uints[K.position_impact_pool_distribution_rate_key(mt)] = pool * U.FLOAT // 100 // 3600
+        uints[K.position_impact_pool_distributed_at_key(mt)] = now - U.IMPACT_POOL_DISTRIBUTION_SECONDS
+        uints[K.min_position_impact_pool_amount_key(mt)] = pool // 2
+    del idx_px
+
+
+def referral_setup(dep: Deployment, accounts: Sequence[str], seed: int) -> dict[str, tuple[bytes, str]]:
+    """Devnet referral program: tiers, affiliates with one code each, a share of traders with a code,
+    a few pro-tier traders. Returns account -> (code, affiliate) for the book record."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed + 7)
+    for tier, (total, share) in enumerate(U.REFERRAL_TIERS):
+        call_fn(dep, "ReferralStorage", dep.referral_storage, "setTier", tier, total, share)
+    affiliates = [to_checksum_address(keccak(text=f"defi-perps devnet affiliate {seed} {i}")[12:])
+                  for i in range(U.REFERRAL_AFFILIATES)]
+    codes = [keccak(text=f"defi-perps devnet code {seed} {i}") for i in range(U.REFERRAL_AFFILIATES)]
+    call_fn(dep, "ReferralStorage", dep.referral_storage, "setCodeOwners", codes, affiliates)
+    dep.referral_affiliates = affiliates
+    # affiliate i has tier i % 3; the first one has a custom trader share of 75 %
+    call_fn(dep, "ReferralStorage", dep.referral_storage, "setReferrers", affiliates,
+            [i % len(U.REFERRAL_TIERS) for i in range(len(affiliates))],
+            [7500 if i == 0 else 0 for i in range(len(affiliates))])
+    with_code = [a for a in accounts if rng.random() < U.REFERRAL_SHARE_OF_ACCOUNTS]
+    pick = rng.integers(0, len(codes), len(with_code))
+    out = {a: (codes[int(k)], affiliates[int(k)]) for a, k in zip(with_code, pick)}
+    for i in range(0, len(with_code), PARAMS_PER_TX):
+        chunk = with_code[i:i + PARAMS_PER_TX]
+        call_fn(dep, "ReferralStorage", dep.referral_storage, "setTraderReferralCodes", chunk,
+                [out[a][0] for a in chunk])
+    return out
+
+
+def _account_fees(account: str, ref: tuple[bytes, str] | None, pro: int, dep: Deployment) -> Any:
+    from defi_perps.domain import AccountFees
+
+    code, aff = ref if ref is not None else (bytes(32), "0x" + "00" * 20)
+    total = share = 0
+    if ref is not None:
+        i = int(dep.referral_affiliates.index(aff))
+        total, share = U.REFERRAL_TIERS[i % len(U.REFERRAL_TIERS)]
+        share = 7500 if i == 0 else share
+    return AccountFees(account=account, referral_code="0x" + code.hex(), affiliate=to_checksum_address(aff),
+                       total_rebate_bps=total, discount_share_bps=share, pro_tier=pro,
+                       pro_discount_factor=U.PRO_DISCOUNT_FACTOR if pro else 0)
+
+
+def pro_tiers(accounts: Sequence[str], seed: int) -> dict[str, int]:
+    import numpy as np
+
+    rng = np.random.default_rng(seed + 11)
+    return {a: 1 for a in accounts if rng.random() < U.PRO_TIER_SHARE_OF_ACCOUNTS}
 
 
 def _batched_set(dep: Deployment, fn: str, items: dict[bytes, Any]) -> None:
@@ -294,7 +387,16 @@ def configure_and_seed(dep: Deployment, markets: Sequence[U.MarketSpec], n_posit
     positions = generate_positions(markets, dep.tokens, dep.markets, cum_bf, n_positions, n_accounts, seed, now)
     # Parameters (whose totals come from the generated book) go in before the positions: every
     # block anvil mines costs time in proportion to the state, so small writes come first.
-    uints, ints, addrs, bools, b32, summary = market_params(dep, markets, aggregate(positions), cum_bf)
+    uints, ints, addrs, bools, b32, summary = market_params(dep, markets, aggregate(positions), cum_bf, now)
+    accounts = sorted({p.account for p in positions})
+    refs = referral_setup(dep, accounts, seed)
+    pros = pro_tiers(accounts, seed)
+    for a, tier in pros.items():
+        uints[K.pro_trader_tier_key(a)] = tier
+    dep.seeded_at = now
+    dep.account_fees = [_account_fees(a, refs.get(a), pros.get(a, 0), dep) for a in accounts
+                        if a in refs or a in pros]
+    uints[K.pro_discount_factor_key(1)] = U.PRO_DISCOUNT_FACTOR
     _batched_set(dep, "setUints", uints)
     _batched_set(dep, "setInts", ints)
     _batched_set(dep, "setAddresses", addrs)

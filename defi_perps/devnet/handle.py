@@ -174,6 +174,11 @@ class DevnetHandle:
         ds = self.contract("DataStore")
         return self._one_block([{"to": ds.address, "data": ds.encode_abi("setBool", args=[key, value])}])
 
+    def set_address(self, key: bytes, value: str) -> int:
+        """Write one DataStore address (e.g. a token's PRICE_FEED) in its own block."""
+        ds = self.contract("DataStore")
+        return self._one_block([{"to": ds.address, "data": ds.encode_abi("setAddress", args=[key, value])}])
+
     def _get(self, key: str) -> Position:
         for k, p in self.positions.items():
             if k.lower() == key.lower():

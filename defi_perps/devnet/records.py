@@ -12,7 +12,7 @@ from typing import Any
 from defi_perps.devnet import universe as U
 from defi_perps.devnet.book import aggregate
 from defi_perps.devnet.deploy import Deployment, market_params, virtual_token_id
-from defi_perps.domain import Market, OpenInterest, OraclePrice, Position, Token
+from defi_perps.domain import AccountFees, Market, OpenInterest, OraclePrice, Position, Token
 from defi_perps.exceptions import DevnetError
 from defi_perps.protocols.gmx_v2 import keys as K
 
@@ -29,6 +29,7 @@ class DevnetBook:
     markets: tuple[Market, ...]
     positions: tuple[Position, ...]
     market_names: dict[str, str] = field(default_factory=dict)   # market token -> "ETH/USD [WETH-USDC]"
+    accounts: tuple[AccountFees, ...] = ()                       # traders with a referral code or pro tier
 
     def position(self, key: str) -> Position:
         k = key.lower()
@@ -45,6 +46,7 @@ class DevnetBook:
             "markets": [dataclasses.asdict(m) for m in self.markets],
             "positions": [dataclasses.asdict(p) for p in self.positions],
             "market_names": self.market_names,
+            "accounts": [dataclasses.asdict(a) for a in self.accounts],
         }
 
     @classmethod
@@ -58,7 +60,8 @@ class DevnetBook:
                    tokens=tuple(Token(**t) for t in d["tokens"]),
                    prices=tuple(OraclePrice(**p) for p in d["prices"]),
                    markets=tuple(markets), positions=tuple(Position(**p) for p in d["positions"]),
-                   market_names=dict(d.get("market_names", {})))
+                   market_names=dict(d.get("market_names", {})),
+                   accounts=tuple(AccountFees(**a) for a in d.get("accounts", [])))
 
     @classmethod
     def load(cls, path: str | Path) -> DevnetBook:
@@ -68,7 +71,7 @@ class DevnetBook:
 def market_record(dep: Deployment, m: U.MarketSpec, positions: list[Position],
                    cum_bf: dict[tuple[str, bool], int]) -> Market:
     # market_params is the single source of what was written; look the values up by key.
-    uints, ints, _a, bools, b32, _s = market_params(dep, (m,), aggregate(positions), cum_bf)
+    uints, ints, _a, bools, b32, _s = market_params(dep, (m,), aggregate(positions), cum_bf, dep.seeded_at)
     mt = dep.markets[m.name]
     lt, st = dep.tokens[m.long], dep.tokens[m.short]
     colls = [lt] if m.single_token else [lt, st]
@@ -78,7 +81,10 @@ def market_record(dep: Deployment, m: U.MarketSpec, positions: list[Position],
             ois.append(OpenInterest(market=mt, collateral_token=c, is_long=side,
                                     open_interest_usd=uints[K.open_interest_key(mt, c, side)],
                                     open_interest_in_tokens=uints[K.open_interest_in_tokens_key(mt, c, side)],
-                                    collateral_sum=uints[K.collateral_sum_key(mt, c, side)]))
+                                    collateral_sum=uints[K.collateral_sum_key(mt, c, side)],
+                                    funding_fee_amount_per_size=uints[K.funding_fee_amount_per_size_key(mt, c, side)],
+                                    claimable_funding_amount_per_size=uints[
+                                        K.claimable_funding_amount_per_size_key(mt, c, side)]))
     idx = dep.tokens[m.index]
     vid = b32.get(K.virtual_token_id_key(idx), bytes(32))
     return Market(
@@ -123,18 +129,36 @@ def market_record(dep: Deployment, m: U.MarketSpec, positions: list[Position],
         virtual_token_id="0x" + vid.hex(),
         virtual_inventory_for_positions=0,  # per token across markets: set by build_book
         open_interest=tuple(ois),
+        lent_position_impact_pool_amount=uints[K.lent_position_impact_pool_amount_key(mt)],
+        total_pending_impact_amount=ints[K.total_pending_impact_amount_key(mt)],
+        position_impact_pool_distribution_rate=uints.get(K.position_impact_pool_distribution_rate_key(mt), 0),
+        position_impact_pool_distributed_at=uints.get(K.position_impact_pool_distributed_at_key(mt), 0),
+        min_position_impact_pool_amount=uints.get(K.min_position_impact_pool_amount_key(mt), 0),
+        total_borrowing_long=uints[K.total_borrowing_key(mt, True)],
+        total_borrowing_short=uints[K.total_borrowing_key(mt, False)],
+        cumulative_borrowing_factor_updated_at_long=uints[K.cumulative_borrowing_factor_updated_at_key(mt, True)],
+        cumulative_borrowing_factor_updated_at_short=uints[K.cumulative_borrowing_factor_updated_at_key(mt, False)],
+        optimal_usage_factor_long=uints.get(K.optimal_usage_factor_key(mt, True), 0),
+        optimal_usage_factor_short=uints.get(K.optimal_usage_factor_key(mt, False), 0),
+        base_borrowing_factor_long=uints.get(K.base_borrowing_factor_key(mt, True), 0),
+        base_borrowing_factor_short=uints.get(K.base_borrowing_factor_key(mt, False), 0),
+        above_optimal_usage_borrowing_factor_long=uints.get(K.above_optimal_usage_borrowing_factor_key(mt, True), 0),
+        above_optimal_usage_borrowing_factor_short=uints.get(K.above_optimal_usage_borrowing_factor_key(mt, False), 0),
+        virtual_inventory_for_positions_in_tokens=0,  # per token across markets: set by build_book
     )
 
 
 def build_book(dep: Deployment, markets: tuple[U.MarketSpec, ...], positions: list[Position],
                 cum_bf: dict[tuple[str, bool], int], seed: int, block: int, ts: int) -> DevnetBook:
-    _u, all_ints, _a, _b, _b32, _s = market_params(dep, markets, aggregate(positions), cum_bf)
+    _u, all_ints, _a, _b, _b32, _s = market_params(dep, markets, aggregate(positions), cum_bf, dep.seeded_at)
     recs = []
     for m in markets:
         rec = market_record(dep, m, positions, cum_bf)
         inv_key = K.virtual_inventory_for_positions_key(virtual_token_id(m.index))
         if inv_key in all_ints:  # inventory is per token, summed over every market sharing it
-            rec = dataclasses.replace(rec, virtual_inventory_for_positions=all_ints[inv_key])
+            rec = dataclasses.replace(rec, virtual_inventory_for_positions=all_ints[inv_key],
+                                      virtual_inventory_for_positions_in_tokens=all_ints[
+                                          K.virtual_inventory_for_positions_in_tokens_key(virtual_token_id(m.index))])
         recs.append(rec)
     tokens = tuple(Token(address=addr, symbol=sym, decimals=U.TOKENS[sym].decimals, synthetic=U.TOKENS[sym].synthetic)
                    for sym, addr in dep.tokens.items())
@@ -152,4 +176,5 @@ def build_book(dep: Deployment, markets: tuple[U.MarketSpec, ...], positions: li
                                   round_id=int(round_id), updated_at=int(updated_at)))
     return DevnetBook(seed=seed, block_number=block, block_timestamp=ts, tokens=tokens, prices=tuple(prices),
                       markets=tuple(recs), positions=tuple(positions),
-                      market_names={dep.markets[m.name]: m.name for m in markets})
+                      market_names={dep.markets[m.name]: m.name for m in markets},
+                      accounts=tuple(dep.account_fees))

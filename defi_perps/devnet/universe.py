@@ -154,3 +154,37 @@ def select_markets(names: list[str] | tuple[str, ...] | None) -> tuple[MarketSpe
             if h not in out:
                 out.append(h)
     return tuple(out)
+
+
+# ---- v2.2 state the exact liquidation check and pool value read (devnet choices) -----------------
+# Funding accrued since a position's snapshot, as a fraction of its size (at most this much; each
+# position draws a share of it): longs pay more than shorts here. FUNDING_FEE_AMOUNT_PER_SIZE is
+# stored per collateral token at FLOAT_PRECISION × FLOAT_PRECISION_SQRT (MarketUtils.getFundingAmount).
+FUNDING_BASE_PER_SIZE = 10**20          # every slot's per-size value starts here (devnet choice)
+FUNDING_PAID = {True: pct("0.12"), False: pct("0.03")}      # by side: longs pay 0.12 %, shorts 0.03 %
+FUNDING_CLAIMABLE = {True: pct("0.02"), False: pct("0.08")}  # claimable, by side
+# Referral tiers (totalRebate, discountShare) in basis points, as GMX's ReferralStorage tiers 0..2
+# are configured (10 %/50 %, 20 %/50 %, 25 %/40 %; devnet choice following GMX's published tiers).
+REFERRAL_TIERS = ((1000, 5000), (2000, 5000), (2500, 4000))
+REFERRAL_AFFILIATES = 12                # affiliates owning one code each
+REFERRAL_SHARE_OF_ACCOUNTS = 0.3        # traders with a code
+PRO_TIER_SHARE_OF_ACCOUNTS = 0.02       # traders with pro tier 1
+PRO_DISCOUNT_FACTOR = pct("10")         # PRO_DISCOUNT_FACTOR(1)
+BORROWING_UPDATED_AGO = 3_600           # CUMULATIVE_BORROWING_FACTOR_UPDATED_AT = genesis − 1 h
+# Kink borrowing model on the BTC market (protocols.md §1.3: optimal usage 75–85 %, base 45–55 %/yr,
+# above optimal 90–130 %/yr); per-second factors.
+KINK_MARKET = "BTC/USD [WBTC-USDC]"
+OPTIMAL_USAGE = pct("75")
+BASE_BORROWING = int(Decimal("0.5") * FLOAT) // (365 * 86_400)
+ABOVE_OPTIMAL_BORROWING = int(Decimal("1.3") * FLOAT) // (365 * 86_400)
+IMPACT_POOL_DISTRIBUTION_SECONDS = 600  # POSITION_IMPACT_POOL_DISTRIBUTED_AT = genesis − 10 min
+LENT_IMPACT_SHARE = 5                   # lent impact pool = impact pool × 5 % (devnet choice)
+
+
+def funding_accrual(is_long: bool, token_price_per_unit: int) -> int:
+    """Per-size funding accrued over a position's whole life: f × 1e45 / price (so size × it / 1e45 × price ≈ f × size)."""
+    return FUNDING_PAID[is_long] * 10**15 // token_price_per_unit
+
+
+def claimable_accrual(is_long: bool, token_price_per_unit: int) -> int:
+    return FUNDING_CLAIMABLE[is_long] * 10**15 // token_price_per_unit

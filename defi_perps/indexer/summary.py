@@ -55,6 +55,8 @@ def liquidation_distances(moves: list[tuple[Fraction | None, int]], total_oi: in
     """Price move (fraction, signed) that liquidates 1/10/50 % of a side's OI.
 
     ``moves``: (move to the liquidation price, size_in_usd) per position; None = never liquidated.
+    The liquidation price is ``math.liquidation_price``: the integer index price at which the exact
+    contract check flips (funding, fees, referral, impact included), so the quantiles are exact.
     Positions already liquidatable count at move 0.
     """
     out: dict[str, str | None] = {}
@@ -76,6 +78,7 @@ def liquidation_distances(moves: list[tuple[Fraction | None, int]], total_oi: in
 
 def summarize(snap: Snapshot) -> dict[str, Any]:
     tokens = {t.address.lower(): t for t in snap.tokens}
+    fees_of = {a.account.lower(): a for a in snap.accounts}
     by_market: dict[str, list] = defaultdict(list)
     for p in snap.positions:
         by_market[p.market.lower()].append(p)
@@ -102,7 +105,14 @@ def summarize(snap: Snapshot) -> dict[str, Any]:
             continue
         mid = prices.index.mid
         row["price_usd"] = price_str(mid * Fraction(10) ** idx.decimals / USD_SCALE)
-        row["pool_value_usd"] = usd(gm.pool_value_usd(m, prices, maximize=False))
+        try:
+            pv = gm.pool_value_info(m, prices, snap.globals, snap.meta.block_timestamp, maximize=False)
+            row["pool_value_usd"] = usd(pv.pool_value)
+            row["pending_borrowing_fees_usd"] = usd(pv.total_borrowing_fees)
+        except gm.ContractRevert:
+            row["pool_value_usd"] = row["pending_borrowing_fees_usd"] = None   # the contract reverts too
+        row["total_pending_impact_amount"] = (str(m.total_pending_impact_amount)
+                                              if m.total_pending_impact_amount is not None else None)
         for side, is_long in (("long", True), ("short", False)):
             row[f"pnl_to_pool_{side}"] = ratio(gm.pnl_to_pool_factor(m, prices, is_long, True))
             row[f"adl_exceeded_{side}"] = gm.is_pnl_factor_exceeded_for_adl(m, prices, is_long)
@@ -110,7 +120,7 @@ def summarize(snap: Snapshot) -> dict[str, Any]:
             for p in pos:
                 if p.is_long != is_long:
                     continue
-                lp = gm.liquidation_price(p, m, prices, snap.globals)
+                lp = gm.liquidation_price(p, m, prices, snap.globals, fees_of.get(p.account.lower()))
                 if lp is None:
                     moves.append((None, p.size_in_usd))
                     continue

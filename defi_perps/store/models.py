@@ -49,6 +49,8 @@ class SnapshotRow(SQLModel, table=True):
     min_position_size_usd: int | None = _big(True)  # type: ignore[assignment]
     liquidation_fee_receiver_factor: int | None = _big(True)  # type: ignore[assignment]
     borrowing_fee_receiver_factor: int | None = _big(True)  # type: ignore[assignment]
+    use_open_interest_in_tokens_for_balance: bool | None = None
+    skip_borrowing_fee_for_smaller_side: bool | None = None
 
 
 class TokenRow(SQLModel, table=True):
@@ -95,6 +97,8 @@ class OpenInterestRow(SQLModel, table=True):
     open_interest_usd: int = _big()  # type: ignore[assignment]
     open_interest_in_tokens: int = _big()  # type: ignore[assignment]
     collateral_sum: int = _big()  # type: ignore[assignment]
+    funding_fee_amount_per_size: int | None = _big(True)  # type: ignore[assignment]
+    claimable_funding_amount_per_size: int | None = _big(True)  # type: ignore[assignment]
 
 
 class MarketRow(SQLModel, table=True):
@@ -147,6 +151,23 @@ class MarketRow(SQLModel, table=True):
     virtual_market_id: str
     virtual_token_id: str
     virtual_inventory_for_positions: int = _big()  # type: ignore[assignment]
+    # v2.2 values of the exact math (nullable: snapshots stored before they were read)
+    lent_position_impact_pool_amount: int | None = _big(True)  # type: ignore[assignment]
+    total_pending_impact_amount: int | None = _big(True)  # type: ignore[assignment]
+    position_impact_pool_distribution_rate: int | None = _big(True)  # type: ignore[assignment]
+    position_impact_pool_distributed_at: int | None = _big(True)  # type: ignore[assignment]
+    min_position_impact_pool_amount: int | None = _big(True)  # type: ignore[assignment]
+    total_borrowing_long: int | None = _big(True)  # type: ignore[assignment]
+    total_borrowing_short: int | None = _big(True)  # type: ignore[assignment]
+    cumulative_borrowing_factor_updated_at_long: int | None = _big(True)  # type: ignore[assignment]
+    cumulative_borrowing_factor_updated_at_short: int | None = _big(True)  # type: ignore[assignment]
+    optimal_usage_factor_long: int | None = _big(True)  # type: ignore[assignment]
+    optimal_usage_factor_short: int | None = _big(True)  # type: ignore[assignment]
+    base_borrowing_factor_long: int | None = _big(True)  # type: ignore[assignment]
+    base_borrowing_factor_short: int | None = _big(True)  # type: ignore[assignment]
+    above_optimal_usage_borrowing_factor_long: int | None = _big(True)  # type: ignore[assignment]
+    above_optimal_usage_borrowing_factor_short: int | None = _big(True)  # type: ignore[assignment]
+    virtual_inventory_for_positions_in_tokens: int | None = _big(True)  # type: ignore[assignment]
 
 
 class PositionRow(SQLModel, table=True):
@@ -174,6 +195,23 @@ class PositionRow(SQLModel, table=True):
     decreased_at_time: int = _big()  # type: ignore[assignment]
 
 
+class AccountFeesRow(SQLModel, table=True):
+    """``domain.AccountFees``: referral / pro-tier fee inputs of traders that have them."""
+    __tablename__ = "snapshot_account"
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    chain_id: int = Field(sa_type=BigInteger)
+    block_number: int = Field(sa_type=BigInteger)
+    block_hash: str
+    account: str
+    referral_code: str
+    affiliate: str
+    total_rebate_bps: int = _big()  # type: ignore[assignment]
+    discount_share_bps: int = _big()  # type: ignore[assignment]
+    pro_tier: int = _big()  # type: ignore[assignment]
+    pro_discount_factor: int = _big()  # type: ignore[assignment]
+
+
 class SummaryRow(SQLModel, table=True):
     """A snapshot's per-market summary as ``snapshots show`` prints it, cached: derived data, keyed by
     the digest of the code that computes it (store/summaries.py), so a code change recomputes it."""
@@ -189,4 +227,4 @@ class SummaryRow(SQLModel, table=True):
     body: str = Field(sa_type=Text)
 
 
-SNAPSHOT_TABLES = (SnapshotRow, TokenRow, PriceRow, OpenInterestRow, MarketRow, PositionRow)
+SNAPSHOT_TABLES = (SnapshotRow, TokenRow, PriceRow, OpenInterestRow, MarketRow, PositionRow, AccountFeesRow)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import fields
+from dataclasses import fields, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from defi_perps.domain import GlobalParams, Market, OpenInterest, OraclePrice, Position, Snapshot, SnapshotMeta, Token
+from defi_perps.domain import (AccountFees, GlobalParams, Market, OpenInterest, OraclePrice, Position, Snapshot,
+                               SnapshotMeta, Token)
 from defi_perps.exceptions import StoreError
 from defi_perps.store.db import _first_line, get_engine
 from defi_perps.store.listing import SnapshotInfo, list_snapshots, resolve_id  # noqa: F401  (re-exported)
 from defi_perps.store.writer import find_snapshot_id
-from defi_perps.store.models import MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow, TokenRow
+from defi_perps.store.models import (AccountFeesRow, MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow,
+                                     TokenRow)
 
 
 def _info(r: SnapshotRow) -> SnapshotInfo:
@@ -72,7 +74,9 @@ def load_snapshot(db_url: str | None, snapshot_id: int | str) -> Snapshot:
             glob = None
             if r.min_collateral_usd is not None:
                 glob = GlobalParams(r.min_collateral_usd, r.min_position_size_usd or 0,
-                                    r.liquidation_fee_receiver_factor or 0, r.borrowing_fee_receiver_factor or 0)
+                                    r.liquidation_fee_receiver_factor or 0, r.borrowing_fee_receiver_factor or 0,
+                                    bool(r.use_open_interest_in_tokens_for_balance),
+                                    bool(r.skip_borrowing_fee_for_smaller_side))
 
             def recs(model: Any, cls: type, *, skip: tuple[str, ...] = (), also: tuple[str, ...] = ()) -> list[Any]:
                 # Core rows of exactly the record's fields, in order, built positionally: no ORM
@@ -86,10 +90,17 @@ def load_snapshot(db_url: str | None, snapshot_id: int | str) -> Snapshot:
             prices = tuple(OraclePrice(*r) for r in recs(PriceRow, OraclePrice))
             ois: dict[str, list[OpenInterest]] = defaultdict(list)
             for r in recs(OpenInterestRow, OpenInterest):
-                ois[r[0]].append(OpenInterest(*r))
+                oi = OpenInterest(*r)
+                if oi.funding_fee_amount_per_size is None or oi.claimable_funding_amount_per_size is None:
+                    # rows written before the v2.2 funding columns existed (migration 0003) read as 0
+                    oi = replace(oi, funding_fee_amount_per_size=oi.funding_fee_amount_per_size or 0,
+                                 claimable_funding_amount_per_size=oi.claimable_funding_amount_per_size or 0)
+                ois[r[0]].append(oi)
             markets = tuple(Market(*r, open_interest=tuple(ois.get(r[0], ())))  # type: ignore[misc]
                             for r in recs(MarketRow, Market, skip=("open_interest",)))
             positions = tuple(Position(*r) for r in recs(PositionRow, Position))
-            return Snapshot(meta=meta, tokens=tokens, prices=prices, markets=markets, positions=positions, globals=glob)
+            accounts = tuple(AccountFees(*r) for r in recs(AccountFeesRow, AccountFees))
+            return Snapshot(meta=meta, tokens=tokens, prices=prices, markets=markets, positions=positions, globals=glob,
+                            accounts=accounts)
     except SQLAlchemyError as err:
         raise StoreError(f"cannot read snapshot {snapshot_id}: {_first_line(err)}") from None

@@ -16,7 +16,7 @@ from sqlmodel import Session
 from defi_perps.domain import Market, Snapshot
 from defi_perps.exceptions import StoreError
 from defi_perps.store.db import _first_line, get_engine, safe_url
-from defi_perps.store.models import MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow, TokenRow
+from defi_perps.store.models import AccountFeesRow, MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow, TokenRow
 
 CHUNK = 5000  # rows per executemany: bounded memory per statement, same transaction
 
@@ -68,6 +68,7 @@ def save_snapshot(db_url: str | None, snap: Snapshot, chain_name: str = "",
             _bulk(session, MarketRow, [{**common, **_market_dict(mk)} for mk in snap.markets])
             _bulk(session, OpenInterestRow, [{**common, **asdict(o)} for mk in snap.markets for o in mk.open_interest])
             _bulk(session, PositionRow, [{**common, **_plain(p)} for p in snap.positions])
+            _bulk(session, AccountFeesRow, [{**common, **_plain(a)} for a in snap.accounts])
             if _before_commit is not None:
                 _before_commit(session)
             session.commit()

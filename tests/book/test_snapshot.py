@@ -132,3 +132,37 @@ def test_missing_price_is_an_input_error():
     with pytest.raises(InputError, match="no oracle price .*index again with --prices"):
         from_snapshot(broken)
     assert np.all(from_snapshot(snapshot([])).size.size == 0)
+
+
+def test_book_carries_the_exact_check_terms():
+    """Funding owed comes off collateral; each position's exact threshold, remaining collateral,
+    close costs and flag are the contract check's (protocols/gmx_v2/math.py), referral included."""
+    from dataclasses import replace
+
+    from defi_perps.domain import AccountFees, OpenInterest
+    from defi_perps.protocols.gmx_v2 import math as gm
+
+    # longs pay funding: latest USDC per-size 1e18 above the snapshot = $0.001 per $1 of size
+    oi = (OpenInterest(MKT, USDC, True, 200_000 * F30, 60 * 10**18, 0, 10**18, 0),
+          OpenInterest(MKT, WETH, True, 0, 0, 0, 10**18 * 10**24 // (3000 * 10**12), 0),
+          OpenInterest(MKT, USDC, False, 100_000 * F30, 30 * 10**18, 0))
+    snap = snapshot(POSITIONS)
+    snap = replace(snap, markets=(_market(open_interest=oi),),
+                   accounts=(AccountFees(POSITIONS[0].account, "0x" + "ab" * 32, "0x" + "2" * 40, 1000, 5000),))
+    book = from_snapshot(snap)
+    # position 1 (30k long, USDC): borrowing $30 and funding $30 are owed
+    assert book.collateral_usd[0] == pytest.approx(3000.0 - 30.0 - 30.0)
+    m = snap.markets[0]
+    prices = gm.MarketPrices(gm.Price(ETH_PX - 10**12, ETH_PX + 10**12), gm.Price(ETH_PX - 10**12, ETH_PX + 10**12),
+                             gm.Price(USDC_PX, USDC_PX))
+    for k, p in enumerate(POSITIONS):
+        acct = snap.accounts[0] if k == 0 else None
+        c = gm.is_position_liquidatable(p, m, prices, snap.globals, account=acct)
+        assert book.remaining_collateral_usd[k] == float(Fraction(c.remaining_collateral_usd, F30))
+        assert book.liquidatable_now[k] == c.liquidatable
+        lp = gm.liquidation_price(p, m, prices, snap.globals, acct)
+        assert book.liquidation_price[k] == float(lp * 10**18 / F30)
+    # the referral discount (5 % of the fee) shows in position 1's close costs: fee 0.04 % (closing
+    # the larger long side improves balance) × $30k = $12 − $0.60, + $30 borrowing + $30 funding
+    assert book.close_cost_usd[0] == pytest.approx(12.0 - 0.6 + 30.0 + 30.0)
+    assert not book.liquidatable_now.any() and np.all(np.isfinite(book.liquidation_price))

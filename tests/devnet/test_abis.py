@@ -139,3 +139,19 @@ def test_cli_state_file_name_matches_handle() -> None:
     from defi_perps.devnet import handle
 
     assert cmd.STATE_FILE == handle.STATE_FILE
+
+
+REFERRAL_STORAGE = {"traderReferralCodes(address)", "codeOwners(bytes32)", "referrerTiers(address)",
+                    "referrerDiscountShares(address)", "tiers(uint256)"}
+
+
+def test_referral_storage_abi_matches_gmx_and_the_devnet_contract() -> None:
+    """The five IReferralStorage views ReferralUtils.getReferralInfo calls (gmx-synthetics
+    contracts/referral/IReferralStorage.sol), with the same outputs on the devnet contract."""
+    shipped = load_abi("gmx_v2", "ReferralStorage")
+    assert signatures(shipped) == REFERRAL_STORAGE
+    devnet = artifact("ReferralStorage")["abi"]
+    assert REFERRAL_STORAGE <= signatures(devnet)
+    for name in ("traderReferralCodes", "codeOwners", "referrerTiers", "referrerDiscountShares", "tiers"):
+        assert outputs(shipped, name) == outputs(devnet, name)
+    assert outputs(shipped, "tiers") == ["uint256", "uint256"]

@@ -35,7 +35,8 @@ def test_chain_file_loads_and_names_this_instance(devnet) -> None:
     assert cfg.chain_id == 31337 == devnet.w3.eth.chain_id
     assert cfg.resolve_rpc_url() == devnet.rpc_url
     assert cfg.gmx_v2.data_store == devnet.data_store and cfg.gmx_v2.reader == devnet.reader
-    assert cfg.gmx_v2.position_layout == "v2.2"
+    assert cfg.gmx_v2.position_layout == "v2.2"  # the instance file sets it; the bundled one detects it
+    assert cfg.gmx_v2.referral_storage == devnet.addresses["referral_storage"]
     assert cfg.multicall3 == MULTICALL3
     assert cfg.extra["devnet"]["tokens"] == devnet.addresses["tokens"]
     # deterministic deployment: the bundled chains/devnet.toml names the same contracts
@@ -43,6 +44,8 @@ def test_chain_file_loads_and_names_this_instance(devnet) -> None:
 
     bundled = load_chain("devnet")
     assert (bundled.gmx_v2.data_store, bundled.gmx_v2.reader) == (devnet.data_store, devnet.reader)
+    assert bundled.gmx_v2.referral_storage == devnet.addresses["referral_storage"]
+    assert bundled.gmx_v2.position_layout is None
 
 
 def test_position_fields_under_keys_py_derivations(devnet) -> None:

@@ -98,7 +98,9 @@ def test_oversized_batches_halve_until_they_fit(shared_devnet, proxy) -> None:  
         return None
     proxy.rules.append(rule)
     rep, snap = _index(shared_devnet, proxy.url, batch=500)
-    assert rep.batch_halvings >= 3 and rep.batch_size_final <= 62
+    # (the first batch to fail may be a market-values tail smaller than 500, so fewer halvings
+    # can reach a size that fits)
+    assert rep.batch_halvings >= 2 and rep.batch_size_final <= 62
     assert {p.key: p for p in snap.positions} == {p.key: p for p in shared_devnet.book.positions}
     assert set(snap.markets) == set(shared_devnet.book.markets)
 

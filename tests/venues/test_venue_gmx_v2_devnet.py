@@ -45,6 +45,7 @@ def _prices(snap, m, num: int, den: int) -> gm.MarketPrices:  # type: ignore[no-
 def test_liquidation_condition_term_by_term(indexed) -> None:  # type: ignore[no-untyped-def]
     _, _, snap = indexed
     markets = {m.market_token.lower(): m for m in snap.markets}
+    accounts = {a.account: a for a in snap.accounts}
     checked = 0
     for num, den in FACTORS:
         for p in snap.positions:
@@ -56,7 +57,7 @@ def test_liquidation_condition_term_by_term(indexed) -> None:  # type: ignore[no
             value = p.size_in_tokens * worst
             pnl = value - p.size_in_usd if p.is_long else p.size_in_usd - value
             pool_usd = gm.pool_amount(m, p.is_long) * (prices.long.min if p.is_long else prices.short.min)
-            pool_pnl = gm.get_pnl(m, gm.Price(worst, worst), p.is_long, True)
+            pool_pnl = gm.get_pnl(m, prices.index, p.is_long, True)   # at the index Price, maximized
             mx = m.max_pnl_factor_for_traders_long if p.is_long else m.max_pnl_factor_for_traders_short
             if pnl > 0 and gm.capped_pnl(pool_pnl, pool_usd, mx) != pool_pnl:
                 continue  # profit scaled by MAX_PNL_FACTOR_FOR_TRADERS: covered in the unit tests
@@ -65,15 +66,30 @@ def test_liquidation_condition_term_by_term(indexed) -> None:  # type: ignore[no
             if m.max_position_impact_factor_for_liquidations != 0:
                 continue
             impact = 0
-            # fees.totalCostAmount (isLiquidation=false: no liquidation fee), in collateral-token units
-            fee_amount = gm.apply_factor(p.size_in_usd, m.position_fee_factor_negative) // coll.min
+            # fees.totalCostAmount (isLiquidation=false: no liquidation fee), in collateral-token units:
+            # the close fee factor by balanceWasImproved of the close, less the larger of the referral
+            # and pro discounts, + borrowing + funding (stored per-size value − the position's)
+            _imp, improved = gm.price_impact_usd_and_balance(m, prices, snap.globals, -p.size_in_usd,
+                                                             -p.size_in_tokens, p.is_long)
+            factor = m.position_fee_factor_positive if improved else m.position_fee_factor_negative
+            fee_amount = gm.apply_factor(p.size_in_usd, factor) // coll.min
+            acct = accounts.get(p.account)
+            discount = 0
+            if acct is not None:
+                ref = gm.apply_factor(fee_amount, gm.trader_discount_factor(acct))
+                pro = gm.apply_factor(fee_amount, acct.pro_discount_factor) if acct.pro_tier else 0
+                discount = max(ref, pro)
             cum = m.cumulative_borrowing_factor_long if p.is_long else m.cumulative_borrowing_factor_short
             borrow_amount = gm.apply_factor(p.size_in_usd, max(cum - p.borrowing_factor, 0)) // coll.min
-            remaining = collateral_usd + pnl + impact - (fee_amount + borrow_amount) * coll.min
+            latest = next(o.funding_fee_amount_per_size for o in m.open_interest
+                          if o.is_long == p.is_long and o.collateral_token == p.collateral_token)
+            diff = latest - p.funding_fee_amount_per_size
+            funding = -(-p.size_in_usd * diff // (USD_SCALE * 10**15))      # rounded up
+            remaining = collateral_usd + pnl + impact - (fee_amount - discount + borrow_amount + funding) * coll.min
             for_leverage = gm.apply_factor(p.size_in_usd, m.min_collateral_factor_for_liquidation)
             min_usd = snap.globals.min_collateral_usd if snap.globals else 0
             expected = remaining < min_usd or remaining <= 0 or remaining < for_leverage
-            got = gm.is_position_liquidatable(p, m, prices, snap.globals)
+            got = gm.is_position_liquidatable(p, m, prices, snap.globals, account=acct)
             assert got.remaining_collateral_usd == remaining
             assert got.min_collateral_usd_for_leverage == for_leverage
             assert got.liquidatable == expected

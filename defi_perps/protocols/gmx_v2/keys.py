@@ -260,3 +260,71 @@ def field_key(record_key: bytes | str, field: str) -> bytes:
     if isinstance(record_key, (bytes, bytearray)) and len(record_key) == 32:
         return _hash(["bytes32", "bytes32"], [bytes(record_key), name_key(field)])
     return _hash(["address", "bytes32"], [_addr(record_key), name_key(field)])  # type: ignore[arg-type]
+
+
+# ---- v2.2 keys for the exact liquidation check and pool value (Keys.sol @ a5c0c883) -----------
+POSITION_FEE_RECEIVER_FACTOR = name_key("POSITION_FEE_RECEIVER_FACTOR")
+
+
+def funding_fee_amount_per_size_key(market: str, collateral_token: str, is_long: bool) -> bytes:
+    """``Keys.fundingFeeAmountPerSizeKey``: keccak256(abi.encode(FUNDING_FEE_AMOUNT_PER_SIZE, market, collateralToken, isLong))."""
+    return market_token_bool_key("FUNDING_FEE_AMOUNT_PER_SIZE", market, collateral_token, is_long)
+
+
+def claimable_funding_amount_per_size_key(market: str, collateral_token: str, is_long: bool) -> bytes:
+    """``Keys.claimableFundingAmountPerSizeKey`` (CLAIMABLE_FUNDING_AMOUNT_PER_SIZE, market, collateralToken, isLong)."""
+    return market_token_bool_key("CLAIMABLE_FUNDING_AMOUNT_PER_SIZE", market, collateral_token, is_long)
+
+
+def lent_position_impact_pool_amount_key(market: str) -> bytes:
+    return market_key("LENT_POSITION_IMPACT_POOL_AMOUNT", market)
+
+
+def total_pending_impact_amount_key(market: str) -> bytes:
+    return market_key("TOTAL_PENDING_IMPACT_AMOUNT", market)
+
+
+def position_impact_pool_distribution_rate_key(market: str) -> bytes:
+    return market_key("POSITION_IMPACT_POOL_DISTRIBUTION_RATE", market)
+
+
+def position_impact_pool_distributed_at_key(market: str) -> bytes:
+    return market_key("POSITION_IMPACT_POOL_DISTRIBUTED_AT", market)
+
+
+def min_position_impact_pool_amount_key(market: str) -> bytes:
+    return market_key("MIN_POSITION_IMPACT_POOL_AMOUNT", market)
+
+
+def total_borrowing_key(market: str, is_long: bool) -> bytes:
+    return market_bool_key("TOTAL_BORROWING", market, is_long)
+
+
+def cumulative_borrowing_factor_updated_at_key(market: str, is_long: bool) -> bytes:
+    return market_bool_key("CUMULATIVE_BORROWING_FACTOR_UPDATED_AT", market, is_long)
+
+
+def optimal_usage_factor_key(market: str, is_long: bool) -> bytes:
+    return market_bool_key("OPTIMAL_USAGE_FACTOR", market, is_long)
+
+
+def base_borrowing_factor_key(market: str, is_long: bool) -> bytes:
+    return market_bool_key("BASE_BORROWING_FACTOR", market, is_long)
+
+
+def above_optimal_usage_borrowing_factor_key(market: str, is_long: bool) -> bytes:
+    return market_bool_key("ABOVE_OPTIMAL_USAGE_BORROWING_FACTOR", market, is_long)
+
+
+def virtual_inventory_for_positions_in_tokens_key(virtual_token_id: bytes) -> bytes:
+    return _hash(["bytes32", "bytes32"], [name_key("VIRTUAL_INVENTORY_FOR_POSITIONS_IN_TOKENS"), virtual_token_id])
+
+
+def pro_trader_tier_key(account: str) -> bytes:
+    """``Keys.proTraderTierKey``: keccak256(abi.encode(PRO_TRADER_TIER, account))."""
+    return _hash(["bytes32", "address"], [name_key("PRO_TRADER_TIER"), _addr(account)])
+
+
+def pro_discount_factor_key(tier: int) -> bytes:
+    """``Keys.proDiscountFactorKey``: keccak256(abi.encode(PRO_DISCOUNT_FACTOR, proTier))."""
+    return _hash(["bytes32", "uint256"], [name_key("PRO_DISCOUNT_FACTOR"), int(tier)])

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from defi_perps.domain import USD_SCALE, Market, OpenInterest, OraclePrice, Position, Token
+from defi_perps.domain import USD_SCALE, AccountFees, Market, OpenInterest, OraclePrice, Position, Token
 from defi_perps.exceptions import InputError
 
 ZERO32 = "0x" + "00" * 32
@@ -90,6 +90,7 @@ def market_from_values(props: tuple[str, str, str, str], v: dict[str, Any],
         open_interest=open_interest,
         **{f: (bool(v[f]) if f.startswith("is_") else hex32(v[f]) if f.startswith("virtual_") and f.endswith("_id")
                else int(v[f])) for f in MARKET_VALUE_FIELDS},
+        **{f: (int(v[f]) if v.get(f) is not None else None) for f in MARKET_V22_FIELDS},
     )
 
 
@@ -111,6 +112,29 @@ MARKET_VALUE_FIELDS = (
     "saved_funding_factor_per_second", "position_impact_pool_amount", "virtual_market_id",
     "virtual_token_id", "virtual_inventory_for_positions",
 )
+
+
+# v2.2 values of the exact math (domain.Market fields that may be None in older stored snapshots)
+MARKET_V22_FIELDS = (
+    "lent_position_impact_pool_amount", "total_pending_impact_amount", "position_impact_pool_distribution_rate",
+    "position_impact_pool_distributed_at", "min_position_impact_pool_amount", "total_borrowing_long",
+    "total_borrowing_short", "cumulative_borrowing_factor_updated_at_long",
+    "cumulative_borrowing_factor_updated_at_short", "optimal_usage_factor_long", "optimal_usage_factor_short",
+    "base_borrowing_factor_long", "base_borrowing_factor_short", "above_optimal_usage_borrowing_factor_long",
+    "above_optimal_usage_borrowing_factor_short", "virtual_inventory_for_positions_in_tokens",
+)
+
+
+def account_fees(account: str, code: bytes, affiliate: str | None, tier_values: tuple[int, int] | None,
+                 custom_share: int, pro_tier: int, pro_discount_factor: int) -> AccountFees:
+    """An AccountFees record from ReferralStorage / DataStore answers (``ReferralUtils.getReferralInfo``:
+    a non-zero ``referrerDiscountShares(affiliate)`` replaces the tier's discount share)."""
+    total, share = tier_values or (0, 0)
+    if custom_share:
+        share = custom_share
+    return AccountFees(account=account, referral_code=hex32(code), affiliate=checksum(affiliate or "0x" + "00" * 20),
+                       total_rebate_bps=int(total), discount_share_bps=int(share), pro_tier=int(pro_tier),
+                       pro_discount_factor=int(pro_discount_factor))
 
 
 def chainlink_price(answer: int, multiplier: int) -> int:

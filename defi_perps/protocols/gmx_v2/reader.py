@@ -21,7 +21,7 @@ from typing import Any
 from eth_utils import keccak, to_checksum_address
 
 from defi_perps.config import ChainConfig
-from defi_perps.domain import GlobalParams, OpenInterest, OraclePrice, Snapshot, SnapshotMeta, Token
+from defi_perps.domain import AccountFees, GlobalParams, OpenInterest, OraclePrice, Snapshot, SnapshotMeta, Token
 from defi_perps.exceptions import AbiMismatchError, InputError, RpcError
 from defi_perps.protocols.gmx_v2 import keys as K
 from defi_perps.protocols.gmx_v2 import mappers as M
@@ -82,6 +82,52 @@ def market_value_calls(market: str, long_token: str, short_token: str, index_tok
     ]
 
 
+def market_v22_value_calls(market: str) -> list[tuple[str, str, bytes]]:
+    """(field, getter, key) for the v2.2 values of one market the exact math needs (keys.py):
+    the lent impact pool, pending impact, impact-pool distribution, total borrowing and the
+    borrowing-rate inputs (MarketUtils.getPoolValueInfo / getBorrowingFactorPerSecond)."""
+    out: list[tuple[str, str, bytes]] = [
+        ("lent_position_impact_pool_amount", "getUint", K.lent_position_impact_pool_amount_key(market)),
+        ("total_pending_impact_amount", "getInt", K.total_pending_impact_amount_key(market)),
+        ("position_impact_pool_distribution_rate", "getUint", K.position_impact_pool_distribution_rate_key(market)),
+        ("position_impact_pool_distributed_at", "getUint", K.position_impact_pool_distributed_at_key(market)),
+        ("min_position_impact_pool_amount", "getUint", K.min_position_impact_pool_amount_key(market)),
+    ]
+    for side, is_long in (("long", True), ("short", False)):
+        out += [
+            (f"total_borrowing_{side}", "getUint", K.total_borrowing_key(market, is_long)),
+            (f"cumulative_borrowing_factor_updated_at_{side}", "getUint",
+             K.cumulative_borrowing_factor_updated_at_key(market, is_long)),
+            (f"optimal_usage_factor_{side}", "getUint", K.optimal_usage_factor_key(market, is_long)),
+            (f"base_borrowing_factor_{side}", "getUint", K.base_borrowing_factor_key(market, is_long)),
+            (f"above_optimal_usage_borrowing_factor_{side}", "getUint",
+             K.above_optimal_usage_borrowing_factor_key(market, is_long)),
+        ]
+    return out
+
+
+def detect_position_layout(client: RpcClient, reader: str, data_store: str, block: Any) -> str:
+    """The Reader's ``Position.Props`` layout from one probe: ``getPosition(ds, bytes32(0))`` answers
+    a zeroed struct, 14 words wide in v2.2 (``pendingImpactAmount``) and 13 in v2.1."""
+    fn = contract_abi("gmx_v2", "Reader")["getPosition"]
+    n = getattr(block, "number", block)
+    try:
+        out = client.eth_call(reader, fn.encode(data_store, bytes(32)), block)
+    except RpcError as err:
+        raise AbiMismatchError(f"Reader {reader} did not answer the getPosition layout probe at block {n}: "
+                               f"{err}; set position_layout in the chain file") from None
+    if not out:
+        raise AbiMismatchError(f"Reader {reader} did not answer getPosition at block {n}: it was not deployed "
+                               f"yet or has another ABI; use a chain file naming the Reader live at that block")
+    words = len(out) // 32
+    if words == 14:
+        return "v2.2"
+    if words == 13:
+        return "v2.1"
+    raise AbiMismatchError(f"Reader {reader} answers getPosition with {len(out)} bytes at block {n}: neither "
+                           f"the v2.1 (13 words) nor the v2.2 (14 words) Position layout; is it a GMX v2 Reader?")
+
+
 def collateral_tokens(long_token: str, short_token: str) -> list[str]:
     """Collateral tokens of a market; single-token markets (long == short) have one."""
     return [long_token] if long_token.lower() == short_token.lower() else [long_token, short_token]
@@ -104,19 +150,24 @@ class GmxV2Reader:
                  parallel: int = 4) -> None:
         dep = chain.deployment("gmx-v2")
         self.client, self.chain, self.block = client, chain, block
-        self.ds, self.reader_addr, self.layout = dep.data_store, dep.reader, dep.position_layout
+        self.ds, self.reader_addr = dep.data_store, dep.reader
+        self.referral_storage = dep.referral_storage
         if block.number < chain.multicall3_block:
             raise InputError(f"block {block.number} is before Multicall3 was deployed on {chain.name} "
                              f"(block {chain.multicall3_block})")
         # pinned by hash and verified per batch (rpc/multicall.py)
         self.mc = Multicall(client, chain.multicall3, block, batch_size, parallel,
                             block_context=chain.block_context_kind)
+        # chain-file setting overrides; otherwise one probe call (pinned by hash) tells the layout
+        self.layout = dep.position_layout or detect_position_layout(client, self.reader_addr, self.ds, block)
         self.dsa = contract_abi("gmx_v2", "DataStore")
+        self.rsa = contract_abi("gmx_v2", "ReferralStorage")
         self.ra = contract_abi("gmx_v2", "Reader" if self.layout == "v2.2" else "Reader_v2_1")
         self.erc20 = contract_abi("erc20", "ERC20")
         self.feed = contract_abi("chainlink", "AggregatorV3")
         self.overrides = prices or {}
         self.warnings: list[str] = []
+        self.unpriced_tokens: set[str] = set()   # synthetic index tokens without feed or --prices entry
         self.price_source = price_source
 
     def _ds(self, getter: str, *args: Any, required: bool = True, label: str = "") -> Call:
@@ -133,12 +184,14 @@ class GmxV2Reader:
                 self._ds("getUint", K.MIN_COLLATERAL_USD), self._ds("getUint", K.MIN_POSITION_SIZE_USD),
                 self._ds("getUint", K.LIQUIDATION_FEE_RECEIVER_FACTOR),
                 self._ds("getUint", K.BORROWING_FEE_RECEIVER_FACTOR),
+                self._ds("getBool", K.USE_OPEN_INTEREST_IN_TOKENS_FOR_BALANCE),
+                self._ds("getBool", K.SKIP_BORROWING_FEE_FOR_SMALLER_SIDE),
             ])
         except AbiMismatchError as err:
             raise AbiMismatchError(f"no GMX v2 DataStore answers at {self.ds} on block {self.block.number} "
                                    f"({err})") from None
         n_markets, n_positions = int(r[0].value), int(r[1].value)
-        glob = GlobalParams(*(int(x.value or 0) for x in r[2:6]))
+        glob = GlobalParams(*(int(x.value or 0) for x in r[2:6]), *(bool(x.value) for x in r[6:8]))
         if progress:
             progress(0, n_positions)
 
@@ -172,12 +225,13 @@ class GmxV2Reader:
         plan: list[tuple[str, Any]] = []
         for mp in market_props:
             mkt, idx, lt, st = mp
-            for field, getter, key in market_value_calls(mkt, lt, st, idx):
+            for field, getter, key in market_value_calls(mkt, lt, st, idx) + market_v22_value_calls(mkt):
                 calls.append(self._ds(getter, key)); plan.append(("m", (mkt, field)))
             for ct in collateral_tokens(lt, st):
                 for is_long in (True, False):
                     for kind, fn in (("oi", K.open_interest_key), ("oit", K.open_interest_in_tokens_key),
-                                     ("cs", K.collateral_sum_key)):
+                                     ("cs", K.collateral_sum_key), ("ffps", K.funding_fee_amount_per_size_key),
+                                     ("cfps", K.claimable_funding_amount_per_size_key)):
                         calls.append(self._ds("getUint", fn(mkt, ct, is_long)))
                         plan.append(("oi", (mkt, ct, is_long, kind)))
         for t in tokens:
@@ -211,15 +265,21 @@ class GmxV2Reader:
         for v in vtids:
             calls.append(self._ds("getInt", K.virtual_inventory_for_positions_key(v)))
             plan.append((v, "vinv"))
+            calls.append(self._ds("getInt", K.virtual_inventory_for_positions_in_tokens_key(v)))
+            plan.append((v, "vinvt"))
         res = self.mc.run(calls) if calls else []
         vinv: dict[bytes, int] = {}
+        vinvt: dict[bytes, int] = {}
         for (who, what), cr in zip(plan, res):
             if what == "vinv":
                 vinv[who] = int(cr.value) if cr.success else 0
+            elif what == "vinvt":
+                vinvt[who] = int(cr.value) if cr.success else 0
             else:
                 tinfo[who][what] = cr.value if cr.success else None
 
         token_recs, prices = self._tokens_and_prices(tokens, tinfo, feeds)
+        market_props = self._skip_unpriced_markets(market_props)
         markets = []
         for mp in market_props:
             mkt, idx, lt, st = mp
@@ -227,20 +287,27 @@ class GmxV2Reader:
             vt = (tinfo.get(idx) or {}).get("vtid") or bytes(32)
             v["virtual_token_id"] = vt
             v["virtual_inventory_for_positions"] = vinv.get(vt, 0) if any(vt) else 0
+            v["virtual_inventory_for_positions_in_tokens"] = vinvt.get(vt, 0) if any(vt) else 0
             ois = tuple(OpenInterest(market=mkt, collateral_token=ct, is_long=il,
                                      open_interest_usd=oi[(mkt, ct, il)]["oi"],
                                      open_interest_in_tokens=oi[(mkt, ct, il)]["oit"],
-                                     collateral_sum=oi[(mkt, ct, il)]["cs"])
+                                     collateral_sum=oi[(mkt, ct, il)]["cs"],
+                                     funding_fee_amount_per_size=oi[(mkt, ct, il)]["ffps"],
+                                     claimable_funding_amount_per_size=oi[(mkt, ct, il)]["cfps"])
                         for ct in collateral_tokens(lt, st) for il in (True, False))
             markets.append(M.market_from_values(mp, v, ois))
 
         # 5. positions
         positions = self.read_positions(position_keys, progress)
+        if self.unpriced_tokens:
+            kept = {mp[0] for mp in market_props}
+            positions = [p for p in positions if p.market in kept]
+        accounts = self.read_account_fees(sorted({p.account for p in positions}))
         meta = SnapshotMeta(chain_id=self.chain.chain_id, block_number=self.block.number,
                             block_timestamp=self.block.timestamp, block_hash=self.block.hash, protocol="gmx_v2",
                             data_store=self.ds, price_source=self.price_source)
         return Snapshot(meta=meta, tokens=tuple(token_recs), prices=tuple(prices), markets=tuple(markets),
-                        positions=tuple(positions), globals=glob)
+                        positions=tuple(positions), globals=glob, accounts=tuple(accounts))
 
     def read_positions(self, position_keys: list[bytes], progress: Progress | None = None) -> list:
         fn = self.ra["getPosition"]
@@ -276,6 +343,70 @@ class GmxV2Reader:
             out.append(p)
         return out
 
+    def _skip_unpriced_markets(self, market_props: list[Any]) -> list[Any]:
+        """Drop markets whose index token is synthetic and has no price (issue 8 item 6), one warning each."""
+        if not self.unpriced_tokens:
+            return market_props
+        kept = []
+        for mp in market_props:
+            if mp[1] in self.unpriced_tokens:
+                self.warnings.append(
+                    f"market {mp[0]} skipped: its index token {mp[1]} is synthetic (no ERC-20 contract) and has no "
+                    f"price feed in DataStore; to include it pass --prices FILE with "
+                    f"{{\"{mp[1]}\": {{\"min\": \"<usd>\", \"max\": \"<usd>\", \"decimals\": <n>}}}}")
+            else:
+                kept.append(mp)
+        return kept
+
+    def read_account_fees(self, accounts: list[str]) -> list[AccountFees]:
+        """Per trader what ``getPositionFeesAfterReferral`` reads (ReferralUtils.getReferralInfo and the
+        pro tier): ReferralStorage.traderReferralCodes → codeOwners → referrerTiers / referrerDiscountShares
+        → tiers, and DataStore PRO_TRADER_TIER → PRO_DISCOUNT_FACTOR. Only accounts with a code or a
+        pro tier are returned. Without a ``referral_storage`` in the chain file no referral is read."""
+        rs = self.referral_storage
+        if not accounts:
+            return []
+        if rs is None:
+            self.warnings.append("no referral_storage in the chain file: referral discounts are not read "
+                                 "(fees may be overstated for referred traders)")
+        calls = [self._ds("getUint", K.pro_trader_tier_key(a)) for a in accounts]
+        if rs is not None:
+            calls += [Call(rs, self.rsa["traderReferralCodes"], (a,)) for a in accounts]
+        res = self.mc.run(calls)
+        n = len(accounts)
+        tiers = {a: int(r.value) if r.success and r.value else 0 for a, r in zip(accounts, res[:n])}
+        codes = {a: bytes(r.value) for a, r in zip(accounts, res[n:]) if r.success and r.value and any(r.value)}
+        uniq_codes = sorted(set(codes.values()))
+        pro_levels = sorted({t for t in tiers.values() if t})
+        calls = [Call(rs, self.rsa["codeOwners"], (c,)) for c in uniq_codes] if rs is not None else []
+        calls += [self._ds("getUint", K.pro_discount_factor_key(t)) for t in pro_levels]
+        res = self.mc.run(calls) if calls else []
+        owners = {c: to_checksum_address(r.value) for c, r in zip(uniq_codes, res) if r.success and r.value}
+        pro_factor = {t: int(r.value or 0) for t, r in zip(pro_levels, res[len(uniq_codes):]) if r.success}
+        # a code whose owner is unset still reads referrerTiers(address(0)), as the contract does
+        affiliates = sorted(set(owners.values()))
+        calls = []
+        for aff in affiliates:
+            calls += [Call(rs, self.rsa["referrerTiers"], (aff,)), Call(rs, self.rsa["referrerDiscountShares"], (aff,))]
+        res = self.mc.run(calls) if calls else []
+        level = {aff: int(res[2 * i].value or 0) if res[2 * i].success else 0 for i, aff in enumerate(affiliates)}
+        custom = {aff: int(res[2 * i + 1].value or 0) if res[2 * i + 1].success else 0
+                  for i, aff in enumerate(affiliates)}
+        levels = sorted(set(level.values()))
+        res = self.mc.run([Call(rs, self.rsa["tiers"], (lv,)) for lv in levels]) if levels and rs else []
+        tier_values = {lv: tuple(int(x) for x in r.value) if r.success else (0, 0) for lv, r in zip(levels, res)}
+        out = []
+        for a in accounts:
+            code, tier = codes.get(a), tiers.get(a, 0)
+            if code is None and not tier:
+                continue
+            aff: str | None = owners.get(code) if code is not None else None
+            tv = tier_values.get(level.get(aff, 0)) if aff is not None else None
+            tv2 = (tv[0], tv[1]) if tv is not None else None
+            out.append(M.account_fees(a, code or bytes(32), aff, tv2, custom.get(aff, 0) if aff else 0, tier,
+                                      pro_factor.get(tier, 0)))
+        return out
+
     def _tokens_and_prices(self, tokens: list[str], tinfo: dict[str, dict[str, Any]],
                            feeds: dict[str, str]) -> tuple[list[Token], list[OraclePrice]]:
         token_recs: list[Token] = []
@@ -284,8 +415,13 @@ class GmxV2Reader:
             i = tinfo[t]
             ov = self.overrides.get(t)
             sym = i.get("symbol") if isinstance(i.get("symbol"), str) else None
-            tok = M.token_record(t, sym, i.get("decimals"), i.get("fdesc"), i.get("fdec"), i.get("mult"),
-                                 ov.decimals if ov else None, i.get("dsmult"))
+            try:
+                tok = M.token_record(t, sym, i.get("decimals"), i.get("fdesc"), i.get("fdec"), i.get("mult"),
+                                     ov.decimals if ov else None, i.get("dsmult"))
+            except InputError:
+                # a synthetic index token (no ERC-20) without a feed: its markets are skipped, not the snapshot
+                self.unpriced_tokens.add(t)
+                continue
             token_recs.append(tok)
             if ov is not None:
                 lo, hi = ov.per_unit(tok.decimals)
