@@ -46,15 +46,22 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
 
         report, snap = index_gmx_v2(chain, rpc_url, blk, db_url, prices_path, batch_size,
                                     RetryPolicy(max_retries=retries, timeout_s=timeout), progress, parallel=parallel)
+    cached = None
     if snap is not None:
         from dataclasses import replace
 
         summary = summarize(replace(snap, meta=replace(snap.meta, id=report.snapshot_id)))
-    else:  # the block was already stored: summarize what the store holds
-        from defi_perps.store.queries import load_snapshot
+    else:  # the block was already stored: its cached summary, else summarize what the store holds
+        from defi_perps.store.summaries import cached_summary
 
-        summary = summarize(load_snapshot(db_url, report.snapshot_id))
-    if report.snapshot_id:
+        _, cached = cached_summary(db_url, report.snapshot_id)
+        if cached is None:
+            from defi_perps.store.queries import load_snapshot
+
+            summary = summarize(load_snapshot(db_url, report.snapshot_id))
+        else:
+            summary = cached
+    if report.snapshot_id and cached is None:
         from defi_perps.store.summaries import store_summary
 
         store_summary(db_url, report.snapshot_id, summary)   # `snapshots show` reads it back at once
