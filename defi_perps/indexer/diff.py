@@ -26,7 +26,11 @@ def _market_figures(m: Market, snap: Snapshot) -> dict[str, Fraction | None]:
     }
     prices = _prices_for(m, snap)
     if prices is not None:
-        out["pool_value_usd"] = Fraction(gm.pool_value_usd(m, prices, maximize=False), USD_SCALE)
+        try:   # pending borrowing accrues to the snapshot's block time, as snapshots show computes it
+            pv = gm.pool_value_usd(m, prices, maximize=False, g=snap.globals, block_timestamp=snap.meta.block_timestamp)
+            out["pool_value_usd"] = Fraction(pv, USD_SCALE)
+        except gm.ContractRevert:
+            pass                                  # the contract reverts too: no pool value to compare
         out["pnl_to_pool_long"] = Fraction(gm.pnl_to_pool_factor(m, prices, True, True), USD_SCALE)
         out["pnl_to_pool_short"] = Fraction(gm.pnl_to_pool_factor(m, prices, False, True), USD_SCALE)
     return out

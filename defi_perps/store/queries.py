@@ -96,7 +96,9 @@ def load_snapshot(db_url: str | None, snapshot_id: int | str) -> Snapshot:
                     oi = replace(oi, funding_fee_amount_per_size=oi.funding_fee_amount_per_size or 0,
                                  claimable_funding_amount_per_size=oi.claimable_funding_amount_per_size or 0)
                 ois[r[0]].append(oi)
-            markets = tuple(Market(*r, open_interest=tuple(ois.get(r[0], ())))  # type: ignore[misc]
+            # by name: Market's fields after open_interest (v2.2 terms) would shift a positional build
+            mnames = [f.name for f in fields(Market) if f.name != "open_interest"]
+            markets = tuple(Market(**dict(zip(mnames, r)), open_interest=tuple(ois.get(r[0], ())))
                             for r in recs(MarketRow, Market, skip=("open_interest",)))
             positions = tuple(Position(*r) for r in recs(PositionRow, Position))
             accounts = tuple(AccountFees(*r) for r in recs(AccountFeesRow, AccountFees))

@@ -206,7 +206,7 @@ def _forget_devnet_snapshot(url: str, h) -> None:  # type: ignore[no-untyped-def
             {"c": h.chain_id, "b": h.book.block_number, "d": h.data_store})]
         for sid in ids:
             for t in ("snapshot_position", "snapshot_open_interest", "snapshot_market", "snapshot_price",
-                      "snapshot_token", "snapshot_summary"):
+                      "snapshot_token", "snapshot_summary", "snapshot_account"):
                 c.execute(text(f"DELETE FROM {t} WHERE snapshot_id = :s"), {"s": sid})
             c.execute(text("DELETE FROM snapshot WHERE id = :s"), {"s": sid})
 
