@@ -40,6 +40,8 @@ class PositionArrays(NamedTuple):
     seg_amount: np.ndarray   # float64[S] maintenance amount (USD)
     seg_mark: np.ndarray     # int64[S] 1: MM on mark notional, 0: on entry notional
     seg_w: np.ndarray        # float64[S] threshold shift per unit of accrued funding (price units)
+    acct: np.ndarray         # int64[N] dense account index (ADL counts distinct accounts)
+    n_accounts: np.ndarray   # int64[1]
 
 
 class MarketArrays(NamedTuple):
@@ -65,6 +67,7 @@ class MarketArrays(NamedTuple):
     band_n: np.ndarray            # int64[M]
     perm_frac: np.ndarray         # float64[M]
     trans_decay: np.ndarray       # float64[M]
+    hedge_limit: np.ndarray       # float64[M] B-book: net exposure (USD) the broker keeps unhedged
 
 
 class ModelArrays(NamedTuple):
@@ -188,13 +191,16 @@ def _override(values: np.ndarray, default: float) -> np.ndarray:
     return np.where(np.isnan(values), default, values)
 
 
-def prepare_positions(book: Book, rules: VenueRules) -> tuple[PositionArrays, np.ndarray]:
+def prepare_positions(book: Book, rules: VenueRules,
+                      position_mm: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+                      ) -> tuple[PositionArrays, np.ndarray]:
     """Thresholds and segments; also returns ``order`` (sorted index → original position index).
 
-    Each position's maintenance rule is a (rate, amount, mark-based) class: its own rate
-    (``book.position_mm_rate``) if given, else its market's (``book.mm_rate``), else the venue's
-    tier for its notional at book time, else the venue's flat rate. A segment is one
-    (market, side, class); at most ``MAX_CLASSES`` classes keep the per-step cost O(segments).
+    Each position's maintenance rule is a (rate, amount, mark-based) class: ``position_mm`` (a
+    venue's per-market tier tables resolved per position by :mod:`defi_perps.venues.engine_rules`)
+    if given, else its own rate (``book.position_mm_rate``), else its market's (``book.mm_rate``),
+    else the venue's tier for its notional at book time, else the venue's flat rate. A segment is
+    one (market, side, class); at most ``MAX_CLASSES`` classes keep the per-step cost O(segments).
     """
     m_count = book.n_markets
     n = book.n_positions
@@ -216,6 +222,12 @@ def prepare_positions(book: Book, rules: VenueRules) -> tuple[PositionArrays, np
         rate = np.where(has, override, rate)
         amount = np.where(has, 0.0, amount)
         mark_based = np.where(has, mark_default, mark_based).astype(np.int64)
+    if position_mm is not None:
+        rate = np.asarray(position_mm[0], dtype=np.float64).copy()
+        amount = np.asarray(position_mm[1], dtype=np.float64).copy()
+        mark_based = np.asarray(position_mm[2], dtype=np.int64).copy()
+        if rate.shape != (n,) or amount.shape != (n,) or mark_based.shape != (n,):
+            raise EngineInputError("per-position maintenance arrays must have one value per position")
     # factorize (rate, amount, mark) rows through integer codes: np.unique(axis=0) is slow on 1e6 rows
     u_rate, c_rate = np.unique(rate, return_inverse=True)
     u_amount, c_amount = np.unique(amount, return_inverse=True)
@@ -249,6 +261,10 @@ def prepare_positions(book: Book, rules: VenueRules) -> tuple[PositionArrays, np
         np.float64), seg_rate[seg], seg_amount[seg], seg_mark[seg], fee_trig[pm], min_coll[pm])
     if np.any(np.isnan(thr)):
         raise EngineInputError("could not compute a liquidation threshold for some positions (check the book)")
+    # dense account ids (ADL counts the distinct accounts it hits)
+    _, acct = np.unique(book.account.astype(np.int64), return_inverse=True)
+    acct = acct.reshape(-1).astype(np.int64)
+    n_acc = int(acct.max()) + 1 if n else 1
     key = np.where(book.side > 0, -thr, thr)
     order = np.lexsort((np.arange(book.n_positions), key, seg))
     seg_start = np.zeros(s_count + 1, np.int64)
@@ -259,7 +275,8 @@ def prepare_positions(book: Book, rules: VenueRules) -> tuple[PositionArrays, np
         coll_usd=np.ascontiguousarray(book.collateral_usd[order]),
         coll_tok=np.ascontiguousarray(book.collateral_tokens[order]),
         seg_start=seg_start, seg_market=seg_market, seg_side=seg_side, seg_rate=seg_rate.astype(np.float64),
-        seg_amount=seg_amount.astype(np.float64), seg_mark=seg_mark, seg_w=seg_w.astype(np.float64))
+        seg_amount=seg_amount.astype(np.float64), seg_mark=seg_mark, seg_w=seg_w.astype(np.float64),
+        acct=np.ascontiguousarray(acct[order]), n_accounts=np.array([n_acc], np.int64))
     return pos, order
 
 
@@ -329,4 +346,6 @@ def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Fu
         oi_qty=oi_qty, oi_entry=oi_entry, accrual=accrual,
         depth_kind=kind, depth_k=k, depth_a=a, band_x=np.ascontiguousarray(band_x), band_d=band_d,
         band_n=np.full(m, nb, np.int64), perm_frac=np.full(m, float(depth.permanent_fraction)),
-        trans_decay=np.full(m, _depth.decay_per_step(depth.transient_half_life_steps)))
+        trans_decay=np.full(m, _depth.decay_per_step(depth.transient_half_life_steps)),
+        hedge_limit=(np.full(m, np.inf) if math.isinf(rules.hedge_threshold)
+                     else rules.hedge_threshold * oi_usd.sum(axis=1)))

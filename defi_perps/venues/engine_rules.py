@@ -1,0 +1,241 @@
+"""Translate a venue's parameters (``params/<venue>.toml``) into what the one engine reads.
+
+:func:`venue_inputs` is the only mapping from :class:`~defi_perps.venues.params.VenueParams` to
+the kernel: a :class:`~defi_perps.engine.rules.VenueRules` record, per-position maintenance
+(rate, amount, mark-based) from the venue's per-market tables, and the book as the venue admits
+it. Every venue rule is data the kernel reads; nothing is simulated here.
+
+Admission (the same for every venue): a position whose collateral is below what the venue lets
+a position open with (entry notional / the market's maximum leverage; GMX v2 also
+``MIN_COLLATERAL_USD``; GMX v1 also its fees plus the fixed liquidation fee) gets its collateral
+topped up to that minimum (× 1.0001). The count, the notional and the USD added are reported
+(``margin_topup``) so a reader can see how far the venue's rules had to bend the book.
+
+Per-market book values a GMX v2 snapshot carries (its on-chain factors: min-collateral factor,
+position fee, liquidation fee, pnl-factor caps) are kept for GMX v2 only; another venue run on
+the same book uses its own parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from defi_perps.book.arrays import Book
+from defi_perps.engine.codes import RANKING_OF_VENUE
+from defi_perps.engine.rules import VenueRules, make_rules
+from defi_perps.exceptions import ConfigError
+from defi_perps.venues.params import Bracket, Margin, VenueParams
+
+ADL_POLICIES: tuple[str, ...] = ("venue", "queue", "pro-rata", "pro-rata-pnl")
+"""CLI choices for ``--adl-policy``: ``venue`` = the venue's own (a queue in its ranking order)."""
+
+
+@dataclass
+class VenueInputs:
+    """Everything the engine needs to run ``params`` on a book."""
+
+    params: VenueParams
+    rules: VenueRules
+    book: Book                                  # the book as the venue admits it (top-ups applied)
+    position_mm: tuple[np.ndarray, np.ndarray, np.ndarray]
+    margin_topup: dict[str, Any] = field(default_factory=dict)
+
+    def info(self) -> dict[str, Any]:
+        p = self.params
+        return {"venue": p.name, "display": p.display, "counterparty": p.counterparty,
+                "margin_topup": self.margin_topup, "params": p.model_dump(exclude={"sources"}),
+                "sources": dict(p.sources)}
+
+
+def _market_margin(params: VenueParams, market: str) -> Margin:
+    """The market's own margin table where the venue file has one (``[markets.<ASSET>]``), else the
+    venue-wide ``[margin]`` section."""
+    for_market = getattr(params, "for_market", None)
+    if for_market is not None:
+        return for_market(market).margin
+    return params.margin
+
+
+def _brackets(m: Margin) -> tuple[Bracket, ...]:
+    try:
+        from defi_perps.venues.margin import effective_brackets   # per-asset Hyperliquid tiers
+    except ImportError:  # pragma: no cover - older margin module
+        effective_brackets = None
+    if effective_brackets is not None:
+        return tuple(effective_brackets(m))
+    if m.kind == "tiered":
+        return m.brackets
+    return ()
+
+
+def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per position (rate, maintenance amount, 1 if on mark notional else 0), fixed at book time."""
+    n = book.n_positions
+    rate = np.zeros(n)
+    amount = np.zeros(n)
+    mark_based = np.ones(n, np.int64)
+    entry_notional = book.size * book.entry_price
+    gmx = params.margin.kind == "gmx_v2"
+    for mi, name in enumerate(book.market_names):
+        sel = book.market == mi
+        if not sel.any():
+            continue
+        m = _market_margin(params, name)
+        on_entry = bool(getattr(m, "mm_on_entry_value", False))
+        brackets = _brackets(m)
+        if brackets:
+            base = entry_notional[sel] if on_entry else notional[sel]
+            caps = np.array([b.cap for b in brackets])
+            k = np.minimum(np.searchsorted(caps, base, side="left"), len(brackets) - 1)
+            rate[sel] = np.array([b.mmr for b in brackets])[k]
+            amount[sel] = np.array([b.maint_amount for b in brackets])[k]
+            mark_based[sel] = 0 if on_entry else 1
+            if on_entry:
+                amount[sel] = 0.0   # entry-value MM: rate × entry value (BitMEX's example has no deduction)
+        elif m.kind == "gmx_v2":
+            r = float(book.mm_rate[mi]) if gmx and np.isfinite(book.mm_rate[mi]) else m.mmr
+            rate[sel], mark_based[sel] = r, 0
+        elif m.kind == "gmx_v1":
+            rate[sel], mark_based[sel] = 1.0 / m.max_leverage, 0
+        elif m.kind == "stop_out":
+            rate[sel] = m.stop_out_level / m.max_leverage
+        elif m.kind == "half_im_at_max_leverage":
+            rate[sel] = 0.5 / m.max_leverage
+        else:
+            rate[sel] = m.mmr
+    if gmx:
+        own = ~np.isnan(book.position_mm_rate)
+        rate = np.where(own, book.position_mm_rate, rate)
+        amount = np.where(own, 0.0, amount)
+    return rate, amount, mark_based
+
+
+def _max_leverage(params: VenueParams, market: str, notional: np.ndarray) -> np.ndarray:
+    try:
+        from defi_perps.venues.margin import max_leverage_for
+    except ImportError:  # pragma: no cover
+        max_leverage_for = None
+    m = _market_margin(params, market)
+    if max_leverage_for is None:
+        return np.full(notional.shape, m.max_leverage)
+    return np.array([max_leverage_for(params, market, float(x)) for x in notional]) if notional.size < 64 \
+        else _tiered_leverage(params, market, notional)
+
+
+def _tiered_leverage(params: VenueParams, market: str, notional: np.ndarray) -> np.ndarray:
+    from defi_perps.venues.margin import max_leverage_for
+
+    # leverage limits are step functions of notional: evaluate once per distinct step edge
+    edges = sorted({0.0, *[float(t.lower_bound) for t in (getattr(_market_margin(params, market), "tiers", ()) or ())]})
+    lev = np.full(notional.shape, max_leverage_for(params, market, 0.0))
+    for lo in edges:
+        lev = np.where(notional >= lo, max_leverage_for(params, market, lo), lev)
+    return lev
+
+
+def _admit(params: VenueParams, book: Book) -> tuple[Book, dict[str, Any]]:
+    notional0 = book.size * book.entry_price
+    coll = book.collateral_usd + book.collateral_tokens * book.price[book.market]
+    lev = np.ones(book.n_positions)
+    for mi, name in enumerate(book.market_names):
+        sel = book.market == mi
+        if sel.any():
+            lev[sel] = _max_leverage(params, name, notional0[sel])
+    min_coll = notional0 / lev
+    if params.margin.kind == "gmx_v1":   # the fixed liquidation fee makes tiny positions unopenable
+        min_coll = np.maximum(min_coll, notional0 * params.margin.close_fee_rate + params.liquidation.fee_usd)
+    if params.margin.kind == "gmx_v2":
+        min_coll = np.maximum(min_coll, params.margin.min_collateral_usd)
+    min_coll = min_coll * 1.0001
+    topup = np.maximum(min_coll - coll, 0.0)
+    hit = topup > 0
+    info = {"positions": int(hit.sum()), "notional_usd": float(notional0[hit].sum()),
+            "collateral_added_usd": float(topup.sum()),
+            "rule": "collateral raised to entry notional / max leverage (× 1.0001) where below it"}
+    changes: dict[str, Any] = {}
+    if hit.any():
+        changes["collateral_usd"] = book.collateral_usd + topup
+    if params.margin.kind != "gmx_v2":
+        # the book's own on-chain factors belong to GMX v2; other venues use their parameters
+        m = book.n_markets
+        nan = np.full(m, np.nan)
+        changes.update(mm_rate=nan.copy(), position_mm_rate=np.full(book.n_positions, np.nan), close_fee_rate=nan.copy(),
+                       liq_fee_rate=nan.copy(), liq_impact_cap=nan.copy(), min_collateral_usd=nan.copy(),
+                       max_pnl_factor_adl=np.full((m, 2), np.nan), min_pnl_factor_after_adl=np.full((m, 2), np.nan),
+                       max_pnl_factor_traders=np.full((m, 2), np.nan))
+    if params.counterparty == "pool" and params.adl.trigger == "pnl_to_pool":
+        # pools backing traders' profit: the book's (GMX snapshot) where known, else sized from the file
+        oi = book.open_interest().sum(axis=1)
+        share = params.insurance.initial_oi_fraction * oi / 2
+        unknown = (book.pool_long_tokens <= 0) | (book.pool_short_usd <= 0)
+        if unknown.any():
+            changes["pool_long_tokens"] = np.where(unknown, share / book.price, book.pool_long_tokens)
+            changes["pool_short_usd"] = np.where(unknown, share, book.pool_short_usd)
+    return (dataclasses.replace(book, **changes) if changes else book), info
+
+
+def to_rules(params: VenueParams, book: Book, step_seconds: float = 60.0, adl_policy: str = "venue") -> VenueRules:
+    """The kernel's rule record for ``params`` (funds sized from ``book``'s open interest)."""
+    if adl_policy not in ADL_POLICIES:
+        raise ConfigError(f"unknown ADL policy {adl_policy!r}; choose from {', '.join(ADL_POLICIES)}")
+    m, liq, ins, adl = params.margin, params.liquidation, params.insurance, params.adl
+    f: dict[str, Any] = {}
+    if m.kind == "gmx_v2":
+        f.update(mm_on_entry_notional=True, count_close_fee=True, close_fee_rate=m.close_fee_rate,
+                 min_collateral_usd=m.min_collateral_usd, mm_rate=m.mmr)
+    elif m.kind == "gmx_v1":
+        f.update(mm_on_entry_notional=True, count_close_fee=True, close_fee_rate=m.close_fee_rate,
+                 mm_rate=1.0 / m.max_leverage)
+    dest = {"insurance_fund": "insurance", "pool": "pool", "liquidator_vault": "vault", "keeper": "venue",
+            "broker": "broker", "none": "venue"}[liq.fee_destination]
+    f.update(liq_fee_rate=liq.fee_rate if liq.fee_destination != "none" else 0.0,
+             liq_fee_usd=liq.fee_usd if liq.fee_destination != "none" else 0.0, liq_fee_dest=dest,
+             keep_remainder=liq.trader_keeps_remainder,
+             exec_mode="oracle" if liq.execution == "oracle" else "book")
+    if liq.partial_threshold_usd > 0 and liq.partial_fraction < 1:
+        f.update(partial_min_notional=liq.partial_threshold_usd, partial_fraction=liq.partial_fraction,
+                 partial_cooldown_steps=int(math.ceil(liq.cooldown_s / step_seconds)))
+    fund = 0.0
+    if ins.absorber in ("insurance_fund", "liquidator_vault"):
+        fund = ins.initial_oi_fraction * float(book.open_interest().sum())
+    f.update(backstop_mm_fraction=liq.backstop_mm_fraction, insurance_initial=fund,
+             bad_debt_absorber={"insurance_fund": "insurance", "liquidator_vault": "vault", "pool": "pool",
+                                "broker": "broker"}[ins.absorber],
+             counterparty={"book": "market", "pool": "pool", "broker": "broker"}[params.counterparty])
+    if params.bbook is not None:
+        f.update(internalized_fraction=params.bbook.internalized_fraction,
+                 hedge_threshold=params.bbook.hedge_threshold_oi_fraction)
+    f["adl_trigger"] = {"none": "none", "fund_depleted": "fund_exhausted", "fund_drawdown": "fund_drawdown",
+                        "pnl_to_pool": "pnl_factor", "account_negative": "negative_equity"}[adl.trigger]
+    fill = {"none": "bankruptcy", "bankruptcy": "bankruptcy", "mark": "mark", "previous_mark": "prev_mark",
+            "oracle": "mark"}[adl.fill]
+    if adl.fill == "mark" and adl.fill_bankruptcy_when_fund_below > 0:
+        fill = "mark_unless_fund_low"
+        f["fill_bankruptcy_below"] = adl.fill_bankruptcy_when_fund_below
+    f["adl_fill"] = fill
+    if adl.trigger == "fund_drawdown":
+        f["fund_drawdown"] = adl.drawdown_ratio
+    ranking = RANKING_OF_VENUE.get(adl.ranking.replace("-", "_"), RANKING_OF_VENUE.get(params.name, 0))
+    f["adl_ranking"] = ranking
+    f["adl_policy"] = "queue" if adl_policy == "venue" else adl_policy
+    if adl.trigger == "pnl_to_pool":
+        f.update(max_pnl_factor_adl=adl.max_pnl_factor_for_adl, min_pnl_factor_after_adl=adl.min_pnl_factor_after_adl)
+    if params.profit_cap.max_pnl_factor_for_traders > 0:
+        f["max_pnl_factor_traders"] = params.profit_cap.max_pnl_factor_for_traders
+    return make_rules(**f)
+
+
+def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, adl_policy: str = "venue") -> VenueInputs:
+    """Rules, per-position maintenance and the admitted book for running ``params`` on ``book``."""
+    admitted, topup = _admit(params, book)
+    rules = to_rules(params, admitted, step_seconds, adl_policy)
+    position_mm = _position_mm(params, admitted, admitted.notional())
+    return VenueInputs(params=params, rules=rules, book=admitted, position_mm=position_mm, margin_topup=topup)
+
+
+__all__ = ["ADL_POLICIES", "VenueInputs", "to_rules", "venue_inputs"]
