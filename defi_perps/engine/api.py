@@ -69,12 +69,12 @@ def result_bytes(n_paths: int, n_markets: int, n_steps: int, record_every: int, 
     return n_paths * per_path
 
 
-def detail_bytes(n_detail: int, n_markets: int, n_steps: int) -> int:
-    return n_detail * (n_steps * n_markets * 2 * 16 + (n_steps + 1) * n_markets * 16)
+def detail_bytes(n_detail: int, n_markets: int, n_steps: int, n_positions: int = 0) -> int:
+    return n_detail * (n_steps * n_markets * 2 * 16 + (n_steps + 1) * n_markets * 16 + 8 * n_positions)
 
 
 def allocate_outputs(n_paths: int, n_markets: int, n_steps: int, record_every: int, n_detail: int,
-                     max_events: int) -> nb.Outputs:
+                     max_events: int, n_positions: int = 0) -> nb.Outputs:
     p, m = n_paths, n_markets
     d = min(n_detail, n_paths)
     r = n_steps // record_every
@@ -91,7 +91,7 @@ def allocate_outputs(n_paths: int, n_markets: int, n_steps: int, record_every: i
         events=np.zeros((p, max_events), nb.event_dt), n_events=np.zeros(p, np.int64),
         det_liq_notional=np.zeros((d, n_steps, m, 2)), det_liq_count=np.zeros((d, n_steps, m, 2), np.int64),
         det_mark=np.zeros((d, n_steps + 1, m)),
-        det_exog=np.zeros((d, n_steps + 1, m)))
+        det_exog=np.zeros((d, n_steps + 1, m)), det_rem=np.ones((d, n_positions)))
 
 
 def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None = None,
@@ -120,14 +120,15 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
         raise EngineInputError(f"--paths {config.n_paths:,} needs ~{need / 2**30:,.1f} GiB of per-path results "
                                f"(limit {limit / 2**30:,.1f} GiB, DEFI_PERPS_MAX_RESULT_BYTES); use fewer paths")
     n_detail = min(config.n_detail, config.n_paths)
-    if detail_bytes(n_detail, book.n_markets, config.n_steps) > MAX_DETAIL_BYTES:
+    if detail_bytes(n_detail, book.n_markets, config.n_steps, book.n_positions) > MAX_DETAIL_BYTES:
         raise EngineInputError(f"--detail-paths {config.n_detail} × {config.n_steps} steps × {book.n_markets} markets "
                                f"needs more than {MAX_DETAIL_BYTES // 2**20} MiB; use fewer detail paths")
     book.validate()
     pos, order = prepare_positions(book, rules, position_mm)
     mk = prepare_markets(book, rules, depth, funding, config.step_seconds)
     ma = model.arrays(book.n_markets, config.n_steps, config.step_seconds, base_log)
-    out = allocate_outputs(config.n_paths, book.n_markets, config.n_steps, record_every, n_detail, config.max_events)
+    out = allocate_outputs(config.n_paths, book.n_markets, config.n_steps, record_every, n_detail, config.max_events,
+                           book.n_positions)
     use_reference = engine == "reference" or (engine == "auto" and jit_disabled())
     if use_reference:
         from defi_perps.engine.reference import simulate_chunk_reference as run_chunk

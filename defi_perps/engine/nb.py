@@ -111,6 +111,7 @@ class Outputs(NamedTuple):
     det_liq_count: np.ndarray      # int64[D, T, M, 2]
     det_mark: np.ndarray           # float64[D, T + 1, M]
     det_exog: np.ndarray           # float64[D, T + 1, M]
+    det_rem: np.ndarray            # float64[D, N] remaining fraction of each position at the end (sorted order)
 
 
 @njit(inline="always")
@@ -154,10 +155,12 @@ def _decide(eq: float, mm: float, notional_rem: float, backstop_fraction: float,
 @njit(inline="always")
 def _settle(c: float, backstop: bool, mark: float, book_px: float, s: float, q: float, e: float, cu: float,
             ct: float, close_fee: float, liq_fee: float, fee_usd: float, impact_cap: float, phi: float,
-            exec_mode: int, liq_impact_factor: float, keep: bool) -> tuple:
+            exec_mode: int, liq_impact_factor: float, keep: bool, extra: float, is_slice: bool) -> tuple:
     """Close ``c`` (fraction of the original size) of one position; scalars in, a tuple out:
     (price, notional, counterparty pays, close fee, liquidation fee, to the fund, to the vault,
-    trader's change, bad debt)."""
+    trader's change, bad debt, equity kept). ``extra`` is collateral a previous slice left with the
+    position (released in proportion); a slice (``is_slice``) keeps its remaining equity in the
+    position ("the remaining collateral stays with the trader", venues.md §1.6), returned last."""
     if backstop:
         px = mark
     elif exec_mode == Exec.BOOK:
@@ -166,7 +169,7 @@ def _settle(c: float, backstop: bool, mark: float, book_px: float, s: float, q: 
         slip = min(liq_impact_factor * c * q * mark, impact_cap)
         px = mark * (1.0 - s * slip)
     cq = c * q
-    coll = c * (cu + ct * px)
+    coll = c * (cu + ct * px) + extra
     pnl = s * cq * (px - e)
     cfee = close_fee * cq * e
     fund = phi * cq
@@ -183,14 +186,15 @@ def _settle(c: float, backstop: bool, mark: float, book_px: float, s: float, q: 
         fee = min(max(equity, 0.0), liq_fee * notional + fee_usd)
         rest = equity - fee
         if rest > 0.0:
-            if keep:
+            if keep or is_slice:
                 payout = rest
             else:
                 to_fund = rest
     bad = -rest if rest < 0.0 else 0.0
     # the trader ends with ``payout`` out of a stake of ``coll`` (absorbers pay ``bad`` to make it so)
     trader = payout - coll
-    return px, notional, pnl - fund, cfee, fee, to_fund, to_vault, trader, bad
+    kept = payout if is_slice else 0.0
+    return px, notional, pnl - fund, cfee, fee, to_fund, to_vault, trader, bad, kept
 
 
 @njit(inline="always")
@@ -448,7 +452,7 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
 
 
 @njit
-def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, pend_seg, pend_until, pend_n, oi_q,
+def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q,
              oi_e, pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, ex_j, ex_g, ex_fr, ex_bs, ex_k, cand,
              cscore, cw, acct_hit, acct_list, out, det_row: int) -> float:
     # unpack once: reading arrays out of the NamedTuples inside the loops costs a refcount per access
@@ -551,11 +555,13 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, 
                 if r <= 0.0:
                     continue
                 g = pend_seg[m, si, k]
-                th = thr_[j] + s * seg_w[g] * ph
-                if not ((s > 0 and th >= mark) or (s < 0 and th <= mark)):
-                    continue
+                # a sliced position keeps collateral beyond its share: test its own equity
                 eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s,
                                     mark, ph, fee_trig, min_coll)
+                eq = r * eq + pend_extra[m, si, k]
+                mm = r * mm
+                if not eq <= max(mm, 0.0):
+                    continue
                 bs, fr, newp = _decide(eq, mm, qty_[j] * r * mark, backstop_fraction, partial_min, partial_fraction,
                                        t <= pend_until[m, si, k], True)
                 ex_j[n_ex] = j
@@ -605,9 +611,11 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, 
             fr = ex_fr[x]
             c = r if fr >= 1.0 else fr * r
             bs = ex_bs[x]
-            px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad = _settle(
+            k = ex_k[x]
+            extra = pend_extra[m, si, k] * fr if k >= 0 else 0.0
+            px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = _settle(
                 c, bs, mark, book_px, float(s), qty_[j], entry_[j], cu_[j], ct_[j], close_fee, liq_fee, fee_usd,
-                impact_cap, phi[m, si], exec_mode, liq_impact_factor, keep)
+                impact_cap, phi[m, si], exec_mode, liq_impact_factor, keep, extra, fr < 1.0)
             if r >= 1.0:
                 touched[ints[0]] = j
                 ints[0] += 1
@@ -620,15 +628,16 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, 
             sum_fund += to_fund
             sum_vault += to_vault
             sum_trader += trader
-            k = ex_k[x]
             if k == -2:
                 kk = pend_n[m, si]
                 pend_idx[m, si, kk] = j
                 pend_seg[m, si, kk] = g
                 pend_until[m, si, kk] = t + cooldown
+                pend_extra[m, si, kk] = kept
                 pend_n[m, si] = kk + 1
             elif k >= 0 and fr < 1.0:
                 pend_until[m, si, k] = t + cooldown   # a new slice after the cooldown: a new cooldown
+                pend_extra[m, si, k] = pend_extra[m, si, k] - extra + kept
             if si == 0:
                 bd0 += bad
                 if bad > 0.0:
@@ -653,6 +662,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, 
                     pend_idx[m, si, w] = pend_idx[m, si, k]
                     pend_seg[m, si, w] = pend_seg[m, si, k]
                     pend_until[m, si, w] = pend_until[m, si, k]
+                    pend_extra[m, si, w] = pend_extra[m, si, k]
                     w += 1
             pend_n[m, si] = w
         # ---- book the flows of this iteration
@@ -799,6 +809,7 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     pend_idx = np.zeros((n_m, 2, max_pending), np.int64)
     pend_seg = np.zeros((n_m, 2, max_pending), np.int64)
     pend_until = np.zeros((n_m, 2, max_pending), np.int64)
+    pend_extra = np.zeros((n_m, 2, max_pending))
     pend_n = np.zeros((n_m, 2), np.int64)
     oi_q = mk.oi_qty.copy()
     oi_e = mk.oi_entry.copy()
@@ -878,7 +889,7 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
             if not busy:
                 mark = pre
             else:
-                mark = _cascade(p, t, m, pre, pos, mk, rules, ptr, pend_idx, pend_seg, pend_until, pend_n, oi_q, oi_e,
+                mark = _cascade(p, t, m, pre, pos, mk, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
                                 pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, ex_j, ex_g, ex_fr, ex_bs,
                                 ex_k, cand, cscore, cw, acct_hit, acct_list, out, det_row)
                 qcum = fs[0]
@@ -951,6 +962,9 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
         out.totals[p, k] = st[k]
     for k in range(N_PARTIES):
         out.parties[p, k] = par[k]
+    if det_row >= 0:
+        for i in range(ints[0]):
+            out.det_rem[det_row, touched[i]] = rem[touched[i]]
     # reset the scratch this path touched (the next path of this chunk starts clean)
     for i in range(ints[0]):
         rem[touched[i]] = 1.0

@@ -93,7 +93,7 @@ class _Path:
         for g in range(len(pos.seg_market)):
             for j in range(int(pos.seg_start[g]), int(pos.seg_start[g + 1])):
                 self.seg_of[j] = g
-        self.pending: list[list[list[list[int]]]] = [[[], []] for _ in range(n_m)]  # [m][si] -> [j, g, until]
+        self.pending: list = [[[], []] for _ in range(n_m)]  # [m][si] -> [j, g, until, extra collateral]
         self.maxp = max_pending
         self.oi_q = [[float(mk.oi_qty[m, 0]), float(mk.oi_qty[m, 1])] for m in range(n_m)]
         self.oi_e = [[float(mk.oi_entry[m, 0]), float(mk.oi_entry[m, 1])] for m in range(n_m)]
@@ -132,10 +132,14 @@ class _Path:
         th = float(self.pos.thr[j]) + s * float(self.pos.seg_w[g]) * self.phi[m][si]
         return (s > 0 and th >= mark) or (s < 0 and th <= mark)
 
-    def decide(self, g: int, j: int, m: int, si: int, mark: float, in_cooldown: bool, slot_free: bool):
+    def decide(self, g: int, j: int, m: int, si: int, mark: float, in_cooldown: bool, slot_free: bool,
+               extra: float | None = None):
         r = self.r
         s = 1.0 if si == 0 else -1.0
         eq, mm = self.equity_mm(g, j, m, s, mark, self.phi[m][si])
+        if extra is not None:   # a sliced position: its own equity, with the collateral a slice left
+            eq = self.rem[j] * eq + extra
+            mm = self.rem[j] * mm
         if r.backstop_mm_fraction > 0.0 and eq < r.backstop_mm_fraction * mm:
             return True, 1.0, False
         if in_cooldown:
@@ -163,7 +167,8 @@ class _Path:
         out.n_events[p] = k + 1
 
     # -- one liquidation close -----------------------------------------------------------------
-    def settle(self, m: int, j: int, s: float, si: int, c: float, backstop: bool, mark: float, book_px: float):
+    def settle(self, m: int, j: int, s: float, si: int, c: float, backstop: bool, mark: float, book_px: float,
+               extra: float, is_slice: bool):
         pos, mk, r = self.pos, self.mk, self.r
         q, e = float(pos.qty[j]), float(pos.entry[j])
         if backstop:
@@ -173,7 +178,7 @@ class _Path:
         else:
             px = mark * (1.0 - s * min(r.liq_impact_factor * c * q * mark, float(mk.impact_cap[m])))
         cq = c * q
-        coll = c * (float(pos.coll_usd[j]) + float(pos.coll_tok[j]) * px)
+        coll = c * (float(pos.coll_usd[j]) + float(pos.coll_tok[j]) * px) + extra
         pnl = s * cq * (px - e)
         cfee = float(mk.close_fee[m]) * cq * e
         fund = self.phi[m][si] * cq
@@ -187,12 +192,12 @@ class _Path:
             fee = min(max(equity, 0.0), float(mk.liq_fee[m]) * notional + r.liq_fee_usd)
             rest = equity - fee
             if rest > 0.0:
-                if r.keep_remainder:
-                    payout = rest
+                if r.keep_remainder or is_slice:
+                    payout = rest   # a slice's remaining equity stays with the position
                 else:
                     to_fund = rest
         bad = -rest if rest < 0.0 else 0.0
-        return px, notional, pnl - fund, cfee, fee, to_fund, to_vault, payout - coll, bad
+        return px, notional, pnl - fund, cfee, fee, to_fund, to_vault, payout - coll, bad, (payout if is_slice else 0.0)
 
     # -- ADL inside the path ---------------------------------------------------------------------
     def adl(self, kind: int, t: int, m: int, o: int, amount: float, resid: float, mark: float, fund: float) -> float:
@@ -347,10 +352,16 @@ class _Path:
                     items.append([j, g, si, fr, bs, -2 if newp else -1])
             for si in range(2):
                 for k, entry in enumerate(self.pending[m][si]):
-                    j, g, until = entry
-                    if self.rem[j] <= 0.0 or not self.triggered(g, j, m, si, mark):
+                    j, g, until, extra = entry
+                    if self.rem[j] <= 0.0:
                         continue
-                    bs, fr, _ = self.decide(g, j, m, si, mark, t <= until, True)
+                    s = 1.0 if si == 0 else -1.0
+                    eq, mm = self.equity_mm(g, j, m, s, mark, self.phi[m][si])
+                    eq = self.rem[j] * eq + extra
+                    mm = self.rem[j] * mm
+                    if not eq <= max(mm, 0.0):
+                        continue
+                    bs, fr, _ = self.decide(g, j, m, si, mark, t <= until, True, extra)
                     items.append([j, g, si, fr, bs, k])
             if not items:
                 break
@@ -376,8 +387,9 @@ class _Path:
                 s = 1.0 if si == 0 else -1.0
                 rem = self.rem[j]
                 c = rem if fr >= 1.0 else fr * rem
-                px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad = self.settle(m, j, s, si, c, bs, mark,
-                                                                                            book_px)
+                extra = self.pending[m][si][k][3] * fr if k >= 0 else 0.0
+                px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = self.settle(
+                    m, j, s, si, c, bs, mark, book_px, extra, fr < 1.0)
                 self.rem[j] = 0.0 if fr >= 1.0 else rem - c
                 q = float(pos.qty[j])
                 self.oi_q[m][si] -= c * q
@@ -386,9 +398,10 @@ class _Path:
                                ("trader", trader)):
                     sums[key] += v
                 if k == -2:
-                    self.pending[m][si].append([j, g, t + r.partial_cooldown_steps])
+                    self.pending[m][si].append([j, g, t + r.partial_cooldown_steps, kept])
                 elif k >= 0 and fr < 1.0:
                     self.pending[m][si][k][2] = t + r.partial_cooldown_steps
+                    self.pending[m][si][k][3] = self.pending[m][si][k][3] - extra + kept
                 bd[si] += bad
                 if bad > 0.0:
                     bq[si] += c * q
@@ -575,6 +588,9 @@ class _Path:
             v = self.hedge_q[m] * fin - self.hedge_cost[m]
             self.par[Party.BROKER] += v
             self.par[Party.MARKET] -= v
+        if self.det_row >= 0:
+            for j, v in enumerate(self.rem):
+                out.det_rem[self.det_row, j] = v
         for k in range(K.N_TOT):
             out.totals[p, k] = self.st[k]
         for k in range(len(Party)):

@@ -116,6 +116,15 @@ class SimulationResult:
         """Per path, every party's balance change (USD); they sum to zero on every path."""
         return {name: self.outputs.parties[:, i].copy() for i, name in enumerate(PARTY_NAMES)}
 
+    def remaining(self) -> np.ndarray:
+        """float64[D, N] each position's remaining fraction at the end of the first D (detail) paths,
+        in the book's order (0: liquidated or ADL'd in full)."""
+        d = self.outputs.det_rem
+        out = np.ones_like(d)
+        if self.position_order is not None and d.size:
+            out[:, self.position_order] = d
+        return out
+
     def amplification(self) -> np.ndarray:
         """float64[P, M] cascade amplification (NaN where the exogenous price never fell)."""
         p0 = self.book.price[None, :]
