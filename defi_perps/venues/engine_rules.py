@@ -11,6 +11,14 @@ a position open with (entry notional / the market's maximum leverage; GMX v2 als
 topped up to that minimum (× 1.0001). The count, the notional and the USD added are reported
 (``margin_topup``) so a reader can see how far the venue's rules had to bend the book.
 
+Market makers (order-book venues): on an order book every long has a short on the other side, but
+a book read from one protocol, a file or the generator need not balance. For venues whose
+counterparty is the order book, each market's imbalance is held by one market-maker account
+(``market-maker:<MARKET>``) on the other side, entered at the book's price with
+``MARKET_MAKER_LEVERAGE`` (a modelling choice). It can be liquidated and, as on 10 Oct 2025, ADL'd
+like any account; without it ADL on a one-sided book would run out of counterparties. Reported as
+``market_makers`` (USD notional per market).
+
 Per-market book values a GMX v2 snapshot carries (its on-chain factors: min-collateral factor,
 position fee, liquidation fee, pnl-factor caps) are kept for GMX v2 only; another venue run on
 the same book uses its own parameters.
@@ -32,6 +40,7 @@ from defi_perps.exceptions import ConfigError
 from defi_perps.venues.params import Bracket, Margin, VenueParams
 
 ADL_POLICIES: tuple[str, ...] = ("venue", "queue", "pro-rata", "pro-rata-pnl")
+MARKET_MAKER_LEVERAGE = 5.0   # modelling choice: market makers run hedged books at low leverage
 """CLI choices for ``--adl-policy``: ``venue`` = the venue's own (a queue in its ranking order)."""
 
 
@@ -44,11 +53,13 @@ class VenueInputs:
     book: Book                                  # the book as the venue admits it (top-ups applied)
     position_mm: tuple[np.ndarray, np.ndarray, np.ndarray]
     margin_topup: dict[str, Any] = field(default_factory=dict)
+    market_makers: dict[str, float] = field(default_factory=dict)
 
     def info(self) -> dict[str, Any]:
         p = self.params
         return {"venue": p.name, "display": p.display, "counterparty": p.counterparty,
-                "margin_topup": self.margin_topup, "params": p.model_dump(exclude={"sources"}),
+                "margin_topup": self.margin_topup, "market_makers": self.market_makers,
+                "params": p.model_dump(exclude={"sources"}),
                 "sources": dict(p.sources)}
 
 
@@ -230,12 +241,41 @@ def to_rules(params: VenueParams, book: Book, step_seconds: float = 60.0, adl_po
     return make_rules(**f)
 
 
+def _with_market_makers(book: Book) -> tuple[Book, dict[str, float]]:
+    """The book with each market's imbalance held by a market-maker account (see the module doc)."""
+    net = np.zeros(book.n_markets)
+    np.add.at(net, book.market, book.side * book.size)
+    mk = [m for m in range(book.n_markets) if abs(net[m]) > 1e-12 * max(1.0, float(book.size[book.market == m].sum()))]
+    if not mk:
+        return book, {}
+    k = len(mk)
+    size = np.abs(net[mk])
+    price = book.price[mk]
+    names = list(book.account_names) or [str(int(a)) for a in range(int(book.account.max()) + 1 if book.n_positions else 0)]
+    first = max(int(book.account.max()) + 1 if book.n_positions else 0, len(names))
+    names = names + [""] * (first - len(names)) + [f"market-maker:{book.market_names[m]}" for m in mk]
+    cat = np.concatenate
+    extra = {
+        "market": cat([book.market, np.array(mk, np.int32)]), "side": cat([book.side, -np.sign(net[mk]).astype(np.int8)]),
+        "size": cat([book.size, size]), "entry_price": cat([book.entry_price, price]),
+        "collateral_usd": cat([book.collateral_usd, size * price / MARKET_MAKER_LEVERAGE]),
+        "collateral_tokens": cat([book.collateral_tokens, np.zeros(k)]),
+        "account": cat([book.account, np.arange(first, first + k, dtype=np.int32)]), "account_names": names,
+        "position_mm_rate": cat([book.position_mm_rate, np.full(k, np.nan)]),
+    }
+    return dataclasses.replace(book, **extra), {book.market_names[m]: float(size[i] * price[i]) for i, m in enumerate(mk)}
+
+
 def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, adl_policy: str = "venue") -> VenueInputs:
     """Rules, per-position maintenance and the admitted book for running ``params`` on ``book``."""
     admitted, topup = _admit(params, book)
+    makers: dict[str, float] = {}
+    if params.counterparty == "book":
+        admitted, makers = _with_market_makers(admitted)
     rules = to_rules(params, admitted, step_seconds, adl_policy)
     position_mm = _position_mm(params, admitted, admitted.notional())
-    return VenueInputs(params=params, rules=rules, book=admitted, position_mm=position_mm, margin_topup=topup)
+    return VenueInputs(params=params, rules=rules, book=admitted, position_mm=position_mm, margin_topup=topup,
+                       market_makers=makers)
 
 
 __all__ = ["ADL_POLICIES", "VenueInputs", "to_rules", "venue_inputs"]
