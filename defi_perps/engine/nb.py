@@ -453,7 +453,7 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
 
 @njit
 def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q,
-             oi_e, pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, ex_j, ex_g, ex_fr, ex_bs, ex_k, cand,
+             oi_e, pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr, ex_bs, cand,
              cscore, cw, acct_hit, acct_list, out, det_row: int) -> float:
     # unpack once: reading arrays out of the NamedTuples inside the loops costs a refcount per access
     thr_ = pos.thr
@@ -501,6 +501,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, 
     g_lo = m * n_seg_m
     g_hi = g_lo + n_seg_m
     maxp = pend_idx.shape[2]
+    simple = backstop_fraction <= 0.0 and not (partial_min < np.inf and partial_fraction < 1.0)
     liq_count = out.liq_count
     liq_notional = out.liq_notional
     backstop_notional = out.backstop_notional
@@ -508,8 +509,12 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, 
     qcum = 0.0
     i_cum = 0.0
     for it in range(rules.max_cascade_iterations):
-        # ---- pass 1: decide what closes at this mark, and the flow it sends to the book
+        # ---- pass 1: what triggers at this mark, and the flow it sends to the book. Newly
+        # triggered positions are a contiguous run [it_lo, ptr) of each sorted segment; their
+        # decision (backstop / slice / full) is a pure function of the position, the mark and the
+        # free pending slots, so pass 2 recomputes it in the same order instead of storing it.
         flow = 0.0
+        n_new = 0
         n_ex = 0
         free0 = maxp - pend_n[m, 0]
         free1 = maxp - pend_n[m, 1]
@@ -518,6 +523,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, 
             si = 0 if s > 0 else 1
             ph = phi[m, si]
             shift = s * seg_w[g] * ph
+            it_lo[g] = ptr[g]
             j = ptr[g]
             end = seg_start[g + 1]
             while j < end:
@@ -526,24 +532,22 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, 
                     break
                 r = rem[j]
                 if r > 0.0:
-                    eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g],
-                                        s, mark, ph, fee_trig, min_coll)
-                    free = free0 if si == 0 else free1
-                    bs, fr, newp = _decide(eq, mm, qty_[j] * r * mark, backstop_fraction, partial_min,
-                                           partial_fraction, False, free > 0)
-                    if newp:
-                        if si == 0:
-                            free0 -= 1
-                        else:
-                            free1 -= 1
-                    ex_j[n_ex] = j
-                    ex_g[n_ex] = g
-                    ex_fr[n_ex] = fr
-                    ex_bs[n_ex] = bs
-                    ex_k[n_ex] = -2 if newp else -1
-                    n_ex += 1
-                    if not bs:
-                        flow -= s * fr * r * qty_[j] * mark
+                    n_new += 1
+                    if simple:
+                        flow -= s * r * qty_[j] * mark
+                    else:
+                        eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g],
+                                            seg_amount[g], s, mark, ph, fee_trig, min_coll)
+                        free = free0 if si == 0 else free1
+                        bs, fr, newp = _decide(eq, mm, qty_[j] * r * mark, backstop_fraction, partial_min,
+                                               partial_fraction, False, free > 0)
+                        if newp:
+                            if si == 0:
+                                free0 -= 1
+                            else:
+                                free1 -= 1
+                        if not bs:
+                            flow -= s * fr * r * qty_[j] * mark
                 j += 1
             ptr[g] = j
         for si in range(2):
@@ -564,15 +568,14 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, 
                     continue
                 bs, fr, newp = _decide(eq, mm, qty_[j] * r * mark, backstop_fraction, partial_min, partial_fraction,
                                        t <= pend_until[m, si, k], True)
-                ex_j[n_ex] = j
-                ex_g[n_ex] = g
+                ex_k[n_ex] = k
+                ex_si[n_ex] = si
                 ex_fr[n_ex] = fr
                 ex_bs[n_ex] = bs
-                ex_k[n_ex] = k
                 n_ex += 1
                 if not bs:
                     flow -= s * fr * r * qty_[j] * mark
-        if n_ex == 0:
+        if n_new == 0 and n_ex == 0:
             break
         st[Tot.ITERATIONS] += 1.0
         # ---- the flow walks the depth; fills at the average over the walk
@@ -585,7 +588,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, 
             i_new = i_cum
             avg = _sdist(qcum, dkind, dk, da, bx, bdp, nbands)
         book_px = pre * (1.0 + avg)
-        # ---- pass 2: execute the decisions of pass 1, in the same order
+        # ---- pass 2: execute, in the same order: new positions segment by segment, then the pending
         bd0 = 0.0
         bd1 = 0.0
         bq0 = 0.0
@@ -596,64 +599,116 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, 
         u1 = 0.0
         b0 = 0.0
         b1 = 0.0
+        dq0 = 0.0
+        dq1 = 0.0
+        de0 = 0.0
+        de1 = 0.0
         sum_cpty = 0.0
         sum_cfee = 0.0
         sum_fee = 0.0
         sum_fund = 0.0
         sum_vault = 0.0
         sum_trader = 0.0
-        for x in range(n_ex):
-            j = ex_j[x]
-            g = ex_g[x]
-            s = seg_side[g]
-            si = 0 if s > 0 else 1
-            r = rem[j]
-            fr = ex_fr[x]
-            c = r if fr >= 1.0 else fr * r
-            bs = ex_bs[x]
-            k = ex_k[x]
-            extra = pend_extra[m, si, k] * fr if k >= 0 else 0.0
-            px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = _settle(
-                c, bs, mark, book_px, float(s), qty_[j], entry_[j], cu_[j], ct_[j], close_fee, liq_fee, fee_usd,
-                impact_cap, phi[m, si], exec_mode, liq_impact_factor, keep, extra, fr < 1.0)
-            if r >= 1.0:
-                touched[ints[0]] = j
-                ints[0] += 1
-            rem[j] = 0.0 if fr >= 1.0 else r - c
-            oi_q[m, si] -= c * qty_[j]
-            oi_e[m, si] -= c * qty_[j] * entry_[j]
-            sum_cpty += cpty
-            sum_cfee += cfee
-            sum_fee += fee
-            sum_fund += to_fund
-            sum_vault += to_vault
-            sum_trader += trader
-            if k == -2:
-                kk = pend_n[m, si]
-                pend_idx[m, si, kk] = j
-                pend_seg[m, si, kk] = g
-                pend_until[m, si, kk] = t + cooldown
-                pend_extra[m, si, kk] = kept
-                pend_n[m, si] = kk + 1
-            elif k >= 0 and fr < 1.0:
-                pend_until[m, si, k] = t + cooldown   # a new slice after the cooldown: a new cooldown
-                pend_extra[m, si, k] = pend_extra[m, si, k] - extra + kept
-            if si == 0:
-                bd0 += bad
-                if bad > 0.0:
-                    bq0 += c * qty_[j]
-                n0 += 1
-                u0 += notional
-                if bs:
-                    b0 += notional
+        free0 = maxp - pend_n[m, 0]
+        free1 = maxp - pend_n[m, 1]
+        for x in range(-1, n_ex):
+            if x == -1:
+                g_a = g_lo
+                g_b = g_hi
             else:
-                bd1 += bad
-                if bad > 0.0:
-                    bq1 += c * qty_[j]
-                n1 += 1
-                u1 += notional
-                if bs:
-                    b1 += notional
+                g_a = 0
+                g_b = 1
+            for g in range(g_a, g_b):
+                if x == -1:
+                    s = seg_side[g]
+                    si = 0 if s > 0 else 1
+                    j_a = it_lo[g]
+                    j_b = ptr[g]
+                else:
+                    si = ex_si[x]
+                    s = 1 if si == 0 else -1
+                    j_a = 0
+                    j_b = 1
+                ph = phi[m, si]
+                for jj in range(j_a, j_b):
+                    if x == -1:
+                        j = jj
+                        r = rem[j]
+                        if r <= 0.0:
+                            continue
+                        k = -1
+                        if simple:
+                            bs = False
+                            fr = 1.0
+                            newp = False
+                        else:
+                            eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g],
+                                                seg_amount[g], s, mark, ph, fee_trig, min_coll)
+                            free = free0 if si == 0 else free1
+                            bs, fr, newp = _decide(eq, mm, qty_[j] * r * mark, backstop_fraction, partial_min,
+                                                   partial_fraction, False, free > 0)
+                            if newp:
+                                if si == 0:
+                                    free0 -= 1
+                                else:
+                                    free1 -= 1
+                    else:
+                        k = ex_k[x]
+                        j = pend_idx[m, si, k]
+                        r = rem[j]
+                        fr = ex_fr[x]
+                        bs = ex_bs[x]
+                        newp = False
+                    c = r if fr >= 1.0 else fr * r
+                    extra = pend_extra[m, si, k] * fr if k >= 0 else 0.0
+                    px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = _settle(
+                        c, bs, mark, book_px, float(s), qty_[j], entry_[j], cu_[j], ct_[j], close_fee, liq_fee,
+                        fee_usd, impact_cap, ph, exec_mode, liq_impact_factor, keep, extra, fr < 1.0)
+                    if r >= 1.0:
+                        touched[ints[0]] = j
+                        ints[0] += 1
+                    rem[j] = 0.0 if fr >= 1.0 else r - c
+                    cq = c * qty_[j]
+                    sum_cpty += cpty
+                    sum_cfee += cfee
+                    sum_fee += fee
+                    sum_fund += to_fund
+                    sum_vault += to_vault
+                    sum_trader += trader
+                    if newp:
+                        kk = pend_n[m, si]
+                        pend_idx[m, si, kk] = j
+                        pend_seg[m, si, kk] = g
+                        pend_until[m, si, kk] = t + cooldown
+                        pend_extra[m, si, kk] = kept
+                        pend_n[m, si] = kk + 1
+                    elif k >= 0 and fr < 1.0:
+                        pend_until[m, si, k] = t + cooldown   # a new slice after the cooldown: a new cooldown
+                        pend_extra[m, si, k] = pend_extra[m, si, k] - extra + kept
+                    if si == 0:
+                        dq0 += cq
+                        de0 += cq * entry_[j]
+                        bd0 += bad
+                        if bad > 0.0:
+                            bq0 += cq
+                        n0 += 1
+                        u0 += notional
+                        if bs:
+                            b0 += notional
+                    else:
+                        dq1 += cq
+                        de1 += cq * entry_[j]
+                        bd1 += bad
+                        if bad > 0.0:
+                            bq1 += cq
+                        n1 += 1
+                        u1 += notional
+                        if bs:
+                            b1 += notional
+        oi_q[m, 0] -= dq0
+        oi_e[m, 0] -= de0
+        oi_q[m, 1] -= dq1
+        oi_e[m, 1] -= de1
         # drop finished positions from the pending lists, keeping order
         for si in range(2):
             w = 0
@@ -797,7 +852,7 @@ def _pnl_factor_check(p: int, t: int, m: int, mark: float, mk, rules, pos, rem, 
 
 @njit
 def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: int, max_pending: int, pos, mk,
-                  model, rules, out, rem, touched, ex_j, ex_g, ex_fr, ex_bs, ex_k, cand, cscore, cw, acct_hit,
+                  model, rules, out, rem, touched, cand, cscore, cw, acct_hit,
                   acct_list) -> None:
     """Simulate global path ``p`` into row ``p`` of ``out``, using (and then resetting) the scratch."""
     n_m = mk.price0.size
@@ -810,6 +865,11 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     pend_seg = np.zeros((n_m, 2, max_pending), np.int64)
     pend_until = np.zeros((n_m, 2, max_pending), np.int64)
     pend_extra = np.zeros((n_m, 2, max_pending))
+    it_lo = np.zeros(n_s, np.int64)
+    ex_k = np.zeros(2 * max_pending, np.int64)
+    ex_si = np.zeros(2 * max_pending, np.int64)
+    ex_fr = np.zeros(2 * max_pending)
+    ex_bs = np.zeros(2 * max_pending, np.bool_)
     pend_n = np.zeros((n_m, 2), np.int64)
     oi_q = mk.oi_qty.copy()
     oi_e = mk.oi_entry.copy()
@@ -890,8 +950,8 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                 mark = pre
             else:
                 mark = _cascade(p, t, m, pre, pos, mk, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
-                                pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, ex_j, ex_g, ex_fr, ex_bs,
-                                ex_k, cand, cscore, cw, acct_hit, acct_list, out, det_row)
+                                pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr,
+                                ex_bs, cand, cscore, cw, acct_hit, acct_list, out, det_row)
                 qcum = fs[0]
                 i_cum = fs[1]
             if hedging:
@@ -978,24 +1038,20 @@ def simulate_chunk(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_steps: int,
     """Paths ``[p_lo, p_hi)`` in ``n_chunks`` parallel chunks; each chunk allocates its scratch once
     and runs its paths one after another; each path writes only its own rows of ``out``."""
     n = pos.qty.size
-    n_acc = pos.n_accounts[0]
     n_paths = p_hi - p_lo
-    n_x = n + 2 * mk.price0.size * max_pending + 1
+    # ADL scratch only where the rules can deleverage (it is O(positions) per thread)
+    n_adl = n if rules.adl_trigger != AdlTrigger.NONE else 1
+    n_acc = pos.n_accounts[0] if rules.adl_trigger != AdlTrigger.NONE else 1
     for c in prange(n_chunks):
         lo = p_lo + (n_paths * c) // n_chunks
         hi = p_lo + (n_paths * (c + 1)) // n_chunks
         rem = np.ones(n)
-        touched = np.zeros(n, np.int64)
-        ex_j = np.zeros(n_x, np.int64)
-        ex_g = np.zeros(n_x, np.int64)
-        ex_fr = np.zeros(n_x)
-        ex_bs = np.zeros(n_x, np.bool_)
-        ex_k = np.zeros(n_x, np.int64)
-        cand = np.zeros(n, np.int64)
-        cscore = np.zeros(n)
-        cw = np.zeros(n)
+        touched = np.zeros(n, np.int32)
+        cand = np.zeros(n_adl, np.int32)
+        cscore = np.zeros(n_adl)
+        cw = np.zeros(n_adl)
         acct_hit = np.zeros(n_acc, np.uint8)
         acct_list = np.zeros(n_acc, np.int64)
         for p in range(lo, hi):
             simulate_path(p, seed, n_steps, record_every, n_detail, max_pending, pos, mk, model, rules, out, rem,
-                          touched, ex_j, ex_g, ex_fr, ex_bs, ex_k, cand, cscore, cw, acct_hit, acct_list)
+                          touched, cand, cscore, cw, acct_hit, acct_list)
