@@ -909,9 +909,16 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     beta = model.beta
     base_log = model.base_log
     thr_ = pos.thr
+    qty_ = pos.qty
+    entry_ = pos.entry
+    cu_ = pos.coll_usd
+    ct_ = pos.coll_tok
     seg_start = pos.seg_start
     seg_side = pos.seg_side
     seg_w = pos.seg_w
+    seg_mark_ = pos.seg_mark
+    seg_rate_ = pos.seg_rate
+    seg_amount_ = pos.seg_amount
     min_mark = out.min_mark
     max_mark = out.max_mark
     min_exog = out.min_exog
@@ -933,8 +940,20 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
             pre = x * math.exp(perm[m] + trans[m])
             phi[m, 0] += accrual[m, 0] * pre
             phi[m, 1] += accrual[m, 1] * pre
-            # fast path: most steps trigger nothing; skip the cascade call (and its argument passing)
-            busy = pend_n[m, 0] > 0 or pend_n[m, 1] > 0
+            # fast path: most steps trigger nothing; skip the cascade call (and its argument passing).
+            # Pending slices are tested on their own equity (the collateral a slice left with them).
+            busy = False
+            for si in range(2):
+                for k in range(pend_n[m, si]):
+                    j = pend_idx[m, si, k]
+                    r = rem[j]
+                    if r > 0.0 and not busy:
+                        g = pend_seg[m, si, k]
+                        eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark_[g], seg_rate_[g],
+                                            seg_amount_[g], 1 if si == 0 else -1, pre, phi[m, si],
+                                            mk.close_fee_in_trigger[m], mk.min_coll[m])
+                        if r * eq + pend_extra[m, si, k] <= max(r * mm, 0.0):
+                            busy = True
             if not busy:
                 for g in range(m * n_seg_m, (m + 1) * n_seg_m):
                     j = ptr[g]
