@@ -98,12 +98,13 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
              depth: DepthSpec | None = None, funding: Funding | None = None,
              config: SimulationConfig | None = None, base_log: np.ndarray | None = None,
              progress: Callable[[int], None] | None = None, engine: str = "auto",
-             scenario: dict | None = None, position_mm: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+             scenario: dict | None = None, position_mm: tuple[np.ndarray, np.ndarray] | None = None,
              notice: Callable[[str], None] | None = None) -> SimulationResult:
     """Run the Monte Carlo; ``engine`` is ``"auto"`` (kernel unless JIT is disabled), ``"numba"``
     or ``"reference"`` (the plain-Python twin). ``base_log`` is the deterministic log-price path
     ``float64[n_steps + 1, M]`` (shock or replay) the stochastic part rides on. ``position_mm``:
-    per-position maintenance (rate, amount, mark-based) from a venue's tables. ``notice`` receives
+    per-position maintenance classes (int16 codes, table of rate, amount, mark-based) from a venue's
+    per-market tables. ``notice`` receives
     one-line messages (the first run says it is compiling)."""
     config = config or SimulationConfig()
     config.check()

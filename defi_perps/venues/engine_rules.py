@@ -51,7 +51,7 @@ class VenueInputs:
     params: VenueParams
     rules: VenueRules
     book: Book                                  # the book as the venue admits it (top-ups applied)
-    position_mm: tuple[np.ndarray, np.ndarray, np.ndarray]
+    position_mm: tuple[np.ndarray, np.ndarray]   # class code per position, class table
     margin_topup: dict[str, Any] = field(default_factory=dict)
     market_makers: dict[str, float] = field(default_factory=dict)
 
@@ -84,17 +84,24 @@ def _brackets(m: Margin) -> tuple[Bracket, ...]:
     return ()
 
 
-def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per position (rate, maintenance amount, 1 if on mark notional else 0), fixed at book time."""
-    n = book.n_positions
-    rate = np.zeros(n)
-    amount = np.zeros(n)
-    mark_based = np.ones(n, np.int64)
+def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per position a maintenance class code (int16) and the class table (rate, maintenance amount,
+    1 if on mark notional else 0), fixed at book time from each market's own table."""
+    rows: list[tuple[float, float, float]] = []
+    index: dict[tuple[float, float, float], int] = {}
+
+    def code(row: tuple[float, float, float]) -> int:
+        if row not in index:
+            index[row] = len(rows)
+            rows.append(row)
+        return index[row]
+
+    codes = np.zeros(book.n_positions, np.int16)
     entry_notional = book.size * book.entry_price
     gmx = params.margin.kind == "gmx_v2"
     for mi, name in enumerate(book.market_names):
-        sel = book.market == mi
-        if not sel.any():
+        sel = np.flatnonzero(book.market == mi)
+        if sel.size == 0:
             continue
         m = _market_margin(params, name)
         on_entry = bool(getattr(m, "mm_on_entry_value", False))
@@ -103,27 +110,27 @@ def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple
             base = entry_notional[sel] if on_entry else notional[sel]
             caps = np.array([b.cap for b in brackets])
             k = np.minimum(np.searchsorted(caps, base, side="left"), len(brackets) - 1)
-            rate[sel] = np.array([b.mmr for b in brackets])[k]
-            amount[sel] = np.array([b.maint_amount for b in brackets])[k]
-            mark_based[sel] = 0 if on_entry else 1
-            if on_entry:
-                amount[sel] = 0.0   # entry-value MM: rate × entry value (BitMEX's example has no deduction)
-        elif m.kind == "gmx_v2":
-            r = float(book.mm_rate[mi]) if gmx and np.isfinite(book.mm_rate[mi]) else m.mmr
-            rate[sel], mark_based[sel] = r, 0
+            # entry-value MM: rate × entry value (BitMEX's example has no deduction)
+            lut = np.array([code((b.mmr, 0.0 if on_entry else b.maint_amount, 0.0 if on_entry else 1.0))
+                            for b in brackets], np.int16)
+            codes[sel] = lut[k]
+            continue
+        if m.kind == "gmx_v2":
+            row = (float(book.mm_rate[mi]) if gmx and np.isfinite(book.mm_rate[mi]) else m.mmr, 0.0, 0.0)
         elif m.kind == "gmx_v1":
-            rate[sel], mark_based[sel] = 1.0 / m.max_leverage, 0
+            row = (1.0 / m.max_leverage, 0.0, 0.0)
         elif m.kind == "stop_out":
-            rate[sel] = m.stop_out_level / m.max_leverage
+            row = (m.stop_out_level / m.max_leverage, 0.0, 1.0)
         elif m.kind == "half_im_at_max_leverage":
-            rate[sel] = 0.5 / m.max_leverage
+            row = (0.5 / m.max_leverage, 0.0, 1.0)
         else:
-            rate[sel] = m.mmr
+            row = (m.mmr, 0.0, 1.0)
+        codes[sel] = code(row)
     if gmx:
-        own = ~np.isnan(book.position_mm_rate)
-        rate = np.where(own, book.position_mm_rate, rate)
-        amount = np.where(own, 0.0, amount)
-    return rate, amount, mark_based
+        own = np.flatnonzero(~np.isnan(book.position_mm_rate))
+        for v in np.unique(book.position_mm_rate[own]):
+            codes[own[book.position_mm_rate[own] == v]] = code((float(v), 0.0, 0.0))
+    return codes, np.array(rows or [(0.01, 0.0, 1.0)], dtype=np.float64)
 
 
 def _max_leverage(params: VenueParams, market: str, notional: np.ndarray) -> np.ndarray:
@@ -190,12 +197,33 @@ def _admit(params: VenueParams, book: Book) -> tuple[Book, dict[str, Any]]:
     return (dataclasses.replace(book, **changes) if changes else book), info
 
 
-def to_rules(params: VenueParams, book: Book, step_seconds: float = 60.0, adl_policy: str = "venue") -> VenueRules:
-    """The kernel's rule record for ``params`` (funds sized from ``book``'s open interest)."""
+def fund_size(params: VenueParams, book: Book) -> float:
+    """The insurance fund or backstop vault the venue file sizes as a fraction of the book's open
+    interest; pools and brokers absorb losses themselves (no separate fund is seeded for them)."""
+    if params.insurance.absorber in ("insurance_fund", "liquidator_vault"):
+        return params.insurance.initial_oi_fraction * float(book.open_interest().sum())
+    return 0.0
+
+
+def to_rules(params: VenueParams, insurance_initial: float = 0.0, step_seconds: float = 60.0,
+             adl_policy: str = "venue") -> VenueRules:
+    """The kernel's rule record for ``params`` with a fund of ``insurance_initial`` USD."""
     if adl_policy not in ADL_POLICIES:
         raise ConfigError(f"unknown ADL policy {adl_policy!r}; choose from {', '.join(ADL_POLICIES)}")
     m, liq, ins, adl = params.margin, params.liquidation, params.insurance, params.adl
     f: dict[str, Any] = {}
+    # the venue-wide table: used where no per-position classes are given (venue_inputs gives them,
+    # from each market's own table)
+    if m.kind == "tiered":
+        f.update(mm_kind="tiered", tier_floor=[0.0] + [b.cap for b in m.brackets[:-1]],
+                 tier_rate=[b.mmr for b in m.brackets], tier_amount=[b.maint_amount for b in m.brackets],
+                 mm_rate=m.brackets[0].mmr)
+    elif m.kind == "half_im_at_max_leverage":
+        f.update(mm_rate=0.5 / m.max_leverage)
+    elif m.kind == "stop_out":
+        f.update(mm_rate=m.stop_out_level / m.max_leverage)
+    elif m.kind == "flat":
+        f.update(mm_rate=m.mmr)
     if m.kind == "gmx_v2":
         f.update(mm_on_entry_notional=True, count_close_fee=True, close_fee_rate=m.close_fee_rate,
                  min_collateral_usd=m.min_collateral_usd, mm_rate=m.mmr)
@@ -211,10 +239,7 @@ def to_rules(params: VenueParams, book: Book, step_seconds: float = 60.0, adl_po
     if liq.partial_threshold_usd > 0 and liq.partial_fraction < 1:
         f.update(partial_min_notional=liq.partial_threshold_usd, partial_fraction=liq.partial_fraction,
                  partial_cooldown_steps=int(math.ceil(liq.cooldown_s / step_seconds)))
-    fund = 0.0
-    if ins.absorber in ("insurance_fund", "liquidator_vault"):
-        fund = ins.initial_oi_fraction * float(book.open_interest().sum())
-    f.update(backstop_mm_fraction=liq.backstop_mm_fraction, insurance_initial=fund,
+    f.update(backstop_mm_fraction=liq.backstop_mm_fraction, insurance_initial=insurance_initial,
              bad_debt_absorber={"insurance_fund": "insurance", "liquidator_vault": "vault", "pool": "pool",
                                 "broker": "broker"}[ins.absorber],
              counterparty={"book": "market", "pool": "pool", "broker": "broker"}[params.counterparty])
@@ -272,10 +297,15 @@ def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, ad
     makers: dict[str, float] = {}
     if params.counterparty == "book":
         admitted, makers = _with_market_makers(admitted)
-    rules = to_rules(params, admitted, step_seconds, adl_policy)
+    rules = to_rules(params, fund_size(params, admitted), step_seconds, adl_policy)
     position_mm = _position_mm(params, admitted, admitted.notional())
     return VenueInputs(params=params, rules=rules, book=admitted, position_mm=position_mm, margin_topup=topup,
                        market_makers=makers)
 
 
-__all__ = ["ADL_POLICIES", "VenueInputs", "to_rules", "venue_inputs"]
+def engine_rules_for(params: VenueParams, book: Book, step_seconds: float = 60.0) -> VenueRules:
+    """The rules for ``params`` with the fund sized from ``book`` (the book as the venue admits it)."""
+    return to_rules(params, fund_size(params, book), step_seconds)
+
+
+__all__ = ["ADL_POLICIES", "VenueInputs", "engine_rules_for", "fund_size", "to_rules", "venue_inputs"]
