@@ -60,12 +60,16 @@ def _load_book(snapshot: str | None, book_file: str | None, synthetic: int | Non
 @click.option("--adl-policy", default="venue", show_default=True, type=click.Choice(ADL_POLICIES),
               help="How ADL is spread over accounts inside each path ('venue': each venue's own queue ranking).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="numba threads (default: all).")
+@click.option("--adl-events", "adl_events", default=None, metavar="FILE",
+              help="Write the ADL events of path 0 (with their candidate accounts) to FILE, for "
+                   "'defi-perps adl replay' (what-if under other ADL policies).")
 @click.option("--per-path", is_flag=True, help="With --json, include every path's figures.")
 @json_option
 def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int, db_url: str | None,
             shock: str | None, replay: Path | None, scenario: str | None, horizon: str | None, step: str | None,
             depth_stress: float | None, volatility: float | None, venue_spec: str, n_paths: int, seed: int,
-            adl_policy: str, threads: int | None, per_path: bool, as_json: bool) -> None:
+            adl_policy: str, threads: int | None, adl_events: str | None, per_path: bool,
+            as_json: bool) -> None:
     """Run one book and one shock on several venues and show who bears the loss.
 
     Every venue runs through the one engine (the same code path as `defi-perps simulate --venue V`,
@@ -88,6 +92,11 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
         run = run_compare(book, venues, setup, n_paths, seed, adl_policy, threads=threads, progress=bar.advance,
                           notice=lambda msg: click.echo(msg, err=True))
     data = run.to_dict(per_path=per_path)
+    if adl_events is not None:
+        from defi_perps.runs.adl_events import write_adl_events
+
+        data["adl_events"] = {"file": adl_events,
+                              "rows": write_adl_events(adl_events, book, venues, setup, seed, adl_policy)}
     if as_json:
         emit_json(data)
         return

@@ -99,13 +99,15 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
              config: SimulationConfig | None = None, base_log: np.ndarray | None = None,
              progress: Callable[[int], None] | None = None, engine: str = "auto",
              scenario: dict | None = None, position_mm: tuple[np.ndarray, np.ndarray] | None = None,
-             notice: Callable[[str], None] | None = None) -> SimulationResult:
+             notice: Callable[[str], None] | None = None,
+             adl_observer: Callable[[dict, list], None] | None = None) -> SimulationResult:
     """Run the Monte Carlo; ``engine`` is ``"auto"`` (kernel unless JIT is disabled), ``"numba"``
     or ``"reference"`` (the plain-Python twin). ``base_log`` is the deterministic log-price path
     ``float64[n_steps + 1, M]`` (shock or replay) the stochastic part rides on. ``position_mm``:
     per-position maintenance classes (int16 codes, table of rate, amount, mark-based) from a venue's
     per-market tables. ``notice`` receives
-    one-line messages (the first run says it is compiling)."""
+    one-line messages (the first run says it is compiling). ``adl_observer(event, candidates)``
+    sees every ADL event with its candidate accounts; it runs the plain-Python twin."""
     config = config or SimulationConfig()
     config.check()
     model = model or PriceModel()
@@ -130,9 +132,13 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
     ma = model.arrays(book.n_markets, config.n_steps, config.step_seconds, base_log)
     out = allocate_outputs(config.n_paths, book.n_markets, config.n_steps, record_every, n_detail, config.max_events,
                            book.n_positions)
-    use_reference = engine == "reference" or (engine == "auto" and jit_disabled())
+    use_reference = engine == "reference" or (engine == "auto" and jit_disabled()) or adl_observer is not None
     if use_reference:
-        from defi_perps.engine.reference import simulate_chunk_reference as run_chunk
+        import functools
+
+        from defi_perps.engine.reference import simulate_chunk_reference
+
+        run_chunk = functools.partial(simulate_chunk_reference, observer=adl_observer)
     else:
         run_chunk = nb.simulate_chunk
         if notice is not None and not nb.simulate_chunk.signatures and not kernels_cached():

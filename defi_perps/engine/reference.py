@@ -82,8 +82,10 @@ def adl_score(ranking: int, so: float, q: float, e: float, cu: float, ct: float,
 class _Path:
     """State of one path: every position's remaining fraction, pending slices, balances by party."""
 
-    def __init__(self, p: int, seed: int, pos, mk, model, rules, out, n_detail: int, max_pending: int) -> None:
+    def __init__(self, p: int, seed: int, pos, mk, model, rules, out, n_detail: int, max_pending: int,
+                 observer=None) -> None:
         self.p, self.pos, self.mk, self.model, self.r, self.out = p, pos, mk, model, rules, out
+        self.observer = observer   # observer(event, candidates): every ADL event with its candidates
         n_m = len(mk.price0)
         self.n_m = n_m
         self.rng = PyStream(seed, p)
@@ -222,6 +224,12 @@ class _Path:
         if not cands:
             return resid
         bankrupt = kind == Event.ADL_BANKRUPT
+        seen = None
+        if self.observer is not None and bankrupt and resid > 0.0:
+            seen = [{"position": j, "account": int(pos.acct[j]), "side": o, "size": self.rem[j] * float(pos.qty[j]),
+                     "entry": float(pos.entry[j]), "mark": mark, "pnl": pnl,
+                     "equity": self.rem[j] * (float(pos.coll_usd[j]) + float(pos.coll_tok[j]) * mark) + pnl}
+                    for j, _, pnl in cands]
         policy = int(r.adl_policy)
         need = min(amount, self.oi_q[m][o]) if bankrupt else amount
         if policy == AdlPolicy.PRO_RATA_PNL and pos_pnl <= 0.0:
@@ -329,6 +337,9 @@ class _Path:
         out.adl_notional[p, m, o] += notional
         out.adl_haircut[p, m, o] += haircut
         self.event(t, m, o, kind_code, notional, haircut, resid, q_closed, fill, mark, q_closed / oi_before, n_closed)
+        if seen is not None:
+            self.observer({"path": p, "step": t, "market": m, "side": o, "shortfall": haircut + resid,
+                           "bankrupt_size": need, "fill_price": fill, "taken": haircut}, seen)
         return resid
 
     # -- one market, one step ------------------------------------------------------------------
@@ -598,7 +609,8 @@ class _Path:
 
 
 def simulate_chunk_reference(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_steps: int, record_every: int,
-                             n_detail: int, max_pending: int, pos, mk, model, rules, out) -> None:
-    """Same signature and outputs as :func:`defi_perps.engine.nb.simulate_chunk`."""
+                             n_detail: int, max_pending: int, pos, mk, model, rules, out, observer=None) -> None:
+    """Same signature and outputs as :func:`defi_perps.engine.nb.simulate_chunk`; ``observer``
+    (twin only) sees every ADL event and its candidates, for the ADL policy lab."""
     for p in range(p_lo, p_hi):
-        _Path(p, seed, pos, mk, model, rules, out, n_detail, max_pending).run(n_steps, record_every)
+        _Path(p, seed, pos, mk, model, rules, out, n_detail, max_pending, observer).run(n_steps, record_every)
