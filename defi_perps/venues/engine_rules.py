@@ -34,12 +34,12 @@ from typing import Any
 import numpy as np
 
 from defi_perps.book.arrays import Book
-from defi_perps.engine.codes import RANKING_OF_VENUE
+from defi_perps.engine.codes import ADL_POLICY_NAMES, RANKING_OF_VENUE
 from defi_perps.engine.rules import VenueRules, make_rules
 from defi_perps.exceptions import ConfigError
 from defi_perps.venues.params import Bracket, Margin, VenueParams
 
-ADL_POLICIES: tuple[str, ...] = ("venue", "queue", "pro-rata", "pro-rata-pnl")
+ADL_POLICIES: tuple[str, ...] = ("venue",) + ADL_POLICY_NAMES
 MARKET_MAKER_LEVERAGE = 5.0   # modelling choice: market makers run hedged books at low leverage
 """CLI choices for ``--adl-policy``: ``venue`` = the venue's own (a queue in its ranking order)."""
 
