@@ -340,7 +340,7 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
             else:
                 avail = cw[k]
                 if avail <= 0.0:
-                    break   # GMX: only profitable positions reduce the side's PnL
+                    continue   # GMX: only profitable positions reduce the side's PnL
             if avail <= left:
                 cscore[k] = r
                 left -= avail

@@ -250,7 +250,7 @@ class _Path:
                 else:
                     avail = cands[i][2]
                     if avail <= 0.0:
-                        break
+                        continue
                 if avail <= left:
                     close[i] = rem
                     left -= avail
