@@ -882,6 +882,12 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     trans = np.zeros(n_m)
     hedge_q = np.zeros(n_m)
     hedge_cost = np.zeros(n_m)
+    mark_lo = mk.price0.copy()
+    mark_hi = mk.price0.copy()
+    last_mark = mk.price0.copy()
+    lx_lo = np.zeros(n_m)
+    lx_hi = np.zeros(n_m)
+    last_lx = np.zeros(n_m)
     st = np.zeros(N_TOT)
     par = np.zeros(N_PARTIES)
     st[Tot.FUND] = rules.insurance_initial
@@ -936,8 +942,10 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
         exog_step(state, mu, sigma, beta, ga, gb, model.jump_prob, model.jump_mean, model.jump_std, logx, h, n_m)
         for m in range(n_m):
             trans[m] *= trans_decay[m]
-            x = price0[m] * math.exp(logx[m] + base_log[t, m])
-            pre = x * math.exp(perm[m] + trans[m])
+            # one exp per market-step: the exogenous price itself is only needed at its extremes (kept in
+            # log space, exp is monotone), at the end and on detail paths
+            lx = logx[m] + base_log[t, m]
+            pre = price0[m] * math.exp(lx + perm[m] + trans[m])
             phi[m, 0] += accrual[m, 0] * pre
             phi[m, 1] += accrual[m, 1] * pre
             # fast path: most steps trigger nothing; skip the cascade call (and its argument passing).
@@ -1009,23 +1017,26 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                 if hit:
                     _pnl_factor_check(p, t, m, mark, mk, rules, pos, rem, touched, ints, cand, cscore, cw, acct_hit,
                                       acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, out)
-            min_mark[p, m] = min(min_mark[p, m], mark)
-            max_mark[p, m] = max(max_mark[p, m], mark)
-            min_exog[p, m] = min(min_exog[p, m], x)
-            max_exog[p, m] = max(max_exog[p, m], x)
-            final_mark[p, m] = mark
-            final_exog[p, m] = x
+            mark_lo[m] = min(mark_lo[m], mark)
+            mark_hi[m] = max(mark_hi[m], mark)
+            lx_lo[m] = min(lx_lo[m], lx)
+            lx_hi[m] = max(lx_hi[m], lx)
+            last_mark[m] = mark
+            last_lx[m] = lx
             if det_row >= 0:
                 det_mark[det_row, t, m] = mark
-                det_exog[det_row, t, m] = x
+                det_exog[det_row, t, m] = price0[m] * math.exp(lx)
         if t % record_every == 0:
             r = t // record_every - 1
             if r < ins_path.shape[1]:
                 ins_path[p, r] = st[Tot.FUND]
-    if n_steps == 0:
-        for m in range(n_m):
-            final_mark[p, m] = price0[m]
-            final_exog[p, m] = price0[m]
+    for m in range(n_m):
+        min_mark[p, m] = mark_lo[m]
+        max_mark[p, m] = mark_hi[m]
+        min_exog[p, m] = min(price0[m], price0[m] * math.exp(lx_lo[m]))
+        max_exog[p, m] = max(price0[m], price0[m] * math.exp(lx_hi[m]))
+        final_mark[p, m] = last_mark[m]
+        final_exog[p, m] = price0[m] * math.exp(last_lx[m]) if n_steps > 0 else price0[m]
     # mark what is still open at the final mark: traders against their counterparty, hedges
     for m in range(n_m):
         fin = final_mark[p, m]

@@ -559,8 +559,9 @@ class _Path:
                 h[m] = (1.0 - ga - gb) + ga * e * e + gb * h[m]
             for m in range(n_m):
                 trans[m] *= float(mk.trans_decay[m])
-                x = float(mk.price0[m]) * math.exp(logx[m] + float(model.base_log[t, m]))
-                pre = x * math.exp(perm[m] + trans[m])
+                lx = logx[m] + float(model.base_log[t, m])
+                x = float(mk.price0[m]) * math.exp(lx)
+                pre = float(mk.price0[m]) * math.exp(lx + perm[m] + trans[m])
                 self.phi[m][0] += float(mk.accrual[m, 0]) * pre
                 self.phi[m][1] += float(mk.accrual[m, 1]) * pre
                 mark, qcum, i_cum = self.cascade(t, m, pre)
