@@ -51,7 +51,7 @@ class _AdlTrigger(NamedTuple):
 class _AdlFill(NamedTuple):
     BANKRUPTCY: int = 0            # the bankrupt position's bankruptcy price: covers the whole gap
     MARK: int = 1                  # mark: no haircut, the gap stays with the fund / uncovered
-    PREV_MARK: int = 2             # Hyperliquid: previous mark (see nb._adl_fill_price)
+    PREV_MARK: int = 2             # Hyperliquid: previous mark = its bankruptcy price (see rules.py)
     MARK_UNLESS_FUND_LOW: int = 3  # OKX: mark, bankruptcy price once the fund is nearly depleted
 
 

@@ -31,10 +31,10 @@ falls below the maintenance requirement ``MM``:
   protocols.md §1.2). The liquidation fee is never part of the trigger.
 * ``min_collateral_usd``: a floor; equity below it also liquidates (GMX ``MIN_COLLATERAL_USD``).
 
-**Liquidation fee.** ``liq_fee_rate × executed notional``, paid out of what equity remains after
-the close (never more), to ``liq_fee_dest``: ``DEST_INSURANCE`` (CEX insurance fund),
-``DEST_POOL`` (LPs: GMX splits with ``LIQUIDATION_FEE_RECEIVER_FACTOR``; modelled as all to pool)
-or ``DEST_VENUE`` (the liquidator / exchange keeps it).
+**Liquidation fee.** ``liq_fee_rate × executed notional + liq_fee_usd``, paid out of what equity
+remains after the close (never more), to ``liq_fee_dest``: ``insurance`` (CEX insurance fund),
+``pool`` (LPs: GMX splits with ``LIQUIDATION_FEE_RECEIVER_FACTOR``; modelled as all to pool),
+``broker``, ``vault`` or ``venue`` (the liquidator / exchange keeps it).
 
 **Execution.**
 
@@ -57,25 +57,27 @@ or ``DEST_VENUE`` (the liquidator / exchange keeps it).
   (Hyperliquid: 2/3, "the maintenance margin is not returned"). 0 disables it.
 
 **Loss absorption.** Loss beyond collateral is bad debt. ``insurance_initial`` seeds the
-insurance fund, which receives the liquidation fees routed to it. ``bad_debt_absorber``:
-``ABSORB_INSURANCE`` (the fund pays what it can; the rest is the residual shortfall, handed to ADL
-or to the ADL hook), ``ABSORB_POOL`` (the fund first if it holds anything, then LPs take the rest:
-GMX/GLP pools), ``ABSORB_BROKER`` (a B-book broker takes it on its own book).
+insurance fund, which receives the liquidation fees routed to it. ``bad_debt_absorber``
+(:data:`~defi_perps.engine.codes.Absorber`): ``insurance`` (the fund pays what it can; the rest
+goes to ADL or stays ``uncovered``), ``vault`` (the same, the fund being the backstop vault's
+capital: Hyperliquid HLP, which also keeps the backstop takeovers' equity), ``pool`` (the fund
+first if it holds anything, then LPs take the rest: GMX/GLP pools), ``broker`` (a B-book broker
+takes it on its own book). Names below are the codes' lower-case names (``make_rules`` takes them).
 
 **ADL.** ``adl_trigger``:
 
-* ``ADL_NONE``: nothing; an unabsorbed shortfall is only recorded.
-* ``ADL_FUND_EXHAUSTED``: the residual shortfall after the insurance fund deleverages the
+* ``none``: nothing; an unabsorbed shortfall is recorded as ``uncovered``.
+* ``fund_exhausted``: the residual shortfall after the insurance fund deleverages the
   opposite side (Binance/BitMEX). The deleveraged size is the bankrupt size the fund
   could not take over (pro-rata share of the uncovered loss).
-* ``ADL_FUND_DRAWDOWN``: the fund pays only down to ``(1 + fund_drawdown) × its peak`` (Bybit,
+* ``fund_drawdown``: the fund pays only down to ``(1 + fund_drawdown) × its peak`` (Bybit,
   OKX: −30 %); beyond that the opposite side is deleveraged; whatever ADL at a mark fill leaves is
   paid by the fund below its floor, then stays uncovered.
-* ``ADL_PNL_FACTOR``: per market and side, when the side's pending PnL / pool USD exceeds
+* ``pnl_factor``: per market and side, when the side's pending PnL / pool USD exceeds
   ``max_pnl_factor_adl`` (GMX ``MAX_PNL_FACTOR_FOR_ADL``), the side is reduced until the factor is
   back at ``min_pnl_factor_after_adl`` (``MIN_PNL_FACTOR_AFTER_ADL``); realised profit is paid
   from the pool (protocols.md §1.5). Per-market values in the book override these defaults.
-* ``ADL_NEGATIVE_EQUITY``: any negative equity after a liquidation deleverages the opposite side
+* ``negative_equity``: any negative equity after a liquidation deleverages the opposite side
   directly, before the insurance fund (Hyperliquid, venues.md §1.6).
 
 ``adl_fill`` chooses the price the deleveraged side closes at: ``bankruptcy`` (Binance,
