@@ -325,28 +325,44 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
         return resid
     # closed fraction (of the original size) per candidate, written over cscore
     if policy == AdlPolicy.QUEUE:
-        order = np.argsort(-cscore[:n], kind="mergesort")
+        # the queue rarely reaches far down the ranking: sort only the top kk scores (ties at the
+        # cut included, so the prefix is exactly the full stable order's), widen if not enough
+        kk = 64
+        while True:
+            complete = kk >= n
+            if complete:
+                order = np.argsort(-cscore[:n], kind="mergesort")
+            else:
+                cut = -np.partition(-cscore[:n], kk - 1)[kk - 1]
+                top = np.flatnonzero(cscore[:n] >= cut)
+                order = top[np.argsort(-cscore[top], kind="mergesort")]
+            fr_q = np.zeros(order.size)
+            left = need
+            for i in range(order.size):
+                if left <= 0.0:
+                    break
+                k = order[i]
+                j = cand[k]
+                r = rem[j]
+                if bankrupt:
+                    avail = r * qty_[j]
+                else:
+                    avail = cw[k]
+                    if avail <= 0.0:
+                        continue   # GMX: only profitable positions reduce the side's PnL
+                if avail <= left:
+                    fr_q[i] = r
+                    left -= avail
+                else:
+                    fr_q[i] = r * (left / avail)
+                    left = 0.0
+            if left <= 0.0 or complete:
+                break
+            kk *= 4
         for i in range(n):
             cscore[i] = 0.0
-        left = need
-        for i in range(n):
-            if left <= 0.0:
-                break
-            k = order[i]
-            j = cand[k]
-            r = rem[j]
-            if bankrupt:
-                avail = r * qty_[j]
-            else:
-                avail = cw[k]
-                if avail <= 0.0:
-                    continue   # GMX: only profitable positions reduce the side's PnL
-            if avail <= left:
-                cscore[k] = r
-                left -= avail
-            else:
-                cscore[k] = r * (left / avail)
-                left = 0.0
+        for i in range(order.size):
+            cscore[order[i]] = fr_q[i]
     elif policy == AdlPolicy.PRO_RATA:
         f = need / oi_q[m, o] if bankrupt else need / side_pnl
         f = min(f, 1.0)

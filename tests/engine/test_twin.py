@@ -138,3 +138,33 @@ def test_twin_agrees_when_partial_slices_overflow_the_pending_list():
     # cooldown, their remainder at once (in the next cascade iteration of the same step)
     assert first == n + MAX_PENDING and later == 0
     assert a.outputs.liq_notional[0, 0, 0] > 0.99 * 5000.0 * n * 88.0
+
+
+@pytest.mark.parametrize("n_long,closed", [(8, 43), (25, 147), (60, 400)])
+@pytest.mark.parametrize("ranking", ["hyperliquid", "binance", "bitmex", "okx", "pnl"])
+def test_queue_over_a_long_ranking_with_ties_matches_the_twin(ranking, n_long, closed):
+    a = _long_ranking_case(ranking, n_long)
+    if ranking == "hyperliquid":   # under 64, past 64 (the kernel widens its partial sort), the whole side
+        assert a.totals["adl_positions"][0] == closed
+
+
+def _long_ranking_case(ranking, n_long):
+    """Hundreds of candidates, many with equal scores: the kernel sorts only the top of the ranking
+    (ties at the cut included) and must close exactly the positions the twin's full sort closes."""
+    from defi_perps.book import Book
+
+    rng = np.random.default_rng(8)
+    n_same, n_rand = 200, 200
+    n = n_long + n_same + n_rand
+    side = np.r_[np.ones(n_long), -np.ones(n_same + n_rand)]
+    size = np.r_[rng.uniform(5, 50, n_long), np.full(n_same, 3.0), rng.uniform(0.5, 8, n_rand)]
+    entry = np.r_[np.full(n_long, 100.0), np.full(n_same, 101.0), rng.uniform(95, 110, n_rand)]
+    coll = np.r_[size[:n_long] * 100.0 / 25.0, np.full(n_same, 60.0), rng.uniform(20, 200, n_rand)]
+    book = Book(market_names=["AAA"], price=[100.0], market=np.zeros(n), side=side, size=size, entry_price=entry,
+                collateral_usd=coll, collateral_tokens=np.zeros(n), account=np.arange(n) // 3)
+    rules = make_rules(mm_rate=0.02, liq_fee_rate=0.0, adl_trigger="negative_equity", adl_fill="bankruptcy",
+                       adl_ranking=ranking, adl_policy="queue")
+    a = _both(book, rules, None, seed=2, steps=12, vol=0.3, stress=0.5, jumps=0.0, funding=0.0, kind="bands",
+              shock="-12%@1m,-10%@1m")
+    assert a.totals["adl_events"].sum() > 0 and a.totals["adl_positions"].sum() > 3
+    return a
