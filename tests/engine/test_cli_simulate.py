@@ -106,3 +106,14 @@ def test_numba_cache_lives_in_the_users_cache_directory(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
     assert out[0] == out[1] == str(tmp_path / "defi-perps" / "numba")
     assert "site-packages" not in out[0]
+
+
+def test_the_first_run_is_detected_from_the_cache(tmp_path, monkeypatch):
+    from defi_perps.engine import _jit
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert _jit.cache_dir() == tmp_path and not _jit.kernels_cached()
+    sub = tmp_path / "engine_abc"
+    sub.mkdir()
+    (sub / "nb.simulate_chunk-1024.py311.nbi").write_bytes(b"")
+    assert _jit.kernels_cached()
