@@ -177,10 +177,10 @@ def _threads() -> int:
 
 
 def engine_bytes_per_position() -> int:
-    """Bytes the kernel holds per position: threshold, size, entry, collateral USD and tokens,
-    account, plus per-thread scratch (remaining fraction, touched list, ADL candidates, pass-2
-    items) counted once per thread."""
-    return 6 * np.dtype(np.float64).itemsize
+    """Bytes the kernel's inputs hold per position: threshold, size, entry, collateral USD and
+    tokens (float64) and the account (int32). Per thread it adds the remaining fraction (float64)
+    and the touched list (int32), and where ADL can fire the candidate scratch (20 B)."""
+    return 5 * np.dtype(np.float64).itemsize + np.dtype(np.int32).itemsize
 
 
 __all__ = ["SimulationConfig", "allocate_outputs", "engine_bytes_per_position", "result_bytes", "simulate"]
