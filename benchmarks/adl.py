@@ -24,8 +24,8 @@ from defi_perps.adl.events import AdlEvent, make_candidates  # noqa: E402
 from defi_perps.adl.policies import POLICIES, run_policy  # noqa: E402
 from defi_perps.book import synthetic_book  # noqa: E402
 from defi_perps.venues.params import VENUE_NAMES, load_venue  # noqa: E402
-from defi_perps.venues.shock import parse_shock, price_multipliers  # noqa: E402
-from defi_perps.venues.sim import VenueRun  # noqa: E402
+from defi_perps.runs.simulate import run_simulate  # noqa: E402
+from defi_perps.scenarios.setup import make_setup  # noqa: E402
 
 
 def main() -> None:
@@ -51,18 +51,16 @@ def main() -> None:
         run_policy(ev, p, ranking="hyperliquid")
         policy_s[p] = round(time.perf_counter() - t, 4)
     book = synthetic_book(args.positions, n_markets=4, seed=1)
-    shock = parse_shock("drop=-0.3,steps=60,vol=0.005")
-    paths = price_multipliers(shock, args.paths, book.n_markets, 7)
+    setup = make_setup(book, shock="-30%@60m", horizon="60m", volatility=0.5)
     venue_paths_per_s = {}
-    for name in VENUE_NAMES:
-        run = VenueRun(load_venue(name), book, shock)
+    for name in VENUE_NAMES:   # every venue through the one engine (in-path ADL included)
+        run_simulate(book, setup, load_venue(name), n_paths=2, seed=7, detail_paths=0)   # compile / warm up
         t = time.perf_counter()
-        for k in range(args.paths):
-            run.run_path(paths[k])
+        run_simulate(book, setup, load_venue(name), n_paths=args.paths, seed=7, detail_paths=0)
         venue_paths_per_s[name] = round(args.paths / (time.perf_counter() - t), 2)
     print(json.dumps({"benchmark": "adl", "machine": platform.machine(), "python": platform.python_version(),
-                      "candidates": n, "policy_seconds": policy_s, "positions": args.positions, "steps": shock.steps,
-                      "venue_paths_per_second_single_process": venue_paths_per_s}))
+                      "candidates": n, "policy_seconds": policy_s, "positions": args.positions, "steps": setup.n_steps,
+                      "venue_paths_per_second_engine": venue_paths_per_s}))
 
 
 if __name__ == "__main__":

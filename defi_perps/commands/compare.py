@@ -9,8 +9,10 @@ import click
 
 from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
 from defi_perps.exceptions import InputError
+from defi_perps.venues.engine_rules import ADL_POLICIES
+from defi_perps.venues.params import VENUE_NAMES
 
-_ALL = "gmx-v2,gmx-v1,hyperliquid,binance,bybit,okx,bitmex,bbook"
+_ALL = ",".join(VENUE_NAMES)
 
 
 def _load_book(snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int, seed: int,
@@ -29,12 +31,6 @@ def _load_book(snapshot: str | None, book_file: str | None, synthetic: int | Non
     from defi_perps.book import load_snapshot_book
 
     return load_snapshot_book(db_url, snapshot)
-
-
-def _stats_of(x: Any) -> dict[str, Any]:
-    from defi_perps.engine.results import describe
-
-    return describe(x)
 
 
 @click.command(name="compare")
@@ -61,107 +57,57 @@ def _stats_of(x: Any) -> dict[str, Any]:
               help="Monte Carlo price paths (the same paths for every venue).")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
               help="Seed of the price paths (and of a --synthetic book).")
-@click.option("--adl-policy", default="venue", show_default=True,
-              type=click.Choice(["venue", "queue", "pro-rata-pnl", "pro-rata-equity", "risk-aware"]),
-              help="How ADL amounts are spread over accounts ('venue': each venue's own queue ranking; with "
-                   "--backend engine, contracts closed in that order at the event's fill price).")
-@click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="Processes over paths (default: CPU count, 1 for small runs). Figures do not depend on it.")
-@click.option("--backend", type=click.Choice(["account", "engine"]), default="account", show_default=True,
-              help="account: the account-level venue model (every rule, per account); engine: the numba cascade "
-                   "engine with each venue's aggregate rules and its ADL events allocated over accounts by the "
-                   "venue's ADL policy (what `simulate --venue V` runs).")
-@click.option("--engine", "with_engine", is_flag=True,
-              help="Also run every venue through the numba cascade engine (aggregate rules) as a cross-check.")
+@click.option("--adl-policy", default="venue", show_default=True, type=click.Choice(ADL_POLICIES),
+              help="How ADL is spread over accounts inside each path ('venue': each venue's own queue ranking).")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="numba threads (default: all).")
 @click.option("--adl-events", "adl_events", default=None, metavar="FILE",
-              help="Write the ADL events of the first path to FILE (CSV for 'defi-perps adl replay').")
+              help="Write the ADL events of path 0 (with their candidate accounts) to FILE, for "
+                   "'defi-perps adl replay' (what-if under other ADL policies).")
 @click.option("--per-path", is_flag=True, help="With --json, include every path's figures.")
 @json_option
 def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int, db_url: str | None,
             shock: str | None, replay: Path | None, scenario: str | None, horizon: str | None, step: str | None,
             depth_stress: float | None, volatility: float | None, venue_spec: str, n_paths: int, seed: int,
-            adl_policy: str, workers: int | None, backend: str, with_engine: bool, adl_events: str | None, per_path: bool,
+            adl_policy: str, threads: int | None, adl_events: str | None, per_path: bool,
             as_json: bool) -> None:
     """Run one book and one shock on several venues and show who bears the loss.
 
-    Every venue sees the same positions and the same seeded price paths: the engine's exogenous
-    paths for the same --shock/--replay/--scenario, --horizon, --step, --depth-stress and --seed as
-    `defi-perps simulate` (identical prices in both commands). The table gives, per
-    venue, liquidated notional and count, bad debt, insurance fund / pool / vault used, ADL'd
-    notional and accounts, and the split of the loss between pool/LPs, insurance fund, HLP vault,
-    profitable traders (ADL), broker and venue, with distributions across paths. Venue rules and
-    their sources: defi_perps/venues/params/*.toml.
+    Every venue runs through the one engine (the same code path as `defi-perps simulate --venue V`,
+    identical numbers) on the same positions and the same seeded price paths. The table gives, per
+    venue, liquidated notional, bad debt and who paid it (insurance fund, pool/LPs, backstop vault,
+    broker, ADL'd traders, uncovered), ADL'd notional and accounts, and the counterparty's P&L.
+    Venue rules and their sources: defi_perps/venues/params/*.toml.
     """
-    from defi_perps.report.compare import compare as run_compare
-    from defi_perps.report.compare import render_table
-    from defi_perps.venues.params import VENUE_NAMES, parse_venue_list
-
+    from defi_perps.runs.compare import run_compare
     from defi_perps.scenarios.setup import choose_scenario, resolve_setup
+    from defi_perps.venues.params import parse_venue_list
 
     venues = parse_venue_list(venue_spec)
-    if backend == "engine" and (with_engine or adl_events is not None):
-        raise InputError("--engine and --adl-events belong to the account backend; drop them with --backend engine")
     choice = choose_scenario(shock, replay, scenario, horizon, step)
     book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url)
     if book.n_positions == 0:
         raise InputError("the book has no open positions")
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)
-    if workers is None:
-        import os
-
-        # worker processes pay off only once there is real work (positions × steps × paths)
-        work = book.n_positions * setup.n_steps * n_paths * len(venues)
-        workers = min(os.cpu_count() or 1, 16) if work > 5_000_000 else 1
     with progress_bar("venues × paths", total=len(venues) * n_paths) as bar:
-        if backend == "engine":
-            from defi_perps.report.compare import compare_engine
-
-            summaries = compare_engine(book, venues, setup, n_paths, seed, adl_policy, progress=bar.advance)
-        else:
-            summaries = run_compare(book, venues, setup, n_paths, seed, adl_policy, progress=bar.advance,
-                                    workers=workers)
-    from defi_perps.report.compare import exogenous_extremes
-
-    exo = exogenous_extremes(book, setup, n_paths, seed)
-    exo_stats = {name: {"min_price_drop": _stats_of(1.0 - exo["exogenous_min_price"][:, m] / book.price[m]),
-                        "final_price": _stats_of(exo["exogenous_final_price"][:, m])}
-                 for m, name in enumerate(book.market_names)}
-    meta = {"book": book.summary(), "shock": setup.describe(), "scenario": setup.info(),
-            "run": {"paths": n_paths, "steps": setup.n_steps, "step_seconds": setup.step_seconds, "seed": seed},
-            "paths": n_paths, "seed": seed, "adl_policy": adl_policy, "backend": backend, "exogenous": exo_stats,
-            "notes": (["the scenario's [funding] is not accrued by the account-level venue model (simulate applies it)"]
-                      if setup.funding is not None else []),
-            "venue_sources": {v.name: ("defi_perps/venues/params/" + v.name.replace("-", "_") + ".toml")
-                              if v.name in VENUE_NAMES else "user file" for v in venues}}
+        run = run_compare(book, venues, setup, n_paths, seed, adl_policy, threads=threads, progress=bar.advance,
+                          notice=lambda msg: click.echo(msg, err=True))
+    data = run.to_dict(per_path=per_path)
     if adl_events is not None:
-        from defi_perps.report.compare import write_adl_events
+        from defi_perps.runs.adl_events import write_adl_events
 
-        try:
-            n_rows = write_adl_events(adl_events, book, venues, setup, seed, adl_policy)
-        except OSError as err:
-            raise InputError(f"cannot write --adl-events {adl_events}: {err.strerror}") from err
-        meta["adl_events"] = {"file": adl_events, "rows": n_rows}
-    engine = None
-    if with_engine:
-        from defi_perps.report.compare import engine_cross_check
-
-        engine = engine_cross_check(book, venues, setup, n_paths, seed)
+        data["adl_events"] = {"file": adl_events,
+                              "rows": write_adl_events(adl_events, book, venues, setup, seed, adl_policy)}
     if as_json:
-        if per_path:
-            meta["exogenous_per_path"] = {k: v.tolist() for k, v in exo.items()}
-        emit_json({**meta, "venues": [s.to_dict(per_path) for s in summaries],
-                   **({"engine_cross_check": engine} if engine is not None else {})})
+        emit_json(data)
         return
     from rich.console import Console
+
+    from defi_perps.report.compare import render_table
 
     console = Console()
     if not console.is_terminal:
         console = Console(width=200)
     src = book.source or ("synthetic" if synthetic is not None else "book")
-    title = (f"{src}: {book.n_positions} positions, {book.n_markets} market(s) — {setup.describe()} — {backend} backend — "
-             f"{n_paths} paths, seed {seed}")
-    console.print(render_table(summaries, title))
-    if engine is not None:
-        from defi_perps.report.compare import render_engine_table
-
-        console.print(render_engine_table(summaries, engine))
+    title = (f"{src}: {book.n_positions} positions, {book.n_markets} market(s) — {setup.describe()} — "
+             f"{n_paths} paths, seed {seed}, ADL policy {adl_policy}")
+    console.print(render_table(data, title))

@@ -1,15 +1,24 @@
-"""The one switch between numba kernels and plain Python.
+"""The one switch between numba kernels and plain Python, and where compiled kernels are cached.
 
 ``DEFI_PERPS_DISABLE_JIT=1`` makes :func:`njit` return the undecorated function and ``prange``
 plain ``range``, and makes :mod:`defi_perps.engine.api` run the plain-Python reference twin
 (:mod:`defi_perps.engine.reference`) instead of the kernel. Useful for debugging, coverage, and
 machines where numba cannot compile.
+
+Compiled kernels are cached (``cache=True``) in the user's cache directory, never next to the
+sources: a cache inside site-packages goes stale when the package is reinstalled and can break the
+import. :func:`cache_dir` is ``$NUMBA_CACHE_DIR`` if the user set it, else
+``$DEFI_PERPS_CACHE_DIR/numba``, else the platform's cache folder (``$XDG_CACHE_HOME`` or
+``~/.cache`` on Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows) +
+``defi-perps/numba``. It is set before numba is imported.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -17,6 +26,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def jit_disabled() -> bool:
     return os.environ.get("DEFI_PERPS_DISABLE_JIT", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def cache_dir() -> Path:
+    """Where numba keeps compiled kernels (see the module docstring)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"])
+    if os.environ.get("DEFI_PERPS_CACHE_DIR"):
+        return Path(os.environ["DEFI_PERPS_CACHE_DIR"]) / "numba"
+    if sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    elif os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "defi-perps" / "numba"
+
+
+def kernels_cached(module_stem: str = "nb", function: str = "simulate_chunk") -> bool:
+    """True when the cache holds a compiled ``module.function`` (the first run compiles: ~1 min)."""
+    root = cache_dir()
+    return root.is_dir() and any(root.rglob(f"{module_stem}.{function}-*.nbi"))
 
 
 if jit_disabled():  # pragma: no cover - exercised by a subprocess test
@@ -27,8 +57,11 @@ if jit_disabled():  # pragma: no cover - exercised by a subprocess test
             return args[0]
         return lambda f: f
 else:
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir()))
     import numba
 
+    # numba may have been imported before us (then it read its config already): point it here too
+    numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
     prange = numba.prange
 
     def njit(*args: Any, **kwargs: Any) -> Any:

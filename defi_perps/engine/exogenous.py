@@ -3,8 +3,8 @@
 One step of the exogenous model (:func:`exog_step`: common factor, optional common jump,
 idiosyncratic shocks, GARCH(1,1) variance update) is the single implementation used by the cascade
 kernel (:func:`defi_perps.engine.nb.simulate_path`) and by :func:`exogenous_multipliers`, which
-other models (the account-level venue model, :mod:`defi_perps.venues.sim`) call so that, for the
-same book, scenario and seed, their exogenous prices are the engine's bit for bit: path ``p``
+other tools (agents, reports, tests) call so that, for the same book, scenario and seed, their
+exogenous prices are the engine's bit for bit: path ``p``
 draws from the SplitMix64 stream ``(seed, p)`` in the same order, whatever the cascade does
 (the cascade draws no random numbers).
 

@@ -40,6 +40,8 @@ class PositionArrays(NamedTuple):
     seg_amount: np.ndarray   # float64[S] maintenance amount (USD)
     seg_mark: np.ndarray     # int64[S] 1: MM on mark notional, 0: on entry notional
     seg_w: np.ndarray        # float64[S] threshold shift per unit of accrued funding (price units)
+    acct: np.ndarray         # int32[N] account index (ADL counts distinct accounts)
+    n_accounts: np.ndarray   # int64[1]
 
 
 class MarketArrays(NamedTuple):
@@ -65,6 +67,7 @@ class MarketArrays(NamedTuple):
     band_n: np.ndarray            # int64[M]
     perm_frac: np.ndarray         # float64[M]
     trans_decay: np.ndarray       # float64[M]
+    hedge_limit: np.ndarray       # float64[M] B-book: net exposure (USD) the broker keeps unhedged
 
 
 class ModelArrays(NamedTuple):
@@ -188,51 +191,66 @@ def _override(values: np.ndarray, default: float) -> np.ndarray:
     return np.where(np.isnan(values), default, values)
 
 
-def prepare_positions(book: Book, rules: VenueRules) -> tuple[PositionArrays, np.ndarray]:
+def _classes(book: Book, rules: VenueRules,
+             position_mm: tuple[np.ndarray, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each position's maintenance class: (int16[N] code, float64[K, 3] table of rate, amount,
+    1 if on mark notional). Built from small per-class tables, never from per-position rate arrays."""
+    n = book.n_positions
+    mark_default = 0.0 if rules.mm_on_entry_notional else 1.0
+    if position_mm is not None:
+        codes, table = position_mm
+        codes = np.asarray(codes)
+        table = np.asarray(table, dtype=np.float64).reshape(-1, 3)
+        if codes.shape != (n,) or (n and (codes.min() < 0 or codes.max() >= table.shape[0])):
+            raise EngineInputError("per-position maintenance classes must be one valid code per position")
+        return codes.astype(np.int16, copy=False), table
+    if rules.mm_kind == MM_TIERED:
+        tier = np.searchsorted(rules.tier_floor, book.notional(), side="right") - 1
+        codes = np.clip(tier, 0, rules.tier_floor.size - 1).astype(np.int16)
+        rows = [(float(r), float(a), 1.0) for r, a in zip(rules.tier_rate, rules.tier_amount)]
+    else:
+        codes = np.zeros(n, np.int16)
+        rows = [(float(rules.mm_rate), 0.0, mark_default)]
+    # a per-market rate (e.g. GMX MIN_COLLATERAL_FACTOR_FOR_LIQUIDATION), then a per-position one
+    for m in np.flatnonzero(~np.isnan(book.mm_rate)):
+        rows.append((float(book.mm_rate[m]), 0.0, mark_default))
+        codes[book.market == m] = len(rows) - 1
+    own = ~np.isnan(book.position_mm_rate)
+    if own.any():
+        values, inverse = np.unique(book.position_mm_rate[own], return_inverse=True)
+        base = len(rows)
+        rows.extend((float(v), 0.0, mark_default) for v in values)
+        codes[own] = (base + inverse.reshape(-1)).astype(np.int16)
+    table = np.array(rows, dtype=np.float64)
+    # drop unused and duplicate classes (one segment per distinct rule)
+    used = np.unique(codes)
+    uniq, remap = np.unique(table[used], axis=0, return_inverse=True)
+    lut = np.zeros(table.shape[0], np.int16)
+    lut[used] = remap.reshape(-1).astype(np.int16)
+    return lut[codes], uniq
+
+
+def prepare_positions(book: Book, rules: VenueRules,
+                      position_mm: tuple[np.ndarray, np.ndarray] | None = None
+                      ) -> tuple[PositionArrays, np.ndarray]:
     """Thresholds and segments; also returns ``order`` (sorted index → original position index).
 
-    Each position's maintenance rule is a (rate, amount, mark-based) class: its own rate
-    (``book.position_mm_rate``) if given, else its market's (``book.mm_rate``), else the venue's
-    tier for its notional at book time, else the venue's flat rate. A segment is one
-    (market, side, class); at most ``MAX_CLASSES`` classes keep the per-step cost O(segments).
+    Each position's maintenance rule is a class (rate, amount, mark-based): ``position_mm`` (codes
+    and a class table from a venue's per-market tier tables, :mod:`defi_perps.venues.engine_rules`)
+    if given, else its own rate (``book.position_mm_rate``), else its market's (``book.mm_rate``),
+    else the venue's tier for its notional at book time, else the venue's flat rate. A segment is
+    one (market, side, class); at most ``MAX_CLASSES`` classes keep the per-step cost O(segments).
+    Memory: thresholds are computed in chunks and the sort is by segment then by threshold within
+    each segment, so the peak stays near the final arrays (``benchmarks/engine.py`` measures it).
     """
     m_count = book.n_markets
     n = book.n_positions
-    pm = book.market.astype(np.int64)
-    mark_default = 0 if rules.mm_on_entry_notional else 1
-    if rules.mm_kind == MM_TIERED:
-        tier = np.clip(np.searchsorted(rules.tier_floor, book.notional(), side="right") - 1, 0,
-                       rules.tier_floor.size - 1)
-        rate = rules.tier_rate[tier].astype(np.float64)
-        amount = rules.tier_amount[tier].astype(np.float64)
-        mark_based = np.ones(n, np.int64)
-    else:
-        rate = np.full(n, rules.mm_rate)
-        amount = np.zeros(n)
-        mark_based = np.full(n, mark_default, np.int64)
-    # a per-market rate (e.g. GMX MIN_COLLATERAL_FACTOR_FOR_LIQUIDATION), then a per-position one
-    for override in (book.mm_rate[pm], book.position_mm_rate):
-        has = ~np.isnan(override)
-        rate = np.where(has, override, rate)
-        amount = np.where(has, 0.0, amount)
-        mark_based = np.where(has, mark_default, mark_based).astype(np.int64)
-    # factorize (rate, amount, mark) rows through integer codes: np.unique(axis=0) is slow on 1e6 rows
-    u_rate, c_rate = np.unique(rate, return_inverse=True)
-    u_amount, c_amount = np.unique(amount, return_inverse=True)
-    combo = (c_rate.reshape(-1).astype(np.int64) * max(u_amount.size, 1)
-             + c_amount.reshape(-1).astype(np.int64)) * 2 + mark_based
-    u_combo, cls = np.unique(combo, return_inverse=True)
-    if u_combo.size == 0:
-        classes = np.array([[rules.mm_rate, 0.0, float(mark_default)]])
-    else:
-        classes = np.stack([u_rate[u_combo // 2 // max(u_amount.size, 1)],
-                            u_amount[u_combo // 2 % max(u_amount.size, 1)], (u_combo % 2).astype(np.float64)], axis=1)
+    codes, classes = _classes(book, rules, position_mm)
     n_cls = classes.shape[0]
     if n_cls > MAX_CLASSES:
         raise EngineInputError(f"{n_cls} distinct maintenance rules in the book; at most {MAX_CLASSES} "
                                "(group per-position rates into classes)")
-    side_idx = (book.side < 0).astype(np.int64)
-    seg = (pm * 2 + side_idx) * n_cls + cls.reshape(-1).astype(np.int64)
+    seg = (book.market.astype(np.int32) * 2 + (book.side < 0)) * n_cls + codes
     s_count = m_count * 2 * n_cls
     seg_market = np.repeat(np.arange(m_count), 2 * n_cls).astype(np.int64)
     seg_side = np.tile(np.repeat(np.array([1, -1]), n_cls), m_count).astype(np.int64)
@@ -245,33 +263,57 @@ def prepare_positions(book: Book, rules: VenueRules) -> tuple[PositionArrays, np
     close_fee = _override(book.close_fee_rate, rules.close_fee_rate)
     fee_trig = close_fee if rules.count_close_fee else np.zeros(m_count)
     min_coll = _override(book.min_collateral_usd, rules.min_collateral_usd)
-    thr = _thresholds(book.size, book.entry_price, book.collateral_usd, book.collateral_tokens, book.side.astype(
-        np.float64), seg_rate[seg], seg_amount[seg], seg_mark[seg], fee_trig[pm], min_coll[pm])
+    thr = np.empty(n)
+    step = 1 << 16
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        sg = seg[lo:hi]
+        mk = book.market[lo:hi]
+        thr[lo:hi] = _thresholds(book.size[lo:hi], book.entry_price[lo:hi], book.collateral_usd[lo:hi],
+                                 book.collateral_tokens[lo:hi], book.side[lo:hi].astype(np.float64), seg_rate[sg],
+                                 seg_amount[sg], seg_mark[sg], fee_trig[mk], min_coll[mk])
     if np.any(np.isnan(thr)):
         raise EngineInputError("could not compute a liquidation threshold for some positions (check the book)")
-    key = np.where(book.side > 0, -thr, thr)
-    order = np.lexsort((np.arange(book.n_positions), key, seg))
+    # by segment (stable: ties keep the book's order), then by threshold inside each segment:
+    # longs from the highest threshold down, shorts from the lowest up
+    order = np.argsort(seg, kind="stable")
     seg_start = np.zeros(s_count + 1, np.int64)
     np.cumsum(np.bincount(seg, minlength=s_count), out=seg_start[1:])
+    del seg
+    for g in range(s_count):
+        a, b = seg_start[g], seg_start[g + 1]
+        if b - a > 1:
+            idx = order[a:b]
+            key = -thr[idx] if seg_side[g] > 0 else thr[idx]
+            order[a:b] = idx[np.argsort(key, kind="stable")]
+    acct = book.account[order]
+    n_acc = int(acct.max()) + 1 if n else 1
+    if n and acct.min() < 0:
+        raise EngineInputError("book account ids must be >= 0")
     pos = PositionArrays(
-        thr=np.ascontiguousarray(thr[order]), qty=np.ascontiguousarray(book.size[order]),
-        entry=np.ascontiguousarray(book.entry_price[order]),
-        coll_usd=np.ascontiguousarray(book.collateral_usd[order]),
-        coll_tok=np.ascontiguousarray(book.collateral_tokens[order]),
-        seg_start=seg_start, seg_market=seg_market, seg_side=seg_side, seg_rate=seg_rate.astype(np.float64),
-        seg_amount=seg_amount.astype(np.float64), seg_mark=seg_mark, seg_w=seg_w.astype(np.float64))
+        thr=thr[order], qty=book.size[order], entry=book.entry_price[order], coll_usd=book.collateral_usd[order],
+        coll_tok=book.collateral_tokens[order], seg_start=seg_start, seg_market=seg_market, seg_side=seg_side,
+        seg_rate=seg_rate.astype(np.float64), seg_amount=seg_amount.astype(np.float64), seg_mark=seg_mark,
+        seg_w=seg_w.astype(np.float64), acct=np.ascontiguousarray(acct, dtype=np.int32),
+        n_accounts=np.array([n_acc], np.int64))
     return pos, order
 
 
 def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Funding | None,
                     step_seconds: float) -> MarketArrays:
     m = book.n_markets
-    oi_usd = book.open_interest()
-    oi_qty = np.zeros((m, 2))
-    oi_entry = np.zeros((m, 2))
-    sidx = (book.side < 0).astype(np.intp)
-    np.add.at(oi_qty, (book.market, sidx), book.size)
-    np.add.at(oi_entry, (book.market, sidx), book.size * book.entry_price)
+    # open interest per (market, side), in chunks (no per-position temporaries of the whole book)
+    oi_qty = np.zeros(2 * m)
+    oi_entry = np.zeros(2 * m)
+    step = 1 << 16
+    for lo in range(0, book.n_positions, step):
+        hi = min(book.n_positions, lo + step)
+        key = book.market[lo:hi] * 2 + (book.side[lo:hi] < 0)
+        oi_qty += np.bincount(key, weights=book.size[lo:hi], minlength=2 * m)
+        oi_entry += np.bincount(key, weights=book.size[lo:hi] * book.entry_price[lo:hi], minlength=2 * m)
+    oi_qty = oi_qty.reshape(m, 2)
+    oi_entry = oi_entry.reshape(m, 2)
+    oi_usd = oi_qty * book.price[:, None]
     close_fee = _override(book.close_fee_rate, rules.close_fee_rate)
     if not (depth.stress > 0 and math.isfinite(depth.stress)):
         raise EngineInputError(f"depth stress must be a positive number (got {depth.stress})")
@@ -329,4 +371,6 @@ def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Fu
         oi_qty=oi_qty, oi_entry=oi_entry, accrual=accrual,
         depth_kind=kind, depth_k=k, depth_a=a, band_x=np.ascontiguousarray(band_x), band_d=band_d,
         band_n=np.full(m, nb, np.int64), perm_frac=np.full(m, float(depth.permanent_fraction)),
-        trans_decay=np.full(m, _depth.decay_per_step(depth.transient_half_life_steps)))
+        trans_decay=np.full(m, _depth.decay_per_step(depth.transient_half_life_steps)),
+        hedge_limit=(np.full(m, np.inf) if math.isinf(rules.hedge_threshold)
+                     else rules.hedge_threshold * oi_usd.sum(axis=1)))

@@ -1,10 +1,11 @@
-"""numba kernel: Monte Carlo of liquidation cascades, O(paths × (steps + positions)).
+"""numba kernel: Monte Carlo of liquidation cascades with account-level state inside each path.
 
 Only NumPy arrays, NamedTuples of arrays and scalars go in (see ``inputs.py``); outputs are
 preallocated by :mod:`defi_perps.engine.api` (``Outputs``) and filled row by row, one row per
-path, so ``prange`` iterations never share memory. Each path draws from its own SplitMix64
-stream (``rng.py``): results are bit-for-bit reproducible for a seed and a thread count, and in
-practice independent of the thread count (no cross-path reduction happens inside the kernel).
+path. Paths run in parallel (``prange``) over chunks; each chunk owns thread-local scratch (every
+position's remaining fraction, ADL candidates, accounts hit) that is reset, touched entry by
+touched entry, between paths, so a path's result depends on its seed and index only. Each path
+draws from its own SplitMix64 stream (``rng.py``).
 
 Units: float64 USD, USD per index token, index tokens; rates are fractions (see ``rules.py``).
 
@@ -14,22 +15,22 @@ One path, one step, one market:
    deterministic base path (shock/replay); mark ``= X·exp(permanent + transient impact)``;
 2. funding/borrowing accrues per token (``Φ``), shifting each segment's thresholds uniformly;
 3. cascade fixed point (≤ ``max_cascade_iterations``): a pointer per segment sweeps the sorted
-   thresholds to find newly liquidatable positions at the current mark (pending partial slices
-   are checked too), their closing flow walks the depth from the step's cumulative flow, the mark
-   moves, repeat until nothing new triggers. Positions close at the iteration's average fill
-   (book), at the oracle price less capped protocol impact (oracle), or at mark (backstop);
-4. loss beyond collateral → bad debt → ADL (negative equity) / insurance fund / pool / broker →
-   ADL (fund exhausted) → residual shortfall recorded for the ADL hook;
-5. the step's impact splits into permanent and transient parts; pnl-to-pool ADL is checked.
+   thresholds for newly liquidatable positions, pending partial liquidations are re-checked, and
+   pass 1 decides per position (backstop takeover / 20 % slice / full close) and sums the flow sent
+   to the book; the flow walks the depth; pass 2 executes the decisions at the iteration's fill;
+4. loss beyond collateral (bad debt) goes down the venue's waterfall: ADL first on negative
+   equity (Hyperliquid), the fund (down to its drawdown floor), the pool / broker, ADL on the
+   opposite side's accounts ranked by the venue's score, and what is left is ``uncovered``;
+5. the step's impact splits into permanent and transient parts; GMX's pnl-to-pool ADL is checked
+   (an O(1) test guards the call); a B-book broker hedges its net exposure through the depth.
 
-Roundoff: totals are sums of many float64 terms in sweep order; the plain-Python twin
-(``reference.py``) visits positions in the same order (the kernel adds liquidated notional per
-cascade iteration, the twin per position), and tests compare the two to a relative 1e-9.
+Party balances (``codes.Party``) are path state: every close books what each party pays or
+receives, open positions and hedges are marked at the path's final mark, and the balances sum to
+zero on every path (tests: relative 1e-9).
 
-Speed notes (measured, see ``benchmarks/engine.py``): the helpers are ``inline="always"``; the
-arrays inside the NamedTuples are unpacked into locals once per call, because reading
-``pos.qty[j]`` or binding ``out`` to an inlined call inside a hot loop costs an atomic refcount per
-array; a step whose next thresholds are not crossed skips the cascade entirely.
+Speed notes (``benchmarks/engine.py``): helpers that run per liquidation take scalars and return
+tuples; arrays are unpacked into locals once per call (reading ``pos.qty[j]`` inside a loop costs
+an atomic refcount per access); a step whose next thresholds are not crossed skips the cascade.
 """
 
 from __future__ import annotations
@@ -40,57 +41,69 @@ from typing import NamedTuple
 import numpy as np
 
 from defi_perps.engine._jit import njit, prange
-from defi_perps.engine.depth import walk_distance, walk_integral
+from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Event, Exec, N_PARTIES, Party, Ranking
+from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
 from defi_perps.engine.exogenous import exog_step
 from defi_perps.engine.rng import path_state
 
-# indices into the per-path scalar array ``Outputs.scalars``
-ST_INSURANCE = 0        # insurance fund balance (final)
-ST_INSURANCE_MIN = 1
-ST_BAD_DEBT = 2         # total loss beyond collateral
-ST_INSURANCE_PAID = 3   # bad debt paid by the insurance fund
-ST_POOL_PAID = 4        # bad debt borne by the pool (LPs)
-ST_BROKER_PAID = 5      # bad debt borne by a B-book broker
-ST_SHORTFALL = 6        # residual shortfall handed to the ADL hook (not absorbed, not ADL'd)
-ST_FEE_INSURANCE = 7
-ST_FEE_POOL = 8
-ST_FEE_VENUE = 9
-ST_BACKSTOP_GAIN = 10   # equity kept by the backstop vault
-ST_NONCONVERGED = 11    # steps whose cascade hit max_cascade_iterations
-ST_ADL_COVERED = 12     # bad debt covered by ADL haircuts
-ST_POOL_PNL = 13        # pool's realised gain from liquidated traders (oracle venues) minus ADL payouts
-ST_ITERATIONS = 14      # cascade iterations that liquidated something (cost diagnostics)
-N_SCALARS = 15
 
-# event kinds
-EV_ADL_BANKRUPT = 1     # opposite side deleveraged against bankrupt positions
-EV_ADL_PNL_FACTOR = 2   # side reduced because pnl-to-pool exceeded its maximum
-EV_SHORTFALL = 3        # unabsorbed shortfall recorded (no ADL could cover it)
+class _Tot(NamedTuple):
+    """Columns of the per-path totals (``totals_dt`` has the same fields, in this order)."""
+
+    BAD_DEBT: int = 0          # loss beyond collateral, before anyone covers it
+    PAID_FUND: int = 1         # covered by the insurance fund (or the backstop vault's capital)
+    PAID_POOL: int = 2
+    PAID_BROKER: int = 3
+    PAID_ADL: int = 4          # covered by ADL haircuts on the opposite side
+    UNCOVERED: int = 5
+    FUND: int = 6              # fund (or vault capital) at the end
+    FUND_MIN: int = 7
+    FUND_PEAK: int = 8
+    LIQ_FEES: int = 9
+    BACKSTOP_GAIN: int = 10    # equity the backstop vault kept ("maintenance margin not returned")
+    SURPLUS_TO_FUND: int = 11  # equity left after liquidation, kept by the fund (keep_remainder = false)
+    LIQ_NOTIONAL: int = 12
+    LIQUIDATIONS: int = 13     # liquidation closes (each slice counts)
+    BACKSTOP_NOTIONAL: int = 14
+    ADL_NOTIONAL: int = 15
+    ADL_HAIRCUT: int = 16      # profit taken by ADL (bankruptcy fills) or by GMX's profit cap
+    ADL_EVENTS: int = 17
+    ADL_POSITIONS: int = 18    # position closes by ADL
+    ADL_ACCOUNTS: int = 19     # distinct accounts hit by ADL
+    PROFIT_CAP_HAIRCUT: int = 20
+    HEDGE_NOTIONAL: int = 21
+    DEPTH_CAPPED: int = 22     # market-steps whose walk went past the depth curve's end
+    NONCONVERGED: int = 23     # steps whose cascade hit max_cascade_iterations
+    ITERATIONS: int = 24       # cascade iterations that liquidated something
+
+
+Tot = _Tot()
+N_TOT = len(Tot)
+totals_dt = np.dtype([(name.lower(), np.float64) for name in Tot._fields])
 
 event_dt = np.dtype([("step", np.int32), ("market", np.int16), ("side", np.int8), ("kind", np.int8),
                      ("notional", np.float64), ("haircut", np.float64), ("shortfall", np.float64),
-                     # for account-level ADL hooks (defi_perps.venues.adl_hook): index tokens closed, fill
-                     # price, mark at the event, fraction of the side's open size closed, and the market's
-                     # mark extremes so far (which positions the cascade had already liquidated)
                      ("qty", np.float64), ("price", np.float64), ("mark", np.float64), ("fraction", np.float64),
-                     ("mark_lo", np.float64), ("mark_hi", np.float64)], align=True)
+                     ("positions", np.int64)], align=True)
 
 
 class Outputs(NamedTuple):
-    liq_count: np.ndarray          # int64[P, M, 2] liquidation events (a partial slice counts once)
+    liq_count: np.ndarray          # int64[P, M, 2] liquidation closes (each slice counts)
     liq_notional: np.ndarray       # float64[P, M, 2] notional closed by liquidations, at fill price
     backstop_notional: np.ndarray  # float64[P, M, 2]
-    adl_count: np.ndarray          # int64[P, M, 2] (side = the side deleveraged)
+    adl_count: np.ndarray          # int64[P, M, 2] ADL events (side = the side deleveraged)
     adl_notional: np.ndarray       # float64[P, M, 2]
-    adl_haircut: np.ndarray        # float64[P, M, 2] profit taken from the deleveraged side
+    adl_haircut: np.ndarray        # float64[P, M, 2]
     bad_debt: np.ndarray           # float64[P, M]
+    depth_capped: np.ndarray       # int64[P, M] steps whose walk passed the depth curve's end
     min_mark: np.ndarray           # float64[P, M]
     max_mark: np.ndarray           # float64[P, M]
     final_mark: np.ndarray         # float64[P, M]
     min_exog: np.ndarray           # float64[P, M]
     max_exog: np.ndarray           # float64[P, M]
     final_exog: np.ndarray         # float64[P, M]
-    scalars: np.ndarray            # float64[P, N_SCALARS]
+    totals: np.ndarray             # float64[P, N_TOT] (a view of a totals_dt[P] record array)
+    parties: np.ndarray            # float64[P, N_PARTIES] balance change per party (sums to 0)
     insurance_path: np.ndarray     # float64[P, R] fund balance every ``record_every`` steps
     events: np.ndarray             # event_dt[P, E] first E ADL/shortfall events of each path
     n_events: np.ndarray           # int64[P] all events (may exceed E)
@@ -98,25 +111,133 @@ class Outputs(NamedTuple):
     det_liq_count: np.ndarray      # int64[D, T, M, 2]
     det_mark: np.ndarray           # float64[D, T + 1, M]
     det_exog: np.ndarray           # float64[D, T + 1, M]
+    det_rem: np.ndarray            # float64[D, N] remaining fraction of each position at the end (sorted order)
 
 
 @njit(inline="always")
-def _signed_distance(q: float, kind: int, k: float, a: float, bx, bd, nb_: int) -> float:
+def _sdist(q: float, kind: int, k: float, a: float, bx, bd, nb_: int) -> float:
     d = walk_distance(abs(q), kind, k, a, bx, bd, nb_)
     return d if q >= 0.0 else -d
 
 
 @njit(inline="always")
-def _integral(q: float, kind: int, k: float, a: float, bx, bd, nb_: int) -> float:
-    return walk_integral(abs(q), kind, k, a, bx, bd, nb_)
+def _equity_mm(q: float, e: float, cu: float, ct: float, seg_mark: int, rate: float, amount: float, s: float,
+               mark: float, phi: float, fee_trig: float, min_coll: float) -> tuple:
+    """Equity and maintenance of the whole original position at ``mark`` (trigger terms). Both scale
+    with the remaining fraction, so ratios (the backstop test) do not depend on it."""
+    eq = cu + ct * mark + s * q * (mark - e) - fee_trig * q * e - phi * q
+    if seg_mark == 1:
+        mm = rate * q * mark - amount
+    else:
+        mm = rate * q * e
+    return eq, max(mm, min_coll)
+
+
+@njit(inline="always")
+def _decide(eq: float, mm: float, notional_rem: float, backstop_fraction: float, partial_min: float,
+            partial_fraction: float, in_cooldown: bool, slot_free: bool) -> tuple:
+    """(to the backstop?, fraction of the *remaining* size closed now, opens a pending slice?)
+
+    Hyperliquid (venues.md §1.6): a position above ``partial_min`` sends a ``partial_fraction``
+    slice to the book; while the cooldown that follows runs, a position still liquidatable is
+    liquidated in full; after it, a new trigger starts a new slice. Equity under
+    ``backstop_fraction`` × MM goes to the backstop vault whole.
+    """
+    if backstop_fraction > 0.0 and eq < backstop_fraction * mm:
+        return True, 1.0, False
+    if in_cooldown:
+        return False, 1.0, False
+    if notional_rem > partial_min and partial_fraction < 1.0 and slot_free:
+        return False, partial_fraction, True
+    return False, 1.0, False
+
+
+@njit(inline="always")
+def _settle(c: float, backstop: bool, mark: float, book_px: float, s: float, q: float, e: float, cu: float,
+            ct: float, close_fee: float, liq_fee: float, fee_usd: float, impact_cap: float, phi: float,
+            exec_mode: int, liq_impact_factor: float, keep: bool, extra: float, is_slice: bool) -> tuple:
+    """Close ``c`` (fraction of the original size) of one position; scalars in, a tuple out:
+    (price, notional, counterparty pays, close fee, liquidation fee, to the fund, to the vault,
+    trader's change, bad debt, equity kept). ``extra`` is collateral a previous slice left with the
+    position (released in proportion); a slice (``is_slice``) keeps its remaining equity in the
+    position ("the remaining collateral stays with the trader", venues.md §1.6), returned last."""
+    if backstop:
+        px = mark
+    elif exec_mode == Exec.BOOK:
+        px = book_px
+    else:
+        slip = min(liq_impact_factor * c * q * mark, impact_cap)
+        px = mark * (1.0 - s * slip)
+    cq = c * q
+    coll = c * (cu + ct * px) + extra
+    pnl = s * cq * (px - e)
+    cfee = close_fee * cq * e
+    fund = phi * cq
+    equity = coll + pnl - cfee - fund
+    notional = cq * px
+    fee = 0.0
+    to_fund = 0.0
+    to_vault = 0.0
+    payout = 0.0
+    if backstop:
+        to_vault = max(equity, 0.0)
+        rest = min(equity, 0.0)
+    else:
+        fee = min(max(equity, 0.0), liq_fee * notional + fee_usd)
+        rest = equity - fee
+        if rest > 0.0:
+            if keep or is_slice:
+                payout = rest
+            else:
+                to_fund = rest
+    bad = -rest if rest < 0.0 else 0.0
+    # the trader ends with ``payout`` out of a stake of ``coll`` (absorbers pay ``bad`` to make it so)
+    trader = payout - coll
+    kept = payout if is_slice else 0.0
+    return px, notional, pnl - fund, cfee, fee, to_fund, to_vault, trader, bad, kept
+
+
+@njit(inline="always")
+def _adl_score(ranking: int, so: float, q: float, e: float, cu: float, ct: float, rem: float, mark: float,
+               rate: float, amount: float, seg_mark: int, phi: float) -> tuple:
+    """(score, PnL) of one open position on the deleveraged side (higher score = first).
+
+    Sources: adl/rankings.py and venues/<venue>.py (Hyperliquid (mark/entry)·(notional/account
+    value); Binance PnL%·margin ratio; BitMEX/Bybit PnL%·effective leverage, PnL%/leverage for
+    losers; OKX likewise on margin; GMX keepers' choice modelled as largest PnL first)."""
+    qq = q * rem
+    coll = rem * (cu + ct * mark)
+    pnl = so * qq * (mark - e) - phi * qq
+    equity = coll + pnl
+    notional = qq * mark
+    if ranking == Ranking.HYPERLIQUID:
+        score = (mark / e) * (notional / equity) if equity > 0.0 else 0.0
+    elif ranking == Ranking.BINANCE:
+        mm = rate * notional - amount * rem if seg_mark == 1 else rate * qq * e
+        pnl_pct = max(pnl, 0.0) / max(coll, 1.0)
+        score = pnl_pct * (mm / equity) if equity > 0.0 else 0.0
+    elif ranking == Ranking.BITMEX:
+        pct = so * (mark - e) / e
+        lev = notional / equity if equity > 0.0 else 1e300
+        score = pct * lev if pct > 0.0 else pct / lev
+    elif ranking == Ranking.OKX:
+        if coll > 0.0:
+            pct = pnl / coll
+            lev = notional / equity if equity > 0.0 else 1e300
+            score = pct * lev if pct > 0.0 else pct / lev
+        else:
+            score = 0.0
+    else:
+        score = pnl
+    return score, pnl
 
 
 @njit
-def _record_event(out, p: int, t: int, m: int, si: int, kind: int, notional: float, haircut: float,
-                  shortfall: float, qty: float, price: float, mark: float, fraction: float) -> None:
-    k = out.n_events[p]
-    if k < out.events.shape[1]:
-        ev = out.events[p, k]
+def _record_event(events, n_events, p: int, t: int, m: int, si: int, kind: int, notional: float, haircut: float,
+                  shortfall: float, qty: float, price: float, mark: float, fraction: float, positions: int) -> None:
+    k = n_events[p]
+    if k < events.shape[1]:
+        ev = events[p, k]
         ev["step"] = t
         ev["market"] = m
         ev["side"] = 1 if si == 0 else -1
@@ -128,81 +249,228 @@ def _record_event(out, p: int, t: int, m: int, si: int, kind: int, notional: flo
         ev["price"] = price
         ev["mark"] = mark
         ev["fraction"] = fraction
-        ev["mark_lo"] = min(out.min_mark[p, m], mark)
-        ev["mark_hi"] = max(out.max_mark[p, m], mark)
-    out.n_events[p] = k + 1
+        ev["positions"] = positions
+    n_events[p] = k + 1
+
+
+@njit(inline="always")
+def _pay_counterparty(par, cp: int, alpha: float, amount: float) -> None:
+    """The trader's counterparty pays ``amount`` (a B-book broker pays its internalised share and
+    its A-book LP the pass-through share: that leg closes with the client's position)."""
+    if cp == Party.BROKER:
+        par[Party.BROKER] -= alpha * amount
+        par[Party.LP] -= (1.0 - alpha) * amount
+    else:
+        par[cp] -= amount
 
 
 @njit
-def _adl_bankrupt(rules, out, p: int, t: int, m: int, o: int, q_adl: float, resid: float, mark: float,
-                  prev_mark: float, scale, oi_q, oi_e, st) -> float:
-    """Deleverage side ``o`` of market ``m`` against ``q_adl`` bankrupt tokens; return what remains."""
-    if oi_q[m, o] <= 0.0 or q_adl <= 0.0:
+def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float, mark: float, fund: float, pos, rules,
+         rem, touched, ints, cand, cscore, cw, acct_hit, acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par,
+         out) -> float:
+    """Deleverage accounts of side ``o`` of market ``m`` inside the path; return the bad debt left.
+
+    ``kind = Event.ADL_BANKRUPT``: close ``amount`` index tokens against bankrupt positions whose
+    uncovered loss is ``resid``; at a bankruptcy fill the closed positions pay the whole gap.
+    ``kind = Event.ADL_PNL_FACTOR``: remove ``amount`` USD of the side's PnL (GMX v2), realised
+    profit paid by the pool and capped by ``max_pnl_factor_traders``.
+    Candidates are the side's open positions (remaining fraction > 0), in array order; the policy
+    (queue by the venue's ranking, pro-rata, pro-rata by PnL) sets how much each closes.
+    """
+    if amount <= 0.0 or oi_q[m, o] <= 0.0:
         return resid
-    qa = min(q_adl, oi_q[m, o])
-    f = qa / oi_q[m, o]
     so = 1.0 if o == 0 else -1.0
-    if rules.adl_fill == 0:      # bankruptcy price: the haircut covers the shortfall exactly
-        lost = resid
-        fill = mark - so * lost / qa
-    elif rules.adl_fill == 1:    # mark: no haircut
-        lost = 0.0
+    qty_ = pos.qty
+    entry_ = pos.entry
+    cu_ = pos.coll_usd
+    ct_ = pos.coll_tok
+    acct_ = pos.acct
+    seg_start = pos.seg_start
+    seg_side = pos.seg_side
+    seg_rate = pos.seg_rate
+    seg_amount = pos.seg_amount
+    seg_mark = pos.seg_mark
+    n_seg_m = pos.seg_market.size // oi_q.shape[0]
+    ph = phi[m, o]
+    n = 0
+    side_pnl = 0.0
+    pos_pnl = 0.0
+    for g in range(m * n_seg_m, (m + 1) * n_seg_m):
+        if (seg_side[g] > 0) != (o == 0):
+            continue
+        for j in range(seg_start[g], seg_start[g + 1]):
+            r = rem[j]
+            if r <= 0.0:
+                continue
+            sc, pnl = _adl_score(rules.adl_ranking, so, qty_[j], entry_[j], cu_[j], ct_[j], r, mark, seg_rate[g],
+                                 seg_amount[g], seg_mark[g], ph)
+            cand[n] = j
+            cscore[n] = sc
+            cw[n] = pnl
+            side_pnl += pnl
+            if pnl > 0.0:
+                pos_pnl += pnl
+            n += 1
+    if n == 0:
+        return resid
+    bankrupt = kind == Event.ADL_BANKRUPT
+    policy = rules.adl_policy
+    if bankrupt:
+        need = min(amount, oi_q[m, o])
+    else:
+        need = amount
+    if policy == AdlPolicy.PRO_RATA_PNL and pos_pnl <= 0.0:
+        policy = AdlPolicy.PRO_RATA
+    if policy == AdlPolicy.PRO_RATA and not bankrupt and side_pnl <= 0.0:
+        return resid
+    # closed fraction (of the original size) per candidate, written over cscore
+    if policy == AdlPolicy.QUEUE:
+        # the queue rarely reaches far down the ranking: sort only the top kk scores (ties at the
+        # cut included, so the prefix is exactly the full stable order's), widen if not enough
+        kk = 64
+        while True:
+            complete = kk >= n
+            if complete:
+                order = np.argsort(-cscore[:n], kind="mergesort")
+            else:
+                cut = -np.partition(-cscore[:n], kk - 1)[kk - 1]
+                top = np.flatnonzero(cscore[:n] >= cut)
+                order = top[np.argsort(-cscore[top], kind="mergesort")]
+            fr_q = np.zeros(order.size)
+            left = need
+            for i in range(order.size):
+                if left <= 0.0:
+                    break
+                k = order[i]
+                j = cand[k]
+                r = rem[j]
+                if bankrupt:
+                    avail = r * qty_[j]
+                else:
+                    avail = cw[k]
+                    if avail <= 0.0:
+                        continue   # GMX: only profitable positions reduce the side's PnL
+                if avail <= left:
+                    fr_q[i] = r
+                    left -= avail
+                else:
+                    fr_q[i] = r * (left / avail)
+                    left = 0.0
+            if left <= 0.0 or complete:
+                break
+            kk *= 4
+        for i in range(n):
+            cscore[i] = 0.0
+        for i in range(order.size):
+            cscore[order[i]] = fr_q[i]
+    elif policy == AdlPolicy.PRO_RATA:
+        f = need / oi_q[m, o] if bankrupt else need / side_pnl
+        f = min(f, 1.0)
+        for i in range(n):
+            cscore[i] = rem[cand[i]] * f
+    else:
+        if bankrupt:
+            for i in range(n):
+                j = cand[i]
+                w = max(cw[i], 0.0)
+                tok = min(rem[j] * qty_[j], need * w / pos_pnl)
+                cscore[i] = tok / qty_[j]
+        else:
+            f = min(need / pos_pnl, 1.0)
+            for i in range(n):
+                cscore[i] = rem[cand[i]] * f if cw[i] > 0.0 else 0.0
+    # execute
+    cp = rules.counterparty
+    q_closed = 0.0
+    e_closed = 0.0
+    pnl_closed = 0.0
+    win_closed = 0.0
+    n_closed = 0
+    oi_before = oi_q[m, o]
+    for i in range(n):
+        c = cscore[i]
+        if c <= 0.0:
+            continue
+        j = cand[i]
+        r = rem[j]
+        if r >= 1.0:
+            touched[ints[0]] = j
+            ints[0] += 1
+        frac = c / r
+        rem[j] = r - c if c < r else 0.0
+        cq = c * qty_[j]
+        q_closed += cq
+        e_closed += cq * entry_[j]
+        pnl_i = cw[i] * frac
+        pnl_closed += pnl_i
+        if pnl_i > 0.0:
+            win_closed += pnl_i
+        n_closed += 1
+        a = acct_[j]
+        if acct_hit[a] == 0:
+            acct_hit[a] = 1
+            acct_list[ints[1]] = a
+            ints[1] += 1
+            st[Tot.ADL_ACCOUNTS] += 1.0
+    if q_closed <= 0.0:
+        return resid
+    oi_q[m, o] -= q_closed
+    oi_e[m, o] -= e_closed
+    if oi_q[m, o] < 1e-12 * oi_before:
+        oi_q[m, o] = 0.0
+        oi_e[m, o] = 0.0
+    if bankrupt:
+        fill_code = rules.adl_fill
+        if fill_code == AdlFill.MARK_UNLESS_FUND_LOW:
+            low = fund < rules.fill_bankruptcy_below * rules.insurance_initial
+            fill_code = AdlFill.BANKRUPTCY if low else AdlFill.MARK
+        if fill_code == AdlFill.MARK:
+            haircut = 0.0
+            fill = mark
+        else:   # bankruptcy price (Hyperliquid's previous mark: see codes.AdlFill / rules.py)
+            haircut = resid
+            fill = mark - so * resid / q_closed
+        # pnl_closed is at mark, net of accrued funding; the haircut pays the bankrupt gap
+        par[Party.ADL] += pnl_closed - haircut
+        _pay_counterparty(par, cp, rules.internalized_fraction, pnl_closed)
+        st[Tot.PAID_ADL] += haircut
+        resid -= haircut
+        notional = q_closed * fill
+        kind_code = Event.ADL_BANKRUPT
+    else:
+        pool = pool_tok[m] * mark if o == 0 else pool_usd[m]
+        ratio = 1.0
+        if win_closed > 0.0 and rules.max_pnl_factor_traders < np.inf:
+            side_win = max(pos_pnl, 1e-300)
+            ratio = min(1.0, rules.max_pnl_factor_traders * pool / side_win)
+        haircut = win_closed * (1.0 - ratio)
+        realized = pnl_closed - haircut
+        if o == 0:
+            pool_tok[m] -= realized / mark
+        else:
+            pool_usd[m] -= realized
+        par[Party.ADL] += realized
+        par[Party.POOL] -= realized
+        st[Tot.PROFIT_CAP_HAIRCUT] += haircut
         fill = mark
-    else:                        # previous mark
-        fill = prev_mark
-        lost = so * qa * (mark - fill)
-    gain = max(lost, 0.0)
-    cover = min(gain, resid)
-    st[ST_INSURANCE] += gain - cover   # a haircut beyond the shortfall stays with the venue's fund
-    st[ST_ADL_COVERED] += cover
-    resid -= cover
-    scale[m, o] *= 1.0 - f
-    oi_q[m, o] *= 1.0 - f
-    oi_e[m, o] *= 1.0 - f
+        notional = q_closed * mark
+        kind_code = Event.ADL_PNL_FACTOR
+    st[Tot.ADL_NOTIONAL] += notional
+    st[Tot.ADL_HAIRCUT] += haircut
+    st[Tot.ADL_EVENTS] += 1.0
+    st[Tot.ADL_POSITIONS] += n_closed
     out.adl_count[p, m, o] += 1
-    out.adl_notional[p, m, o] += qa * fill
-    out.adl_haircut[p, m, o] += lost
-    _record_event(out, p, t, m, o, 1, qa * fill, lost, resid, qa, fill, mark, f)
+    out.adl_notional[p, m, o] += notional
+    out.adl_haircut[p, m, o] += haircut
+    _record_event(out.events, out.n_events, p, t, m, o, kind_code, notional, haircut, resid, q_closed, fill, mark,
+                  q_closed / oi_before, n_closed)
     return resid
 
 
-@njit(inline="always")
-def _position_state(q: float, e: float, cu: float, ct: float, seg_mark: int, rate: float, amount: float, s: float,
-                    sc: float, rem: float, mark: float, phi_ms: float, fee_trig: float, min_coll: float) -> tuple:
-    """Equity and maintenance at ``mark`` of the remaining fraction of a position (trigger terms)."""
-    frac = sc * rem
-    eq = frac * (cu + ct * mark + s * q * (mark - e) - fee_trig * q * e - phi_ms * q)
-    if seg_mark == 1:
-        mm = frac * (rate * q * mark - amount)
-    else:
-        mm = frac * rate * q * e
-    mm = max(mm, frac * min_coll)
-    return eq, mm
-
-
-@njit(inline="always")
-def _first_slice(q: float, e: float, cu: float, ct: float, seg_mark: int, rate: float, amount: float, s: float,
-                 sc: float, mark: float, phi_ms: float, fee_trig: float, min_coll: float, use_backstop: bool,
-                 backstop_fraction: float, partial_min: float, partial_fraction: float, free_slots: int) -> tuple:
-    """How a position that has just triggered is closed: (to the backstop?, fraction closed now).
-
-    Pass 1 (flow into the book) and pass 2 (execution) of a cascade round must take the same
-    decision for the same position, so both call this. Scalars only: no arrays cross the call.
-    """
-    backstop = False
-    if use_backstop:
-        eq, mm = _position_state(q, e, cu, ct, seg_mark, rate, amount, s, sc, 1.0, mark, phi_ms, fee_trig, min_coll)
-        backstop = eq < backstop_fraction * mm
-    sl = 1.0
-    if not backstop and q * sc * mark > partial_min and partial_fraction < 1.0 and free_slots > 0:
-        sl = partial_fraction
-    return backstop, sl
-
-
-@njit(inline="always")
-def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rules, ptr, it_lo,
-             pend_idx, pend_seg, pend_rem, pend_next, pend_n, pend_hit, scale, oi_q, oi_e, pool_tok,
-             pool_usd, phi, st, out, det_row: int, fs, ints) -> float:
+@njit
+def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q,
+             oi_e, pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr, ex_bs, cand,
+             cscore, cw, acct_hit, acct_list, out, det_row: int) -> float:
     # unpack once: reading arrays out of the NamedTuples inside the loops costs a refcount per access
     thr_ = pos.thr
     qty_ = pos.qty
@@ -228,300 +496,397 @@ def _cascade(p: int, t: int, m: int, pre: float, prev_mark: float, pos, mk, rule
     nbands = mk.band_n[m]
     exec_mode = rules.exec_mode
     liq_impact_factor = rules.liq_impact_factor
-    liq_fee_dest = rules.liq_fee_dest
+    fee_usd = rules.liq_fee_usd
+    keep = rules.keep_remainder
     backstop_fraction = rules.backstop_mm_fraction
     partial_min = rules.partial_min_notional
     partial_fraction = rules.partial_fraction
-    backstop_notional = out.backstop_notional
+    cooldown = rules.partial_cooldown_steps
+    cp = rules.counterparty
+    alpha = rules.internalized_fraction
+    fee_dest = rules.liq_fee_dest
+    fund_party = Party.VAULT if rules.bad_debt_absorber == Absorber.VAULT else Party.INSURANCE
+    if cp == Party.POOL:
+        cfee_party = Party.POOL
+    elif cp == Party.BROKER:
+        cfee_party = Party.BROKER
+    else:
+        cfee_party = Party.VENUE
+    trigger = rules.adl_trigger
     n_seg_m = pos.seg_market.size // mk.price0.size
     g_lo = m * n_seg_m
     g_hi = g_lo + n_seg_m
     maxp = pend_idx.shape[2]
-    use_backstop = rules.backstop_mm_fraction > 0.0   # equity/MM at trigger only matter for a backstop
-    # per-path scratch (views; no allocation): bad debt, bankrupt size and liquidated USD per side;
-    # free pending slots, pending count at iteration start and liquidation count per side
-    bd = fs[0:2]
-    bk_q = fs[2:4]
-    acc_usd = fs[4:6]
-    free = ints[0:2]
-    n_old = ints[2:4]
-    acc_n = ints[4:6]
+    simple = backstop_fraction <= 0.0 and not (partial_min < np.inf and partial_fraction < 1.0)
+    liq_count = out.liq_count
+    liq_notional = out.liq_notional
+    backstop_notional = out.backstop_notional
     mark = pre
     qcum = 0.0
     i_cum = 0.0
     for it in range(rules.max_cascade_iterations):
-        # ---- pass 1: what triggers at this mark, and the flow it sends to the book
+        # ---- pass 1: what triggers at this mark, and the flow it sends to the book. Newly
+        # triggered positions are a contiguous run [it_lo, ptr) of each sorted segment; their
+        # decision (backstop / slice / full) is a pure function of the position, the mark and the
+        # free pending slots, so pass 2 recomputes it in the same order instead of storing it.
         flow = 0.0
         n_new = 0
-        for si in range(2):
-            free[si] = maxp - pend_n[m, si]
+        n_ex = 0
+        free0 = maxp - pend_n[m, 0]
+        free1 = maxp - pend_n[m, 1]
         for g in range(g_lo, g_hi):
             s = seg_side[g]
             si = 0 if s > 0 else 1
-            shift = s * seg_w[g] * phi[m, si]
+            ph = phi[m, si]
+            shift = s * seg_w[g] * ph
             it_lo[g] = ptr[g]
             j = ptr[g]
             end = seg_start[g + 1]
             while j < end:
                 th = thr_[j] + shift
-                if (s > 0 and th >= mark) or (s < 0 and th <= mark):
-                    backstop, sl = _first_slice(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g],
-                                                seg_amount[g], s, scale[m, si], mark, phi[m, si], fee_trig, min_coll,
-                                                use_backstop, backstop_fraction, partial_min, partial_fraction, free[si])
-                    if sl < 1.0:
-                        free[si] -= 1
-                    if not backstop:
-                        flow -= s * sl * scale[m, si] * qty_[j] * mark
-                    n_new += 1
-                    j += 1
-                else:
+                if not ((s > 0 and th >= mark) or (s < 0 and th <= mark)):
                     break
+                r = rem[j]
+                if r > 0.0:
+                    n_new += 1
+                    if simple:
+                        flow -= s * r * qty_[j] * mark
+                    else:
+                        eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g],
+                                            seg_amount[g], s, mark, ph, fee_trig, min_coll)
+                        free = free0 if si == 0 else free1
+                        bs, fr, newp = _decide(eq, mm, qty_[j] * r * mark, backstop_fraction, partial_min,
+                                               partial_fraction, False, free > 0)
+                        if newp:
+                            if si == 0:
+                                free0 -= 1
+                            else:
+                                free1 -= 1
+                        if not bs:
+                            flow -= s * fr * r * qty_[j] * mark
+                j += 1
             ptr[g] = j
         for si in range(2):
-            s = 1.0 if si == 0 else -1.0
+            s = 1 if si == 0 else -1
+            ph = phi[m, si]
             for k in range(pend_n[m, si]):
-                pend_hit[m, si, k] = False
-                if pend_next[m, si, k] > t or pend_rem[m, si, k] <= 0.0:
+                j = pend_idx[m, si, k]
+                r = rem[j]
+                if r <= 0.0:
                     continue
                 g = pend_seg[m, si, k]
-                j = pend_idx[m, si, k]
-                th = thr_[j] + s * seg_w[g] * phi[m, si]
-                if (s > 0 and th >= mark) or (s < 0 and th <= mark):
-                    pend_hit[m, si, k] = True
-                    rem = pend_rem[m, si, k]
-                    eq, mm = _position_state(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s,
-                                                 scale[m, si], rem, mark, phi[m, si], fee_trig, min_coll)
-                    backstop = backstop_fraction > 0.0 and eq < backstop_fraction * mm
-                    sl = rem
-                    if not backstop and qty_[j] * scale[m, si] * rem * mark > partial_min:
-                        sl = min(partial_fraction, rem)
-                    if not backstop:
-                        flow -= s * sl * scale[m, si] * qty_[j] * mark
-                    n_new += 1
-        if n_new == 0:
+                # a sliced position keeps collateral beyond its share: test its own equity
+                eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s,
+                                    mark, ph, fee_trig, min_coll)
+                eq = r * eq + pend_extra[m, si, k]
+                mm = r * mm
+                if not eq <= max(mm, 0.0):
+                    continue
+                bs, fr, newp = _decide(eq, mm, qty_[j] * r * mark, backstop_fraction, partial_min, partial_fraction,
+                                       t <= pend_until[m, si, k], True)
+                ex_k[n_ex] = k
+                ex_si[n_ex] = si
+                ex_fr[n_ex] = fr
+                ex_bs[n_ex] = bs
+                n_ex += 1
+                if not bs:
+                    flow -= s * fr * r * qty_[j] * mark
+        if n_new == 0 and n_ex == 0:
             break
-        st[ST_ITERATIONS] += 1.0
+        st[Tot.ITERATIONS] += 1.0
         # ---- the flow walks the depth; fills at the average over the walk
-        ext = flow if rules.exec_mode == 0 else flow * rules.oracle_feedback
+        ext = flow if exec_mode == Exec.BOOK else flow * rules.oracle_feedback
         qnew = qcum + ext
         if qnew != qcum:
-            i_new = _integral(qnew, dkind, dk, da, bx, bdp, nbands)
+            i_new = walk_integral(abs(qnew), dkind, dk, da, bx, bdp, nbands)
             avg = (i_new - i_cum) / (qnew - qcum)
         else:
             i_new = i_cum
-            avg = _signed_distance(qcum, dkind, dk, da, bx, bdp, nbands)
+            avg = _sdist(qcum, dkind, dk, da, bx, bdp, nbands)
         book_px = pre * (1.0 + avg)
-        # ---- pass 2: execute (same order and decisions as pass 1)
-        bd[0] = 0.0
-        bd[1] = 0.0
-        bk_q[0] = 0.0
-        bk_q[1] = 0.0
+        # ---- pass 2: execute, in the same order: new positions segment by segment, then the pending
+        bd0 = 0.0
+        bd1 = 0.0
+        bq0 = 0.0
+        bq1 = 0.0
+        n0 = 0
+        n1 = 0
+        u0 = 0.0
+        u1 = 0.0
+        b0 = 0.0
+        b1 = 0.0
+        dq0 = 0.0
+        dq1 = 0.0
+        de0 = 0.0
+        de1 = 0.0
+        sum_cpty = 0.0
+        sum_cfee = 0.0
+        sum_fee = 0.0
+        sum_fund = 0.0
+        sum_vault = 0.0
+        sum_trader = 0.0
+        free0 = maxp - pend_n[m, 0]
+        free1 = maxp - pend_n[m, 1]
+        for x in range(-1, n_ex):
+            if x == -1:
+                g_a = g_lo
+                g_b = g_hi
+            else:
+                g_a = 0
+                g_b = 1
+            for g in range(g_a, g_b):
+                if x == -1:
+                    s = seg_side[g]
+                    si = 0 if s > 0 else 1
+                    j_a = it_lo[g]
+                    j_b = ptr[g]
+                else:
+                    si = ex_si[x]
+                    s = 1 if si == 0 else -1
+                    j_a = 0
+                    j_b = 1
+                ph = phi[m, si]
+                for jj in range(j_a, j_b):
+                    if x == -1:
+                        j = jj
+                        r = rem[j]
+                        if r <= 0.0:
+                            continue
+                        k = -1
+                        if simple:
+                            bs = False
+                            fr = 1.0
+                            newp = False
+                        else:
+                            eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g],
+                                                seg_amount[g], s, mark, ph, fee_trig, min_coll)
+                            free = free0 if si == 0 else free1
+                            bs, fr, newp = _decide(eq, mm, qty_[j] * r * mark, backstop_fraction, partial_min,
+                                                   partial_fraction, False, free > 0)
+                            if newp:
+                                if si == 0:
+                                    free0 -= 1
+                                else:
+                                    free1 -= 1
+                    else:
+                        k = ex_k[x]
+                        j = pend_idx[m, si, k]
+                        r = rem[j]
+                        fr = ex_fr[x]
+                        bs = ex_bs[x]
+                        newp = False
+                    c = r if fr >= 1.0 else fr * r
+                    extra = pend_extra[m, si, k] * fr if k >= 0 else 0.0
+                    px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = _settle(
+                        c, bs, mark, book_px, float(s), qty_[j], entry_[j], cu_[j], ct_[j], close_fee, liq_fee,
+                        fee_usd, impact_cap, ph, exec_mode, liq_impact_factor, keep, extra, fr < 1.0)
+                    if r >= 1.0:
+                        touched[ints[0]] = j
+                        ints[0] += 1
+                    rem[j] = 0.0 if fr >= 1.0 else r - c
+                    cq = c * qty_[j]
+                    sum_cpty += cpty
+                    sum_cfee += cfee
+                    sum_fee += fee
+                    sum_fund += to_fund
+                    sum_vault += to_vault
+                    sum_trader += trader
+                    if newp:
+                        kk = pend_n[m, si]
+                        pend_idx[m, si, kk] = j
+                        pend_seg[m, si, kk] = g
+                        pend_until[m, si, kk] = t + cooldown
+                        pend_extra[m, si, kk] = kept
+                        pend_n[m, si] = kk + 1
+                    elif k >= 0 and fr < 1.0:
+                        pend_until[m, si, k] = t + cooldown   # a new slice after the cooldown: a new cooldown
+                        pend_extra[m, si, k] = pend_extra[m, si, k] - extra + kept
+                    if si == 0:
+                        dq0 += cq
+                        de0 += cq * entry_[j]
+                        bd0 += bad
+                        if bad > 0.0:
+                            bq0 += cq
+                        n0 += 1
+                        u0 += notional
+                        if bs:
+                            b0 += notional
+                    else:
+                        dq1 += cq
+                        de1 += cq * entry_[j]
+                        bd1 += bad
+                        if bad > 0.0:
+                            bq1 += cq
+                        n1 += 1
+                        u1 += notional
+                        if bs:
+                            b1 += notional
+        oi_q[m, 0] -= dq0
+        oi_e[m, 0] -= de0
+        oi_q[m, 1] -= dq1
+        oi_e[m, 1] -= de1
+        # drop finished positions from the pending lists, keeping order
         for si in range(2):
-            free[si] = maxp - pend_n[m, si]
-        n_old[0] = pend_n[m, 0]
-        n_old[1] = pend_n[m, 1]
-        for g in range(g_lo, g_hi):
-            s = seg_side[g]
-            si = 0 if s > 0 else 1
-            for j in range(it_lo[g], ptr[g]):
-                backstop, sl = _first_slice(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g],
-                                            seg_amount[g], s, scale[m, si], mark, phi[m, si], fee_trig, min_coll,
-                                            use_backstop, backstop_fraction, partial_min, partial_fraction, free[si])
-                if sl < 1.0:
-                    free[si] -= 1
-                    k = pend_n[m, si]
-                    pend_idx[m, si, k] = j
-                    pend_seg[m, si, k] = g
-                    pend_rem[m, si, k] = 1.0 - sl
-                    pend_next[m, si, k] = t + rules.partial_cooldown_steps
-                    pend_hit[m, si, k] = False
-                    pend_n[m, si] = k + 1
-                _execute(p, m, s, si, sl, backstop, mark, book_px, qty_[j], entry_[j], cu_[j], ct_[j], close_fee, liq_fee,
-                         impact_cap, phi[m, si], exec_mode, liq_impact_factor, liq_fee_dest, scale, oi_q, oi_e,
-                         pool_usd, st, backstop_notional, bd, bk_q, acc_n, acc_usd)
-        for si in range(2):
-            s = 1.0 if si == 0 else -1.0
-            for k in range(n_old[si]):
-                if not pend_hit[m, si, k]:
-                    continue
-                g = pend_seg[m, si, k]
-                j = pend_idx[m, si, k]
-                rem = pend_rem[m, si, k]
-                eq, mm = _position_state(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s,
-                                                 scale[m, si], rem, mark, phi[m, si], fee_trig, min_coll)
-                backstop = backstop_fraction > 0.0 and eq < backstop_fraction * mm
-                sl = rem
-                if not backstop and qty_[j] * scale[m, si] * rem * mark > partial_min:
-                    sl = min(partial_fraction, rem)
-                _execute(p, m, s, si, sl, backstop, mark, book_px, qty_[j], entry_[j], cu_[j], ct_[j], close_fee, liq_fee,
-                         impact_cap, phi[m, si], exec_mode, liq_impact_factor, liq_fee_dest, scale, oi_q, oi_e,
-                         pool_usd, st, backstop_notional, bd, bk_q, acc_n, acc_usd)
-                rem -= sl
-                pend_rem[m, si, k] = rem if rem > 1e-12 else 0.0
-                pend_next[m, si, k] = t + rules.partial_cooldown_steps
-            # drop finished slices, keeping order
             w = 0
             for k in range(pend_n[m, si]):
-                if pend_rem[m, si, k] > 0.0:
+                if rem[pend_idx[m, si, k]] > 0.0:
                     pend_idx[m, si, w] = pend_idx[m, si, k]
                     pend_seg[m, si, w] = pend_seg[m, si, k]
-                    pend_rem[m, si, w] = pend_rem[m, si, k]
-                    pend_next[m, si, w] = pend_next[m, si, k]
+                    pend_until[m, si, w] = pend_until[m, si, k]
+                    pend_extra[m, si, w] = pend_extra[m, si, k]
                     w += 1
             pend_n[m, si] = w
-        # ---- losses beyond collateral
+        # ---- book the flows of this iteration
+        par[Party.TRADERS] += sum_trader
+        _pay_counterparty(par, cp, alpha, sum_cpty)
+        par[cfee_party] += sum_cfee
+        fund = st[Tot.FUND]
+        if fee_dest == Dest.INSURANCE:
+            par[Party.INSURANCE] += sum_fee
+            if fund_party == Party.INSURANCE:
+                fund += sum_fee
+        elif fee_dest == Dest.POOL:
+            par[Party.POOL] += sum_fee
+        elif fee_dest == Dest.BROKER:
+            par[Party.BROKER] += sum_fee
+        elif fee_dest == Dest.VAULT:
+            par[Party.VAULT] += sum_fee
+            if fund_party == Party.VAULT:
+                fund += sum_fee
+        else:
+            par[Party.VENUE] += sum_fee
+        par[Party.INSURANCE] += sum_fund
+        par[Party.VAULT] += sum_vault
+        if fund_party == Party.INSURANCE:
+            fund += sum_fund
+        else:
+            fund += sum_vault
+        if cp == Party.POOL:
+            pool_usd[m] += -sum_cpty + sum_cfee + (sum_fee if fee_dest == Dest.POOL else 0.0)
+        st[Tot.LIQ_FEES] += sum_fee
+        st[Tot.SURPLUS_TO_FUND] += sum_fund
+        st[Tot.BACKSTOP_GAIN] += sum_vault
+        st[Tot.FUND_PEAK] = max(st[Tot.FUND_PEAK], fund)
+        # ---- losses beyond collateral: the venue's waterfall, side by side
         for si in range(2):
-            b = bd[si]
+            b = bd0 if si == 0 else bd1
             if b <= 0.0:
                 continue
+            bq = bq0 if si == 0 else bq1
             o = 1 - si
-            st[ST_BAD_DEBT] += b
+            st[Tot.BAD_DEBT] += b
             out.bad_debt[p, m] += b
             resid = b
-            if rules.adl_trigger == 3:      # negative equity: deleverage first (Hyperliquid)
-                resid = _adl_bankrupt(rules, out, p, t, m, o, bk_q[si], resid, mark, prev_mark, scale, oi_q,
-                                      oi_e, st)
+            if trigger == AdlTrigger.NEGATIVE_EQUITY:
+                resid = _adl(Event.ADL_BANKRUPT, p, t, m, o, bq, resid, mark, fund, pos, rules, rem, touched, ints,
+                             cand, cscore, cw, acct_hit, acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, out)
+            floor = 0.0
+            if trigger == AdlTrigger.FUND_DRAWDOWN:
+                floor = (1.0 + rules.fund_drawdown) * st[Tot.FUND_PEAK]
             if resid > 0.0:
-                take = min(max(st[ST_INSURANCE], 0.0), resid)
-                st[ST_INSURANCE] -= take
-                st[ST_INSURANCE_PAID] += take
+                take = min(resid, max(fund - floor, 0.0))
+                fund -= take
+                par[fund_party] -= take
+                st[Tot.PAID_FUND] += take
                 resid -= take
             if resid > 0.0:
-                if rules.bad_debt_absorber == 1:
-                    st[ST_POOL_PAID] += resid
+                if rules.bad_debt_absorber == Absorber.POOL:
+                    par[Party.POOL] -= resid
+                    pool_usd[m] -= resid
+                    st[Tot.PAID_POOL] += resid
                     resid = 0.0
-                elif rules.bad_debt_absorber == 2:
-                    st[ST_BROKER_PAID] += resid
+                elif rules.bad_debt_absorber == Absorber.BROKER:
+                    par[Party.BROKER] -= resid
+                    st[Tot.PAID_BROKER] += resid
                     resid = 0.0
-                elif rules.adl_trigger == 1:
-                    resid = _adl_bankrupt(rules, out, p, t, m, o, bk_q[si] * resid / b, resid, mark, prev_mark,
-                                          scale, oi_q, oi_e, st)
+                elif trigger == AdlTrigger.FUND_EXHAUSTED or trigger == AdlTrigger.FUND_DRAWDOWN:
+                    resid = _adl(Event.ADL_BANKRUPT, p, t, m, o, bq * resid / b, resid, mark, fund, pos, rules, rem,
+                                 touched, ints, cand, cscore, cw, acct_hit, acct_list, oi_q, oi_e, pool_tok, pool_usd,
+                                 phi, st, par, out)
+            if resid > 0.0 and trigger == AdlTrigger.FUND_DRAWDOWN:
+                take = min(resid, max(fund, 0.0))   # a mark fill left the gap: the fund pays below its floor
+                fund -= take
+                par[fund_party] -= take
+                st[Tot.PAID_FUND] += take
+                resid -= take
+                if resid > 0.0 and rules.adl_fill == AdlFill.MARK_UNLESS_FUND_LOW:
+                    # OKX: the fund is now depleted, so the rest is deleveraged at the bankruptcy price
+                    resid = _adl(Event.ADL_BANKRUPT, p, t, m, o, bq * resid / b, resid, mark, fund, pos, rules, rem,
+                                 touched, ints, cand, cscore, cw, acct_hit, acct_list, oi_q, oi_e, pool_tok, pool_usd,
+                                 phi, st, par, out)
             if resid > 0.0:
-                st[ST_SHORTFALL] += resid
-                _record_event(out, p, t, m, si, 3, 0.0, 0.0, resid, 0.0, mark, mark, 0.0)
-        st[ST_INSURANCE_MIN] = min(st[ST_INSURANCE_MIN], st[ST_INSURANCE])
+                par[Party.UNCOVERED] -= resid
+                st[Tot.UNCOVERED] += resid
+                _record_event(out.events, out.n_events, p, t, m, si, Event.SHORTFALL, 0.0, 0.0, resid, 0.0, mark,
+                              mark, 0.0, 0)
+        st[Tot.FUND] = fund
+        st[Tot.FUND_MIN] = min(st[Tot.FUND_MIN], fund)
         qcum = qnew
         i_cum = i_new
-        mark = pre * (1.0 + _signed_distance(qcum, dkind, dk, da, bx, bdp, nbands))
-        for si in range(2):
-            if acc_n[si] > 0:
-                out.liq_count[p, m, si] += acc_n[si]
-                out.liq_notional[p, m, si] += acc_usd[si]
-                if det_row >= 0:
-                    out.det_liq_notional[det_row, t - 1, m, si] += acc_usd[si]
-                    out.det_liq_count[det_row, t - 1, m, si] += acc_n[si]
-            acc_n[si] = 0
-            acc_usd[si] = 0.0
+        dist = _sdist(qcum, dkind, dk, da, bx, bdp, nbands)
+        mark = pre * (1.0 + dist)
+        liq_count[p, m, 0] += n0
+        liq_count[p, m, 1] += n1
+        liq_notional[p, m, 0] += u0
+        liq_notional[p, m, 1] += u1
+        backstop_notional[p, m, 0] += b0
+        backstop_notional[p, m, 1] += b1
+        st[Tot.LIQ_NOTIONAL] += u0 + u1
+        st[Tot.LIQUIDATIONS] += n0 + n1
+        st[Tot.BACKSTOP_NOTIONAL] += b0 + b1
+        if det_row >= 0:
+            out.det_liq_notional[det_row, t - 1, m, 0] += u0
+            out.det_liq_notional[det_row, t - 1, m, 1] += u1
+            out.det_liq_count[det_row, t - 1, m, 0] += n0
+            out.det_liq_count[det_row, t - 1, m, 1] += n1
         if it == rules.max_cascade_iterations - 1:
-            st[ST_NONCONVERGED] += 1.0
+            st[Tot.NONCONVERGED] += 1.0
+    fs[0] = qcum
+    fs[1] = i_cum
     return mark
 
 
-@njit(inline="always")
-def _execute(p: int, m: int, s: float, si: int, sl: float, backstop: bool, mark: float, book_px: float, q: float,
-             e: float, cu: float, ct: float, close_fee: float, liq_fee: float, impact_cap: float, phi_msi: float,
-             exec_mode: int, liq_impact_factor: float, liq_fee_dest: int, scale, oi_q, oi_e, pool_usd, st,
-             backstop_notional, bd, bk_q, acc_n, acc_usd) -> None:
-    """Close ``sl`` (fraction of the original size) of a position and book every flow it causes.
-
-    Only scalars and plain arrays come in: binding a NamedTuple of arrays (``out``, ``rules``) to an
-    inlined call increfs every array in it, which cost more than the arithmetic here.
-    """
-    frac = scale[m, si] * sl
-    if backstop:
-        px = mark
-    elif exec_mode == 0:
-        px = book_px
-    else:
-        slip = min(liq_impact_factor * frac * q * mark, impact_cap)
-        px = mark * (1.0 - s * slip)
-    coll = frac * (cu + ct * px)
-    equity = coll + frac * (s * q * (px - e) - close_fee * q * e - phi_msi * q)
-    notional = frac * q * px
-    fee = 0.0
-    if backstop:
-        backstop_notional[p, m, si] += notional
-        if equity > 0.0:
-            st[ST_BACKSTOP_GAIN] += equity   # "the maintenance margin is not returned"
-        rest = min(equity, 0.0)
-    else:
-        fee = min(max(equity, 0.0), liq_fee * notional)
-        if liq_fee_dest == 0:
-            st[ST_FEE_INSURANCE] += fee
-            st[ST_INSURANCE] += fee
-        elif liq_fee_dest == 1:
-            st[ST_FEE_POOL] += fee
-        else:
-            st[ST_FEE_VENUE] += fee
-        rest = equity - fee
-    if rest < 0.0:
-        bd[si] += -rest
-        bk_q[si] += frac * q
-    if exec_mode == 1:
-        # the pool is the counterparty: it keeps the collateral the trader lost (and pool fees)
-        gain = coll - max(rest, 0.0) - fee + (fee if liq_fee_dest == 1 else 0.0)
-        if backstop:
-            gain = 0.0
-        pool_usd[m] += gain
-        st[ST_POOL_PNL] += gain
-    oi_q[m, si] -= frac * q
-    oi_e[m, si] -= frac * q * e
-    acc_n[si] += 1
-    acc_usd[si] += notional
-
-
 @njit
-def _pnl_factor_adl(p: int, t: int, m: int, mark: float, mk, scale, oi_q, oi_e, pool_tok, pool_usd, st,
-                    out) -> None:
+def _pnl_factor_check(p: int, t: int, m: int, mark: float, mk, rules, pos, rem, touched, ints, cand, cscore, cw,
+                      acct_hit, acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, out) -> None:
+    """GMX v2 (AdlUtils): a side whose PnL exceeds MAX_PNL_FACTOR_FOR_ADL × its pool is reduced until
+    the factor is back at MIN_PNL_FACTOR_AFTER_ADL. Removing X of PnL pays c·X from the pool
+    (c = the profit cap's ratio), so X solves ``pnl − X = min × (pool − c·X)``."""
     for si in range(2):
         s = 1.0 if si == 0 else -1.0
         mx = mk.max_adl[m, si]
-        if not (mx < np.inf):
-            continue
         pnl = s * (oi_q[m, si] * mark - oi_e[m, si])
         pool = pool_tok[m] * mark if si == 0 else pool_usd[m]
-        if pnl <= 0.0 or pool <= 0.0 or pnl <= mx * pool:
+        if not (mx < np.inf) or pnl <= 0.0 or pool <= 0.0 or pnl <= mx * pool:
             continue
         mn = min(mk.min_adl[m, si], mx)
-        f = (pnl - mn * pool) / (pnl * (1.0 - mn)) if mn < 1.0 else 1.0
-        f = min(max(f, 0.0), 1.0)
-        capped = min(pnl, mk.max_traders[m, si] * pool)
-        realized = f * capped
-        haircut = f * (pnl - capped)
-        if si == 0:
-            pool_tok[m] -= realized / mark
-        else:
-            pool_usd[m] -= realized
-        st[ST_POOL_PNL] -= realized
-        qty = f * oi_q[m, si]
-        notional = qty * mark
-        scale[m, si] *= 1.0 - f
-        oi_q[m, si] *= 1.0 - f
-        oi_e[m, si] *= 1.0 - f
-        out.adl_count[p, m, si] += 1
-        out.adl_notional[p, m, si] += notional
-        out.adl_haircut[p, m, si] += haircut
-        _record_event(out, p, t, m, si, 2, notional, haircut, 0.0, qty, mark, mark, f)
+        ratio = min(1.0, mk.max_traders[m, si] * pool / pnl)
+        x = (pnl - mn * pool) / (1.0 - mn * ratio) if mn * ratio < 1.0 else pnl
+        _adl(Event.ADL_PNL_FACTOR, p, t, m, si, min(x, pnl), 0.0, mark, st[Tot.FUND], pos, rules, rem, touched, ints,
+             cand, cscore, cw, acct_hit, acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, out)
 
 
 @njit
 def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: int, max_pending: int, pos, mk,
-                  model, rules, out) -> None:
-    """Simulate global path ``p`` into row ``p`` of ``out``."""
+                  model, rules, out, rem, touched, cand, cscore, cw, acct_hit,
+                  acct_list) -> None:
+    """Simulate global path ``p`` into row ``p`` of ``out``, using (and then resetting) the scratch."""
     n_m = mk.price0.size
     n_s = pos.seg_market.size
     n_seg_m = n_s // n_m
     state = np.empty(1, np.uint64)
     state[0] = path_state(seed, p)
     ptr = pos.seg_start[:-1].copy()
-    it_lo = np.zeros(n_s, np.int64)
     pend_idx = np.zeros((n_m, 2, max_pending), np.int64)
     pend_seg = np.zeros((n_m, 2, max_pending), np.int64)
-    pend_rem = np.zeros((n_m, 2, max_pending))
-    pend_next = np.zeros((n_m, 2, max_pending), np.int64)
-    pend_hit = np.zeros((n_m, 2, max_pending), np.bool_)
+    pend_until = np.zeros((n_m, 2, max_pending), np.int64)
+    pend_extra = np.zeros((n_m, 2, max_pending))
+    it_lo = np.zeros(n_s, np.int64)
+    ex_k = np.zeros(2 * max_pending, np.int64)
+    ex_si = np.zeros(2 * max_pending, np.int64)
+    ex_fr = np.zeros(2 * max_pending)
+    ex_bs = np.zeros(2 * max_pending, np.bool_)
     pend_n = np.zeros((n_m, 2), np.int64)
-    scale = np.ones((n_m, 2))
     oi_q = mk.oi_qty.copy()
     oi_e = mk.oi_entry.copy()
     pool_tok = mk.pool_long_tok.copy()
@@ -531,14 +896,22 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     h = np.ones(n_m)
     perm = np.zeros(n_m)
     trans = np.zeros(n_m)
-    prev = mk.price0.copy()
-    st = np.zeros(N_SCALARS)
-    st[ST_INSURANCE] = rules.insurance_initial
-    st[ST_INSURANCE_MIN] = rules.insurance_initial
+    hedge_q = np.zeros(n_m)
+    hedge_cost = np.zeros(n_m)
+    mark_lo = mk.price0.copy()
+    mark_hi = mk.price0.copy()
+    last_mark = mk.price0.copy()
+    lx_lo = np.zeros(n_m)
+    lx_hi = np.zeros(n_m)
+    last_lx = np.zeros(n_m)
+    st = np.zeros(N_TOT)
+    par = np.zeros(N_PARTIES)
+    st[Tot.FUND] = rules.insurance_initial
+    st[Tot.FUND_MIN] = rules.insurance_initial
+    st[Tot.FUND_PEAK] = rules.insurance_initial
     det_row = p if p < n_detail else -1
-    # scratch reused by every cascade (no allocation inside the step loop)
-    fs = np.zeros(6)
-    ints = np.zeros(6, np.int64)
+    fs = np.zeros(2)
+    ints = np.zeros(2, np.int64)   # touched positions, accounts hit
     for m in range(n_m):
         out.min_mark[p, m] = mk.price0[m]
         out.max_mark[p, m] = mk.price0[m]
@@ -549,7 +922,6 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
             out.det_exog[det_row, 0, m] = mk.price0[m]
     ga = model.garch_alpha
     gb = model.garch_beta
-    # unpack once (see _cascade): per-step reads go to local arrays
     price0 = mk.price0
     trans_decay = mk.trans_decay
     accrual = mk.accrual
@@ -559,9 +931,16 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     beta = model.beta
     base_log = model.base_log
     thr_ = pos.thr
+    qty_ = pos.qty
+    entry_ = pos.entry
+    cu_ = pos.coll_usd
+    ct_ = pos.coll_tok
     seg_start = pos.seg_start
     seg_side = pos.seg_side
     seg_w = pos.seg_w
+    seg_mark_ = pos.seg_mark
+    seg_rate_ = pos.seg_rate
+    seg_amount_ = pos.seg_amount
     min_mark = out.min_mark
     max_mark = out.max_mark
     min_exog = out.min_exog
@@ -571,17 +950,34 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     det_mark = out.det_mark
     det_exog = out.det_exog
     ins_path = out.insurance_path
+    max_adl = mk.max_adl
+    pnl_factor = rules.adl_trigger == AdlTrigger.PNL_FACTOR
+    hedging = rules.counterparty == Party.BROKER and rules.hedge_threshold < np.inf
+    alpha = rules.internalized_fraction
     for t in range(1, n_steps + 1):
-        # the exogenous step is shared with exogenous.py (other models reuse the same paths)
         exog_step(state, mu, sigma, beta, ga, gb, model.jump_prob, model.jump_mean, model.jump_std, logx, h, n_m)
         for m in range(n_m):
             trans[m] *= trans_decay[m]
-            x = price0[m] * math.exp(logx[m] + base_log[t, m])
-            pre = x * math.exp(perm[m] + trans[m])
+            # one exp per market-step: the exogenous price itself is only needed at its extremes (kept in
+            # log space, exp is monotone), at the end and on detail paths
+            lx = logx[m] + base_log[t, m]
+            pre = price0[m] * math.exp(lx + perm[m] + trans[m])
             phi[m, 0] += accrual[m, 0] * pre
             phi[m, 1] += accrual[m, 1] * pre
-            # fast path: most steps trigger nothing; skip the cascade call (and its argument passing)
-            busy = pend_n[m, 0] > 0 or pend_n[m, 1] > 0
+            # fast path: most steps trigger nothing; skip the cascade call (and its argument passing).
+            # Pending slices are tested on their own equity (the collateral a slice left with them).
+            busy = False
+            for si in range(2):
+                for k in range(pend_n[m, si]):
+                    j = pend_idx[m, si, k]
+                    r = rem[j]
+                    if r > 0.0 and not busy:
+                        g = pend_seg[m, si, k]
+                        eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark_[g], seg_rate_[g],
+                                            seg_amount_[g], 1 if si == 0 else -1, pre, phi[m, si],
+                                            mk.close_fee_in_trigger[m], mk.min_coll[m])
+                        if r * eq + pend_extra[m, si, k] <= max(r * mm, 0.0):
+                            busy = True
             if not busy:
                 for g in range(m * n_seg_m, (m + 1) * n_seg_m):
                     j = ptr[g]
@@ -591,43 +987,117 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                         if (s > 0 and th >= pre) or (s < 0 and th <= pre):
                             busy = True
                             break
+            qcum = 0.0
+            i_cum = 0.0
             if not busy:
                 mark = pre
             else:
-                mark = _cascade(p, t, m, pre, prev[m], pos, mk, rules, ptr, it_lo, pend_idx, pend_seg, pend_rem,
-                                pend_next, pend_n, pend_hit, scale, oi_q, oi_e, pool_tok, pool_usd, phi, st, out,
-                                det_row, fs, ints)
+                mark = _cascade(p, t, m, pre, pos, mk, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
+                                pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr,
+                                ex_bs, cand, cscore, cw, acct_hit, acct_list, out, det_row)
+                qcum = fs[0]
+                i_cum = fs[1]
+            if hedging:
+                # the broker's net exposure: short its internalised share of the clients' net position
+                expo = hedge_q[m] - alpha * (oi_q[m, 0] - oi_q[m, 1])
+                lim = mk.hedge_limit[m] / pre
+                if abs(expo) > lim:
+                    dq = -(expo - lim) if expo > 0.0 else -(expo + lim)
+                    q1 = qcum + dq * pre
+                    i1 = walk_integral(abs(q1), mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m],
+                                       mk.band_d[m], mk.band_n[m])
+                    fill = pre * (1.0 + (i1 - i_cum) / (q1 - qcum))
+                    hedge_q[m] += dq
+                    hedge_cost[m] += dq * fill
+                    st[Tot.HEDGE_NOTIONAL] += abs(dq) * fill
+                    qcum = q1
+                    mark = pre * (1.0 + _sdist(q1, mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m],
+                                               mk.band_d[m], mk.band_n[m]))
+            if busy or hedging:
+                if abs(mark / pre - 1.0) >= MAX_DISTANCE * (1.0 - 1e-12):
+                    out.depth_capped[p, m] += 1
+                    st[Tot.DEPTH_CAPPED] += 1.0
             if mark != pre:
                 lg = math.log(mark / pre)
                 perm[m] += perm_frac[m] * lg
                 trans[m] += (1.0 - perm_frac[m]) * lg
-            if rules.adl_trigger == 2:
-                _pnl_factor_adl(p, t, m, mark, mk, scale, oi_q, oi_e, pool_tok, pool_usd, st, out)
-            min_mark[p, m] = min(min_mark[p, m], mark)
-            max_mark[p, m] = max(max_mark[p, m], mark)
-            min_exog[p, m] = min(min_exog[p, m], x)
-            max_exog[p, m] = max(max_exog[p, m], x)
-            final_mark[p, m] = mark
-            final_exog[p, m] = x
+            if pnl_factor:
+                # guard: an O(1) test per side before the call (the call itself passes ~20 arrays)
+                hit = False
+                for si in range(2):
+                    sgn = 1.0 if si == 0 else -1.0
+                    pnl = sgn * (oi_q[m, si] * mark - oi_e[m, si])
+                    pool = pool_tok[m] * mark if si == 0 else pool_usd[m]
+                    if pnl > 0.0 and pool > 0.0 and pnl > max_adl[m, si] * pool:
+                        hit = True
+                if hit:
+                    _pnl_factor_check(p, t, m, mark, mk, rules, pos, rem, touched, ints, cand, cscore, cw, acct_hit,
+                                      acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, out)
+            mark_lo[m] = min(mark_lo[m], mark)
+            mark_hi[m] = max(mark_hi[m], mark)
+            lx_lo[m] = min(lx_lo[m], lx)
+            lx_hi[m] = max(lx_hi[m], lx)
+            last_mark[m] = mark
+            last_lx[m] = lx
             if det_row >= 0:
                 det_mark[det_row, t, m] = mark
-                det_exog[det_row, t, m] = x
-            prev[m] = mark
+                det_exog[det_row, t, m] = price0[m] * math.exp(lx)
         if t % record_every == 0:
             r = t // record_every - 1
             if r < ins_path.shape[1]:
-                ins_path[p, r] = st[ST_INSURANCE]
-    if n_steps == 0:
-        for m in range(n_m):
-            final_mark[p, m] = price0[m]
-            final_exog[p, m] = price0[m]
-    for k in range(N_SCALARS):
-        out.scalars[p, k] = st[k]
+                ins_path[p, r] = st[Tot.FUND]
+    for m in range(n_m):
+        min_mark[p, m] = mark_lo[m]
+        max_mark[p, m] = mark_hi[m]
+        min_exog[p, m] = min(price0[m], price0[m] * math.exp(lx_lo[m]))
+        max_exog[p, m] = max(price0[m], price0[m] * math.exp(lx_hi[m]))
+        final_mark[p, m] = last_mark[m]
+        final_exog[p, m] = price0[m] * math.exp(last_lx[m]) if n_steps > 0 else price0[m]
+    # mark what is still open at the final mark: traders against their counterparty, hedges
+    for m in range(n_m):
+        fin = final_mark[p, m]
+        for si in range(2):
+            sgn = 1.0 if si == 0 else -1.0
+            open_pnl = sgn * (oi_q[m, si] * fin - oi_e[m, si]) - phi[m, si] * oi_q[m, si]
+            par[Party.TRADERS] += open_pnl
+            _pay_counterparty(par, rules.counterparty, alpha, open_pnl)
+        v = hedge_q[m] * fin - hedge_cost[m]
+        par[Party.BROKER] += v
+        par[Party.MARKET] -= v
+    for k in range(N_TOT):
+        out.totals[p, k] = st[k]
+    for k in range(N_PARTIES):
+        out.parties[p, k] = par[k]
+    if det_row >= 0:
+        for i in range(ints[0]):
+            out.det_rem[det_row, touched[i]] = rem[touched[i]]
+    # reset the scratch this path touched (the next path of this chunk starts clean)
+    for i in range(ints[0]):
+        rem[touched[i]] = 1.0
+    for i in range(ints[1]):
+        acct_hit[acct_list[i]] = 0
 
 
 @njit(parallel=True)
-def simulate_chunk(p_lo: int, p_hi: int, seed: int, n_steps: int, record_every: int, n_detail: int,
+def simulate_chunk(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_steps: int, record_every: int, n_detail: int,
                    max_pending: int, pos, mk, model, rules, out) -> None:
-    """Paths ``[p_lo, p_hi)`` in parallel; each writes only its own rows of ``out``."""
-    for i in prange(p_hi - p_lo):
-        simulate_path(p_lo + i, seed, n_steps, record_every, n_detail, max_pending, pos, mk, model, rules, out)
+    """Paths ``[p_lo, p_hi)`` in ``n_chunks`` parallel chunks; each chunk allocates its scratch once
+    and runs its paths one after another; each path writes only its own rows of ``out``."""
+    n = pos.qty.size
+    n_paths = p_hi - p_lo
+    # ADL scratch only where the rules can deleverage (it is O(positions) per thread)
+    n_adl = n if rules.adl_trigger != AdlTrigger.NONE else 1
+    n_acc = pos.n_accounts[0] if rules.adl_trigger != AdlTrigger.NONE else 1
+    for c in prange(n_chunks):
+        lo = p_lo + (n_paths * c) // n_chunks
+        hi = p_lo + (n_paths * (c + 1)) // n_chunks
+        rem = np.ones(n)
+        touched = np.zeros(n, np.int32)
+        cand = np.zeros(n_adl, np.int32)
+        cscore = np.zeros(n_adl)
+        cw = np.zeros(n_adl)
+        acct_hit = np.zeros(n_acc, np.uint8)
+        acct_list = np.zeros(n_acc, np.int64)
+        for p in range(lo, hi):
+            simulate_path(p, seed, n_steps, record_every, n_detail, max_pending, pos, mk, model, rules, out, rem,
+                          touched, cand, cscore, cw, acct_hit, acct_list)

@@ -1,12 +1,32 @@
-"""Plain-Python reference twin of the kernel: the same model, the naive way.
+"""Plain-Python reference twin of the kernel: the same model, the naive way, one account at a time.
 
 Where the kernel sweeps a pointer over thresholds sorted per (market, side, tier), the twin checks
 *every* open position at every cascade iteration (O(paths × steps × positions)), keeps each
-position's status explicitly, and uses Python floats and :class:`~defi_perps.engine.rng.PyStream`
-(pure-integer SplitMix64). It visits positions in the same array order and sums in the same
-order, so tests compare it with the kernel to a relative 1e-9 (``tests/engine/test_twin.py``).
-``DEFI_PERPS_DISABLE_JIT=1`` makes :func:`defi_perps.engine.api.simulate` run this instead of
-the kernel. Depth-curve arithmetic (``depth.py``) is shared; it has its own tests.
+position's remaining size and status explicitly in Python lists, ranks ADL candidates with
+``sorted`` and books every party's balance by name. It visits positions in the same array order
+and sums in the same order, so tests compare it with the kernel to a relative 1e-9
+(``tests/engine/test_twin.py``). ``DEFI_PERPS_DISABLE_JIT=1`` makes
+:func:`defi_perps.engine.api.simulate` run this instead of the kernel. Depth-curve arithmetic
+(``depth.py``) is shared; it has its own tests.
+
+Every rule, in the order the kernel applies it:
+
+* trigger: equity (collateral + PnL − close fee in the trigger − accrued funding) below the
+  maintenance requirement (flat, tiered, entry-notional, min collateral);
+* decision: equity under ``backstop_mm_fraction`` × MM → the backstop vault takes the position at
+  mark and keeps its equity; a position above ``partial_min_notional`` sends a
+  ``partial_fraction`` slice and starts a cooldown during which it is liquidated in full if it
+  triggers again; otherwise a full close;
+* execution at the iteration's average fill in the book (or at the oracle price less the capped
+  protocol impact); fees (rate + fixed) to their destination; the remainder to the trader or, at
+  a bankruptcy settlement, to the fund;
+* bad debt: ADL first on negative equity (Hyperliquid), the fund down to its floor, the pool or the
+  broker, ADL on the opposite side (queue by the venue's ranking, pro-rata, or pro-rata by PnL)
+  at the bankruptcy price (covering the whole gap) or the mark (OKX: until the fund is low), and
+  what is left is ``uncovered``;
+* GMX v2's pnl-to-pool ADL at the oracle price, profit capped by the pool;
+* a B-book broker's pass-through leg and its hedge of the net exposure through the depth;
+* open positions and hedges marked at the final mark.
 """
 
 from __future__ import annotations
@@ -14,10 +34,11 @@ from __future__ import annotations
 import math
 
 from defi_perps.engine import nb as K
-from defi_perps.engine.depth import walk_distance, walk_integral
+from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Event, Exec, Party, Ranking
+from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
 from defi_perps.engine.rng import PyStream
 
-OPEN, PENDING, CLOSED = 0, 1, 2
+T = K.Tot
 
 
 def _sdist(q: float, mk, m: int) -> float:
@@ -31,294 +52,490 @@ def _integ(q: float, mk, m: int) -> float:
                          mk.band_d[m], int(mk.band_n[m]))
 
 
-class _Path:
-    """State and outputs of one path (plain Python lists and floats)."""
+def adl_score(ranking: int, so: float, q: float, e: float, cu: float, ct: float, rem: float, mark: float,
+              rate: float, amount: float, seg_mark: int, phi: float) -> tuple[float, float]:
+    """(score, PnL) of one candidate; the venues' formulas (see nb._adl_score for sources)."""
+    qq = q * rem
+    coll = rem * (cu + ct * mark)
+    pnl = so * qq * (mark - e) - phi * qq
+    equity = coll + pnl
+    notional = qq * mark
+    if ranking == Ranking.HYPERLIQUID:
+        return ((mark / e) * (notional / equity) if equity > 0.0 else 0.0), pnl
+    if ranking == Ranking.BINANCE:
+        mm = rate * notional - amount * rem if seg_mark == 1 else rate * qq * e
+        pnl_pct = max(pnl, 0.0) / max(coll, 1.0)
+        return (pnl_pct * (mm / equity) if equity > 0.0 else 0.0), pnl
+    if ranking == Ranking.BITMEX:
+        pct = so * (mark - e) / e
+        lev = notional / equity if equity > 0.0 else 1e300
+        return (pct * lev if pct > 0.0 else pct / lev), pnl
+    if ranking == Ranking.OKX:
+        if coll <= 0.0:
+            return 0.0, pnl
+        pct = pnl / coll
+        lev = notional / equity if equity > 0.0 else 1e300
+        return (pct * lev if pct > 0.0 else pct / lev), pnl
+    return pnl, pnl
 
-    def __init__(self, p: int, seed: int, pos, mk, model, rules, out, n_detail: int, max_pending: int) -> None:
-        self.p, self.pos, self.mk, self.model, self.rules, self.out = p, pos, mk, model, rules, out
+
+class _Path:
+    """State of one path: every position's remaining fraction, pending slices, balances by party."""
+
+    def __init__(self, p: int, seed: int, pos, mk, model, rules, out, n_detail: int, max_pending: int,
+                 observer=None) -> None:
+        self.p, self.pos, self.mk, self.model, self.r, self.out = p, pos, mk, model, rules, out
+        self.observer = observer   # observer(event, candidates): every ADL event with its candidates
         n_m = len(mk.price0)
         self.n_m = n_m
         self.rng = PyStream(seed, p)
-        self.status = [OPEN] * len(pos.thr)
-        self.seg_of = [0] * len(pos.thr)
+        n = len(pos.thr)
+        self.rem = [1.0] * n
+        self.seg_of = [0] * n
         for g in range(len(pos.seg_market)):
             for j in range(int(pos.seg_start[g]), int(pos.seg_start[g + 1])):
                 self.seg_of[j] = g
-        self.pending = [[[], []] for _ in range(n_m)]  # [m][si] -> list of [j, g, rem, next, hit]
+        self.pending: list = [[[], []] for _ in range(n_m)]  # [m][si] -> [j, g, until, extra collateral]
         self.maxp = max_pending
-        self.scale = [[1.0, 1.0] for _ in range(n_m)]
         self.oi_q = [[float(mk.oi_qty[m, 0]), float(mk.oi_qty[m, 1])] for m in range(n_m)]
         self.oi_e = [[float(mk.oi_entry[m, 0]), float(mk.oi_entry[m, 1])] for m in range(n_m)]
         self.pool_tok = [float(v) for v in mk.pool_long_tok]
         self.pool_usd = [float(v) for v in mk.pool_short_usd]
         self.phi = [[0.0, 0.0] for _ in range(n_m)]
-        self.st = [0.0] * K.N_SCALARS
-        self.st[K.ST_INSURANCE] = float(rules.insurance_initial)
-        self.st[K.ST_INSURANCE_MIN] = float(rules.insurance_initial)
+        self.hedge_q = [0.0] * n_m
+        self.hedge_cost = [0.0] * n_m
+        self.st = [0.0] * K.N_TOT
+        self.st[T.FUND] = self.st[T.FUND_MIN] = self.st[T.FUND_PEAK] = float(rules.insurance_initial)
+        self.par = [0.0] * len(Party)
+        self.accounts_hit: set[int] = set()
         self.det_row = p if p < n_detail else -1
+        self.fund_party = Party.VAULT if rules.bad_debt_absorber == Absorber.VAULT else Party.INSURANCE
+        cp = int(rules.counterparty)
+        self.cfee_party = Party.POOL if cp == Party.POOL else (Party.BROKER if cp == Party.BROKER else Party.VENUE)
 
-    # -- trigger terms -------------------------------------------------------------------
-    def state(self, g: int, j: int, m: int, s: float, sc: float, rem: float, mark: float, phi: float):
+    # -- helpers -----------------------------------------------------------------------------
+    def side_segments(self, m: int, si: int) -> list[int]:
+        n_seg_m = len(self.pos.seg_market) // self.n_m
+        return [g for g in range(m * n_seg_m, (m + 1) * n_seg_m) if (int(self.pos.seg_side[g]) > 0) == (si == 0)]
+
+    def equity_mm(self, g: int, j: int, m: int, s: float, mark: float, phi: float) -> tuple[float, float]:
         pos, mk = self.pos, self.mk
-        q = float(pos.qty[j])
-        frac = sc * rem
-        eq = frac * (float(pos.coll_usd[j]) + float(pos.coll_tok[j]) * mark + s * q * (mark - float(pos.entry[j]))
-                     - float(mk.close_fee_in_trigger[m]) * q * float(pos.entry[j]) - phi * q)
+        q, e = float(pos.qty[j]), float(pos.entry[j])
+        eq = (float(pos.coll_usd[j]) + float(pos.coll_tok[j]) * mark + s * q * (mark - e)
+              - float(mk.close_fee_in_trigger[m]) * q * e - phi * q)
         if int(pos.seg_mark[g]) == 1:
-            mm = frac * (float(pos.seg_rate[g]) * q * mark - float(pos.seg_amount[g]))
+            mm = float(pos.seg_rate[g]) * q * mark - float(pos.seg_amount[g])
         else:
-            mm = frac * float(pos.seg_rate[g]) * q * float(pos.entry[j])
-        mm = max(mm, frac * float(mk.min_coll[m]))
-        return eq, mm
+            mm = float(pos.seg_rate[g]) * q * e
+        return eq, max(mm, float(mk.min_coll[m]))
 
     def triggered(self, g: int, j: int, m: int, si: int, mark: float) -> bool:
         s = int(self.pos.seg_side[g])
         th = float(self.pos.thr[j]) + s * float(self.pos.seg_w[g]) * self.phi[m][si]
         return (s > 0 and th >= mark) or (s < 0 and th <= mark)
 
-    def decide(self, g, j, m, si, s, rem, mark, new, free):
-        """(slice, backstop, takes_slot) for a triggered position."""
-        r = self.rules
-        eq, mm = self.state(g, j, m, s, self.scale[m][si], rem, mark, self.phi[m][si])
-        backstop = r.backstop_mm_fraction > 0.0 and eq < r.backstop_mm_fraction * mm
-        q = float(self.pos.qty[j])
-        if new:
-            if not backstop and q * self.scale[m][si] * mark > r.partial_min_notional \
-                    and r.partial_fraction < 1.0 and free[si] > 0:
-                return r.partial_fraction, backstop, True
-            return 1.0, backstop, False
-        sl = rem
-        if not backstop and q * self.scale[m][si] * rem * mark > r.partial_min_notional:
-            sl = min(r.partial_fraction, rem)
-        return sl, backstop, False
+    def decide(self, g: int, j: int, m: int, si: int, mark: float, in_cooldown: bool, slot_free: bool,
+               extra: float | None = None):
+        r = self.r
+        s = 1.0 if si == 0 else -1.0
+        eq, mm = self.equity_mm(g, j, m, s, mark, self.phi[m][si])
+        if extra is not None:   # a sliced position: its own equity, with the collateral a slice left
+            eq = self.rem[j] * eq + extra
+            mm = self.rem[j] * mm
+        if r.backstop_mm_fraction > 0.0 and eq < r.backstop_mm_fraction * mm:
+            return True, 1.0, False
+        if in_cooldown:
+            return False, 1.0, False
+        notional = float(self.pos.qty[j]) * self.rem[j] * mark
+        if notional > r.partial_min_notional and r.partial_fraction < 1.0 and slot_free:
+            return False, r.partial_fraction, True
+        return False, 1.0, False
 
-    # -- one liquidation -----------------------------------------------------------------
-    def execute(self, t, m, g, j, s, si, sl, backstop, mark, book_px, bd, bk_q):
-        pos, mk, r, out, st, p = self.pos, self.mk, self.rules, self.out, self.st, self.p
-        q = float(pos.qty[j])
-        frac = self.scale[m][si] * sl
-        if backstop:
-            px = mark
-        elif r.exec_mode == 0:
-            px = book_px
+    def pay_counterparty(self, amount: float) -> None:
+        cp = int(self.r.counterparty)
+        if cp == Party.BROKER:
+            a = self.r.internalized_fraction
+            self.par[Party.BROKER] -= a * amount
+            self.par[Party.LP] -= (1.0 - a) * amount
         else:
-            slip = min(r.liq_impact_factor * frac * q * mark, float(mk.impact_cap[m]))
-            px = mark * (1.0 - s * slip)
-        coll = frac * (float(pos.coll_usd[j]) + float(pos.coll_tok[j]) * px)
-        equity = coll + frac * (s * q * (px - float(pos.entry[j])) - float(mk.close_fee[m]) * q * float(pos.entry[j])
-                                - self.phi[m][si] * q)
-        notional = frac * q * px
-        fee = 0.0
-        if backstop:
-            out.backstop_notional[p, m, si] += notional
-            if equity > 0.0:
-                st[K.ST_BACKSTOP_GAIN] += equity
-            rest = min(equity, 0.0)
-        else:
-            fee = min(max(equity, 0.0), float(mk.liq_fee[m]) * notional)
-            if r.liq_fee_dest == 0:
-                st[K.ST_FEE_INSURANCE] += fee
-                st[K.ST_INSURANCE] += fee
-            elif r.liq_fee_dest == 1:
-                st[K.ST_FEE_POOL] += fee
-            else:
-                st[K.ST_FEE_VENUE] += fee
-            rest = equity - fee
-        if rest < 0.0:
-            bd[si] += -rest
-            bk_q[si] += frac * q
-        if r.exec_mode == 1:
-            gain = 0.0 if backstop else coll - max(rest, 0.0) - fee + (fee if r.liq_fee_dest == 1 else 0.0)
-            self.pool_usd[m] += gain
-            st[K.ST_POOL_PNL] += gain
-        self.oi_q[m][si] -= frac * q
-        self.oi_e[m][si] -= frac * q * float(pos.entry[j])
-        out.liq_count[p, m, si] += 1
-        out.liq_notional[p, m, si] += notional
-        if self.det_row >= 0:
-            out.det_liq_notional[self.det_row, t - 1, m, si] += notional
-            out.det_liq_count[self.det_row, t - 1, m, si] += 1
+            self.par[cp] -= amount
 
-    def event(self, t, m, si, kind, notional, haircut, shortfall, qty, price, mark, fraction):
+    def event(self, t, m, si, kind, notional, haircut, shortfall, qty, price, mark, fraction, positions):
         out, p = self.out, self.p
         k = int(out.n_events[p])
         if k < out.events.shape[1]:
             out.events[p, k] = (t, m, 1 if si == 0 else -1, kind, notional, haircut, shortfall, qty, price, mark,
-                                fraction, min(float(out.min_mark[p, m]), mark), max(float(out.max_mark[p, m]), mark))
+                                fraction, positions)
         out.n_events[p] = k + 1
 
-    def adl_bankrupt(self, t, m, o, q_adl, resid, mark, prev_mark):
-        if self.oi_q[m][o] <= 0.0 or q_adl <= 0.0:
-            return resid
-        r, out, p, st = self.rules, self.out, self.p, self.st
-        qa = min(q_adl, self.oi_q[m][o])
-        f = qa / self.oi_q[m][o]
-        so = 1.0 if o == 0 else -1.0
-        if r.adl_fill == 0:
-            lost = resid
-            fill = mark - so * lost / qa
-        elif r.adl_fill == 1:
-            lost = 0.0
-            fill = mark
+    # -- one liquidation close -----------------------------------------------------------------
+    def settle(self, m: int, j: int, s: float, si: int, c: float, backstop: bool, mark: float, book_px: float,
+               extra: float, is_slice: bool):
+        pos, mk, r = self.pos, self.mk, self.r
+        q, e = float(pos.qty[j]), float(pos.entry[j])
+        if backstop:
+            px = mark
+        elif r.exec_mode == Exec.BOOK:
+            px = book_px
         else:
-            fill = prev_mark
-            lost = so * qa * (mark - fill)
-        gain = max(lost, 0.0)
-        cover = min(gain, resid)
-        st[K.ST_INSURANCE] += gain - cover
-        st[K.ST_ADL_COVERED] += cover
-        resid -= cover
-        self.scale[m][o] *= 1.0 - f
-        self.oi_q[m][o] *= 1.0 - f
-        self.oi_e[m][o] *= 1.0 - f
+            px = mark * (1.0 - s * min(r.liq_impact_factor * c * q * mark, float(mk.impact_cap[m])))
+        cq = c * q
+        coll = c * (float(pos.coll_usd[j]) + float(pos.coll_tok[j]) * px) + extra
+        pnl = s * cq * (px - e)
+        cfee = float(mk.close_fee[m]) * cq * e
+        fund = self.phi[m][si] * cq
+        equity = coll + pnl - cfee - fund
+        notional = cq * px
+        fee = to_fund = to_vault = payout = 0.0
+        if backstop:
+            to_vault = max(equity, 0.0)
+            rest = min(equity, 0.0)
+        else:
+            fee = min(max(equity, 0.0), float(mk.liq_fee[m]) * notional + r.liq_fee_usd)
+            rest = equity - fee
+            if rest > 0.0:
+                if r.keep_remainder or is_slice:
+                    payout = rest   # a slice's remaining equity stays with the position
+                else:
+                    to_fund = rest
+        bad = -rest if rest < 0.0 else 0.0
+        return px, notional, pnl - fund, cfee, fee, to_fund, to_vault, payout - coll, bad, (payout if is_slice else 0.0)
+
+    # -- ADL inside the path ---------------------------------------------------------------------
+    def adl(self, kind: int, t: int, m: int, o: int, amount: float, resid: float, mark: float, fund: float) -> float:
+        r, pos, st, out, p = self.r, self.pos, self.st, self.out, self.p
+        if amount <= 0.0 or self.oi_q[m][o] <= 0.0:
+            return resid
+        so = 1.0 if o == 0 else -1.0
+        ph = self.phi[m][o]
+        cands = []   # [j, score, pnl]
+        side_pnl = pos_pnl = 0.0
+        for g in self.side_segments(m, o):
+            for j in range(int(pos.seg_start[g]), int(pos.seg_start[g + 1])):
+                if self.rem[j] <= 0.0:
+                    continue
+                sc, pnl = adl_score(int(r.adl_ranking), so, float(pos.qty[j]), float(pos.entry[j]),
+                                    float(pos.coll_usd[j]), float(pos.coll_tok[j]), self.rem[j], mark,
+                                    float(pos.seg_rate[g]), float(pos.seg_amount[g]), int(pos.seg_mark[g]), ph)
+                cands.append([j, sc, pnl])
+                side_pnl += pnl
+                if pnl > 0.0:
+                    pos_pnl += pnl
+        if not cands:
+            return resid
+        bankrupt = kind == Event.ADL_BANKRUPT
+        seen = None
+        if self.observer is not None and bankrupt and resid > 0.0:
+            seen = [{"position": j, "account": int(pos.acct[j]), "side": o, "size": self.rem[j] * float(pos.qty[j]),
+                     "entry": float(pos.entry[j]), "mark": mark, "pnl": pnl,
+                     "equity": self.rem[j] * (float(pos.coll_usd[j]) + float(pos.coll_tok[j]) * mark) + pnl}
+                    for j, _, pnl in cands]
+        policy = int(r.adl_policy)
+        need = min(amount, self.oi_q[m][o]) if bankrupt else amount
+        if policy == AdlPolicy.PRO_RATA_PNL and pos_pnl <= 0.0:
+            policy = AdlPolicy.PRO_RATA
+        if policy == AdlPolicy.PRO_RATA and not bankrupt and side_pnl <= 0.0:
+            return resid
+        close = [0.0] * len(cands)   # fraction of the original size closed, per candidate
+        if policy == AdlPolicy.QUEUE:
+            order = sorted(range(len(cands)), key=lambda i: -cands[i][1])   # stable: ties keep array order
+            left = need
+            for i in order:
+                if left <= 0.0:
+                    break
+                j = cands[i][0]
+                rem = self.rem[j]
+                if bankrupt:
+                    avail = rem * float(pos.qty[j])
+                else:
+                    avail = cands[i][2]
+                    if avail <= 0.0:
+                        continue
+                if avail <= left:
+                    close[i] = rem
+                    left -= avail
+                else:
+                    close[i] = rem * (left / avail)
+                    left = 0.0
+        elif policy == AdlPolicy.PRO_RATA:
+            f = min(need / self.oi_q[m][o] if bankrupt else need / side_pnl, 1.0)
+            close = [self.rem[c[0]] * f for c in cands]
+        else:
+            if bankrupt:
+                for i, (j, _, pnl) in enumerate(cands):
+                    tok = min(self.rem[j] * float(pos.qty[j]), need * max(pnl, 0.0) / pos_pnl)
+                    close[i] = tok / float(pos.qty[j])
+            else:
+                f = min(need / pos_pnl, 1.0)
+                close = [self.rem[c[0]] * f if c[2] > 0.0 else 0.0 for c in cands]
+        q_closed = e_closed = pnl_closed = win_closed = 0.0
+        n_closed = 0
+        oi_before = self.oi_q[m][o]
+        for i, (j, _, pnl) in enumerate(cands):
+            c = close[i]
+            if c <= 0.0:
+                continue
+            rem = self.rem[j]
+            frac = c / rem
+            self.rem[j] = rem - c if c < rem else 0.0
+            cq = c * float(pos.qty[j])
+            q_closed += cq
+            e_closed += cq * float(pos.entry[j])
+            pnl_i = pnl * frac
+            pnl_closed += pnl_i
+            if pnl_i > 0.0:
+                win_closed += pnl_i
+            n_closed += 1
+            a = int(pos.acct[j])
+            if a not in self.accounts_hit:
+                self.accounts_hit.add(a)
+                st[T.ADL_ACCOUNTS] += 1.0
+        if q_closed <= 0.0:
+            return resid
+        self.oi_q[m][o] -= q_closed
+        self.oi_e[m][o] -= e_closed
+        if self.oi_q[m][o] < 1e-12 * oi_before:
+            self.oi_q[m][o] = 0.0
+            self.oi_e[m][o] = 0.0
+        if bankrupt:
+            fill_code = int(r.adl_fill)
+            if fill_code == AdlFill.MARK_UNLESS_FUND_LOW:
+                fill_code = AdlFill.BANKRUPTCY if fund < r.fill_bankruptcy_below * r.insurance_initial else AdlFill.MARK
+            if fill_code == AdlFill.MARK:
+                haircut, fill = 0.0, mark
+            else:
+                haircut = resid
+                fill = mark - so * resid / q_closed
+            self.par[Party.ADL] += pnl_closed - haircut
+            self.pay_counterparty(pnl_closed)
+            st[T.PAID_ADL] += haircut
+            resid -= haircut
+            notional = q_closed * fill
+            kind_code = Event.ADL_BANKRUPT
+        else:
+            pool = self.pool_tok[m] * mark if o == 0 else self.pool_usd[m]
+            ratio = 1.0
+            if win_closed > 0.0 and r.max_pnl_factor_traders < math.inf:
+                ratio = min(1.0, r.max_pnl_factor_traders * pool / max(pos_pnl, 1e-300))
+            haircut = win_closed * (1.0 - ratio)
+            realized = pnl_closed - haircut
+            if o == 0:
+                self.pool_tok[m] -= realized / mark
+            else:
+                self.pool_usd[m] -= realized
+            self.par[Party.ADL] += realized
+            self.par[Party.POOL] -= realized
+            st[T.PROFIT_CAP_HAIRCUT] += haircut
+            fill = mark
+            notional = q_closed * mark
+            kind_code = Event.ADL_PNL_FACTOR
+        st[T.ADL_NOTIONAL] += notional
+        st[T.ADL_HAIRCUT] += haircut
+        st[T.ADL_EVENTS] += 1.0
+        st[T.ADL_POSITIONS] += n_closed
         out.adl_count[p, m, o] += 1
-        out.adl_notional[p, m, o] += qa * fill
-        out.adl_haircut[p, m, o] += lost
-        self.event(t, m, o, 1, qa * fill, lost, resid, qa, fill, mark, f)
+        out.adl_notional[p, m, o] += notional
+        out.adl_haircut[p, m, o] += haircut
+        self.event(t, m, o, kind_code, notional, haircut, resid, q_closed, fill, mark, q_closed / oi_before, n_closed)
+        if seen is not None:
+            self.observer({"path": p, "step": t, "market": m, "side": o, "shortfall": haircut + resid,
+                           "bankrupt_size": need, "fill_price": fill, "taken": haircut}, seen)
         return resid
 
-    # -- one market, one step ------------------------------------------------------------
-    def cascade(self, t: int, m: int, pre: float, prev_mark: float) -> float:
-        pos, r, st, out, p = self.pos, self.rules, self.st, self.out, self.p
+    # -- one market, one step ------------------------------------------------------------------
+    def cascade(self, t: int, m: int, pre: float) -> tuple[float, float, float]:
+        pos, r, st, out, p, par = self.pos, self.r, self.st, self.out, self.p, self.par
         n_seg_m = len(pos.seg_market) // self.n_m
-        segs = range(m * n_seg_m, (m + 1) * n_seg_m)
-        mark, qcum = pre, 0.0
+        mark, qcum, i_cum = pre, 0.0, 0.0
         for it in range(r.max_cascade_iterations):
-            # naive scan: every open position of the market is checked
-            new = []  # (g, j, si, s)
-            for g in segs:
-                s = int(pos.seg_side[g])
-                si = 0 if s > 0 else 1
-                for j in range(int(pos.seg_start[g]), int(pos.seg_start[g + 1])):
-                    if self.status[j] == OPEN and self.triggered(g, j, m, si, mark):
-                        new.append((g, j, si, s))
-            hits = [[], []]
-            for si in range(2):
-                for entry in self.pending[m][si]:
-                    entry[4] = False
-                    if entry[3] > t or entry[2] <= 0.0:
-                        continue
-                    if self.triggered(entry[1], entry[0], m, si, mark):
-                        entry[4] = True
-                        hits[si].append(entry)
-            if not new and not hits[0] and not hits[1]:
-                break
-            st[K.ST_ITERATIONS] += 1.0
+            # pass 1: every open position is checked (naive scan), then the pending slices
+            items = []   # [j, g, si, fraction of remaining, backstop, pending slot or -1 / -2 new]
             free = [self.maxp - len(self.pending[m][0]), self.maxp - len(self.pending[m][1])]
-            flow = 0.0
-            for g, j, si, s in new:
-                sl, backstop, slot = self.decide(g, j, m, si, s, 1.0, mark, True, free)
-                if slot:
-                    free[si] -= 1
-                if not backstop:
-                    flow -= s * sl * self.scale[m][si] * float(pos.qty[j]) * mark
+            pending_js = {e[0] for si in range(2) for e in self.pending[m][si]}
+            for g in range(m * n_seg_m, (m + 1) * n_seg_m):
+                si = 0 if int(pos.seg_side[g]) > 0 else 1
+                for j in range(int(pos.seg_start[g]), int(pos.seg_start[g + 1])):
+                    if self.rem[j] <= 0.0 or j in pending_js or not self.triggered(g, j, m, si, mark):
+                        continue
+                    bs, fr, newp = self.decide(g, j, m, si, mark, False, free[si] > 0)
+                    if newp:
+                        free[si] -= 1
+                    items.append([j, g, si, fr, bs, -2 if newp else -1])
             for si in range(2):
-                s = 1.0 if si == 0 else -1.0
-                for entry in hits[si]:
-                    sl, backstop, _ = self.decide(entry[1], entry[0], m, si, s, entry[2], mark, False, free)
-                    if not backstop:
-                        flow -= s * sl * self.scale[m][si] * float(pos.qty[entry[0]]) * mark
-            ext = flow if r.exec_mode == 0 else flow * r.oracle_feedback
+                for k, entry in enumerate(self.pending[m][si]):
+                    j, g, until, extra = entry
+                    if self.rem[j] <= 0.0:
+                        continue
+                    s = 1.0 if si == 0 else -1.0
+                    eq, mm = self.equity_mm(g, j, m, s, mark, self.phi[m][si])
+                    eq = self.rem[j] * eq + extra
+                    mm = self.rem[j] * mm
+                    if not eq <= max(mm, 0.0):
+                        continue
+                    bs, fr, _ = self.decide(g, j, m, si, mark, t <= until, True, extra)
+                    items.append([j, g, si, fr, bs, k])
+            if not items:
+                break
+            st[T.ITERATIONS] += 1.0
+            flow = 0.0
+            for j, g, si, fr, bs, _ in items:
+                if not bs:
+                    s = 1.0 if si == 0 else -1.0
+                    flow -= s * fr * self.rem[j] * float(pos.qty[j]) * mark
+            ext = flow if r.exec_mode == Exec.BOOK else flow * r.oracle_feedback
             qnew = qcum + ext
             if qnew != qcum:
-                avg = (_integ(qnew, self.mk, m) - _integ(qcum, self.mk, m)) / (qnew - qcum)
+                i_new = _integ(qnew, self.mk, m)
+                avg = (i_new - i_cum) / (qnew - qcum)
             else:
+                i_new = i_cum
                 avg = _sdist(qcum, self.mk, m)
             book_px = pre * (1.0 + avg)
-            bd, bk_q = [0.0, 0.0], [0.0, 0.0]
-            free = [self.maxp - len(self.pending[m][0]), self.maxp - len(self.pending[m][1])]
-            for g, j, si, s in new:
-                sl, backstop, slot = self.decide(g, j, m, si, s, 1.0, mark, True, free)
-                if slot:
-                    free[si] -= 1
-                    self.pending[m][si].append([j, g, 1.0 - sl, t + r.partial_cooldown_steps, False])
-                    self.status[j] = PENDING
-                else:
-                    self.status[j] = CLOSED
-                self.execute(t, m, g, j, float(s), si, sl, backstop, mark, book_px, bd, bk_q)
-            for si in range(2):
+            # pass 2: execute
+            bd, bq, n_liq, usd, bsn = [0.0, 0.0], [0.0, 0.0], [0, 0], [0.0, 0.0], [0.0, 0.0]
+            sums = {"cpty": 0.0, "cfee": 0.0, "fee": 0.0, "fund": 0.0, "vault": 0.0, "trader": 0.0}
+            for j, g, si, fr, bs, k in items:
                 s = 1.0 if si == 0 else -1.0
-                for entry in hits[si]:
-                    sl, backstop, _ = self.decide(entry[1], entry[0], m, si, s, entry[2], mark, False, free)
-                    self.execute(t, m, entry[1], entry[0], s, si, sl, backstop, mark, book_px, bd, bk_q)
-                    rem = entry[2] - sl
-                    entry[2] = rem if rem > 1e-12 else 0.0
-                    entry[3] = t + r.partial_cooldown_steps
-                    if entry[2] <= 0.0:
-                        self.status[entry[0]] = CLOSED
-                self.pending[m][si] = [e for e in self.pending[m][si] if e[2] > 0.0]
+                rem = self.rem[j]
+                c = rem if fr >= 1.0 else fr * rem
+                extra = self.pending[m][si][k][3] * fr if k >= 0 else 0.0
+                px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = self.settle(
+                    m, j, s, si, c, bs, mark, book_px, extra, fr < 1.0)
+                self.rem[j] = 0.0 if fr >= 1.0 else rem - c
+                q = float(pos.qty[j])
+                self.oi_q[m][si] -= c * q
+                self.oi_e[m][si] -= c * q * float(pos.entry[j])
+                for key, v in (("cpty", cpty), ("cfee", cfee), ("fee", fee), ("fund", to_fund), ("vault", to_vault),
+                               ("trader", trader)):
+                    sums[key] += v
+                if k == -2:
+                    self.pending[m][si].append([j, g, t + r.partial_cooldown_steps, kept])
+                elif k >= 0 and fr < 1.0:
+                    self.pending[m][si][k][2] = t + r.partial_cooldown_steps
+                    self.pending[m][si][k][3] = self.pending[m][si][k][3] - extra + kept
+                bd[si] += bad
+                if bad > 0.0:
+                    bq[si] += c * q
+                n_liq[si] += 1
+                usd[si] += notional
+                if bs:
+                    bsn[si] += notional
+            for si in range(2):
+                self.pending[m][si] = [e for e in self.pending[m][si] if self.rem[e[0]] > 0.0]
+            # book the flows
+            par[Party.TRADERS] += sums["trader"]
+            self.pay_counterparty(sums["cpty"])
+            par[self.cfee_party] += sums["cfee"]
+            fund = st[T.FUND]
+            dest = int(r.liq_fee_dest)
+            fee_party = {Dest.INSURANCE: Party.INSURANCE, Dest.POOL: Party.POOL, Dest.BROKER: Party.BROKER,
+                         Dest.VAULT: Party.VAULT}.get(dest, Party.VENUE)
+            par[fee_party] += sums["fee"]
+            if fee_party == self.fund_party:
+                fund += sums["fee"]
+            par[Party.INSURANCE] += sums["fund"]
+            par[Party.VAULT] += sums["vault"]
+            fund += sums["fund"] if self.fund_party == Party.INSURANCE else sums["vault"]
+            if int(r.counterparty) == Party.POOL:
+                self.pool_usd[m] += -sums["cpty"] + sums["cfee"] + (sums["fee"] if dest == Dest.POOL else 0.0)
+            st[T.LIQ_FEES] += sums["fee"]
+            st[T.SURPLUS_TO_FUND] += sums["fund"]
+            st[T.BACKSTOP_GAIN] += sums["vault"]
+            st[T.FUND_PEAK] = max(st[T.FUND_PEAK], fund)
+            # the waterfall
+            trig = int(r.adl_trigger)
             for si in range(2):
                 b = bd[si]
                 if b <= 0.0:
                     continue
                 o = 1 - si
-                st[K.ST_BAD_DEBT] += b
+                st[T.BAD_DEBT] += b
                 out.bad_debt[p, m] += b
                 resid = b
-                if r.adl_trigger == 3:
-                    resid = self.adl_bankrupt(t, m, o, bk_q[si], resid, mark, prev_mark)
+                if trig == AdlTrigger.NEGATIVE_EQUITY:
+                    resid = self.adl(Event.ADL_BANKRUPT, t, m, o, bq[si], resid, mark, fund)
+                floor = (1.0 + r.fund_drawdown) * st[T.FUND_PEAK] if trig == AdlTrigger.FUND_DRAWDOWN else 0.0
                 if resid > 0.0:
-                    take = min(max(st[K.ST_INSURANCE], 0.0), resid)
-                    st[K.ST_INSURANCE] -= take
-                    st[K.ST_INSURANCE_PAID] += take
+                    take = min(resid, max(fund - floor, 0.0))
+                    fund -= take
+                    par[self.fund_party] -= take
+                    st[T.PAID_FUND] += take
                     resid -= take
                 if resid > 0.0:
-                    if r.bad_debt_absorber == 1:
-                        st[K.ST_POOL_PAID] += resid
+                    if r.bad_debt_absorber == Absorber.POOL:
+                        par[Party.POOL] -= resid
+                        self.pool_usd[m] -= resid
+                        st[T.PAID_POOL] += resid
                         resid = 0.0
-                    elif r.bad_debt_absorber == 2:
-                        st[K.ST_BROKER_PAID] += resid
+                    elif r.bad_debt_absorber == Absorber.BROKER:
+                        par[Party.BROKER] -= resid
+                        st[T.PAID_BROKER] += resid
                         resid = 0.0
-                    elif r.adl_trigger == 1:
-                        resid = self.adl_bankrupt(t, m, o, bk_q[si] * resid / b, resid, mark, prev_mark)
+                    elif trig in (AdlTrigger.FUND_EXHAUSTED, AdlTrigger.FUND_DRAWDOWN):
+                        resid = self.adl(Event.ADL_BANKRUPT, t, m, o, bq[si] * resid / b, resid, mark, fund)
+                if resid > 0.0 and trig == AdlTrigger.FUND_DRAWDOWN:
+                    take = min(resid, max(fund, 0.0))
+                    fund -= take
+                    par[self.fund_party] -= take
+                    st[T.PAID_FUND] += take
+                    resid -= take
+                    if resid > 0.0 and r.adl_fill == AdlFill.MARK_UNLESS_FUND_LOW:
+                        resid = self.adl(Event.ADL_BANKRUPT, t, m, o, bq[si] * resid / b, resid, mark, fund)
                 if resid > 0.0:
-                    st[K.ST_SHORTFALL] += resid
-                    self.event(t, m, si, 3, 0.0, 0.0, resid, 0.0, mark, mark, 0.0)
-            st[K.ST_INSURANCE_MIN] = min(st[K.ST_INSURANCE_MIN], st[K.ST_INSURANCE])
-            qcum = qnew
+                    par[Party.UNCOVERED] -= resid
+                    st[T.UNCOVERED] += resid
+                    self.event(t, m, si, Event.SHORTFALL, 0.0, 0.0, resid, 0.0, mark, mark, 0.0, 0)
+            st[T.FUND] = fund
+            st[T.FUND_MIN] = min(st[T.FUND_MIN], fund)
+            qcum, i_cum = qnew, i_new
             mark = pre * (1.0 + _sdist(qcum, self.mk, m))
+            for si in range(2):
+                out.liq_count[p, m, si] += n_liq[si]
+                out.liq_notional[p, m, si] += usd[si]
+                out.backstop_notional[p, m, si] += bsn[si]
+                if self.det_row >= 0:
+                    out.det_liq_notional[self.det_row, t - 1, m, si] += usd[si]
+                    out.det_liq_count[self.det_row, t - 1, m, si] += n_liq[si]
+            st[T.LIQ_NOTIONAL] += usd[0] + usd[1]
+            st[T.LIQUIDATIONS] += n_liq[0] + n_liq[1]
+            st[T.BACKSTOP_NOTIONAL] += bsn[0] + bsn[1]
             if it == r.max_cascade_iterations - 1:
-                st[K.ST_NONCONVERGED] += 1.0
-        return mark
+                st[T.NONCONVERGED] += 1.0
+        return mark, qcum, i_cum
 
-    def pnl_factor_adl(self, t: int, m: int, mark: float) -> None:
-        mk, out, p, st = self.mk, self.out, self.p, self.st
+    def pnl_factor_check(self, t: int, m: int, mark: float) -> None:
+        mk = self.mk
         for si in range(2):
             s = 1.0 if si == 0 else -1.0
             mx = float(mk.max_adl[m, si])
-            if not mx < math.inf:
-                continue
             pnl = s * (self.oi_q[m][si] * mark - self.oi_e[m][si])
             pool = self.pool_tok[m] * mark if si == 0 else self.pool_usd[m]
-            if pnl <= 0.0 or pool <= 0.0 or pnl <= mx * pool:
+            if not mx < math.inf or pnl <= 0.0 or pool <= 0.0 or pnl <= mx * pool:
                 continue
             mn = min(float(mk.min_adl[m, si]), mx)
-            f = (pnl - mn * pool) / (pnl * (1.0 - mn)) if mn < 1.0 else 1.0
-            f = min(max(f, 0.0), 1.0)
-            capped = min(pnl, float(mk.max_traders[m, si]) * pool)
-            realized = f * capped
-            haircut = f * (pnl - capped)
-            if si == 0:
-                self.pool_tok[m] -= realized / mark
-            else:
-                self.pool_usd[m] -= realized
-            st[K.ST_POOL_PNL] -= realized
-            qty = f * self.oi_q[m][si]
-            notional = qty * mark
-            self.scale[m][si] *= 1.0 - f
-            self.oi_q[m][si] *= 1.0 - f
-            self.oi_e[m][si] *= 1.0 - f
-            out.adl_count[p, m, si] += 1
-            out.adl_notional[p, m, si] += notional
-            out.adl_haircut[p, m, si] += haircut
-            self.event(t, m, si, 2, notional, haircut, 0.0, qty, mark, mark, f)
+            ratio = min(1.0, float(mk.max_traders[m, si]) * pool / pnl)
+            x = (pnl - mn * pool) / (1.0 - mn * ratio) if mn * ratio < 1.0 else pnl
+            self.adl(Event.ADL_PNL_FACTOR, t, m, si, min(x, pnl), 0.0, mark, self.st[T.FUND])
+
+    def hedge(self, m: int, pre: float, qcum: float, i_cum: float, mark: float) -> float:
+        r = self.r
+        expo = self.hedge_q[m] - r.internalized_fraction * (self.oi_q[m][0] - self.oi_q[m][1])
+        lim = float(self.mk.hedge_limit[m]) / pre
+        if abs(expo) <= lim:
+            return mark
+        dq = -(expo - lim) if expo > 0.0 else -(expo + lim)
+        q1 = qcum + dq * pre
+        fill = pre * (1.0 + (_integ(q1, self.mk, m) - i_cum) / (q1 - qcum))
+        self.hedge_q[m] += dq
+        self.hedge_cost[m] += dq * fill
+        self.st[T.HEDGE_NOTIONAL] += abs(dq) * fill
+        return pre * (1.0 + _sdist(q1, self.mk, m))
 
     def run(self, n_steps: int, record_every: int) -> None:
-        mk, model, out, p = self.mk, self.model, self.out, self.p
+        mk, model, out, p, r = self.mk, self.model, self.out, self.p, self.r
         n_m = self.n_m
         logx, h = [0.0] * n_m, [1.0] * n_m
         perm, trans = [0.0] * n_m, [0.0] * n_m
-        prev = [float(v) for v in mk.price0]
         for m in range(n_m):
             p0 = float(mk.price0[m])
             out.min_mark[p, m] = out.max_mark[p, m] = out.min_exog[p, m] = out.max_exog[p, m] = p0
@@ -327,6 +544,7 @@ class _Path:
                 out.det_mark[self.det_row, 0, m] = p0
                 out.det_exog[self.det_row, 0, m] = p0
         ga, gb = float(model.garch_alpha), float(model.garch_beta)
+        hedging = int(r.counterparty) == Party.BROKER and r.hedge_threshold < math.inf
         for t in range(1, n_steps + 1):
             zf = self.rng.normal()
             jump = 0.0
@@ -341,17 +559,24 @@ class _Path:
                 h[m] = (1.0 - ga - gb) + ga * e * e + gb * h[m]
             for m in range(n_m):
                 trans[m] *= float(mk.trans_decay[m])
-                x = float(mk.price0[m]) * math.exp(logx[m] + float(model.base_log[t, m]))
-                pre = x * math.exp(perm[m] + trans[m])
+                lx = logx[m] + float(model.base_log[t, m])
+                x = float(mk.price0[m]) * math.exp(lx)
+                pre = float(mk.price0[m]) * math.exp(lx + perm[m] + trans[m])
                 self.phi[m][0] += float(mk.accrual[m, 0]) * pre
                 self.phi[m][1] += float(mk.accrual[m, 1]) * pre
-                mark = self.cascade(t, m, pre, prev[m])
+                mark, qcum, i_cum = self.cascade(t, m, pre)
+                busy = mark != pre or qcum != 0.0
+                if hedging:
+                    mark = self.hedge(m, pre, qcum, i_cum, mark)
+                if (busy or hedging) and abs(mark / pre - 1.0) >= MAX_DISTANCE * (1.0 - 1e-12):
+                    out.depth_capped[p, m] += 1
+                    self.st[T.DEPTH_CAPPED] += 1.0
                 if mark != pre:
                     lg = math.log(mark / pre)
                     perm[m] += float(mk.perm_frac[m]) * lg
                     trans[m] += (1.0 - float(mk.perm_frac[m])) * lg
-                if self.rules.adl_trigger == 2:
-                    self.pnl_factor_adl(t, m, mark)
+                if r.adl_trigger == AdlTrigger.PNL_FACTOR:
+                    self.pnl_factor_check(t, m, mark)
                 out.min_mark[p, m] = min(out.min_mark[p, m], mark)
                 out.max_mark[p, m] = max(out.max_mark[p, m], mark)
                 out.min_exog[p, m] = min(out.min_exog[p, m], x)
@@ -361,17 +586,32 @@ class _Path:
                 if self.det_row >= 0:
                     out.det_mark[self.det_row, t, m] = mark
                     out.det_exog[self.det_row, t, m] = x
-                prev[m] = mark
             if t % record_every == 0:
                 rr = t // record_every - 1
                 if rr < out.insurance_path.shape[1]:
-                    out.insurance_path[p, rr] = self.st[K.ST_INSURANCE]
-        for k in range(K.N_SCALARS):
-            out.scalars[p, k] = self.st[k]
+                    out.insurance_path[p, rr] = self.st[T.FUND]
+        for m in range(n_m):
+            fin = float(out.final_mark[p, m])
+            for si in range(2):
+                s = 1.0 if si == 0 else -1.0
+                open_pnl = s * (self.oi_q[m][si] * fin - self.oi_e[m][si]) - self.phi[m][si] * self.oi_q[m][si]
+                self.par[Party.TRADERS] += open_pnl
+                self.pay_counterparty(open_pnl)
+            v = self.hedge_q[m] * fin - self.hedge_cost[m]
+            self.par[Party.BROKER] += v
+            self.par[Party.MARKET] -= v
+        if self.det_row >= 0:
+            for j, v in enumerate(self.rem):
+                out.det_rem[self.det_row, j] = v
+        for k in range(K.N_TOT):
+            out.totals[p, k] = self.st[k]
+        for k in range(len(Party)):
+            out.parties[p, k] = self.par[k]
 
 
-def simulate_chunk_reference(p_lo: int, p_hi: int, seed: int, n_steps: int, record_every: int, n_detail: int,
-                             max_pending: int, pos, mk, model, rules, out) -> None:
-    """Same signature and outputs as :func:`defi_perps.engine.nb.simulate_chunk`."""
+def simulate_chunk_reference(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_steps: int, record_every: int,
+                             n_detail: int, max_pending: int, pos, mk, model, rules, out, observer=None) -> None:
+    """Same signature and outputs as :func:`defi_perps.engine.nb.simulate_chunk`; ``observer``
+    (twin only) sees every ADL event and its candidates, for the ADL policy lab."""
     for p in range(p_lo, p_hi):
-        _Path(p, seed, pos, mk, model, rules, out, n_detail, max_pending).run(n_steps, record_every)
+        _Path(p, seed, pos, mk, model, rules, out, n_detail, max_pending, observer).run(n_steps, record_every)

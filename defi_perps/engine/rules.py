@@ -31,10 +31,10 @@ falls below the maintenance requirement ``MM``:
   protocols.md §1.2). The liquidation fee is never part of the trigger.
 * ``min_collateral_usd``: a floor; equity below it also liquidates (GMX ``MIN_COLLATERAL_USD``).
 
-**Liquidation fee.** ``liq_fee_rate × executed notional``, paid out of what equity remains after
-the close (never more), to ``liq_fee_dest``: ``DEST_INSURANCE`` (CEX insurance fund),
-``DEST_POOL`` (LPs: GMX splits with ``LIQUIDATION_FEE_RECEIVER_FACTOR``; modelled as all to pool)
-or ``DEST_VENUE`` (the liquidator / exchange keeps it).
+**Liquidation fee.** ``liq_fee_rate × executed notional + liq_fee_usd``, paid out of what equity
+remains after the close (never more), to ``liq_fee_dest``: ``insurance`` (CEX insurance fund),
+``pool`` (LPs: GMX splits with ``LIQUIDATION_FEE_RECEIVER_FACTOR``; modelled as all to pool),
+``broker``, ``vault`` or ``venue`` (the liquidator / exchange keeps it).
 
 **Execution.**
 
@@ -57,30 +57,53 @@ or ``DEST_VENUE`` (the liquidator / exchange keeps it).
   (Hyperliquid: 2/3, "the maintenance margin is not returned"). 0 disables it.
 
 **Loss absorption.** Loss beyond collateral is bad debt. ``insurance_initial`` seeds the
-insurance fund, which receives the liquidation fees routed to it. ``bad_debt_absorber``:
-``ABSORB_INSURANCE`` (the fund pays what it can; the rest is the residual shortfall, handed to ADL
-or to the ADL hook), ``ABSORB_POOL`` (the fund first if it holds anything, then LPs take the rest:
-GMX/GLP pools), ``ABSORB_BROKER`` (a B-book broker takes it on its own book).
+insurance fund, which receives the liquidation fees routed to it. ``bad_debt_absorber``
+(:data:`~defi_perps.engine.codes.Absorber`): ``insurance`` (the fund pays what it can; the rest
+goes to ADL or stays ``uncovered``), ``vault`` (the same, the fund being the backstop vault's
+capital: Hyperliquid HLP, which also keeps the backstop takeovers' equity), ``pool`` (the fund
+first if it holds anything, then LPs take the rest: GMX/GLP pools), ``broker`` (a B-book broker
+takes it on its own book). Names below are the codes' lower-case names (``make_rules`` takes them).
 
 **ADL.** ``adl_trigger``:
 
-* ``ADL_NONE``: nothing; an unabsorbed shortfall is only recorded.
-* ``ADL_FUND_EXHAUSTED``: the residual shortfall after the insurance fund deleverages the
-  opposite side (Binance/Bybit/OKX/BitMEX). The deleveraged size is the bankrupt size the fund
+* ``none``: nothing; an unabsorbed shortfall is recorded as ``uncovered``.
+* ``fund_exhausted``: the residual shortfall after the insurance fund deleverages the
+  opposite side (Binance/BitMEX). The deleveraged size is the bankrupt size the fund
   could not take over (pro-rata share of the uncovered loss).
-* ``ADL_PNL_FACTOR``: per market and side, when the side's pending PnL / pool USD exceeds
+* ``fund_drawdown``: the fund pays only down to ``(1 + fund_drawdown) × its peak`` (Bybit,
+  OKX: −30 %); beyond that the opposite side is deleveraged; whatever ADL at a mark fill leaves is
+  paid by the fund below its floor, then stays uncovered.
+* ``pnl_factor``: per market and side, when the side's pending PnL / pool USD exceeds
   ``max_pnl_factor_adl`` (GMX ``MAX_PNL_FACTOR_FOR_ADL``), the side is reduced until the factor is
   back at ``min_pnl_factor_after_adl`` (``MIN_PNL_FACTOR_AFTER_ADL``); realised profit is paid
   from the pool (protocols.md §1.5). Per-market values in the book override these defaults.
-* ``ADL_NEGATIVE_EQUITY``: any negative equity after a liquidation deleverages the opposite side
+* ``negative_equity``: any negative equity after a liquidation deleverages the opposite side
   directly, before the insurance fund (Hyperliquid, venues.md §1.6).
 
-``adl_fill`` chooses the price the deleveraged side closes at: ``FILL_BANKRUPTCY`` (Binance,
-Bybit, BitMEX; covers the shortfall exactly), ``FILL_MARK`` (OKX normally; the shortfall stays
-unresolved), ``FILL_PREV_MARK`` (Hyperliquid: previous step's mark). The kernel deleverages the
-opposite side pro-rata on aggregates and records, per path/step/market/side, the notional
-deleveraged and the profit taken (``haircut``); the venue models rank accounts afterwards with
-their own policy (queue, pro-rata by PnL, …) through the ADL hook in :mod:`defi_perps.engine.adl`.
+``adl_fill`` chooses the price the deleveraged side closes at: ``bankruptcy`` (Binance,
+Bybit, BitMEX): the bankrupt position's bankruptcy price, which covers the whole gap;
+``mark`` (no haircut; the gap stays with the fund or uncovered); ``prev_mark`` (Hyperliquid: the
+previous mark against the underwater user; Hyperliquid marks update about every second, so the
+previous mark is the last price at which the account was solvent, i.e. its bankruptcy price: the
+whole shortfall is covered whatever our step length); ``mark_unless_fund_low`` (OKX: mark, the
+bankruptcy price once the fund is below ``fill_bankruptcy_below`` of its initial size).
+
+**Fees and remainder.** ``liq_fee_usd`` is a fixed fee per liquidation (GMX v1
+``liquidationFeeUsd``) on top of ``liq_fee_rate``. ``keep_remainder=False`` settles a liquidation
+at the bankruptcy price: what equity remains after the fee goes to the insurance fund (Bybit,
+OKX, BitMEX); ``True``: the trader keeps it.
+
+**Counterparty.** ``counterparty`` is the party on the other side of every trader
+(:data:`~defi_perps.engine.codes.Party`: ``market`` for order books, ``pool`` for GMX, ``broker``
+for a B-book). A B-book broker internalises ``internalized_fraction`` of every client position and
+passes the rest to an A-book LP; the pass-through leg closes with the client's position. It hedges
+its net exposure above ``hedge_threshold`` × the market's open interest through the depth once per
+step (``inf``: never). The kernel deleverages *accounts inside the path*: the
+opposite side's open positions are ranked by the venue's own score (``adl_ranking``, see
+:data:`~defi_perps.engine.codes.Ranking`) and closed one after another (``adl_policy = queue``),
+or all by the same fraction (``pro_rata``), or in proportion to their profit (``pro_rata_pnl``).
+Each position keeps its remaining fraction for the rest of the path (thread-local scratch), so an
+ADL'd position is not liquidated later, and its threshold stays where the sorted sweep expects it.
 
 ``max_pnl_factor_traders`` caps pool-level trader profit (GMX ``MAX_PNL_FACTOR_FOR_TRADERS``):
 profit realised by ADL is scaled by ``min(1, cap × pool / pnl)``. ``inf`` disables it.
@@ -108,45 +131,27 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from defi_perps.engine.codes import (Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Exec, MmKind, Party, Ranking,
+                                     codes, names)
 from defi_perps.exceptions import ConfigError
 
-# mm_kind
-MM_FLAT = 0
-MM_TIERED = 1
-# liq_fee_dest
-DEST_INSURANCE = 0
-DEST_POOL = 1
-DEST_VENUE = 2
-# exec_mode
-EXEC_BOOK = 0
-EXEC_ORACLE = 1
-# bad_debt_absorber
-ABSORB_INSURANCE = 0
-ABSORB_POOL = 1
-ABSORB_BROKER = 2
-# adl_trigger
-ADL_NONE = 0
-ADL_FUND_EXHAUSTED = 1
-ADL_PNL_FACTOR = 2
-ADL_NEGATIVE_EQUITY = 3
-# adl_fill
-FILL_BANKRUPTCY = 0
-FILL_MARK = 1
-FILL_PREV_MARK = 2
+# kept for callers that used the flat constants
+MM_FLAT, MM_TIERED = MmKind.FLAT, MmKind.TIERED
+DEST_INSURANCE, DEST_POOL, DEST_VENUE = Dest.INSURANCE, Dest.POOL, Dest.VENUE
+EXEC_BOOK, EXEC_ORACLE = Exec.BOOK, Exec.ORACLE
+ABSORB_INSURANCE, ABSORB_POOL, ABSORB_BROKER = Absorber.INSURANCE, Absorber.POOL, Absorber.BROKER
+ADL_NONE, ADL_FUND_EXHAUSTED, ADL_PNL_FACTOR, ADL_NEGATIVE_EQUITY = (AdlTrigger.NONE, AdlTrigger.FUND_EXHAUSTED,
+                                                                   AdlTrigger.PNL_FACTOR, AdlTrigger.NEGATIVE_EQUITY)
+FILL_BANKRUPTCY, FILL_MARK, FILL_PREV_MARK = AdlFill.BANKRUPTCY, AdlFill.MARK, AdlFill.PREV_MARK
 
 # Waiting partial-liquidation slices kept per (market, side); when full, a new large position is
 # closed whole instead of sliced (kernel and twin do the same).
 MAX_PENDING = 16
 
-_NAMES = {
-    "mm_kind": {"flat": MM_FLAT, "tiered": MM_TIERED},
-    "liq_fee_dest": {"insurance": DEST_INSURANCE, "pool": DEST_POOL, "venue": DEST_VENUE},
-    "exec_mode": {"book": EXEC_BOOK, "oracle": EXEC_ORACLE},
-    "bad_debt_absorber": {"insurance": ABSORB_INSURANCE, "pool": ABSORB_POOL, "broker": ABSORB_BROKER},
-    "adl_trigger": {"none": ADL_NONE, "fund_exhausted": ADL_FUND_EXHAUSTED, "pnl_factor": ADL_PNL_FACTOR,
-                    "negative_equity": ADL_NEGATIVE_EQUITY},
-    "adl_fill": {"bankruptcy": FILL_BANKRUPTCY, "mark": FILL_MARK, "prev_mark": FILL_PREV_MARK},
-}
+_TABLES = {"mm_kind": MmKind, "liq_fee_dest": Dest, "exec_mode": Exec, "bad_debt_absorber": Absorber,
+           "adl_trigger": AdlTrigger, "adl_fill": AdlFill, "adl_ranking": Ranking, "adl_policy": AdlPolicy,
+           "counterparty": Party}
+_NAMES = {key: codes(table) for key, table in _TABLES.items()}
 
 
 class VenueRules(NamedTuple):
@@ -162,7 +167,9 @@ class VenueRules(NamedTuple):
     close_fee_rate: float
     min_collateral_usd: float
     liq_fee_rate: float
+    liq_fee_usd: float            # fixed fee per liquidation (USD)
     liq_fee_dest: int
+    keep_remainder: bool
     exec_mode: int
     oracle_feedback: float
     liq_impact_factor: float      # fraction of price per USD of notional (oracle mode)
@@ -173,8 +180,15 @@ class VenueRules(NamedTuple):
     backstop_mm_fraction: float
     insurance_initial: float
     bad_debt_absorber: int
+    counterparty: int
+    internalized_fraction: float
+    hedge_threshold: float        # B-book: hedge net exposure above this fraction of the market's OI
     adl_trigger: int
     adl_fill: int
+    adl_ranking: int
+    adl_policy: int
+    fund_drawdown: float          # <= 0: the fund pays down to (1 + fund_drawdown) × peak (FUND_DRAWDOWN)
+    fill_bankruptcy_below: float  # OKX: bankruptcy fill once the fund < this × initial
     max_pnl_factor_adl: float
     min_pnl_factor_after_adl: float
     max_pnl_factor_traders: float
@@ -186,8 +200,8 @@ class VenueRules(NamedTuple):
         for key, value in self._asdict().items():
             if isinstance(value, np.ndarray):
                 out[key] = value.tolist()
-            elif key in _NAMES:
-                out[key] = {v: k for k, v in _NAMES[key].items()}[int(value)]
+            elif key in _TABLES:
+                out[key] = names(_TABLES[key])[int(value)]
             elif isinstance(value, float) and math.isinf(value):
                 out[key] = None
             else:
@@ -195,24 +209,27 @@ class VenueRules(NamedTuple):
         return out
 
 
-_FLOAT_FIELDS = {"mm_rate", "close_fee_rate", "min_collateral_usd", "liq_fee_rate", "oracle_feedback",
+_FLOAT_FIELDS = {"mm_rate", "close_fee_rate", "min_collateral_usd", "liq_fee_rate", "liq_fee_usd", "oracle_feedback",
                  "liq_impact_factor", "liq_impact_cap", "partial_min_notional", "partial_fraction",
                  "backstop_mm_fraction", "insurance_initial", "max_pnl_factor_adl", "min_pnl_factor_after_adl",
-                 "max_pnl_factor_traders"}
+                 "max_pnl_factor_traders", "internalized_fraction", "hedge_threshold", "fund_drawdown",
+                 "fill_bankruptcy_below"}
 _INT_FIELDS = {"mm_kind", "liq_fee_dest", "exec_mode", "bad_debt_absorber", "adl_trigger", "adl_fill",
-               "partial_cooldown_steps", "max_cascade_iterations"}
-_BOOL_FIELDS = {"mm_on_entry_notional", "count_close_fee"}
+               "adl_ranking", "adl_policy", "counterparty", "partial_cooldown_steps", "max_cascade_iterations"}
+_BOOL_FIELDS = {"mm_on_entry_notional", "count_close_fee", "keep_remainder"}
 _ARRAY_FIELDS = {"tier_floor", "tier_rate", "tier_amount"}
 
 _DEFAULTS: dict[str, Any] = dict(
-    mm_kind=MM_FLAT, mm_rate=0.01, mm_on_entry_notional=False,
+    mm_kind=MmKind.FLAT, mm_rate=0.01, mm_on_entry_notional=False,
     tier_floor=(0.0,), tier_rate=(0.01,), tier_amount=(0.0,),
     count_close_fee=False, close_fee_rate=0.0, min_collateral_usd=0.0,
-    liq_fee_rate=0.005, liq_fee_dest=DEST_INSURANCE,
-    exec_mode=EXEC_BOOK, oracle_feedback=0.0, liq_impact_factor=0.0, liq_impact_cap=0.0,
+    liq_fee_rate=0.005, liq_fee_usd=0.0, liq_fee_dest=Dest.INSURANCE, keep_remainder=True,
+    exec_mode=Exec.BOOK, oracle_feedback=0.0, liq_impact_factor=0.0, liq_impact_cap=0.0,
     partial_min_notional=math.inf, partial_fraction=1.0, partial_cooldown_steps=0,
-    backstop_mm_fraction=0.0, insurance_initial=0.0, bad_debt_absorber=ABSORB_INSURANCE,
-    adl_trigger=ADL_NONE, adl_fill=FILL_BANKRUPTCY,
+    backstop_mm_fraction=0.0, insurance_initial=0.0, bad_debt_absorber=Absorber.INSURANCE,
+    counterparty=Party.MARKET, internalized_fraction=1.0, hedge_threshold=math.inf,
+    adl_trigger=AdlTrigger.NONE, adl_fill=AdlFill.BANKRUPTCY, adl_ranking=Ranking.PNL, adl_policy=AdlPolicy.QUEUE,
+    fund_drawdown=0.0, fill_bankruptcy_below=0.0,
     max_pnl_factor_adl=math.inf, min_pnl_factor_after_adl=math.inf, max_pnl_factor_traders=math.inf,
     max_cascade_iterations=32,
 )
@@ -221,8 +238,8 @@ _DEFAULTS: dict[str, Any] = dict(
 def make_rules(base: VenueRules | None = None, **fields: Any) -> VenueRules:
     """Build a checked :class:`VenueRules`, starting from ``base`` (default: the generic values).
 
-    Integer codes may be given by name (``adl_trigger="pnl_factor"``). ``None`` for a float field
-    means "off" (``inf``). Raises :class:`ConfigError` naming the bad field.
+    Integer codes may be given by name (``adl_trigger="pnl_factor"``, ``adl_policy="pro-rata"``).
+    ``None`` for a float field means "off" (``inf``). Raises :class:`ConfigError` naming the bad field.
     """
     values: dict[str, Any] = dict(_DEFAULTS if base is None else base._asdict())
     unknown = set(fields) - set(VenueRules._fields)
@@ -233,9 +250,10 @@ def make_rules(base: VenueRules | None = None, **fields: Any) -> VenueRules:
         v = values[key]
         try:
             if key in _NAMES and isinstance(v, str):
-                if v not in _NAMES[key]:
+                name = v.strip().lower().replace("-", "_")
+                if name not in _NAMES[key]:
                     raise ConfigError(f"venue rule {key}={v!r}: expected one of {', '.join(_NAMES[key])}")
-                values[key] = _NAMES[key][v]
+                values[key] = _NAMES[key][name]
             elif key in _FLOAT_FIELDS:
                 values[key] = math.inf if v is None else float(v)
             elif key in _INT_FIELDS:
@@ -265,17 +283,26 @@ def _check(r: VenueRules) -> None:
         bad("tier_floor must start at 0 and increase strictly")
     if np.any(r.tier_rate < 0) or np.any(r.tier_rate >= 1) or not (0 <= r.mm_rate < 1):
         bad("maintenance rates must be in [0, 1)")
-    for name in ("close_fee_rate", "liq_fee_rate", "min_collateral_usd", "oracle_feedback", "liq_impact_factor",
-                 "liq_impact_cap", "backstop_mm_fraction", "insurance_initial"):
+    for name in ("close_fee_rate", "liq_fee_rate", "liq_fee_usd", "min_collateral_usd", "oracle_feedback",
+                 "liq_impact_factor", "liq_impact_cap", "backstop_mm_fraction", "insurance_initial",
+                 "fill_bankruptcy_below"):
         value = getattr(r, name)
         if not (value >= 0) or math.isinf(value):
             bad(f"{name} must be a finite number >= 0 (got {value})")
     if not (0 < r.partial_fraction <= 1):
         bad("partial_fraction must be in (0, 1]")
+    if not (0 <= r.internalized_fraction <= 1):
+        bad("internalized_fraction must be in [0, 1]")
+    if not (-1 <= r.fund_drawdown <= 0):
+        bad("fund_drawdown must be in [-1, 0]")
+    if not (r.hedge_threshold >= 0):
+        bad("hedge_threshold must be >= 0 (inf: never hedge)")
     if r.partial_cooldown_steps < 0 or r.max_cascade_iterations < 1:
         bad("partial_cooldown_steps must be >= 0 and max_cascade_iterations >= 1")
     if r.min_pnl_factor_after_adl > r.max_pnl_factor_adl:
         bad("min_pnl_factor_after_adl must not exceed max_pnl_factor_adl")
+    if r.counterparty not in (Party.MARKET, Party.POOL, Party.BROKER):
+        bad("counterparty must be market, pool or broker")
 
 
 GENERIC: VenueRules = make_rules()

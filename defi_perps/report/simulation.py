@@ -27,6 +27,8 @@ def render_summary(result_dict: dict[str, Any], console: Console | None = None) 
     console = console or Console()
     run, book, stats = result_dict["run"], result_dict["book"], result_dict["stats"]
     scen = result_dict.get("scenario") or {}
+    console.print(f"rules: [bold]{result_dict.get('venue', 'generic')}[/bold] · ADL policy "
+                  f"{result_dict.get('adl_policy', 'venue')} · {result_dict.get('shock', '')}")
     console.print(
         f"[bold]{book['source']}[/bold]: {book['positions']:,} positions, {len(book['markets'])} markets · "
         f"{run['paths']:,} paths × {run['steps']:,} steps of {run['step_seconds']:g}s · seed {run['seed']} · "
@@ -36,9 +38,9 @@ def render_summary(result_dict: dict[str, Any], console: Console | None = None) 
     for col in ("metric", "mean", "p50", "p95", "VaR99", "ES99", "max"):
         t.add_column(col, justify="right" if col != "metric" else "left")
     rows = [("liquidated notional", "liquidated_notional_usd"), ("bad debt", "bad_debt_usd"),
-            ("insurance fund paid", "insurance_paid_usd"), ("pool (LPs) paid", "pool_paid_usd"),
-            ("ADL notional", "adl_notional_usd"), ("ADL haircut", "adl_haircut_usd"),
-            ("unabsorbed shortfall", "shortfall_usd")]
+            ("insurance fund / vault paid", "insurance_paid_usd"), ("pool (LPs) paid", "pool_paid_usd"),
+            ("broker paid", "broker_paid_usd"), ("ADL notional", "adl_notional_usd"),
+            ("ADL haircut", "adl_haircut_usd"), ("uncovered", "shortfall_usd")]
     for label, key in rows:
         d = stats[key]
         if d.get("n", 0) == 0 or (d.get("max") == 0 and key not in {"liquidated_notional_usd", "bad_debt_usd"}):
@@ -58,17 +60,17 @@ def render_summary(result_dict: dict[str, Any], console: Console | None = None) 
                    _usd(m["liquidated_notional_short_usd"].get("mean")), _usd(m["bad_debt_usd"].get("mean")))
     console.print(mt)
     ins = stats["insurance_fund_final_usd"]
-    adl = result_dict.get("adl_hook", {})
-    console.print(f"insurance fund final: mean {_usd(ins.get('mean'))}, min over paths {_usd(ins.get('min'))} · "
-                  f"paths with unabsorbed shortfall: {adl.get('paths_with_shortfall', 0)} · "
+    paid = result_dict.get("paid_by", {})
+    who = " · ".join(f"{k} {_usd(v)}" for k, v in paid.items() if v > 0) or "nobody (no bad debt)"
+    console.print(f"bad debt paid by (means): {who}")
+    cap = result_dict.get("depth_capped", {})
+    if cap.get("count"):
+        console.print(f"[yellow]depth curve's end passed in {cap['count']:,} market-steps on {cap['paths']:,} paths "
+                      f"({', '.join(cap['markets'])}): prices there sit at the −99 % floor of the walk[/yellow]")
+    topup = (result_dict.get("venue_info") or {}).get("margin_topup") or {}
+    if topup.get("positions"):
+        console.print(f"margin topped up at admission: {topup['positions']:,} positions, notional "
+                      f"{_usd(topup['notional_usd'])}, collateral added {_usd(topup['collateral_added_usd'])}")
+    console.print(f"insurance fund / vault final: mean {_usd(ins.get('mean'))}, min over paths {_usd(ins.get('min'))} · "
+                  f"ADL accounts per path: mean {result_dict.get('adl_accounts', 0.0):.1f} · "
                   f"cascade steps hitting the iteration bound: {stats['cascade_steps_not_converged'].get('max', 0):g}")
-    if adl.get("hook") == "venue":
-        acc = adl.get("adl_accounts_per_path", {})
-        tot = adl.get("totals", {})
-        console.print(
-            f"ADL ({adl['venue']}, policy {adl['adl_policy']}, ranking {adl['ranking']}): "
-            f"{adl.get('adl_events_allocated', 0)} events allocated · accounts hit per path: mean "
-            f"{acc.get('mean', 0.0):.1f}, max {acc.get('max', 0.0):g} · {adl.get('distinct_accounts_hit', 0)} distinct "
-            f"accounts · notional taken {_usd(tot.get('allocated_notional'))} of {_usd(tot.get('engine_notional'))} · "
-            f"haircut {_usd(tot.get('allocated_haircut'))} (minimum needed {_usd(tot.get('needed'))}, "
-            f"overshoot {_usd(tot.get('overshoot'))})")

@@ -7,7 +7,8 @@ import numpy as np
 from defi_perps.book import Book
 
 
-def random_book(seed: int, n: int, n_markets: int = 2, coll_tokens: bool = False, own_rates: bool = False) -> Book:
+def random_book(seed: int, n: int, n_markets: int = 2, coll_tokens: bool = False, own_rates: bool = False,
+                shared_accounts: bool = False) -> Book:
     rng = np.random.default_rng(seed)
     price = np.array([100.0, 20.0, 5.0])[:n_markets]
     market = rng.integers(0, n_markets, n)
@@ -24,7 +25,7 @@ def random_book(seed: int, n: int, n_markets: int = 2, coll_tokens: bool = False
     rates = np.where(rng.random(n) < 0.5, rng.choice([0.005, 0.02, 0.04], n), np.nan) if own_rates else None
     b = Book(market_names=["AAA", "BBB", "CCC"][:n_markets], price=price, market=market, side=side,
              size=notional / entry, entry_price=entry, collateral_usd=coll, collateral_tokens=ctok,
-             account=np.arange(n), position_mm_rate=rates)
+             account=np.arange(n) // 2 if shared_accounts else np.arange(n), position_mm_rate=rates)
     oi = b.open_interest()
     b.pool_long_tokens = 1.2 * oi[:, 0] / price
     b.pool_short_usd = 1.2 * oi[:, 1] + 1.0

@@ -40,7 +40,7 @@ def test_replay_and_include_paths(tmp_path):
     r = _run("--synthetic", "100", "--paths", "3", "--horizon", "15m", "--replay", str(rp), "--json",
              "--include-paths")
     assert r.exit_code == 0, r.output
-    assert len(json.loads(r.output)["paths"]["bad_debt_usd"]) == 3
+    assert len(json.loads(r.output)["per_path"]["totals"]["bad_debt"]) == 3
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -74,3 +74,46 @@ def test_venue_rules_run_on_the_same_book_and_shock(venue):
 def test_unknown_venue_is_one_line():
     r = CliRunner().invoke(main, ["simulate", "--synthetic", "10", "--venue", "atlantis"])
     assert r.exit_code != 0 and r.output.startswith("Error") and "unknown venue" in r.output
+
+
+def test_a_billion_paths_are_refused_in_one_line():
+    r = CliRunner().invoke(main, ["simulate", "--synthetic", "100", "--paths", "1000000000", "--horizon", "10m"])
+    assert r.exit_code != 0 and "GiB of per-path results" in r.output and "Traceback" not in r.output
+    assert r.output.strip().count("\n") == 0
+
+
+def test_every_output_names_the_rules_it_used():
+    r = _run("--synthetic", "200", "--paths", "3", "--horizon", "10m", "--shock", "-20%@5m", "--json")
+    d = json.loads(r.output)
+    assert d["venue"] == "generic" and d["rules"]["adl_trigger"] == "none"
+    r = _run("--synthetic", "200", "--paths", "3", "--horizon", "10m", "--shock", "-20%@5m", "--venue", "hyperliquid",
+             "--json")
+    d = json.loads(r.output)
+    assert d["venue"] == "hyperliquid" and d["rules"]["adl_trigger"] == "negative_equity"
+    assert d["rules"]["adl_ranking"] == "hyperliquid" and "margin_topup" in d["venue_info"]
+    text = _run("--synthetic", "200", "--paths", "3", "--horizon", "10m", "--shock", "-20%@5m", "--venue", "binance")
+    assert "rules: binance" in text.output
+
+
+def test_numba_cache_lives_in_the_users_cache_directory(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "DEFI_PERPS_CACHE_DIR")}
+    env["XDG_CACHE_HOME"] = str(tmp_path)
+    code = ("import numba, defi_perps.engine._jit as j; print(j.cache_dir()); print(numba.config.CACHE_DIR)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
+    assert out[0] == out[1] == str(tmp_path / "defi-perps" / "numba")
+    assert "site-packages" not in out[0]
+
+
+def test_the_first_run_is_detected_from_the_cache(tmp_path, monkeypatch):
+    from defi_perps.engine import _jit
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert _jit.cache_dir() == tmp_path and not _jit.kernels_cached()
+    sub = tmp_path / "engine_abc"
+    sub.mkdir()
+    (sub / "nb.simulate_chunk-1024.py311.nbi").write_bytes(b"")
+    assert _jit.kernels_cached()

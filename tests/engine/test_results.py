@@ -25,10 +25,30 @@ def test_result_serializes_to_json_with_per_path_arrays():
                  config=SimulationConfig(n_paths=10, n_steps=20, seed=3))
     d = json.loads(dumps(r.to_dict(include_paths=True)))
     assert d["run"]["seed"] == 3 and d["stats"]["bad_debt_usd"]["n"] == 10
-    assert len(d["paths"]["bad_debt_usd"]) == 10
+    assert len(d["per_path"]["totals"]["bad_debt"]) == 10
+    assert len(d["per_path"]["paid_by"]["uncovered"]) == 10
     assert set(d["stats"]["markets"]) == set(r.book.market_names)
-    assert "var99" in d["stats"]["liquidated_notional_usd"] and d["adl_hook"]["hook"] == "record"
-    assert d["rules"]["adl_trigger"] == "none"
+    assert "var99" in d["stats"]["liquidated_notional_usd"] and d["events"]["events_total"] >= 0
+    assert d["rules"]["adl_trigger"] == "none" and d["venue"] == "generic"
+    # the one output shape
+    for key in ("liquidated_notional_usd", "bad_debt_usd", "adl_notional_usd", "paid_by", "parties", "tails"):
+        assert key in d
+    assert sum(d["paid_by"].values()) == pytest.approx(d["bad_debt_usd"], rel=1e-9, abs=1e-9)
+
+
+def test_totals_are_a_record_array_by_name():
+    r = simulate(synthetic_book(100, seed=2), model=PriceModel(volatility=2.0), depth=DepthSpec(stress=0.1),
+                 config=SimulationConfig(n_paths=4, n_steps=10, seed=1))
+    assert r.totals.dtype.names[:3] == ("bad_debt", "paid_fund", "paid_pool")
+    np.testing.assert_array_equal(r.totals["bad_debt"], r.bad_debt)
+    assert r.totals["liquidations"].sum() == r.outputs.liq_count.sum()
+
+
+def test_paths_beyond_the_memory_bound_are_refused_in_one_line():
+    from defi_perps.exceptions import EngineInputError
+
+    with pytest.raises(EngineInputError, match="needs ~.* GiB of per-path results"):
+        simulate(synthetic_book(100, seed=2), config=SimulationConfig(n_paths=1_000_000_000, n_steps=10))
 
 
 def test_step_detail_adds_up_to_the_path_totals():

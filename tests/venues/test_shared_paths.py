@@ -1,11 +1,11 @@
-"""`simulate` and `compare` share one shock grammar and one exogenous path generator: for the same
-book, scenario and seed, the exogenous prices are identical bit for bit."""
+"""``simulate`` and ``compare`` are one code path: the same exogenous paths and identical numbers."""
 
 from __future__ import annotations
 
 import json
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from defi_perps.book import synthetic_book
@@ -13,22 +13,21 @@ from defi_perps.cli import main
 from defi_perps.engine import SimulationConfig, simulate
 from defi_perps.engine.exogenous import exogenous_multipliers
 from defi_perps.scenarios.setup import make_setup
-from defi_perps.venues.shock import price_multipliers
 
 
-def test_compare_paths_are_the_engines_exogenous_paths() -> None:
+def test_the_engines_exogenous_paths_are_drawn_per_path() -> None:
     book = synthetic_book(120, n_markets=3, seed=4)
     setup = make_setup(book, scenario="oct-10-2025", horizon="30m")
     n = 7
     res = simulate(book, model=setup.model, depth=setup.depth, funding=setup.funding, base_log=setup.base_log,
                    config=SimulationConfig(n_paths=n, n_steps=setup.n_steps, step_seconds=setup.step_seconds, seed=11,
                                            n_detail=n))
-    ext = price_multipliers(setup, book.n_markets, 11, 0, n)
+    ext = exogenous_multipliers(setup.model, book.n_markets, setup.n_steps, setup.step_seconds, setup.base_log, 11, 0, n)
     x = book.price[None, None, :] * ext
     assert x.tobytes() == res.outputs.det_exog.tobytes()               # every step of every path, bit for bit
     assert x.min(axis=1).tobytes() == res.outputs.min_exog.tobytes()
-    # a path does not depend on which chunk draws it (per-path streams)
-    assert price_multipliers(setup, book.n_markets, 11, 3, 5).tobytes() == ext[3:5].tobytes()
+    part = exogenous_multipliers(setup.model, book.n_markets, setup.n_steps, setup.step_seconds, setup.base_log, 11, 3, 5)
+    assert part.tobytes() == ext[3:5].tobytes()      # a path does not depend on which chunk draws it
 
 
 def test_exogenous_kernel_matches_its_twin() -> None:
@@ -40,17 +39,23 @@ def test_exogenous_kernel_matches_its_twin() -> None:
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)
 
 
-def test_simulate_and_compare_cli_see_the_same_exogenous_prices() -> None:
-    common = ["--synthetic", "80", "--markets", "2", "--scenario", "oct-10-2025", "--horizon", "20m", "--seed", "5",
-              "--paths", "4", "--json"]
-    sim = CliRunner().invoke(main, ["simulate", *common, "--include-paths"])
-    cmp = CliRunner().invoke(main, ["compare", *common, "--venues", "binance", "--per-path"])
+SUMMARY_KEYS = ("venue", "rules", "liquidated_notional_usd", "bad_debt_usd", "adl_notional_usd", "adl_accounts",
+                "paid_by", "parties", "tails", "depth_capped")
+
+
+@pytest.mark.parametrize("venue", ["binance", "hyperliquid", "gmx-v2", "bbook"])
+def test_compare_and_simulate_venue_give_identical_numbers(venue: str) -> None:
+    common = ["--synthetic", "300", "--markets", "2", "--scenario", "oct-10-2025", "--horizon", "30m",
+              "--depth-stress", "0.2", "--seed", "5", "--paths", "6", "--json"]
+    sim = CliRunner().invoke(main, ["simulate", *common, "--venue", venue])
+    cmp = CliRunner().invoke(main, ["compare", *common, "--venues", venue])
     assert sim.exit_code == 0, sim.output
     assert cmp.exit_code == 0, cmp.output
-    s, c = json.loads(sim.output), json.loads(cmp.output)
-    assert s["paths"]["exogenous_min_price"] == c["exogenous_per_path"]["exogenous_min_price"]
-    assert s["scenario"]["name"] == c["scenario"]["name"] == "oct-10-2025"
-    assert s["run"]["steps"] == c["run"]["steps"] == 20
+    s, c = json.loads(sim.output), json.loads(cmp.output)["venues"][0]
+    for key in SUMMARY_KEYS:
+        assert s[key] == c[key], key
+    assert s["venue"] == venue and s["rules"]["adl_policy"] == "queue"
+    assert s["scenario"]["name"] == "oct-10-2025" and s["run"]["steps"] == 30
 
 
 def test_compare_replays_a_historical_path_like_simulate(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -97,25 +97,29 @@ def test_liquidation_condition_term_by_term(indexed) -> None:  # type: ignore[no
     assert checked >= len(snap.positions)           # most positions, at every price level
 
 
-def test_venue_model_trigger_agrees_with_the_contract(indexed) -> None:  # type: ignore[no-untyped-def]
+def test_engine_trigger_agrees_with_the_contract(indexed) -> None:  # type: ignore[no-untyped-def]
+    """The engine's liquidation threshold under GMX v2's rules (on the snapshot's own factors) against
+    ``isPositionLiquidatable`` with exact integers, at several index prices."""
     from defi_perps.book import load_snapshot_book
+    from defi_perps.engine.inputs import prepare_positions
+    from defi_perps.venues.engine_rules import venue_inputs
     from defi_perps.venues.params import load_venue
-    from defi_perps.venues.sim import VenueRun
 
     db, sid, snap = indexed
     book = load_snapshot_book(db, sid)
     assert book.n_positions == len([p for p in snap.positions if p.size_in_usd > 0])
-    run = VenueRun(load_venue("gmx-v2"), book)
+    vi = venue_inputs(load_venue("gmx-v2"), book)
+    assert vi.market_makers == {}                 # the GM pool is the counterparty: no market makers
+    pos, order = prepare_positions(book, vi.rules, vi.position_mm)   # the book as indexed (no top-up)
+    thr = np.empty(book.n_positions)
+    thr[order] = pos.thr
     markets = {m.market_token.lower(): m for m in snap.markets}
-    order = {name: i for i, name in enumerate(book.market_names)}
     positions = [p for p in snap.positions if p.size_in_usd > 0]
-    assert run.topped == 0          # GMX positions on a GMX snapshot are taken as they are
     disagree = near = total_hit = 0
     for num, den in FACTORS:
-        led = run._ledger()
-        mark = book.price * num / den
-        hit = set(run._liquidatable(led, mark, np.zeros(book.n_positions, dtype=bool)).tolist())
-        total_hit += len(hit)
+        mark = (book.price * num / den)[book.market]
+        hit = np.where(book.side > 0, thr >= mark, thr <= mark)
+        total_hit += int(hit.sum())
         for j, p in enumerate(positions):
             m = markets[p.market.lower()]
             prices = _prices(snap, m, num, den)
@@ -123,13 +127,13 @@ def test_venue_model_trigger_agrees_with_the_contract(indexed) -> None:  # type:
             margin = abs(exact.remaining_collateral_usd - exact.min_collateral_usd_for_leverage) / USD_SCALE
             spread = (prices.index.max - prices.index.min) / max(prices.index.min, 1)
             tol = p.size_in_usd / USD_SCALE * (spread + 1e-7) + 1e-6
-            if (j in hit) != exact.liquidatable:
+            if bool(hit[j]) != exact.liquidatable:
                 if margin <= tol:
                     near += 1
                 else:
                     disagree += 1
     assert disagree == 0, f"{disagree} positions disagree beyond float/spread tolerance ({near} at the boundary)"
-    assert total_hit > 0 and order
+    assert total_hit > 0
 
 
 def test_compare_on_the_devnet_snapshot(indexed) -> None:  # type: ignore[no-untyped-def]
@@ -144,3 +148,11 @@ def test_compare_on_the_devnet_snapshot(indexed) -> None:  # type: ignore[no-unt
     assert CliRunner().invoke(main, args).output == r1.output
     table = CliRunner().invoke(main, args[:-1])
     assert table.exit_code == 0 and "GMX v2 (GM pool)" in table.output
+    # simulate on a GMX snapshot runs GMX v2's rules unless told otherwise, and says so
+    sim = CliRunner().invoke(main, ["simulate", "--snapshot", str(sid), "--db", db, "--shock", "-30%@8m", "--horizon",
+                                    "8m", "--paths", "3", "--seed", "1", "--json"])
+    assert sim.exit_code == 0, sim.output
+    d = json.loads(sim.output)
+    assert d["venue"] == "gmx-v2" and d["rules"]["exec_mode"] == "oracle"
+    gmx_row = next(v for v in out["venues"] if v["venue"] == "gmx-v2")
+    assert d["bad_debt_usd"] == gmx_row["bad_debt_usd"] and d["paid_by"] == gmx_row["paid_by"]
