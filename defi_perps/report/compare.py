@@ -311,5 +311,5 @@ def write_adl_events(path: str, book: Book, venues: list[VenueParams], setup: Ru
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()
         for r in rows:
-            w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in r.items()})
+            w.writerow({k: (repr(float(v)) if isinstance(v, float) else v) for k, v in r.items()})
     return len(rows)
