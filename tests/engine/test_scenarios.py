@@ -63,22 +63,49 @@ def test_replay_errors_name_row_and_column(tmp_path):
         replay_base_path(tmp_path / "missing.csv", NAMES, 3, 60.0)
 
 
-def test_builtin_october_2025_scenario_carries_its_sources():
+def test_builtin_october_2025_scenario_matches_the_record():
+    # incidents.md §1.3/§1.5: BTC -13.1% and SOL -26% in the 12-minute Hyperliquid window, ETH -16 to -20%,
+    # altcoins -40 to -80% within minutes; a partial rebound within hours.
     assert "oct-10-2025" in builtin_names()
     s = load_scenario("oct-10-2025")
-    assert s.sources
-    # depth stress shaped by band (Kaiko: inner bands empty, 4%/10% bands still bid): the inner
-    # bands lose ~98%, the outer ones keep most of their depth
+    assert s.sources and s.markets is None          # market-wide: every market moves
+    names = ["BTC", "ETH", "SOL", "HYPE", "DOGE"]
+    base = s.base_path(names, 180, 60.0)
+    move = np.exp(base) - 1
+    assert move[12, 0] == pytest.approx(-0.131)
+    assert -0.20 <= move[12, 1] <= -0.16
+    assert move[12, 2] == pytest.approx(-0.26)
+    for alt in (3, 4):
+        assert -0.80 <= move[12, alt] <= -0.40
+        assert move[:13, alt].min() == move[12, alt]   # the low within minutes
+    # partial rebound: above the low, below the start, within hours
+    for m in range(5):
+        low = move[:, m].min()
+        assert np.argmin(move[:, m]) == 12
+        assert low < move[132, m] < 0 and move[132, m] - low > 0.05
+    for name in builtin_names():
+        load_scenario(name)
+
+
+def test_october_2025_depth_is_empty_for_minutes_then_recovers():
+    # Kaiko (incidents.md §1.5): books "appeared empty for several minutes" near the mid, "only wider bands
+    # such as 4% and 10% ... showed meaningful bids". Not for two hours: near-mid depth recovers.
+    s = load_scenario("oct-10-2025")
     spec = s.depth_spec()
     normal = spec.__class__().default_band_share
     kept = [a / b for a, b in zip(spec.default_band_share, normal)]
     assert kept[0] <= 0.05 and kept[1] <= 0.05 and kept[-1] >= 0.5
-    base = s.base_path(["BTC", "ETH", "SOL", "HYPE"], 60, 60.0)
-    assert math.exp(base[12, 0]) == pytest.approx(1 - 0.131)
-    assert math.exp(base[12, 2]) == pytest.approx(1 - 0.26)
-    assert math.exp(base[45, 1]) == pytest.approx(1 - 0.16)
-    for name in builtin_names():
-        load_scenario(name)
+    mult = s.depth_multiplier(180, 60.0, spec.default_band_share)
+    near = mult[:, 0] * spec.default_band_share[0] / normal[0]      # ±0.5% band vs its normal depth
+    assert near[:16].max() <= 0.05                                    # empty for the crash minutes
+    assert near[60] >= 0.5 and near[120] >= 0.8                       # back within the hour, ~normal by 2h
+    assert np.all(np.diff(near) >= -1e-12)                            # it only recovers
+    from defi_perps.book.synthetic import synthetic_book
+    from defi_perps.scenarios.setup import make_setup
+
+    setup = make_setup(synthetic_book(50, n_markets=2, seed=1), scenario="oct-10-2025")
+    assert setup.depth_multiplier is not None and setup.depth_multiplier.shape == (setup.n_steps + 1, 5)
+    assert setup.info()["depth_schedule"][1]["at_seconds"] == 900.0
 
 
 def test_scenario_file_errors(tmp_path):
