@@ -315,15 +315,29 @@ def _fmt(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+_TYPE_TAGS = {"float", "int", "str", "bool", "list[float]", "list[list[float]]", "function-after", "none"}
+
+
 def _one_line(err: ValidationError) -> str:
-    e = err.errors()[0]
-    loc = ".".join(str(p) for p in e["loc"]) or "(file)"
+    """The first problem as ``key: message (got value)``; the branches of a number-or-list field
+    collapse into one message."""
+    errors = err.errors()
+    e = errors[0]
+    if isinstance(e.get("input"), list):   # a list given: report the list branch's own complaint
+        e = next((x for x in errors if any(str(p).startswith("list[") for p in x["loc"])), e)
+    loc = [str(p) for p in e["loc"] if str(p) not in _TYPE_TAGS and not str(p).startswith(("list[", "function-"))]
+    same = [x for x in errors if [str(p) for p in x["loc"]][: len(loc)] == loc or
+            [str(p) for p in x["loc"] if str(p) not in _TYPE_TAGS and not str(p).startswith(("list[", "function-"))] == loc]
     msg = str(e["msg"]).removeprefix("Value error, ")
+    if len(same) > 1 and any("list" in str(p) for x in same for p in x["loc"]):
+        msg = "expected a number, or a list of numbers (one per market); " + msg[0].lower() + msg[1:]
     value = e.get("input")
     shown = f" (got {value!r})" if isinstance(value, (int, float, str)) and len(repr(value)) < 60 \
-        and e["type"] not in ("missing",) and not msg.startswith("Extra") else ""
-    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"{loc}: {msg}{shown}{more}"
+        and not msg.startswith("Extra") and e["type"] != "missing" else ""
+    rest = len({tuple(str(p) for p in x["loc"]) for x in errors}) - len({tuple(str(p) for p in x["loc"]) for x in same})
+    more = f" (+{rest} more)" if rest > 0 else ""
+    where = ".".join(loc)
+    return f"{where + ': ' if where else ''}{msg}{shown}{more}"
 
 
 # --- the scenario object the commands use ---------------------------------------------------------

@@ -82,7 +82,9 @@ def choose_scenario(shock: str | None, replay: Path | str | None, scenario: str 
     if shock is not None:
         parse_shock(shock)   # a bad spec fails before any book is loaded
     typed = None
-    if scenario:
+    if scenario is not None:
+        if not scenario.strip():
+            raise InputError("--scenario '' names no scenario; give a built-in name or a .toml file")
         scen = load_scenario(scenario)
         if shock is not None:
             if scen.replay is not None:
@@ -92,8 +94,9 @@ def choose_scenario(shock: str | None, replay: Path | str | None, scenario: str 
     else:
         scen = Scenario(name="", shock=shock, replay=Path(replay) if replay is not None else None,
                         origin="command line")
-    step_s = parse_duration(step or scen.step or "1m", "--step")
-    horizon_s = parse_duration(horizon or scen.horizon or "1d", "--horizon")
+    # an empty --step/--horizon is a bad value, not "use the default"
+    step_s = parse_duration(step if step is not None else scen.step or "1m", "--step")
+    horizon_s = parse_duration(horizon if horizon is not None else scen.horizon or "1d", "--horizon")
     n_steps = steps_for(horizon_s, step_s, "--horizon")
     if n_steps > MAX_STEPS:
         raise ConfigError(f"--horizon/--step give {n_steps:,} steps; at most {MAX_STEPS:,} are accepted")
