@@ -77,11 +77,11 @@ class ModelSection(_Strict):
     volatility: PerMarket = 0.6
     beta: PerMarket = 0.8
     drift: PerMarket = 0.0
-    garch_alpha: float = Field(0.05, ge=0, lt=1)
-    garch_beta: float = Field(0.90, ge=0, lt=1)
-    jump_rate_per_year: float = Field(0.0, ge=0, le=1e6)
-    jump_mean: float = Field(-0.05, gt=-1, le=10)
-    jump_std: float = Field(0.03, ge=0, le=10)
+    garch_alpha: float = Field(default=0.05, ge=0, lt=1)
+    garch_beta: float = Field(default=0.90, ge=0, lt=1)
+    jump_rate_per_year: float = Field(default=0.0, ge=0, le=1e6)
+    jump_mean: float = Field(default=-0.05, gt=-1, le=10)
+    jump_std: float = Field(default=0.03, ge=0, le=10)
 
     @field_validator("volatility")
     @classmethod
@@ -113,11 +113,11 @@ class DepthSection(_Strict):
     band_depth_usd: list[list[float]] | None = None
     k_usd: PerMarket | None = None
     exponent: PerMarket = 1.0
-    stress: float = Field(1.0, gt=0, le=1e6)
-    permanent_fraction: float = Field(0.5, ge=0, le=1)
-    transient_half_life_steps: float = Field(5.0, gt=0, le=1e9)
+    stress: float = Field(default=1.0, gt=0, le=1e6)
+    permanent_fraction: float = Field(default=0.5, ge=0, le=1)
+    transient_half_life_steps: float = Field(default=5.0, gt=0, le=1e9)
     default_band_share: list[float] | None = None
-    min_depth_usd: float = Field(1e5, ge=0, le=1e15)
+    min_depth_usd: float = Field(default=1e5, ge=0, le=1e15)
 
     @field_validator("bands")
     @classmethod
@@ -198,14 +198,14 @@ class DepthPoint(_Strict):
 
 
 class ScenarioFile(_Strict):
-    name: str = Field("", max_length=200)
-    description: str = Field("", max_length=5_000)
+    name: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=5_000)
     horizon: str | None = None
     step: str | None = None
-    shock: str | None = Field(None, max_length=10_000)
-    replay: str | None = Field(None, max_length=4_096)
+    shock: str | None = Field(default=None, max_length=10_000)
+    replay: str | None = Field(default=None, max_length=4_096)
     markets: list[str] | None = None
-    depth_stress: float | None = Field(None, gt=0, le=1e6)
+    depth_stress: float | None = Field(default=None, gt=0, le=1e6)
     market_depth_stress: dict[str, float] = {}
     market_volatility: dict[str, float] = {}
     sources: list[str] = []

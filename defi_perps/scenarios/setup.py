@@ -174,6 +174,7 @@ def resolve_setup(book: Book, choice: ScenarioChoice, depth_stress: float | None
         depth.stress = depth_stress
     from defi_perps.scenarios.shocks import shock_base_path
 
+    base: np.ndarray | None
     if choice.shock:
         base = shock_base_path(_combined_shock(scen, choice.shock, book.market_names), book.market_names,
                                choice.n_steps, choice.step_seconds, strict=False)
