@@ -299,3 +299,20 @@ def test_a_valid_run_emits_strict_json_without_nan_or_null_figures(home: Path) -
 
     walk(data, "$")
     assert not (home / "fuzz.db").exists()
+
+
+@FUZZ
+@given(raw=st.binary(max_size=200), suffix=st.sampled_from([".csv", ".parquet"]))
+def test_arbitrary_bytes_as_book_event_or_replay_file(home: Path, tmp_path: Path, raw: bytes, suffix: str) -> None:
+    """Non-UTF-8, truncated or binary files: the project's one-line error, never a traceback."""
+    from defi_perps.adl.events import load_events_csv
+    from defi_perps.book.files import read_book_file
+    from defi_perps.scenarios import replay_base_path
+
+    f = tmp_path / f"x{suffix}"
+    f.write_bytes(raw)
+    for load in (read_book_file, load_events_csv, lambda p: replay_base_path(p, ["BTC"], 5, 60.0)):
+        try:
+            load(f)
+        except DefiPerpsError as err:
+            assert "\n" not in str(err)
