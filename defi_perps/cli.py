@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("defi_perps.commands.simulate", "simulate", "Monte Carlo liquidation cascades on a book."),
     "compare": ("defi_perps.commands.compare", "compare", "Run one book and shock on several venues side by side."),
     "adl": ("defi_perps.commands.adl", "adl", "Auto-deleveraging policy lab."),
+    "examples": ("defi_perps.commands.examples", "examples", "List or copy the example files the README uses."),
 }
 
 
@@ -70,6 +71,41 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except DefiPerpsError as err:
             raise OneLineError(str(err)) from err
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Click's own usage errors (bad option value, missing argument, unknown option) print one
+        line, ``Error: … (see 'defi-perps CMD --help')``, and exit 2, instead of click's usage block."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as err:
+            if type(err).__name__ == "NoArgsIsHelpError":   # bare `defi-perps`: click shows the help
+                err.show()
+                sys.exit(err.exit_code)
+            names, c = [], err.ctx
+            while c is not None and c.parent is not None:
+                names.append(c.info_name or "")
+                c = c.parent
+            where = " ".join(["defi-perps", *reversed(names)])
+            click.echo(f"Error: {err.format_message()} (see '{where} --help')", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            err.show()
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(1)
+        except click.exceptions.Exit as err:
+            sys.exit(err.exit_code)
+        except OSError as err:
+            import errno
+
+            if err.errno == errno.EPIPE:   # output piped into `head`: not an error
+                sys.exit(1)
+            raise
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

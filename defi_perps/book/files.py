@@ -84,7 +84,8 @@ def read_book_file(path: str | Path) -> Book:
 
     def number(r: int, row: list[object], name: str, *, positive: bool = False, default: float | None = None) -> float:
         if name not in col:
-            assert default is not None
+            if default is None:
+                raise InputError(f"book file {p}: row {r}: no value for {name!r} (add the column, or fill 'size')")
             return default
         raw = cell(r, row, name)
         if (raw is None or (isinstance(raw, str) and not raw.strip())) and default is not None:

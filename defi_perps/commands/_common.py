@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import click
@@ -77,3 +80,158 @@ def progress_bar(description: str, total: float | None, enabled: bool | None = N
 
 
 ProgressCallback = Callable[[int], None]
+
+
+# --- validated option types ------------------------------------------------------------------------
+#
+# Every numeric option goes through one of these, so a bad value is click's one-line usage error
+# (see defi_perps.cli) naming the option and what it accepts: NaN and infinity are refused, ranges
+# are checked, and counts that size memory are checked against the machine's memory before any
+# work starts.
+
+SEED_MAX = 2**63 - 1     # seeds and ids are stored as signed 64-bit integers
+ID_MAX = 2**63 - 1
+
+
+class FiniteFloat(click.ParamType):
+    """A finite float in a range; ``example`` is shown with a range error."""
+
+    name = "number"
+
+    def __init__(self, min: float | None = None, max: float | None = None, *, min_open: bool = False,
+                 max_open: bool = False, example: str = "") -> None:
+        self.min, self.max, self.min_open, self.max_open, self.example = min, max, min_open, max_open, example
+
+    def _accepted(self) -> str:
+        lo = "" if self.min is None else f"{'>' if self.min_open else '>='} {self.min:g}"
+        hi = "" if self.max is None else f"{'<' if self.max_open else '<='} {self.max:g}"
+        rng = " and ".join(x for x in (lo, hi) if x)
+        eg = f", e.g. {self.example}" if self.example else ""
+        return f"a finite number{' ' + rng if rng else ''}{eg}"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float) and math.isfinite(value):
+            v = value
+        else:
+            try:
+                v = float(str(value).strip())
+            except ValueError:
+                self.fail(f"{value!r} is not a number; expected {self._accepted()}", param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not finite; expected {self._accepted()}", param, ctx)
+        if self.min is not None and (v < self.min or (self.min_open and v == self.min)):
+            self.fail(f"{value!r} is out of range; expected {self._accepted()}", param, ctx)
+        if self.max is not None and (v > self.max or (self.max_open and v == self.max)):
+            self.fail(f"{value!r} is out of range; expected {self._accepted()}", param, ctx)
+        return v
+
+
+def physical_memory_bytes() -> int:
+    """RAM of this machine (sysconf), or 16 GiB where it cannot be read."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 16 * 2**30
+
+
+class MemoryBoundedCount(click.IntRange):
+    """A count whose memory (``bytes_each`` per unit) must fit in half of this machine's RAM."""
+
+    def __init__(self, min: int, max: int, bytes_each: int, what: str) -> None:
+        super().__init__(min, max)
+        self.bytes_each, self.what = bytes_each, what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        n = super().convert(value, param, ctx)
+        budget = physical_memory_bytes() // 2
+        if n * self.bytes_each > budget:
+            most = max(self.min or 1, budget // self.bytes_each)
+            self.fail(f"{n:,} {self.what} need about {n * self.bytes_each / 2**30:,.1f} GiB, more than half of this "
+                      f"machine's {physical_memory_bytes() / 2**30:,.1f} GiB; at most {most:,} here", param, ctx)
+        return n
+
+
+class SnapshotRef(click.ParamType):
+    """``latest`` or a stored snapshot id (1 … 2**63 − 1)."""
+
+    name = "ID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if isinstance(value, int):
+            raw: Any = value
+        else:
+            raw = str(value).strip()
+            if raw.lower() == "latest":
+                return "latest"
+        try:
+            n = int(raw)
+        except ValueError:
+            self.fail(f"{value!r}: expected a snapshot id (an integer >= 1) or 'latest'", param, ctx)
+        if not 1 <= n <= ID_MAX:
+            self.fail(f"{value!r}: snapshot ids run from 1 to {ID_MAX:,}", param, ctx)
+        return n
+
+
+# --- option declarations shared by `simulate` and `compare` (one default each) ---------------------
+
+DEFAULT_PATHS = 1000
+DEFAULT_MARKETS = 4
+MAX_PATHS = 100_000_000
+MAX_SYNTHETIC = 100_000_000
+# per-path results (totals, per-market figures, loss split) kept in memory; per-position state for
+# a book (struct-of-arrays of ~25 float64/int columns plus the engine's copies)
+BYTES_PER_PATH = 4_096
+BYTES_PER_POSITION = 600
+
+
+def seed_option(help_text: str = "Seed of the price paths (and of a --synthetic book).", dest: str = "seed") -> Any:
+    return click.option("--seed", dest, type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
+                        help=help_text)
+
+
+def paths_option(dest: str = "n_paths") -> Any:
+    return click.option("--paths", dest, type=MemoryBoundedCount(1, MAX_PATHS, BYTES_PER_PATH, "paths"),
+                        default=DEFAULT_PATHS, show_default=True, help="Monte Carlo price paths.")
+
+
+def snapshot_option(dest: str = "snapshot") -> Any:
+    return click.option("--snapshot", dest, type=SnapshotRef(), default=None, metavar="ID",
+                        help="Stored snapshot id (or 'latest').")
+
+
+def synthetic_option(dest: str = "synthetic") -> Any:
+    return click.option("--synthetic", dest, type=MemoryBoundedCount(1, MAX_SYNTHETIC, BYTES_PER_POSITION, "positions"),
+                        default=None, metavar="N", help="Seeded synthetic book of N positions.")
+
+
+def markets_option(dest: str = "markets") -> Any:
+    return click.option("--markets", dest, type=click.IntRange(1, 6), default=DEFAULT_MARKETS, show_default=True,
+                        help="Markets in a synthetic book (BTC, ETH, SOL, HYPE, XRP, DOGE in that order).")
+
+
+def book_file_option(path_type: type = Path) -> Any:
+    return click.option("--book", "book_file", type=click.Path(dir_okay=False, path_type=path_type), default=None,
+                        metavar="FILE", help="CSV or Parquet book file (columns: see defi_perps/book/files.py).")
+
+
+horizon_option = click.option("--horizon", default=None, help="Simulated time, e.g. 1d, 2h (default 1d, or the scenario's).")
+step_option = click.option("--step", "step", default=None, help="Step length, e.g. 1m (default 1m, or the scenario's).")
+shock_option = click.option("--shock", default=None, metavar="SPEC",
+                            help="Deterministic shock, e.g. '-13%@12m' or 'BTC:-13%@12m; *:-35%@15m'; with "
+                                 "--scenario its items replace the scenario's for the same markets.")
+replay_option = click.option("--replay", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="CSV",
+                             help="Replay a historical path (timestamp,price per market).")
+scenario_option = click.option("--scenario", default=None, metavar="NAME|FILE",
+                               help="Built-in scenario (oct-10-2025, jelly-2025, dydx-yfi-2023) or a TOML file.")
+depth_stress_option = click.option("--depth-stress", type=FiniteFloat(0, 1e6, min_open=True, example="0.02"),
+                                   default=None, help="Depth multiplier, e.g. 0.02 (default 1, or the scenario's).")
+volatility_option = click.option("--volatility", type=FiniteFloat(0, 100, example="0.8 = 80%/yr"), default=None,
+                                 help="Annualised volatility of the stochastic part.")
+
+
+def scenario_options(f: Any) -> Any:
+    """--horizon, --step, --shock, --replay, --scenario, --depth-stress, --volatility (as one block)."""
+    for opt in reversed((horizon_option, step_option, shock_option, replay_option, scenario_option,
+                         depth_stress_option, volatility_option)):
+        f = opt(f)
+    return f

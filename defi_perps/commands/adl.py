@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from defi_perps.commands._common import emit_json, json_option
+from defi_perps.commands._common import FiniteFloat, emit_json, json_option
 
 _REPLAY_HELP = """Replay ADL events from EVENT_CSV under several policies and compare them.
 
@@ -43,7 +43,8 @@ def adl() -> None:
               help="Comma-separated ADL policies.")
 @click.option("--venue", default=None, help="Venue whose ADL ranking the queue policies use (default: bitmex-style).")
 @click.option("--ranking", default=None, help="Override the queue ranking (binance, bitmex, bybit, okx, hyperliquid, pnl, score).")
-@click.option("--risk-power", type=float, default=2.0, show_default=True, help="Exponent c of risk-aware weights λ^c.")
+@click.option("--risk-power", type=FiniteFloat(0, 20, example="2"), default=2.0, show_default=True,
+              help="Exponent c of risk-aware weights λ^c (1 = levered pro-rata).")
 @click.option("--top", "top_k", type=click.IntRange(1, 1000), default=5, show_default=True, help="k of the top-k share.")
 @click.option("--accounts", "show_accounts", is_flag=True, help="Also print per-account haircuts.")
 @json_option

@@ -7,7 +7,19 @@ from typing import Any
 
 import click
 
-from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
+from defi_perps.commands._common import (
+    book_file_option,
+    db_option,
+    emit_json,
+    json_option,
+    markets_option,
+    paths_option,
+    progress_bar,
+    scenario_options,
+    seed_option,
+    snapshot_option,
+    synthetic_option,
+)
 from defi_perps.exceptions import InputError
 from defi_perps.venues.engine_rules import ADL_POLICIES
 from defi_perps.venues.params import VENUE_NAMES
@@ -34,32 +46,19 @@ def _load_book(snapshot: str | None, book_file: str | None, synthetic: int | Non
 
 
 @click.command(name="compare")
-@click.option("--snapshot", default=None, metavar="ID", help="Stored snapshot id (or 'latest').")
-@click.option("--book", "book_file", default=None, metavar="FILE", help="Book file (CSV or Parquet).")
-@click.option("--synthetic", type=click.IntRange(1, 10_000_000), default=None, metavar="N",
-              help="Generate a seeded synthetic book of N positions.")
-@click.option("--markets", type=click.IntRange(1, 6), default=2, show_default=True,
-              help="Markets in a synthetic book.")
+@snapshot_option("snapshot")
+@book_file_option(str)
+@synthetic_option("synthetic")
+@markets_option("markets")
 @db_option
-@click.option("--shock", default=None, metavar="SPEC",
-              help="Deterministic shock, as in `simulate`: e.g. '-13%@12m' or 'BTC:-13%@12m; *:-35%@15m'.")
-@click.option("--replay", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="CSV",
-              help="Replay a historical path (timestamp,price per market), as in `simulate`.")
-@click.option("--scenario", default=None, metavar="NAME|FILE",
-              help="Built-in scenario (oct-10-2025, jelly-2025, dydx-yfi-2023) or a TOML file, as in `simulate`.")
-@click.option("--horizon", default=None, help="Simulated time, e.g. 2h (default 1d, or the scenario's).")
-@click.option("--step", "step", default=None, help="Step length, e.g. 1m (default 1m, or the scenario's).")
-@click.option("--depth-stress", type=float, default=None, help="Depth multiplier, e.g. 0.02 (default 1, or the scenario's).")
-@click.option("--volatility", type=float, default=None, help="Annualised volatility of the stochastic part.")
+@scenario_options
 @click.option("--venues", "venue_spec", default=_ALL, show_default=True,
               help="Comma-separated venues (names or .toml files).")
-@click.option("--paths", "n_paths", type=click.IntRange(1, 1_000_000), default=200, show_default=True,
-              help="Monte Carlo price paths (the same paths for every venue).")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
-              help="Seed of the price paths (and of a --synthetic book).")
+@paths_option()
+@seed_option()
 @click.option("--adl-policy", default="venue", show_default=True, type=click.Choice(ADL_POLICIES),
               help="How ADL is spread over accounts inside each path ('venue': each venue's own queue ranking).")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="numba threads (default: all).")
+@click.option("--threads", type=click.IntRange(1, 1024), default=None, help="numba threads (default: all).")
 @click.option("--adl-events", "adl_events", default=None, metavar="FILE",
               help="Write the ADL events of path 0 (with their candidate accounts) to FILE, for "
                    "'defi-perps adl replay' (what-if under other ADL policies).")

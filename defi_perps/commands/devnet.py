@@ -13,10 +13,13 @@ from typing import Any
 
 import click
 
-from defi_perps.commands._common import emit_json, json_option, progress_bar
+from defi_perps.commands._common import emit_json, json_option, progress_bar, seed_option
 from defi_perps.exceptions import DevnetError
 
 
+# Seeding writes every position on chain (~1 s per 10,000 on a laptop) and keeps the book in
+# memory; beyond this a devnet is no longer a demo and the state file alone reaches gigabytes.
+MAX_DEVNET_POSITIONS = 1_000_000
 STATE_FILE = "state.json"  # = defi_perps.devnet.handle.STATE_FILE (kept here to avoid importing web3)
 
 
@@ -95,11 +98,11 @@ def devnet() -> None:
 
 @devnet.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=8545, show_default=True, help="Port for anvil.")
-@click.option("--positions", type=click.IntRange(min=0), default=20_000, show_default=True,
-              help="Number of positions to seed.")
-@click.option("--accounts", type=click.IntRange(min=1), default=None,
+@click.option("--positions", type=click.IntRange(0, MAX_DEVNET_POSITIONS), default=20_000, show_default=True,
+              help=f"Number of positions to seed (at most {MAX_DEVNET_POSITIONS:,}).")
+@click.option("--accounts", type=click.IntRange(1, MAX_DEVNET_POSITIONS), default=None,
               help="Number of trader accounts (default: 5,000 for the default book).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the book.")
+@seed_option("Random seed of the book.")
 @click.option("--market", "markets", multiple=True, metavar="NAME",
               help="Only this market (repeatable; e.g. ETH, 'BTC/USD [WBTC-USDC]'). Default: all.")
 @json_option
@@ -169,8 +172,11 @@ def down(as_json: bool) -> None:
 
 @devnet.command()
 @json_option
-def status(as_json: bool) -> None:
-    """Show whether the devnet is running, its RPC URL, block and on-chain position count."""
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Show whether the devnet is running, its RPC URL, block and on-chain position count.
+
+    Exits 0 when the devnet answers, 1 when none runs (so scripts can test it)."""
     state = _read_state()
     live = _live(state) if state else None
     if state is None:
@@ -179,10 +185,13 @@ def status(as_json: bool) -> None:
         info = _summary(state, live)
     if as_json:
         emit_json(info)
+        if not live:
+            ctx.exit(1)
         return
     if not live:
-        click.echo("no devnet running" + (" (stale state file removed by the next `devnet up`)" if state else ""))
-        return
+        click.echo("no devnet running" + (" (stale state file removed by the next `devnet up`)" if state else ""),
+                   err=True)
+        ctx.exit(1)
     click.echo(f"devnet running at {info['rpc_url']} (pid {info['pid']}): block {info['block_number']}, "
                f"{info['positions_on_chain']} positions in {info['markets_on_chain']} markets")
     click.echo(f"  chain file: {info['chain_file']}")

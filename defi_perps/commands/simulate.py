@@ -6,7 +6,19 @@ from pathlib import Path
 
 import click
 
-from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
+from defi_perps.commands._common import (
+    book_file_option,
+    db_option,
+    emit_json,
+    json_option,
+    markets_option,
+    paths_option,
+    progress_bar,
+    scenario_options,
+    seed_option,
+    snapshot_option,
+    synthetic_option,
+)
 from defi_perps.exceptions import InputError
 from defi_perps.venues.engine_rules import ADL_POLICIES
 from defi_perps.venues.params import VENUE_NAMES
@@ -17,31 +29,21 @@ def _notice(message: str) -> None:
 
 
 @click.command("simulate")
-@click.option("--snapshot", "snapshot_id", metavar="ID", help="Stored snapshot id (or 'latest').")
-@click.option("--book", "book_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="CSV or Parquet book file (columns: see defi_perps/book/files.py).")
-@click.option("--synthetic", "synthetic_n", type=click.IntRange(1, 10_000_000), metavar="N",
-              help="Seeded synthetic book of N positions.")
-@click.option("--markets", "n_markets", type=click.IntRange(1, 6), default=4, show_default=True,
-              help="Markets in a synthetic book.")
+@snapshot_option("snapshot_id")
+@book_file_option(Path)
+@synthetic_option("synthetic_n")
+@markets_option("n_markets")
 @db_option
-@click.option("--paths", "n_paths", type=click.IntRange(min=1), default=1000, show_default=True)
-@click.option("--horizon", default=None, help="Simulated time, e.g. 1d, 2h (default 1d, or the scenario's).")
-@click.option("--step", "step", default=None, help="Step length, e.g. 1m (default 1m, or the scenario's).")
-@click.option("--shock", default=None, metavar="SPEC", help="Deterministic shock, e.g. '-13%@12m' or 'BTC:-13%@12m'.")
-@click.option("--replay", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="CSV",
-              help="Replay a historical path (timestamp,price per market).")
-@click.option("--scenario", default=None, metavar="NAME|FILE", help="Built-in scenario name or a TOML file.")
-@click.option("--depth-stress", type=float, default=None, help="Depth multiplier, e.g. 0.02 (default 1).")
+@paths_option()
+@scenario_options
 @click.option("--venue", default=None, metavar="NAME|FILE",
               help=f"Venue rules: {', '.join(('generic',) + VENUE_NAMES)} or a .toml file. Default: gmx-v2 on a "
                    "GMX v2 snapshot, else generic.")
 @click.option("--adl-policy", default="venue", show_default=True, type=click.Choice(ADL_POLICIES),
               help="How ADL is spread over the deleveraged side's accounts inside each path ('venue': a queue in "
                    "the venue's own ranking order).")
-@click.option("--volatility", type=float, default=None, help="Annualised volatility of the stochastic part.")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="numba threads (default: all).")
+@seed_option()
+@click.option("--threads", type=click.IntRange(1, 1024), default=None, help="numba threads (default: all).")
 @click.option("--include-paths", is_flag=True, help="With --json, include per-path arrays.")
 @click.option("--detail-paths", type=click.IntRange(0, 10_000), default=8, show_default=True,
               help="Paths that keep per-step detail (liquidations and prices by step).")

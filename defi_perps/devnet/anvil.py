@@ -1,8 +1,11 @@
 """Find, start and stop the anvil node (npm ``@foundry-rs/anvil``, pinned in package.json).
 
-Lookup order for the binary: ``$DEFI_PERPS_ANVIL``, then ``node_modules`` in the current
-directory or any parent (and beside this checkout) — the native binary of the platform package
-``@foundry-rs/anvil-<os>-<arch>``, else the ``.bin/anvil`` wrapper — then ``anvil`` on PATH.
+Lookup order for the binary (:func:`find_anvil`): ``$DEFI_PERPS_ANVIL``; ``node_modules`` in the
+current directory or any parent and beside this checkout; the package's own npm folder
+(:func:`npm_prefix`: ``$DEFI_PERPS_HOME/npm``, where the install hint puts it, so an installed
+package outside the clone finds it); then ``anvil`` on PATH. In a ``node_modules`` the native
+binary of the platform package ``@foundry-rs/anvil-<os>-<arch>`` is preferred over the
+``.bin/anvil`` node wrapper. When none is found, one line says how to install it.
 """
 
 from __future__ import annotations
@@ -31,30 +34,58 @@ GENESIS_TIMESTAMP = 1767225600
 BLOCK_GAS_LIMIT = 30_000_000_000
 
 
+ANVIL_NPM_PACKAGE = "@foundry-rs/anvil"
+ANVIL_VERSION = "1.7.1"   # = package.json; tests/devnet check they agree
+
+
+def npm_prefix() -> Path:
+    """The package's own npm folder: ``npm install --prefix <this>`` puts anvil where it is found."""
+    from defi_perps.paths import home
+
+    return home() / "npm"
+
+
+def _in_node_modules(d: Path) -> Path | None:
+    # Prefer the platform package's native binary over the node wrapper in .bin: the wrapper is a
+    # second process, and a SIGKILL to it would orphan the real anvil.
+    native = sorted((d / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
+    if native and os.access(native[0], os.X_OK):
+        return native[0]
+    cand = d / "node_modules" / ".bin" / "anvil"
+    if cand.is_file() and os.access(cand, os.X_OK):
+        return cand
+    return None
+
+
+def install_hint() -> str:
+    return (f"install it with `npm install --prefix {npm_prefix()} {ANVIL_NPM_PACKAGE}@{ANVIL_VERSION}` "
+            "(or `npm ci` in a defi-perps clone), put anvil on PATH, or set $DEFI_PERPS_ANVIL to the binary")
+
+
 def find_anvil(start: Path | None = None) -> Path:
-    """Path of the anvil binary, or DevnetError telling the user to run ``npm ci``."""
+    """Path of the anvil binary, or a one-line DevnetError saying how to install it."""
     env = os.environ.get("DEFI_PERPS_ANVIL")
     if env:
-        p = Path(env)
+        p = Path(env).expanduser()
         if p.is_file() and os.access(p, os.X_OK):
             return p
-        raise DevnetError(f"$DEFI_PERPS_ANVIL={env} is not an executable file")
+        raise DevnetError(f"$DEFI_PERPS_ANVIL={env} is not an executable file; point it at the anvil binary")
     here = (start or Path.cwd()).resolve()
     checkout = Path(__file__).resolve().parents[2]
     for d in (here, *here.parents, checkout):
-        # Prefer the platform package's native binary over the node wrapper in .bin: the wrapper
-        # is a second process, and a SIGKILL to it would orphan the real anvil.
-        native = sorted((d / "node_modules" / "@foundry-rs").glob("anvil-*/bin/anvil"))
-        if native and os.access(native[0], os.X_OK):
-            return native[0]
-        cand = d / "node_modules" / ".bin" / "anvil"
-        if cand.is_file():
-            return cand
-    found = shutil.which("anvil")
-    if found:
-        return Path(found)
-    raise DevnetError("anvil not found: run `npm ci` in the defi-perps repository "
-                      "(package.json pins @foundry-rs/anvil), or set $DEFI_PERPS_ANVIL")
+        found = _in_node_modules(d)
+        if found is not None:
+            return found
+    try:
+        own = _in_node_modules(npm_prefix())
+    except Exception:  # noqa: BLE001 - an unusable DEFI_PERPS_HOME must not hide the PATH lookup
+        own = None
+    if own is not None:
+        return own
+    on_path = shutil.which("anvil")
+    if on_path:
+        return Path(on_path)
+    raise DevnetError(f"anvil not found: {install_hint()}")
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

@@ -25,17 +25,23 @@ from defi_perps.exceptions import InputError
 from defi_perps.scenarios.shocks import match_markets
 
 
+MAX_REPLAY_BYTES = 256 * 2**20   # ~10M rows; a replay is a price path, not a tick archive
+
+
 def _ts(raw: str, path: Path, row: int) -> float:
     text = raw.strip()
     try:
-        return float(text)
+        v = float(text)
     except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        raise InputError(f"replay file {path}: row {row}, column 'timestamp': {raw!r} is not unix seconds "
-                         "or ISO-8601") from None
+        try:
+            v = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            raise InputError(f"replay file {path}: row {row}, column 'timestamp': {raw!r} is not unix seconds "
+                             "or ISO-8601") from None
+    if not math.isfinite(v) or abs(v) > 1e11:
+        raise InputError(f"replay file {path}: row {row}, column 'timestamp': {raw!r} is not a unix time "
+                         "(seconds, finite, before year 5000)")
+    return v
 
 
 def _price(raw: str, path: Path, row: int, col: str) -> float:
@@ -53,8 +59,16 @@ def read_replay(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     p = Path(path)
     if not p.is_file():
         raise InputError(f"replay file {p} does not exist")
-    with p.open(newline="", encoding="utf-8") as fh:
-        rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
+    if p.stat().st_size > MAX_REPLAY_BYTES:
+        raise InputError(f"replay file {p}: {p.stat().st_size:,} bytes; at most {MAX_REPLAY_BYTES:,} are accepted "
+                         "(resample the series to the simulation step)")
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            rows = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
+    except UnicodeDecodeError as err:
+        raise InputError(f"replay file {p}: not UTF-8 text (byte {err.start}); save it as UTF-8 CSV") from None
+    except csv.Error as err:
+        raise InputError(f"replay file {p}: not a CSV file ({err})") from None
     if len(rows) < 2:
         raise InputError(f"replay file {p}: needs a header and at least one row")
     header = [h.strip().lower() for h in rows[0]]
@@ -84,9 +98,13 @@ def read_replay(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
                 series.setdefault(key, []).append((t, _price(r[i], p, k, name.strip())))
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for key, pts in series.items():
-        arr = np.array(sorted(pts))
-        if np.any(np.diff(arr[:, 0]) <= 0):
-            raise InputError(f"replay file {p}: repeated timestamp in the series for {key!r}")
+        arr = np.array(pts)
+        d = np.diff(arr[:, 0])
+        if np.any(d <= 0):
+            k = int(np.argmax(d <= 0)) + 1
+            what = "repeats" if d[k - 1] == 0 else "goes back in"
+            raise InputError(f"replay file {p}: the series for {key!r} {what} time at its row {k + 1} "
+                             "(rows must be in increasing time order, one row per timestamp)")
         out[key] = (arr[:, 0] - arr[0, 0], arr[:, 1])
     return out
 

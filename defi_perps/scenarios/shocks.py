@@ -23,6 +23,7 @@ import numpy as np
 from defi_perps.exceptions import ConfigError
 from defi_perps.scenarios.durations import parse_duration
 
+MAX_RISE = 999.0   # +99,900 %: a 1,000x move (MNGO's +2,300 % is the largest in incidents.md)
 _SEG = re.compile(r"^([+-]?\d+(?:\.\d+)?)%@(.+)$")
 
 
@@ -34,7 +35,7 @@ def parse_shock(spec: str) -> dict[str, list[tuple[float, float]]]:
         raise ConfigError("shock spec is empty (expected e.g. -13%@12m)")
     for item in text.split(";"):
         if not item:
-            continue
+            continue   # a trailing ';' is harmless; a spec of only ';' is refused below
         market = "*"
         if ":" in item:
             market, item = item.split(":", 1)
@@ -48,11 +49,22 @@ def parse_shock(spec: str) -> dict[str, list[tuple[float, float]]]:
             pct = float(m.group(1)) / 100.0
             if pct <= -1.0:
                 raise ConfigError(f"shock spec {spec!r}: a fall of {m.group(1)}% would take the price to zero")
+            if pct > MAX_RISE:
+                raise ConfigError(f"shock spec {spec!r}: a rise of {m.group(1)}% is beyond the accepted "
+                                  f"+{MAX_RISE * 100:,.0f}% (1,000x)")
             segs.append((pct, parse_duration(m.group(2), f"shock segment {seg!r} duration")))
         if market in out:
             raise ConfigError(f"shock spec {spec!r}: market {market!r} given twice")
         out[market] = segs
+    if not out:
+        raise ConfigError(f"shock spec {spec!r} has no segment (expected e.g. -13%@12m or 'BTC:-13%@12m; *:-35%@15m')")
     return out
+
+
+def shock_duration(spec: str | dict[str, list[tuple[float, float]]]) -> dict[str, float]:
+    """Seconds until each item's last segment ends (``{market or '*': seconds}``)."""
+    parsed = parse_shock(spec) if isinstance(spec, str) else spec
+    return {k: sum(d for _, d in segs) for k, segs in parsed.items()}
 
 
 # Wrapped or bridged tokens index the same asset as the name a scenario uses (GMX's ETH/USD market

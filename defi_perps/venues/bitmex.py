@@ -5,6 +5,11 @@ Ranking = PNL% × EffectiveLeverage (PNL% > 0), PNL% / EffectiveLeverage (PNL% <
 EffectiveLeverage = |MarkValue| / (MarkValue − BankruptValue);
 PNL% = (MarkValue − AvgEntryValue) / |AvgEntryValue|. Values are signed position values
 (negative for shorts), so the same formula ranks longs and shorts.
+
+Maintenance margin is a rate of the position's *entry* value (BitMEX staff: "0.5% * Order Value +
+Taker Fee * Order Value"), so the liquidation price is the bankruptcy price moved by
+``MMR × entry`` towards the entry: https://www.bitmex.com/app/isolatedMarginExamples — 20 ETHUSDT
+bought at 1,000 on a 10,000 USDT wallet (cross), MM 1% = 200 USDT: liquidation 510, bankruptcy 500.
 """
 
 from __future__ import annotations
@@ -33,3 +38,14 @@ def position_values(qty: float, mark: float, entry: float, margin: float) -> tup
 
 def bankruptcy_price(qty: float, entry: float, margin: float) -> float:
     return entry - margin / qty
+
+
+def maintenance_margin(qty: float, entry: float, mmr: float) -> float:
+    """``MMR × |entry value|`` (USD; fees not included)."""
+    return mmr * abs(qty * entry)
+
+
+def liquidation_price(qty: float, entry: float, margin: float, mmr: float) -> float:
+    """Price where margin + PnL = MMR × entry value; ``qty`` signed, ``margin`` the position's margin
+    (cross: the wallet balance available to it). Long: ``entry − (margin − MM)/qty``."""
+    return entry - (margin - maintenance_margin(qty, entry, mmr)) / qty

@@ -7,6 +7,11 @@ Source: https://hyperliquid.gitbook.io/hyperliquid-docs/trading/liquidations —
 MM required); backstop when equity < 2/3 MM. ADL index
 https://hyperliquid.gitbook.io/hyperliquid-docs/trading/auto-deleveraging :
 ``(mark_price / entry_price) * (notional_position / account_value)``.
+
+Margin tiers per asset (https://hyperliquid.gitbook.io/hyperliquid-docs/trading/margin-tiers):
+``maintenance_margin = notional · mmr(tier) − deduction(tier)``; the tables live in
+``params/hyperliquid.toml`` (``[markets.<ASSET>.margin]``) and are evaluated by
+:func:`defi_perps.venues.margin.maintenance_margin_for` / :func:`tiered_maintenance_margin`.
 """
 
 from __future__ import annotations
@@ -15,6 +20,16 @@ from __future__ import annotations
 def maintenance_rate(max_leverage: float) -> float:
     """``l = 1 / (2 · max_leverage)``: half of the initial margin at max leverage."""
     return 1.0 / (2.0 * max_leverage)
+
+
+def tiered_maintenance_margin(notional: float, tiers: list[tuple[float, float]]) -> float:
+    """MM for ``notional`` under ``[(lower_bound, max_leverage), ...]`` (the docs' tier formula)."""
+    from defi_perps.venues.margin import bracket_for, hyperliquid_brackets
+    from defi_perps.venues.params import Tier
+
+    brackets = hyperliquid_brackets(tuple(Tier(lower_bound=lb, max_leverage=lev) for lb, lev in tiers))
+    b = bracket_for(brackets, abs(notional))
+    return abs(notional) * b.mmr - b.maint_amount
 
 
 def liquidation_price(price: float, side: int, account_value: float, size: float, max_leverage: float) -> float:

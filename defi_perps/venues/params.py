@@ -1,11 +1,21 @@
 """Venue parameter files (``venues/params/<venue>.toml``): typed loader with one-line errors.
 
 Every venue is *data*: maintenance margin (flat, tiered brackets with maintenance amounts, or
-Hyperliquid's ½·IM-at-max-leverage), liquidation trigger/execution/fee and where the fee goes,
+Hyperliquid's ½·IM-at-max-leverage margin tiers), liquidation trigger/execution/fee and where the fee goes,
 partial liquidation, the loss absorber (insurance fund, GM/GLP pool, HLP vault, broker), the ADL
 trigger, ranking and fill price, and a trader profit cap. Each file carries a ``[sources]`` table
 that maps every parameter's dotted name to where it comes from (a URL, a contract path, or the
 words "modelling choice"); :func:`load_venue` refuses a file with an unsourced parameter.
+
+Per-market overrides: a venue's rules differ by asset (Hyperliquid's margin tables, GMX v2's
+per-market min-collateral factors, Binance's per-symbol clearance fee, BitMEX's per-contract
+maintenance rate). ``[markets.<ASSET>.margin]`` / ``[markets.<ASSET>.liquidation]`` override the
+venue-wide sections for that asset; :meth:`VenueParams.for_market` returns the merged parameters
+for a market name (``"ETH"``, ``"ETH/USD [WETH-USDC]"``, ``"WETH"`` all resolve to ``ETH``). An asset
+no override names gets ``[markets."*"]`` when the file has one (e.g. Hyperliquid's smallest table for
+unlisted assets), else the venue-wide sections. The venue-wide sections describe the venue's
+reference market (BTC for the exchanges; GMX's ``baseMarketConfig``), so a consumer that does not
+yet ask per market keeps the reference market's rules.
 
 Units: USD amounts are float USD, rates and fractions are plain fractions (0.004 = 0.4 %).
 These are venue *models*, not on-chain state, so floats are fine here; GMX v2's exact on-chain
@@ -27,7 +37,7 @@ VENUE_NAMES: tuple[str, ...] = ("gmx-v2", "gmx-v1", "hyperliquid", "binance", "b
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Bracket(_Strict):
@@ -38,10 +48,21 @@ class Bracket(_Strict):
     maint_amount: float = Field(ge=0, default=0.0)   # Binance "maintenance amount" / Bybit "MM deduction"
 
 
+class Tier(_Strict):
+    """One Hyperliquid margin tier: from ``lower_bound`` USD of notional on, at most ``max_leverage``."""
+
+    lower_bound: float = Field(ge=0, allow_inf_nan=False)
+    max_leverage: float = Field(gt=0, allow_inf_nan=False)
+
+
 class Margin(_Strict):
     kind: Literal["tiered", "flat", "half_im_at_max_leverage", "gmx_v2", "gmx_v1", "stop_out"]
     max_leverage: float = Field(gt=0)
     brackets: tuple[Bracket, ...] = ()
+    # half_im_at_max_leverage: Hyperliquid margin tiers (empty = one tier at max_leverage)
+    tiers: tuple[Tier, ...] = ()
+    # BitMEX sizes maintenance on the position's entry value, not its mark value
+    mm_on_entry_value: bool = False
     mmr: float = Field(ge=0, lt=1, default=0.0)          # flat / gmx min collateral factor for liquidation
     min_collateral_usd: float = Field(ge=0, default=0.0)  # GMX v2 MIN_COLLATERAL_USD
     close_fee_rate: float = Field(ge=0, default=0.0)      # GMX position (close) fee, counted in the test
@@ -55,6 +76,17 @@ class Margin(_Strict):
             caps = [b.cap for b in self.brackets]
             if caps != sorted(caps) or len(set(caps)) != len(caps):
                 raise ValueError("bracket caps must be strictly increasing")
+        if self.tiers:
+            if self.kind != "half_im_at_max_leverage":
+                raise ValueError("tiers are Hyperliquid margin tiers (kind = 'half_im_at_max_leverage')")
+            lows = [t.lower_bound for t in self.tiers]
+            levs = [t.max_leverage for t in self.tiers]
+            if lows[0] != 0 or lows != sorted(lows) or len(set(lows)) != len(lows):
+                raise ValueError("tier lower bounds must start at 0 and strictly increase")
+            if levs != sorted(levs, reverse=True):
+                raise ValueError("tier max leverage must not rise with notional")
+            if levs[0] != self.max_leverage:
+                raise ValueError(f"max_leverage {self.max_leverage:g} must equal the first tier's {levs[0]:g}")
         return self
 
 
@@ -97,6 +129,30 @@ class BBook(_Strict):
     spread_rate: float = Field(ge=0)
 
 
+class MarketOverride(_Strict):
+    """Fields of ``margin`` / ``liquidation`` that differ for one asset (validated after merging)."""
+
+    margin: dict[str, Any] = {}
+    liquidation: dict[str, Any] = {}
+
+
+# Wrapped or bridged tokens index the same asset (GMX's ETH/USD market has WETH as its index token).
+_UNDERLYING = {"WETH": "ETH", "WBTC": "BTC", "WBTC.E": "BTC", "BTC.B": "BTC", "WAVAX": "AVAX", "WSOL": "SOL",
+               "WBNB": "BNB"}
+
+
+def asset_of(market: str) -> str:
+    """The asset symbol a market name stands for: ``"ETH/USD [WETH-USDC]"`` → ``"ETH"``, ``"WBTC"`` → ``"BTC"``,
+    ``"BTCUSDT"`` → ``"BTC"``, ``"eth-perp"`` → ``"ETH"``."""
+    base = market.strip().split("/")[0].split()[0] if market.strip() else ""
+    base = base.split("-")[0].upper()
+    for quote in ("USDT", "USDC", "USD"):
+        if base.endswith(quote) and len(base) > len(quote):
+            base = base[: -len(quote)]
+            break
+    return _UNDERLYING.get(base, base)
+
+
 class VenueParams(_Strict):
     name: str
     display: str
@@ -107,16 +163,67 @@ class VenueParams(_Strict):
     adl: Adl
     profit_cap: ProfitCap = ProfitCap()
     bbook: BBook | None = None
+    markets: dict[str, MarketOverride] = {}
     sources: dict[str, str]
 
     def source_of(self, dotted: str) -> str:
         return self.sources[dotted]
+
+    @model_validator(mode="after")
+    def _check_markets(self) -> "VenueParams":
+        for asset in self.markets:
+            if asset != asset.upper():
+                raise ValueError(f"markets.{asset}: write the asset symbol in capitals ({asset.upper()!r})")
+            self.for_market(asset)   # every override must merge into valid parameters
+        return self
+
+    def market_override(self, market: str) -> tuple[str, MarketOverride] | None:
+        """``(key, override)`` for a market name — its asset's table, else ``"*"`` (assets the file does
+        not list; a listed asset never takes ``"*"``) —
+        or None when the venue-wide sections apply."""
+        asset = market if market == "*" else asset_of(market)
+        if asset in self.markets:
+            return asset, self.markets[asset]
+        if "*" in self.markets:
+            return "*", self.markets["*"]
+        return None
+
+    def for_market(self, market: str) -> "VenueParams":
+        """This venue's parameters for one market: its ``[markets.<ASSET>]`` override merged over the
+        venue-wide ``margin`` / ``liquidation``; the venue-wide sections for a market it does not name."""
+        hit = self.market_override(market)
+        if hit is None:
+            return self
+        asset, o = hit
+        try:
+            margin = Margin.model_validate({**self.margin.model_dump(), **o.margin}) if o.margin else self.margin
+            liq = (Liquidation.model_validate({**self.liquidation.model_dump(), **o.liquidation})
+                   if o.liquidation else self.liquidation)
+        except ValidationError as err:
+            e = err.errors()[0]
+            loc = ".".join(str(p) for p in e["loc"])
+            raise ValueError(f"markets.{asset}: {loc}: {e['msg']}") from None
+        return self.model_copy(update={"margin": margin, "liquidation": liq})
+
+    def market_source(self, market: str, dotted: str) -> str:
+        """Where ``dotted`` (e.g. ``margin.tiers``) comes from for this market."""
+        hit = self.market_override(market)
+        if hit is not None:
+            key = f"markets.{hit[0]}.{dotted}"
+            if key in self.sources:
+                return self.sources[key]
+        return self.sources.get(dotted, "")
 
 
 def _leaf_keys(raw: dict[str, Any]) -> list[str]:
     out: list[str] = []
     for section, body in raw.items():
         if section in {"name", "display", "counterparty", "sources"}:
+            continue
+        if section == "markets" and isinstance(body, dict):
+            for asset, o in body.items():
+                for sub, fields in (o.items() if isinstance(o, dict) else ()):
+                    out.extend(f"markets.{asset}.{sub}.{k}" for k in (fields if isinstance(fields, dict) else ()))
             continue
         if isinstance(body, dict):
             out.extend(f"{section}.{k}" for k in body)
@@ -158,7 +265,13 @@ def load_venue(name_or_path: str | Path) -> VenueParams:
     if p.suffix == ".toml":
         if not p.is_file():
             raise ConfigError(f"venue file {p} does not exist")
-        return parse_venue(p.read_text(encoding="utf-8"), str(p))
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as err:
+            raise ConfigError(f"venue file {p}: not UTF-8 text (byte {err.start}); save it as UTF-8 TOML") from None
+        except OSError as err:
+            raise ConfigError(f"venue file {p}: cannot be read ({err.strerror})") from None
+        return parse_venue(text, str(p))
     name = str(name_or_path).strip().lower()
     if name not in VENUE_NAMES:
         raise ConfigError(f"unknown venue {name!r}; choose from {', '.join(VENUE_NAMES)} or pass a .toml file")
@@ -169,5 +282,11 @@ def load_venue(name_or_path: str | Path) -> VenueParams:
 def parse_venue_list(spec: str) -> list[VenueParams]:
     names = [s.strip() for s in spec.split(",") if s.strip()]
     if not names:
-        raise ConfigError("--venues is empty")
+        raise ConfigError(f"--venues {spec!r} names no venue; choose from {', '.join(VENUE_NAMES)} or .toml files")
+    seen: set[str] = set()
+    for n in names:
+        key = n.lower()
+        if key in seen:
+            raise ConfigError(f"--venues names {n!r} twice; list each venue once")
+        seen.add(key)
     return [load_venue(n) for n in names]

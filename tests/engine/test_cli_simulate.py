@@ -46,7 +46,7 @@ def test_replay_and_include_paths(tmp_path):
 @pytest.mark.parametrize("args,needle", [
     (("--paths", "3"), "exactly one of"),
     (("--synthetic", "10", "--book", "x.csv"), "exactly one of"),
-    (("--synthetic", "10", "--shock", "-5%@1m", "--scenario", "oct-10-2025"), "at most one of"),
+    (("--synthetic", "10", "--shock", "-5%@1m", "--replay", "x.csv"), "at most one of"),
     (("--synthetic", "10", "--shock", "crash"), "bad segment"),
     (("--synthetic", "10", "--horizon", "1x"), "--horizon"),
     (("--synthetic", "10", "--scenario", "atlantis"), "unknown scenario"),

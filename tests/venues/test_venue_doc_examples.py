@@ -7,8 +7,14 @@ import pytest
 
 from defi_perps.adl.events import AdlEvent, make_candidates
 from defi_perps.adl.policies import run_policy
-from defi_perps.venues import binance, bitmex, bybit, gmx_v1, hyperliquid, okx
-from defi_perps.venues.margin import maintenance_margin
+from defi_perps.venues import binance, bitmex, bybit, gmx_v1, gmx_v2, hyperliquid, okx
+from defi_perps.venues.margin import (
+    maintenance_margin,
+    maintenance_margin_for,
+    maintenance_rate_for,
+    market_tier_arrays,
+    max_leverage_for,
+)
 from defi_perps.venues.params import load_venue
 
 
@@ -85,7 +91,7 @@ def test_binance_faq_liquidation_price_example() -> None:
     # $50,000. In this example, your liquidation price will be $25,100.40." (first bracket: 0.4 %, 0).
     # The same page's follow-up ($35,857.67 after adding 1,000 USDT at $45,000) depends on fees and balance
     # changes the page does not state, so it is not reproduced here.
-    params = load_venue("binance")
+    params = load_venue("binance").for_market("BTCUSDT")
     lp = binance.liquidation_price(500.0, 1_000.0 / 50_000.0, 50_000.0, params.margin.brackets)
     assert round(lp, 2) == 25_100.40
 
@@ -95,7 +101,7 @@ def test_binance_liquidation_price_with_brackets() -> None:
     # (reverse-engineered from Binance's own web client; Binance publishes no worked numeric example
     # we could retrieve). At LP the margin balance equals the bracket's MM: WB + qty(LP - entry) =
     # |qty| LP MMR - cum, and the bracket chosen is the one covering |qty| LP.
-    params = load_venue("binance")
+    params = load_venue("binance").for_market("BTC")
     for wb, qty, entry in [(1_000.0, 1.0, 50_000.0), (20_000.0, 10.0, 60_000.0), (50_000.0, -5.0, 40_000.0)]:
         lp = binance.liquidation_price(wb, qty, entry, params.margin.brackets)
         notional = abs(qty) * lp
@@ -201,8 +207,9 @@ def test_gmx_v1_float_liquidation_price_matches_contract() -> None:
     assert gmx_v1.validate_liquidation(price=below, **kw)[0] == 2
 
 
-def test_maintenance_margin_is_continuous_across_binance_brackets() -> None:
-    m = load_venue("binance").margin
+@pytest.mark.parametrize("market", ["BTC", "ETH", "ADA"])
+def test_maintenance_margin_is_continuous_across_binance_brackets(market: str) -> None:
+    m = load_venue("binance").for_market(market).margin
     for b in m.brackets[:-1]:
         lo = maintenance_margin(m, b.cap)
         hi = maintenance_margin(m, b.cap * (1 + 1e-12))
@@ -210,3 +217,120 @@ def test_maintenance_margin_is_continuous_across_binance_brackets() -> None:
     arr = np.array([10_000.0, 60_000.0, 2e6])
     from defi_perps.venues.margin import maintenance_margin_array
     assert np.allclose(maintenance_margin_array(m, arr), [maintenance_margin(m, float(x)) for x in arr])
+
+
+def test_binance_tables_are_per_symbol() -> None:
+    # BTCUSDT 125x table (gist highfestiva, venues.md §1.1): 0.4 % up to 50k; ETHUSDT 100x table (gist
+    # crackcomm): 0.5 % up to 10k, then 0.65 % minus 15; other symbols the 75x altcoin table: 0.65 %.
+    p = load_venue("binance")
+    assert maintenance_rate_for(p, "BTC", 10_000.0) == 0.004
+    assert maintenance_rate_for(p, "ETHUSDT", 10_000.0) == 0.005
+    assert maintenance_margin_for(p, "ETH", 50_000.0) == pytest.approx(50_000 * 0.0065 - 15)
+    assert maintenance_rate_for(p, "XRP", 10_000.0) == 0.0065
+    assert max_leverage_for(p, "BTC") == 125 and max_leverage_for(p, "ETH") == 100 and max_leverage_for(p, "ADA") == 75
+
+
+def test_binance_liquidation_fee_per_its_documentation() -> None:
+    # https://binance.zendesk.com/hc/en-us/articles/360033525271-Liquidation : "a liquidation fee (0.3% on
+    # BTC/USDT perpetual contract; 0.5% on all other perpetual contracts) will be charged on the amount
+    # liquidated only". Not Chitra et al.'s 40 bp model figure.
+    p = load_venue("binance")
+    assert p.for_market("BTCUSDT").liquidation.fee_rate == 0.003
+    assert p.for_market("BTC/USD [WBTC-USDC]").liquidation.fee_rate == 0.003
+    for other in ("ETH", "SOL", "DOGE"):
+        assert p.for_market(other).liquidation.fee_rate == 0.005
+    assert "0.3% on BTC/USDT" in p.market_source("BTC", "liquidation.fee_rate")
+    assert "0.5% on all other" in p.market_source("SOL", "liquidation.fee_rate")
+
+
+# --- Hyperliquid margin tiers -----------------------------------------------------------------------
+
+def test_hyperliquid_margin_tables_are_per_asset() -> None:
+    # https://hyperliquid.gitbook.io/hyperliquid-docs/trading/margin-tiers (Mainnet Margin Tiers): BTC 40x
+    # to 150M then 20x; ETH 25x to 100M then 15x; SOL 20x to 70M; XRP 20x to 40M; HYPE, DOGE 10x to 20M;
+    # BNB, ARB 10x to 3M. maintenance_margin_rate = IM rate at the tier's max leverage / 2
+    # ("at 20x max leverage, maintenance_margin_rate = 2.5%").
+    p = load_venue("hyperliquid")
+    assert maintenance_rate_for(p, "BTC") == pytest.approx(0.0125)
+    assert maintenance_rate_for(p, "ETH") == pytest.approx(0.02)          # not BTC's 1.25 %
+    assert maintenance_rate_for(p, "ETH/USD [WETH-USDC]") == pytest.approx(0.02)
+    assert maintenance_rate_for(p, "SOL") == pytest.approx(0.025)
+    assert maintenance_rate_for(p, "XRP") == pytest.approx(0.025)
+    assert maintenance_rate_for(p, "HYPE") == pytest.approx(0.05)
+    assert maintenance_rate_for(p, "DOGE") == pytest.approx(0.05)
+    assert maintenance_rate_for(p, "BNB") == pytest.approx(0.05)
+    assert max_leverage_for(p, "BTC") == 40 and max_leverage_for(p, "BTC", 150e6) == 20
+    assert max_leverage_for(p, "ETH") == 25 and max_leverage_for(p, "ETH", 100e6 + 1) == 15
+    # an asset the docs do not list gets [markets."*"] (the smallest listed table: 10x / 5x above 3M)
+    assert maintenance_rate_for(p, "NEWCOIN") == pytest.approx(0.05)
+    assert max_leverage_for(p, "NEWCOIN", 4e6) == 5
+
+
+def test_hyperliquid_btc_tier_deduction_from_docs_formula() -> None:
+    # Same page: deduction(n) = deduction(n-1) + lower_bound(n) * (mmr(n) - mmr(n-1)). BTC: tier 1 from
+    # 150M at 20x -> mmr 2.5 %, deduction = 150M x (2.5 % - 1.25 %) = 1.875M; at 200M notional
+    # MM = 200M x 2.5 % - 1.875M = 3.125M (a single 40x tier would give 2.5M).
+    p = load_venue("hyperliquid")
+    assert maintenance_margin_for(p, "BTC", 200e6) == pytest.approx(3_125_000.0)
+    assert maintenance_margin_for(p, "BTC", 100e6) == pytest.approx(1_250_000.0)
+    assert hyperliquid.tiered_maintenance_margin(200e6, [(0.0, 40.0), (150e6, 20.0)]) == pytest.approx(3_125_000.0)
+    # continuous at every tier boundary, for every listed asset
+    for asset in p.markets:
+        m = p.for_market(asset).margin
+        for t in m.tiers[1:]:
+            lo = maintenance_margin(m, t.lower_bound * (1 - 1e-12))
+            hi = maintenance_margin(m, t.lower_bound * (1 + 1e-12))
+            assert hi == pytest.approx(lo, rel=1e-6), asset
+    # ETH past 100M: 15x -> 3.333 %, deduction 100M x (3.333 % - 2 %)
+    assert maintenance_margin_for(p, "ETH", 150e6) == pytest.approx(150e6 / 30 - 100e6 * (1 / 30 - 0.02))
+
+
+def test_hyperliquid_tier_arrays_for_the_engine() -> None:
+    # what an engine consumes per market: floors, rates and deductions of each market's own table
+    p = load_venue("hyperliquid")
+    t = market_tier_arrays(p, ["BTC", "ETH", "HYPE"])
+    assert t["floor"][0].tolist() == [0.0, 150e6] and t["rate"][1].tolist() == pytest.approx([0.02, 1 / 30])
+    assert t["amount"][0, 1] == pytest.approx(1_875_000.0) and t["flat_rate"][2] == pytest.approx(0.05)
+    notional = 200e6
+    k = int(np.searchsorted(t["floor"][0], notional, side="right") - 1)
+    assert notional * t["rate"][0, k] - t["amount"][0, k] == pytest.approx(3_125_000.0)
+
+
+# --- BitMEX maintenance on entry value ----------------------------------------------------------------
+
+def test_bitmex_maintenance_on_entry_value_example() -> None:
+    # https://www.bitmex.com/app/isolatedMarginExamples: "Karen's BitMEX account wallet has 10,000 USDT. She
+    # buys 20 contracts of ETHUSDT at the price of $1,000 at 50x Cross Margin. The required initial margin is
+    # 2% = 400 USDT, and the maintenance margin is 1% = 200 USDT ... Her liquidation and bankruptcy prices are
+    # 510 and 500, respectively." MM on the mark value would give 10,000/(20 x 0.99) = 505.05.
+    assert bitmex.bankruptcy_price(20.0, 1_000.0, 10_000.0) == pytest.approx(500.0)
+    assert bitmex.liquidation_price(20.0, 1_000.0, 10_000.0, 0.01) == pytest.approx(510.0)
+    p = load_venue("bitmex")
+    m = p.for_market("ETHUSDT").margin
+    assert m.mm_on_entry_value and max_leverage_for(p, "ETH") == 50
+    # the venue's own margin function: 200 USDT at any mark, sized on the 20,000 USDT entry value
+    assert maintenance_margin_for(p, "ETH", 20 * 510.0, entry_notional=20 * 1_000.0) == pytest.approx(200.0)
+    assert maintenance_margin_for(p, "ETH", 20 * 2_000.0, entry_notional=20 * 1_000.0) == pytest.approx(200.0)
+    # equity at 510 = 10,000 + 20 x (510 - 1,000) = 200 = MM: the trigger is exactly at the documented price
+    assert 10_000 + 20 * (510.0 - 1_000.0) == pytest.approx(maintenance_margin(m, 20 * 510.0, 20 * 1_000.0))
+    # short side mirrors it
+    assert bitmex.liquidation_price(-20.0, 1_000.0, 10_000.0, 0.01) == pytest.approx(1_490.0)
+
+
+# --- GMX v2 per-market min collateral factor -------------------------------------------------------
+
+def test_gmx_v2_min_collateral_factor_per_market() -> None:
+    # gmx-io/gmx-synthetics config/markets.ts (arbitrum): BTC/USD [WBTC.e-USDC] and ETH/USD [WETH-USDC] set
+    # minCollateralFactor: decimalToFloat(5, 3) // 200x leverage, overriding baseMarketConfig's 1 %.
+    p = load_venue("gmx-v2")
+    assert maintenance_rate_for(p, "BTC/USD [WBTC.e-USDC]") == 0.005
+    assert maintenance_rate_for(p, "ETH/USD [WETH-USDC]") == 0.005
+    assert maintenance_rate_for(p, "ETH") == 0.005 and max_leverage_for(p, "ETH") == 200
+    assert maintenance_rate_for(p, "ARB/USD [ARB-USDC]") == 0.01            # base default
+    # $100k long at $100k with $2k stable collateral, 0.06 % close fee: liquidated where remaining collateral
+    # = size x mcf. At 0.5 % the price is 98,560; at the old 1 % it would be 99,060.
+    lp = gmx_v2.liquidation_price(100_000.0, 1.0, 2_000.0, +1, maintenance_rate_for(p, "BTC"), fees_usd=60.0)
+    assert lp == pytest.approx(98_560.0)
+    remaining = 2_000.0 + (lp - 100_000.0) - 60.0
+    assert remaining == pytest.approx(100_000.0 * 0.005)
+
