@@ -18,12 +18,20 @@ Per-market override arrays hold NaN where the venue rules' default applies.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from defi_perps.exceptions import EngineInputError
+
+
+# per-position columns: every one has N rows (validate checks them all)
+REQUIRED_POSITION_COLUMNS = ("market", "side", "size", "entry_price", "collateral_usd", "collateral_tokens",
+                             "account")
+OPTIONAL_POSITION_COLUMNS = ("position_mm_rate", "liquidation_price", "remaining_collateral_usd",
+                             "close_cost_usd", "close_impact_usd", "liquidatable_now")
 
 
 def _nan(m: int, *shape: int) -> np.ndarray:
@@ -100,6 +108,26 @@ class Book:
                                else np.ascontiguousarray(self.pool_short_usd, dtype=np.float64))
         self.validate()
 
+    def with_positions(self, account_names: list[str] | None = None, **cols: np.ndarray) -> "Book":
+        """This book with ``k`` positions appended, given column-wise (``market``, ``side``, ``size``,
+        ``entry_price``, ``collateral_usd``, ``collateral_tokens``, ``account`` required). Per-position
+        columns not given take their "unknown" value (NaN; ``liquidatable_now`` False), so a column
+        added to the book later cannot be left short by a caller that appends positions."""
+        missing = [c for c in REQUIRED_POSITION_COLUMNS if c not in cols]
+        if missing:
+            raise EngineInputError(f"appended positions lack column(s) {', '.join(missing)}")
+        k = int(np.asarray(cols["size"]).size)
+        changes: dict[str, object] = {}
+        for name in REQUIRED_POSITION_COLUMNS + OPTIONAL_POSITION_COLUMNS:
+            old = getattr(self, name)
+            new = cols.get(name)
+            if new is None:
+                new = np.zeros(k, dtype=bool) if old.dtype == np.bool_ else np.full(k, np.nan)
+            changes[name] = np.concatenate([old, np.asarray(new, dtype=old.dtype)])
+        if account_names is not None:
+            changes["account_names"] = account_names
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
     @property
     def n_positions(self) -> int:
         return int(self.size.size)
@@ -124,9 +152,7 @@ class Book:
             raise EngineInputError("book has no markets")
         if self.price.shape != (m,) or not np.all(np.isfinite(self.price)) or np.any(self.price <= 0):
             raise EngineInputError("book market prices must be finite and > 0, one per market")
-        for name in ("market", "side", "entry_price", "collateral_usd", "collateral_tokens", "account",
-                     "position_mm_rate", "liquidation_price", "remaining_collateral_usd", "close_cost_usd",
-                     "close_impact_usd", "liquidatable_now"):
+        for name in REQUIRED_POSITION_COLUMNS + OPTIONAL_POSITION_COLUMNS:
             if getattr(self, name).shape != (n,):
                 raise EngineInputError(f"book column {name} has {getattr(self, name).size} rows, expected {n}")
         if n and (self.market.min() < 0 or self.market.max() >= m):

@@ -178,6 +178,9 @@ def _admit(params: VenueParams, book: Book) -> tuple[Book, dict[str, Any]]:
     changes: dict[str, Any] = {}
     if hit.any():
         changes["collateral_usd"] = book.collateral_usd + topup
+        # the protocol's exact liquidation terms were computed for the collateral actually posted
+        for name in ("liquidation_price", "remaining_collateral_usd"):
+            changes[name] = np.where(hit, np.nan, getattr(book, name))
     if params.margin.kind != "gmx_v2":
         # the book's own on-chain factors belong to GMX v2; other venues use their parameters
         m = book.n_markets
@@ -279,16 +282,11 @@ def _with_market_makers(book: Book) -> tuple[Book, dict[str, float]]:
     names = list(book.account_names) or [str(int(a)) for a in range(int(book.account.max()) + 1 if book.n_positions else 0)]
     first = max(int(book.account.max()) + 1 if book.n_positions else 0, len(names))
     names = names + [""] * (first - len(names)) + [f"market-maker:{book.market_names[m]}" for m in mk]
-    cat = np.concatenate
-    extra = {
-        "market": cat([book.market, np.array(mk, np.int32)]), "side": cat([book.side, -np.sign(net[mk]).astype(np.int8)]),
-        "size": cat([book.size, size]), "entry_price": cat([book.entry_price, price]),
-        "collateral_usd": cat([book.collateral_usd, size * price / MARKET_MAKER_LEVERAGE]),
-        "collateral_tokens": cat([book.collateral_tokens, np.zeros(k)]),
-        "account": cat([book.account, np.arange(first, first + k, dtype=np.int32)]), "account_names": names,
-        "position_mm_rate": cat([book.position_mm_rate, np.full(k, np.nan)]),
-    }
-    return dataclasses.replace(book, **extra), {book.market_names[m]: float(size[i] * price[i]) for i, m in enumerate(mk)}
+    grown = book.with_positions(
+        account_names=names, market=np.array(mk, np.int32), side=-np.sign(net[mk]).astype(np.int8), size=size,
+        entry_price=price, collateral_usd=size * price / MARKET_MAKER_LEVERAGE, collateral_tokens=np.zeros(k),
+        account=np.arange(first, first + k, dtype=np.int32))
+    return grown, {book.market_names[m]: float(size[i] * price[i]) for i, m in enumerate(mk)}
 
 
 def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, adl_policy: str = "venue") -> VenueInputs:

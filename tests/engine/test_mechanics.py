@@ -330,7 +330,13 @@ def test_margin_top_up_at_admission_is_reported():
     from defi_perps.venues.params import load_venue
 
     book = _book([1, 1], [10.0, 10.0], [100.0, 100.0], [1.0, 100.0])     # 1000x and 10x
-    vi = venue_inputs(load_venue("binance"), book)
+    from defi_perps.venues.margin import max_leverage_for
+
+    params = load_venue("binance")
+    vi = venue_inputs(params, book)
+    # the market's own bracket table decides the cap (an unlisted symbol: Binance's 75x altcoin table)
+    cap = max_leverage_for(params, book.market_names[0], 1000.0)
+    assert cap == 75.0
     assert vi.margin_topup["positions"] == 1 and vi.margin_topup["notional_usd"] == pytest.approx(1000.0)
-    assert vi.book.collateral_usd[0] == pytest.approx(1000.0 / 125.0 * 1.0001)
+    assert vi.book.collateral_usd[0] == pytest.approx(1000.0 / cap * 1.0001)
     assert vi.book.collateral_usd[1] == 100.0
