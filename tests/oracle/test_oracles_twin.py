@@ -1,0 +1,141 @@
+"""Every oracle / mark kernel equals its plain-Python twin, and each follows its documented rule."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from defi_perps.engine import oracles as nb
+from defi_perps.engine import oracles_reference as ref
+from defi_perps.engine.oracles import ORACLE
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _paths(seed: int, p: int, t: int, k: int | None = None, vol: float = 0.03) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    shape = (p, t) if k is None else (p, t, k)
+    steps = rng.normal(0.0, vol, shape)
+    # occasional jumps so the thresholds and outlier rules are exercised
+    steps += rng.choice([0.0, 0.0, 0.0, 0.2, -0.2], shape) * (rng.random(shape) < 0.05)
+    return 100.0 * np.exp(np.cumsum(steps, axis=1))
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 8), kind=st.sampled_from(nb.AGGREGATORS),
+       outlier=st.floats(0.01, 0.2))
+def test_aggregators_match_twin(seed: int, k: int, kind: int, outlier: float) -> None:
+    src = _paths(seed, 3, 25, k)
+    w = np.random.default_rng(seed + 1).choice([1.0, 2.0, 3.0], k)
+    np.testing.assert_allclose(nb.aggregate_sources(kind, src, w, outlier),
+                               ref.aggregate_sources(kind, src, w, outlier), rtol=1e-12)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), dev=st.floats(0.0, 0.05), hb=st.integers(1, 40))
+def test_chainlink_push_matches_twin(seed: int, dev: float, hb: int) -> None:
+    src = _paths(seed, 3, 60)
+    np.testing.assert_array_equal(nb.chainlink_push(src, dev, hb), ref.chainlink_push(src, dev, hb))
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), conf=st.floats(0.0, 0.05), lat=st.integers(0, 5),
+       spread=st.floats(0.0, 0.01), maxdev=st.floats(0.001, 0.2))
+def test_pull_and_keeper_match_twin(seed: int, conf: float, lat: int, spread: float, maxdev: float) -> None:
+    src = _paths(seed, 2, 30)
+    for a, b in zip(nb.pull_feed(src, conf, lat), ref.pull_feed(src, conf, lat)):
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+    chainlink = ref.chainlink_push(src, 0.005, 10)
+    for a, b in zip(nb.gmx_v2_keeper(src, chainlink, spread, maxdev), ref.gmx_v2_keeper(src, chainlink, spread, maxdev)):
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), k=st.integers(0, 5), tau=st.floats(10.0, 1000.0))
+def test_hl_mark_matches_twin(seed: int, k: int, tau: float) -> None:
+    oracle = _paths(seed, 2, 40)
+    mid = oracle * np.exp(np.random.default_rng(seed).normal(0, 0.02, oracle.shape))
+    ext = _paths(seed + 3, 2, 40, k) if k else np.zeros((2, 40, 0))
+    w = np.arange(1.0, k + 1.0)
+    np.testing.assert_allclose(nb.hl_mark(oracle, mid, ext, w, 3.0, tau, 30.0),
+                               ref.hl_mark(oracle, mid, ext, w, 3.0, tau, 30.0), rtol=1e-10)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), cap=st.sampled_from([1.05, 1.5, 3.0, 10.0, math.inf]), use_ext=st.integers(0, 1),
+       window=st.integers(1, 30))
+def test_hyperp_twap_collateral_match_twin(seed: int, cap: float, use_ext: int, window: int) -> None:
+    mid = _paths(seed, 2, 50, vol=0.1)
+    ext = _paths(seed + 7, 2, 50)
+    np.testing.assert_allclose(nb.hyperp_mark(mid, ext, use_ext, 60.0, 8 * 3600.0, cap),
+                               ref.hyperp_mark(mid, ext, use_ext, 60.0, 8 * 3600.0, cap), rtol=1e-10)
+    np.testing.assert_allclose(nb.twap(mid, window), ref.twap(mid, window), rtol=1e-9)
+    for mode in (ORACLE.OWN_BOOK, ORACLE.REDEMPTION):
+        np.testing.assert_array_equal(nb.collateral_price(mid, ext, mode, 95.0),
+                                      ref.collateral_price(mid, ext, mode, 95.0))
+
+
+# --- documented behaviour -------------------------------------------------------------------------
+def test_chainlink_answer_lags_until_deviation_or_heartbeat() -> None:
+    src = np.array([[100.0, 100.4, 100.6, 100.6, 100.6, 100.6]])
+    out = nb.chainlink_push(src, 0.005, 4)
+    # 0.4 % is inside the 0.5 % threshold; 0.6 % is outside
+    assert out.tolist() == [[100.0, 100.0, 100.6, 100.6, 100.6, 100.6]]
+    beat = nb.chainlink_push(np.array([[100.0, 100.1, 100.2, 100.3, 100.4]]), 0.005, 3)
+    assert beat[0, 3] == 100.3 and beat[0, 2] == 100.0     # the heartbeat forces an update
+
+
+def test_median_needs_a_majority_and_index_drops_one_outlier() -> None:
+    three = np.array([[[100.0, 100.0, 150.0]]])
+    assert nb.median_sources(three)[0, 0] == 100.0          # one moved venue of three does not move it
+    two = np.array([[[100.0, 150.0, 150.0]]])
+    assert nb.median_sources(two)[0, 0] == 150.0
+    w = np.array([1.0, 1.0, 1.0, 1.0])
+    one_out = np.array([[[100.0, 100.0, 100.0, 130.0]]])
+    assert nb.exchange_index(one_out, w, 0.05)[0, 0] == pytest.approx(100.0)     # weight 0 for the outlier
+    inside = np.array([[[100.0, 100.0, 100.0, 104.0]]])
+    assert nb.exchange_index(inside, w, 0.05)[0, 0] == pytest.approx(101.0)      # within 5 %: averaged
+    two_out = np.array([[[100.0, 100.0, 130.0, 140.0]]])
+    assert nb.exchange_index(two_out, w, 0.05)[0, 0] == pytest.approx(115.0)     # several: the median
+
+
+def test_hyperliquid_weighted_median_follows_binance_okx_bybit() -> None:
+    # weights Binance 3, OKX 2, Bybit 2, Kraken/KuCoin/Gate/MEXC/HL 1 (venues.md §1.6): moving the
+    # seven small venues (weight 5 of 12) does not move the oracle; adding Bybit (7 of 12) does.
+    w = np.array([3.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    small = np.array([[[1.0, 1.0, 1.0, 5.0, 5.0, 5.0, 5.0, 5.0]]])
+    assert nb.weighted_median_sources(small, w)[0, 0] == 1.0
+    more = np.array([[[1.0, 1.0, 5.0, 5.0, 5.0, 5.0, 5.0, 5.0]]])
+    assert nb.weighted_median_sources(more, w)[0, 0] == 5.0
+
+
+def test_hyperp_cap_binds_only_beyond_the_cap() -> None:
+    mid = np.array([[1.0] * 10 + [3.0] * 5])                 # XPL: the book swept to 3x
+    free = nb.hyperp_mark(mid, mid, 0, 60.0, 8 * 3600.0, math.inf)
+    ten = nb.hyperp_mark(mid, mid, 0, 60.0, 8 * 3600.0, 10.0)
+    assert free[0, -1] == 3.0 and ten[0, -1] == 3.0          # a 10x cap does not bind on a 3x move
+    tight = nb.hyperp_mark(mid, mid, 0, 60.0, 8 * 3600.0, 1.2)
+    assert tight[0, 10] == pytest.approx(1.2)
+    ext = np.ones_like(mid)                                  # external pre-market stays at 1
+    assert nb.hyperp_mark(mid, ext, 1, 60.0, 8 * 3600.0, 10.0)[0, -1] < 1.01
+
+
+def test_hl_mark_resists_an_own_book_spike() -> None:
+    oracle = np.ones((1, 220))
+    mid = np.ones((1, 220))
+    mid[0, 200:] = 2.0                                       # only HL's own book moves (3-s steps)
+    ext = np.ones((1, 220, 3))
+    mark = nb.hl_mark(oracle, mid, ext, np.array([3.0, 2.0, 2.0]), 3.0, 150.0, 30.0)
+    assert mark[0, 200] < 1.03                               # the 150-s basis EMA moves slowly
+    assert mark[0, 219] < 1.5                                # and the external mids hold the median
+
+
+def test_twap_must_be_held_for_the_window() -> None:
+    src = np.ones((1, 40))
+    src[0, 30:] = 2.0
+    out = nb.twap(src, 30)
+    assert out[0, 30] == pytest.approx(2.0 ** (1 / 30)) and out[0, 39] == pytest.approx(2.0 ** (10 / 30))
