@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("defi_perps.commands.simulate", "simulate", "Monte Carlo liquidation cascades on a book."),
     "compare": ("defi_perps.commands.compare", "compare", "Run one book and shock on several venues side by side."),
     "adl": ("defi_perps.commands.adl", "adl", "Auto-deleveraging policy lab."),
+    "manipulation": ("defi_perps.commands.manipulation", "manipulation", "Per-market oracle manipulation cost and verdict."),
+    "attack": ("defi_perps.commands.attack", "attack", "Replay an oracle-manipulation incident or attack a snapshot's market."),
 }
 
 

@@ -322,6 +322,45 @@ def collateral_price(own_book: np.ndarray, reference: np.ndarray, mode: int, flo
     return out
 
 
-__all__ = ["AGGREGATORS", "ORACLE", "ORACLE_NAMES", "OracleKinds", "aggregate_into", "aggregate_sources",
+# --- composition: moved sources → the venue's oracle series (plain Python over the kernels) -----
+POST_KINDS = ("none", "chainlink-push", "pull", "gmx-v2-keeper", "twap", "hyperp", "hyperp-xpl")
+
+
+def oracle_from_sources(aggregate: int, ratio: np.ndarray, weights: np.ndarray, post: str = "none",
+                        dt: float = 60.0, params: dict | None = None, maximize: bool = True) -> np.ndarray:
+    """float64[P, T] the venue's oracle (as a ratio to fair) from source ratios float64[P, T, K]:
+    aggregate the sources, then apply the feed / mark rule ``post`` with ``params`` (a dict shaped
+    like ``defi_perps/venues/oracles/models.toml``). ``maximize`` picks the top of a min/max pair
+    (a long closing reads the minimum on GMX; an attacker pumping wants the reading that moved)."""
+    p = params or {}
+    agg = aggregate_sources(aggregate, np.ascontiguousarray(ratio, np.float64),
+                            np.ascontiguousarray(weights, np.float64), float(p.get("exchange_index", {}).get("outlier", 0.05)))
+    if post == "none":
+        return agg
+    if post == "chainlink-push":
+        c = p.get("chainlink_push", {})
+        return chainlink_push(agg, float(c.get("deviation", 0.005)), max(1, int(round(c.get("heartbeat_s", 86400) / dt))))
+    if post == "pull":
+        c = p.get("pull", {})
+        lo, mid, hi = pull_feed(agg, float(c.get("confidence", 0.0005)), int(round(c.get("latency_s", 0.0) / dt)))
+        return hi if maximize else lo
+    if post == "gmx-v2-keeper":
+        c = p.get("gmx_v2_keeper", {})
+        ref = chainlink_push(agg, float(p.get("chainlink_push", {}).get("deviation", 0.005)),
+                             max(1, int(round(p.get("chainlink_push", {}).get("heartbeat_s", 86400) / dt))))
+        pmin, pmax, _ = gmx_v2_keeper(agg, ref, float(c.get("spread", 0.0)), float(c.get("max_ref_deviation", 0.005)))
+        return pmax if maximize else pmin
+    if post == "twap":
+        return twap(agg, max(1, int(round(p.get("twap", {}).get("window_s", 1800) / dt))))
+    if post in ("hyperp", "hyperp-xpl"):
+        c = p.get("hyperp", {})
+        cap = math.inf if post == "hyperp-xpl" else float(c.get("cap", 10.0))
+        use_ext = 0 if post == "hyperp-xpl" else int(bool(c.get("use_external", True)))
+        ext = np.ones_like(agg)      # external pre-market price: unmoved by the attacker's sweep
+        return hyperp_mark(agg, ext, use_ext, dt, float(c.get("ema_s", 28800.0)), cap)
+    raise ValueError(f"unknown oracle rule {post!r}")
+
+
+__all__ = ["AGGREGATORS", "ORACLE", "ORACLE_NAMES", "POST_KINDS", "OracleKinds", "oracle_from_sources", "aggregate_into", "aggregate_sources",
            "chainlink_push", "collateral_price", "exchange_index", "gmx_v2_keeper", "hl_mark", "hyperp_mark",
            "median_sources", "pull_feed", "twap", "weighted_median_sources", "weighted_median_sorted"]
