@@ -24,7 +24,8 @@ Rules (sources: ``../shared/reference/venues.md``, ``protocols.md``):
   the median is the index (venues.md §1.1 "Mark price / index").
 * **Hyperliquid mark** (:func:`hl_mark`): median of (oracle + 150-s EMA of (book mid − oracle),
   book mid, weighted median of external perp mids); with no external mids a 30-s EMA of the book mid
-  is the third input. EMA: ``num ← num·e^(−t/τ) + sample·t``, ``den ← den·e^(−t/τ) + t`` (venues.md §1.6).
+  is the third input. EMA: ``num ← num·e^(−t/τ) + sample·t``, ``den ← den·e^(−t/τ) + t`` (venues.md §1.6),
+  started in steady state (``den = t/(1 − e^(−t/τ))``: a long history at the first sample, zero basis).
 * **Hyperp mark** (:func:`hyperp_mark`): pre-launch markets priced from their own book; after XPL
   (Aug 2025) clamped to ``[EMA/cap, EMA·cap]`` of its 8-hour EMA (cap 10) and, when external
   pre-market data is used, the median of (clamped book, external, EMA). The lower clamp and the
@@ -248,10 +249,11 @@ def hl_mark(oracle: np.ndarray, mid: np.ndarray, ext: np.ndarray, ext_w: np.ndar
     for p in prange(p_n):
         v = np.empty(max(k_n, 1))
         w = np.empty(max(k_n, 1))
+        # EMAs start in steady state: a long history at zero basis and at the first mid
+        bd = dt / (1.0 - math.exp(-dt / tau_basis))
         bn = 0.0
-        bd = 0.0
-        mn = 0.0
-        md = 0.0
+        md = dt / (1.0 - math.exp(-dt / tau_mid))
+        mn = mid[p, 0] * md
         for t in range(t_n):
             o = oracle[p, t]
             m = mid[p, t]
@@ -279,8 +281,8 @@ def hyperp_mark(mid: np.ndarray, ext: np.ndarray, use_ext: int, dt: float, tau: 
     p_n, t_n = mid.shape
     out = np.empty((p_n, t_n))
     for p in prange(p_n):
-        num = 0.0
-        den = 0.0
+        den = dt / (1.0 - math.exp(-dt / tau))     # steady state: a long history at the first mid
+        num = mid[p, 0] * den
         ema = mid[p, 0]
         for t in range(t_n):
             x = mid[p, t]

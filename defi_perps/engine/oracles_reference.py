@@ -99,7 +99,10 @@ def hl_mark(oracle: np.ndarray, mid: np.ndarray, ext: np.ndarray, ext_w: np.ndar
     out = np.empty(oracle.shape)
     k = ext.shape[2]
     for p in range(oracle.shape[0]):
-        bn = bd = mn = md = 0.0
+        bd = dt / (1.0 - math.exp(-dt / tau_basis))
+        bn = 0.0
+        md = dt / (1.0 - math.exp(-dt / tau_mid))
+        mn = mid[p, 0] * md
         for t in range(oracle.shape[1]):
             o, m = oracle[p, t], mid[p, t]
             bn, bd = _ema(bn, bd, m - o, dt, tau_basis)
@@ -115,7 +118,8 @@ def hl_mark(oracle: np.ndarray, mid: np.ndarray, ext: np.ndarray, ext_w: np.ndar
 def hyperp_mark(mid: np.ndarray, ext: np.ndarray, use_ext: int, dt: float, tau: float, cap: float) -> np.ndarray:
     out = np.empty(mid.shape)
     for p in range(mid.shape[0]):
-        num = den = 0.0
+        den = dt / (1.0 - math.exp(-dt / tau))
+        num = mid[p, 0] * den
         ema = mid[p, 0]
         for t in range(mid.shape[1]):
             x = mid[p, t]
