@@ -50,21 +50,35 @@ def render_attack(data: dict[str, Any]) -> None:
     t.add_column("model")
     t.add_column("record")
     rec = data.get("record", {})
-    rows = [("oracle move", f"{data['oracle_move'] * 100:+.1f}%", rec.get("price_move", "—")),
+    pm = rec.get("price_move")
+    rec_move = "—" if not pm else (f"{pm[0] * 100:+.0f}%" if pm[0] == pm[1] else f"{pm[0] * 100:+.0f}% to {pm[1] * 100:+.0f}%")
+    rows = [("oracle move", f"{data['oracle_move'] * 100:+.1f}%", rec_move),
             ("attacker cost", usd(data["attacker_cost_usd"]), usd(rec.get("attacker_cost_usd"))),
             ("attacker profit (gross)", usd(data["attacker_profit_usd"]), usd(rec.get("attacker_profit_usd"))),
             ("attacker net", usd(data["attacker_net_usd"]), usd(rec.get("attacker_net_usd"))),
             ("liquidated notional", usd(data["liquidated_notional_usd"]), usd(rec.get("liquidated_notional_usd")))]
     for key, value in data["paid_by"].items():
         if value:
-            rows.append((f"paid by {key}", usd(value), usd(rec.get("paid_by", {}).get(key))))
+            rows.append((f"paid by {key}", usd(value), usd(rec.get(f"paid_by.{key}"))))
     for row in rows:
         t.add_row(*row)
     console.print(t)
     for check in data.get("record_check", []):
-        mark = "ok" if check["within_order_of_magnitude"] else "OFF"
-        console.print(f"[{mark}] {check['figure']}: model {usd(check['model'])} vs record {usd(check['record'])} "
-                      f"(ratio {check['ratio']:.2g})")
+        mark = "ok " if check["within_order_of_magnitude"] else "OFF"
+        if check["figure"] == "payer":
+            console.print(f"{mark} largest payer: model {check['model']} vs record {check['record']}")
+        elif check["figure"] == "oracle_move":
+            console.print(f"{mark} oracle move: model {check['model'] * 100:+.0f}% vs record {check['record'] * 100:+.0f}%")
+        else:
+            console.print(f"{mark} {check['figure']}: model {usd(check['model'])} vs record {usd(check['record'])} "
+                          f"(ratio {check['ratio']:.2g})")
+    if "profitable" in data:
+        console.print("verdict: " + ("the attack pays" if data["profitable"] else
+                                     "no profitable attack within the capital and the venue's caps (best shown)"))
+    fix = data.get("with_fix")
+    if fix:
+        console.print(f"with the venue's later fix: oracle move {fix['oracle_move'] * 100:+.1f}%, attacker net "
+                      f"{usd(fix['attacker_net_usd'])}, liquidated {usd(fix['liquidated_notional_usd'])}")
     if data.get("defence"):
         console.print("defence: " + ", ".join(f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
                                               for k, v in data["defence"].items()))

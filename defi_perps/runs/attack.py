@@ -282,13 +282,19 @@ def _book_sweep(inc: Incident, seed: int, progress: Progress, rule: str | None =
     liq = float(cascade.liquidated_short.mean())
     peak = float(mark.max())
     inventory = spot["inventory"]                     # fair USD of XPL perps bought
-    into_liq = min(inventory, liq / peak)             # liquidations buy at ~the mark
+    # liquidated shorts buy back at their fill prices (engine: liquidated notional at fills); the
+    # attacker's resting inventory sells to them, earning what they pay above the fair price
+    thr = eng.liquidation_thresholds(book, rules)
+    hit = (book.side < 0) & (thr <= float(cascade.max_mark.max()))
+    liq_fair = float(book.size[hit].sum()) * x.price
+    into_liq = min(inventory, liq_fair)
+    liq_premium = into_liq * (liq / liq_fair - 1.0) if liq_fair > 0 else 0.0
     rest = inventory - into_liq
     s_end = _coordinate_of(src, book_mid[0, -1, 0])
     unwind_gain = float(premium_at(s_end, src.arrays.bid_x[0], src.arrays.ask_x[0], src.arrays.band_d[0],
                                    int(src.arrays.band_n[0])) - premium_at(
         s_end - rest, src.arrays.bid_x[0], src.arrays.ask_x[0], src.arrays.band_d[0], int(src.arrays.band_n[0])))
-    profit = into_liq * (peak - 1.0) + unwind_gain
+    profit = liq_premium + unwind_gain
     cost = spot["premium"] + spot["fees"] + x.perp_fee * 2.0 * inventory
     lost = _trader_losses(book, rules, float(cascade.max_mark.max()), float(cascade.min_mark.min()))
     paid = _paid(liquidated_traders=lost)
@@ -551,7 +557,7 @@ def snapshot_attack(book: Book, leg: Any, market: int, src_spec: Any, capital: f
                     "bad_debt_usd": float(cascade.bad_debt.mean()), "paths": n_paths,
                     "per_path": {"liquidated_notional_usd": (cascade.liquidated_long + cascade.liquidated_short).tolist(),
                                  "bad_debt_usd": cascade.bad_debt.tolist(), "attacker_net_usd": per_path_net.tolist()},
-                    "cascade_engine": cascade.engine})
+                    "cascade_engine": cascade.engine}, profitable=bool(best["profitable"]))
 
 
 __all__ = ["RUNNERS", "Sources", "cohort_book", "push_with_budget", "record_check", "run_incident", "snapshot_attack"]
