@@ -121,7 +121,9 @@ def perp_net(leg: PerpLeg, side: int, move: np.ndarray, notional: np.ndarray) ->
     gain = np.where(worse, leg.impact_pos * (a1 ** leg.impact_pos_exp - a0 ** leg.impact_pos_exp), 0.0)
     impact_close = np.minimum(np.minimum(gain, leg.max_impact_pos * n), leg.impact_pool_usd)
     net = gross - fees - impact_open + impact_close
-    return {"gross": gross, "fees": fees, "impact_open": impact_open, "impact_close": impact_close, "net": net}
+    shape = np.broadcast(x, n).shape
+    return {k: np.broadcast_to(v, shape) for k, v in (("gross", gross), ("fees", fees), ("impact_open", impact_open),
+                                                       ("impact_close", impact_close), ("net", net))}
 
 
 @dataclass
