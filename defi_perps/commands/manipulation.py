@@ -29,7 +29,7 @@ def parse_usd(raw: str | None, what: str = "--capital") -> float:
 
 
 def load_target(snapshot_id: str | None, book_file: Path | None, synthetic: int | None, markets: int, seed: int,
-                db_url: str | None, venue: str):  # noqa: ANN201 - (book, legs, rules)
+                db_url: str | None, venue: str):
     """The book, its perp legs (GMX v2 parameters from a snapshot) and the engine's rules."""
     from defi_perps.book import read_book_file, synthetic_book
     from defi_perps.runs.attack_engine import venue_rules

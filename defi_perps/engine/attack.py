@@ -33,7 +33,12 @@ from typing import NamedTuple
 import numpy as np
 
 from defi_perps.engine._jit import njit, prange
-from defi_perps.engine.depth import DEPTH_BANDS, MAX_DISTANCE, walk_distance, walk_integral
+from defi_perps.engine.depth import (
+    DEPTH_BANDS,
+    MAX_DISTANCE,
+    walk_distance,
+    walk_integral,
+)
 
 
 class SourceArrays(NamedTuple):
@@ -274,5 +279,17 @@ def push_sources(src: SourceArrays, plan: PushPlan, n_steps: int) -> PushOutputs
     return PushOutputs(ratio, capital, premium, fees, bought, inventory)
 
 
-__all__ = ["PushOutputs", "PushPlan", "SourceArrays", "arb_per_step", "make_plan", "make_sources", "ask_premium", "coordinate_for", "depth_at",
-           "offset_at", "premium_at", "push_sources"]
+__all__ = [
+    "PushOutputs",
+    "PushPlan",
+    "SourceArrays",
+    "arb_per_step",
+    "ask_premium",
+    "coordinate_for",
+    "depth_at",
+    "make_plan",
+    "make_sources",
+    "offset_at",
+    "premium_at",
+    "push_sources",
+]

@@ -344,7 +344,7 @@ def oracle_from_sources(aggregate: int, ratio: np.ndarray, weights: np.ndarray, 
         return chainlink_push(agg, float(c.get("deviation", 0.005)), max(1, int(round(c.get("heartbeat_s", 86400) / dt))))
     if post == "pull":
         c = p.get("pull", {})
-        lo, mid, hi = pull_feed(agg, float(c.get("confidence", 0.0005)), int(round(c.get("latency_s", 0.0) / dt)))
+        lo, _mid, hi = pull_feed(agg, float(c.get("confidence", 0.0005)), int(round(c.get("latency_s", 0.0) / dt)))
         return hi if maximize else lo
     if post == "gmx-v2-keeper":
         c = p.get("gmx_v2_keeper", {})
@@ -363,6 +363,24 @@ def oracle_from_sources(aggregate: int, ratio: np.ndarray, weights: np.ndarray, 
     raise ValueError(f"unknown oracle rule {post!r}")
 
 
-__all__ = ["AGGREGATORS", "ORACLE", "ORACLE_NAMES", "POST_KINDS", "OracleKinds", "oracle_from_sources", "aggregate_into", "aggregate_sources",
-           "chainlink_push", "collateral_price", "exchange_index", "gmx_v2_keeper", "hl_mark", "hyperp_mark",
-           "median_sources", "pull_feed", "twap", "weighted_median_sources", "weighted_median_sorted"]
+__all__ = [
+    "AGGREGATORS",
+    "ORACLE",
+    "ORACLE_NAMES",
+    "POST_KINDS",
+    "OracleKinds",
+    "aggregate_into",
+    "aggregate_sources",
+    "chainlink_push",
+    "collateral_price",
+    "exchange_index",
+    "gmx_v2_keeper",
+    "hl_mark",
+    "hyperp_mark",
+    "median_sources",
+    "oracle_from_sources",
+    "pull_feed",
+    "twap",
+    "weighted_median_sorted",
+    "weighted_median_sources",
+]

@@ -22,9 +22,21 @@ from typing import Any
 import numpy as np
 
 from defi_perps.book.arrays import Book
-from defi_perps.engine.attack import (PushOutputs, SourceArrays, arb_per_step, make_plan, make_sources, offset_at,
-                                      premium_at, push_sources)
-from defi_perps.engine.oracles import ORACLE_NAMES, aggregate_sources, oracle_from_sources
+from defi_perps.engine.attack import (
+    PushOutputs,
+    SourceArrays,
+    arb_per_step,
+    make_plan,
+    make_sources,
+    offset_at,
+    premium_at,
+    push_sources,
+)
+from defi_perps.engine.oracles import (
+    ORACLE_NAMES,
+    aggregate_sources,
+    oracle_from_sources,
+)
 from defi_perps.exceptions import InputError
 from defi_perps.runs import attack_engine as eng
 from defi_perps.scenarios.incidents import PAYERS, Cohort, Incident

@@ -35,7 +35,11 @@ import numpy as np
 
 from defi_perps.book.arrays import Book
 from defi_perps.engine.attack import arb_per_step, make_plan, make_sources, push_sources
-from defi_perps.engine.oracles import ORACLE_NAMES, aggregate_sources, oracle_from_sources
+from defi_perps.engine.oracles import (
+    ORACLE_NAMES,
+    aggregate_sources,
+    oracle_from_sources,
+)
 from defi_perps.exceptions import InputError
 from defi_perps.venues.oracles import AssetSources, asset_of, oracle_models, sources_for
 
@@ -238,7 +242,7 @@ def _solve(pays: Callable[[float], bool], lo: float, hi: float, log: bool = True
     return hi
 
 
-def defence(leg: PerpLeg, side: int, grids: dict[float, SpotGrid], budget: float,
+def defence(leg: PerpLeg, side: int, grids: dict[int, SpotGrid], budget: float,
             src: AssetSources, aggregate: str, params: dict[str, Any]) -> dict[str, Any]:
     """Parameters at which the best attack stops paying (None: it already does not pay / no bound)."""
     grid = grids[side]
@@ -301,12 +305,16 @@ def legs_from_book(book: Book, venue: str, market_params: list[Any] | None, post
     legs = []
     for i in range(m):
         p0 = float(book.price[i])
-        pool = (float(book.pool_long_tokens[i]) * p0, float(book.pool_short_usd[i]))
-        pool = tuple(x if x > 0 else math.inf for x in pool)
-        mpf = tuple(float(v) if np.isfinite(v) and v > 0 else math.inf for v in book.max_pnl_factor_traders[i])
+        assert book.pool_long_tokens is not None and book.pool_short_usd is not None
+        assert book.max_pnl_factor_traders is not None and book.close_fee_rate is not None
+        raw_pool = (float(book.pool_long_tokens[i]) * p0, float(book.pool_short_usd[i]))
+        pool = (raw_pool[0] if raw_pool[0] > 0 else math.inf, raw_pool[1] if raw_pool[1] > 0 else math.inf)
+        f_l, f_s = (float(v) if np.isfinite(v) and v > 0 else math.inf for v in book.max_pnl_factor_traders[i])
+        mpf = (f_l, f_s)
+        # no snapshot parameters: the GMX v2 balance-worsening position fee, 0.06 % (protocols.md §1.3)
         fee = float(book.close_fee_rate[i]) if np.isfinite(book.close_fee_rate[i]) else 0.0006
         leg = PerpLeg(venue=venue, price=p0, oi=(float(oi[i, 0]), float(oi[i, 1])), oi_cap=(math.inf, math.inf),
-                      max_leverage=50.0, fee=fee, pool_usd=pool, max_pnl_factor=mpf,  # type: ignore[arg-type]
+                      max_leverage=50.0, fee=fee, pool_usd=pool, max_pnl_factor=mpf,
                       side_tokens=(float(tok[i, 0]), float(tok[i, 1])),
                       side_entry_usd=(float(ent[i, 0]), float(ent[i, 1])), post=post,
                       hold_s=float(models.get("gmx_v2_keeper", {}).get("hold_s", 60.0)),

@@ -13,8 +13,16 @@ from click.testing import CliRunner
 from defi_perps.book import synthetic_book
 from defi_perps.cli import main
 from defi_perps.runs.attack_engine import liquidation_thresholds, venue_rules
-from defi_perps.runs.manipulation import (MOVES, PerpLeg, best_attack, legs_from_book, manipulation_table,
-                                          move_key, perp_net, spot_grid)
+from defi_perps.runs.manipulation import (
+    MOVES,
+    PerpLeg,
+    best_attack,
+    legs_from_book,
+    manipulation_table,
+    move_key,
+    perp_net,
+    spot_grid,
+)
 from defi_perps.venues.oracles import load_reference_venues, oracle_models
 
 THIN = """

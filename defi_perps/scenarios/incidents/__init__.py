@@ -182,7 +182,7 @@ class IncidentFile(_Strict):
     sources: dict[str, str]
 
     @model_validator(mode="after")
-    def _check(self) -> "IncidentFile":
+    def _check(self) -> IncidentFile:
         missing = [k for k in self.inputs if f"inputs.{k}" not in self.sources]
         if missing:
             raise ValueError(f"inputs without a source in [sources]: {', '.join(sorted(missing))}")

@@ -40,7 +40,7 @@ class RefVenue(_Strict):
     depth_usd: tuple[float, ...]
 
     @model_validator(mode="after")
-    def _check(self) -> "RefVenue":
+    def _check(self) -> RefVenue:
         if len(self.bands) != len(self.depth_usd) or not self.bands:
             raise ValueError(f"venue {self.name}: bands and depth_usd need the same, non-zero length")
         for seq, what in ((self.bands, "bands"), (self.depth_usd, "depth_usd")):
@@ -56,7 +56,7 @@ class AssetSources(_Strict):
     venues: tuple[RefVenue, ...]
 
     @model_validator(mode="after")
-    def _check(self) -> "AssetSources":
+    def _check(self) -> AssetSources:
         if not self.venues:
             raise ValueError("an asset needs at least one reference venue")
         return self
@@ -135,5 +135,15 @@ def oracle_models() -> dict[str, Any]:
     return data
 
 
-__all__ = ["AssetSources", "FORMAT_DOC", "RefVenue", "ReferenceFile", "asset_of", "builtin_reference_venues",
-           "load_reference_venues", "oracle_models", "parse_reference_venues", "sources_for"]
+__all__ = [
+    "FORMAT_DOC",
+    "AssetSources",
+    "RefVenue",
+    "ReferenceFile",
+    "asset_of",
+    "builtin_reference_venues",
+    "load_reference_venues",
+    "oracle_models",
+    "parse_reference_venues",
+    "sources_for",
+]
