@@ -106,9 +106,15 @@ def load_reference_venues(path: str | Path | None = None) -> dict[str, AssetSour
     return assets
 
 
+# Wrapped / bridged index tokens price off their underlying asset's venues (GMX's ETH/USD market
+# indexes WETH, BTC/USD indexes WBTC on Arbitrum and BTC.b on Avalanche).
+UNDERLYING = {"WETH": "ETH", "WBTC": "BTC", "BTC.B": "BTC", "WAVAX": "AVAX", "WSOL": "SOL", "WBNB": "BNB"}
+
+
 def asset_of(market_name: str) -> str:
-    """Index asset of a book market name: ``"ETH/USD [WETH-USDC]"`` → ``"ETH"``."""
-    return market_name.split("/")[0].split(" ")[0].strip().upper()
+    """Index asset of a book market name: ``"ETH/USD [WETH-USDC]"`` and ``"WETH/USD …"`` → ``"ETH"``."""
+    base = market_name.split("/")[0].split(" ")[0].strip().upper()
+    return UNDERLYING.get(base, base)
 
 
 def sources_for(market_name: str, assets: dict[str, AssetSources], file_hint: str | None = None) -> AssetSources:
