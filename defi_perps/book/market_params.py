@@ -26,6 +26,7 @@ class PerpMarketParams:
     impact_exponent_negative: float
     impact_exponent_positive: float
     max_impact_positive: float           # MAX_POSITION_IMPACT_FACTOR (positive), fraction of size
+    max_impact_negative: float           # MAX_POSITION_IMPACT_FACTOR (negative): cap on a decrease
     impact_pool_tokens: float            # position impact pool, index tokens
     oi_reserve_factor_long: float        # OPEN_INTEREST_RESERVE_FACTOR: OI cap = pool USD × factor
     oi_reserve_factor_short: float
@@ -44,6 +45,7 @@ def gmx_v2_market_params(snapshot: Snapshot) -> list[PerpMarketParams]:
             impact_exponent_negative=_f(mk.position_impact_exponent_factor_negative),
             impact_exponent_positive=_f(mk.position_impact_exponent_factor_positive),
             max_impact_positive=_f(mk.max_position_impact_factor_positive),
+            max_impact_negative=_f(mk.max_position_impact_factor_negative),
             impact_pool_tokens=_f(mk.position_impact_pool_amount, 10**dec),
             oi_reserve_factor_long=_f(mk.open_interest_reserve_factor_long),
             oi_reserve_factor_short=_f(mk.open_interest_reserve_factor_short),

@@ -73,6 +73,7 @@ class PerpLeg:
     impact_pos: float = 0.0
     impact_pos_exp: float = 1.0
     max_impact_pos: float = 0.0               # cap of positive impact, fraction of size
+    max_impact_neg: float = math.inf          # cap of negative impact on a decrease, fraction of size
     impact_pool_usd: float = 0.0
     pool_usd: tuple[float, float] = (math.inf, math.inf)
     max_pnl_factor: tuple[float, float] = (math.inf, math.inf)
@@ -116,14 +117,27 @@ def perp_net(leg: PerpLeg, side: int, move: np.ndarray, notional: np.ndarray) ->
         cap = leg.pool_usd[i] * leg.max_pnl_factor[i]
         gross = np.where(gross > 0, gross * np.minimum(1.0, cap / total), gross)
     fees = 2.0 * leg.fee * n
-    imb0 = leg.oi[0] - leg.oi[1]
-    imb1 = imb0 + side * n
-    a0, a1 = abs(imb0), np.abs(imb1)
+    # price impact on the pool's long-short imbalance (protocols.md §1.6): opening moves it from
+    # |imb0| to |imb1|, closing moves it back. Worsening costs f_neg·(b^e − a^e) (on the close capped
+    # at MAX_POSITION_IMPACT_FACTOR[negative]·size), improving earns f_pos·(a^e − b^e) capped at
+    # MAX_POSITION_IMPACT_FACTOR[positive]·size, and all positive impact by the impact pool. A side
+    # flip is priced on absolute imbalances (GMX's crossover formula splits it; a simplification).
+    a0 = abs(leg.oi[0] - leg.oi[1])
+    a1 = np.abs(leg.oi[0] - leg.oi[1] + side * n)
     worse = a1 > a0
-    impact_open = np.where(worse, leg.impact_neg * (a1 ** leg.impact_neg_exp - a0 ** leg.impact_neg_exp), 0.0)
-    # closing moves the imbalance back: positive impact, capped by the factor and the impact pool
-    gain = np.where(worse, leg.impact_pos * (a1 ** leg.impact_pos_exp - a0 ** leg.impact_pos_exp), 0.0)
-    impact_close = np.minimum(np.minimum(gain, leg.max_impact_pos * n), leg.impact_pool_usd)
+
+    def neg(hi: np.ndarray | float, lo: np.ndarray | float) -> np.ndarray:
+        return leg.impact_neg * (np.asarray(hi) ** leg.impact_neg_exp - np.asarray(lo) ** leg.impact_neg_exp)
+
+    def pos(hi: np.ndarray | float, lo: np.ndarray | float) -> np.ndarray:
+        raw = leg.impact_pos * (np.asarray(hi) ** leg.impact_pos_exp - np.asarray(lo) ** leg.impact_pos_exp)
+        return np.minimum(raw, leg.max_impact_pos * n)
+
+    impact_open = np.where(worse, neg(a1, a0), 0.0)
+    close_cost = np.where(worse, 0.0, np.minimum(neg(a0, a1), leg.max_impact_neg * n))
+    impact_open = impact_open + close_cost          # every negative impact of the round trip
+    gains = np.where(worse, pos(a1, a0), pos(a0, a1))
+    impact_close = np.minimum(gains, leg.impact_pool_usd)
     net = gross - fees - impact_open + impact_close
     shape = np.broadcast(x, n).shape
     return {k: np.broadcast_to(v, shape) for k, v in (("gross", gross), ("fees", fees), ("impact_open", impact_open),
@@ -326,6 +340,7 @@ def legs_from_book(book: Book, venue: str, market_params: list[Any] | None, post
                           fee=mp.open_fee, impact_neg=mp.impact_factor_negative,
                           impact_neg_exp=mp.impact_exponent_negative, impact_pos=mp.impact_factor_positive,
                           impact_pos_exp=mp.impact_exponent_positive, max_impact_pos=mp.max_impact_positive,
+                          max_impact_neg=mp.max_impact_negative,
                           impact_pool_usd=mp.impact_pool_tokens * p0)
         legs.append(leg)
     return legs
