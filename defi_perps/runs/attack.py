@@ -521,10 +521,11 @@ def _solve_ema_cap(inc: Incident, seed: int) -> float | None:
 
 # --- attack on a snapshot's market ------------------------------------------------------------------
 def snapshot_attack(book: Book, leg: Any, market: int, src_spec: Any, capital: float, oracle: str | None,
-                    rules: Any, n_paths: int = 1, seed: int = 0, volatility: float = 0.0, side: int | None = None,
-                    progress: Progress = None) -> dict[str, Any]:
+                    rules: Any, n_paths: int = 1, seed: int = 0, volatility: float | list[float] = 0.0,
+                    side: int | None = None, progress: Progress = None, n_steps: int | None = None) -> dict[str, Any]:
     """Best attack on one market within ``capital`` (spot + perp margin) and the venue's caps, then
-    the engine run of the whole book along the moved oracle (``n_paths`` with market noise)."""
+    the engine run of the whole book along the moved oracle (``n_paths`` with market noise, over
+    ``n_steps`` one-minute steps: the push, the hold, then the unmoved oracle)."""
     from dataclasses import replace
 
     from defi_perps.runs.manipulation import _X_GRID, best_attack, spot_grid
@@ -546,7 +547,7 @@ def snapshot_attack(book: Book, leg: Any, market: int, src_spec: Any, capital: f
         raise InputError(f"market {book.market_names[market]}: no attack fits the venue's caps (OI cap reached)")
     move = best["best_move"]
     hold = max(1, int(math.ceil(leg.hold_s / 60.0)))
-    ratio = np.ones(hold + 3)
+    ratio = np.ones(max(hold + 3, n_steps + 1 if n_steps else 0))
     ratio[1:hold + 1] = 1.0 + chosen * move
     log_path = np.zeros((ratio.size, book.n_markets))
     log_path[:, market] = np.log(ratio)
