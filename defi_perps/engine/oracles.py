@@ -325,7 +325,7 @@ def collateral_price(own_book: np.ndarray, reference: np.ndarray, mode: int, flo
 
 
 # --- composition: moved sources → the venue's oracle series (plain Python over the kernels) -----
-POST_KINDS = ("none", "chainlink-push", "pull", "gmx-v2-keeper", "twap", "hyperp", "hyperp-xpl")
+POST_KINDS = ("none", "chainlink-push", "pull", "gmx-v2-keeper", "twap", "hl-mark", "hyperp", "hyperp-xpl")
 
 
 def oracle_from_sources(aggregate: int, ratio: np.ndarray, weights: np.ndarray, post: str = "none",
@@ -354,6 +354,12 @@ def oracle_from_sources(aggregate: int, ratio: np.ndarray, weights: np.ndarray, 
         return pmax if maximize else pmin
     if post == "twap":
         return twap(agg, max(1, int(round(p.get("twap", {}).get("window_s", 1800) / dt))))
+    if post == "hl-mark":
+        # Hyperliquid's mark with the venue's own perp book arbitraged to the oracle and no
+        # external perp listing (a long-tail asset): median(oracle + basis EMA, mid, 30-s EMA of mid)
+        c = p.get("hyperliquid", {})
+        return hl_mark(agg, agg, np.zeros((agg.shape[0], agg.shape[1], 0)), np.zeros(0), dt,
+                       float(c.get("basis_ema_s", 150.0)), float(c.get("mid_ema_s", 30.0)))
     if post in ("hyperp", "hyperp-xpl"):
         c = p.get("hyperp", {})
         cap = math.inf if post == "hyperp-xpl" else float(c.get("cap", 10.0))

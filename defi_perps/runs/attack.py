@@ -239,7 +239,7 @@ def _backstop_squeeze(inc: Incident, seed: int, progress: Progress) -> dict[str,
     short = cohort_book("JELLY", x.price, (Cohort(side="short", notional_usd=x.short_notional_usd, leverage=(1.0,),
                                                   positions=1),),
                         collateral_override=lambda q, e: 0.5 * mm * q * e)       # equity = ½ MM < ⅔ MM
-    rules = _rules("hyperliquid", short, s.step_s, mm_rate=mm, insurance_initial=x.vault_usd)
+    rules = _rules(s.venue, short, s.step_s, mm_rate=mm, insurance_initial=x.vault_usd)
     cascade = eng.run_cascade(short, rules, _log_path(mark), s.step_s, seed=seed, progress=progress)
     r = float(oracle[ramp])
     inherited = float(cascade.backstop_notional.mean())
@@ -283,7 +283,7 @@ def _book_sweep(inc: Incident, seed: int, progress: Progress, rule: str | None =
     else:
         mark = oracle_from_sources(src.kind, book_mid, src.weights, rule, s.step_s, params)[0]
     book = cohort_book("XPL", x.price, x.traders, seed)
-    rules = _rules("hyperliquid", book, s.step_s, mm_rate=0.5 / x.max_leverage, insurance_initial=x.vault_usd)
+    rules = _rules(s.venue, book, s.step_s, mm_rate=0.5 / x.max_leverage, insurance_initial=x.vault_usd)
     spot = _pick(out, 0)
     # the liquidated shorts buy in the same book, where the attacker's inventory now rests as asks
     # at the mark: the engine's depth is the venue's book plus that inventory
@@ -333,7 +333,7 @@ def _wall_pull(inc: Incident, seed: int, progress: Progress) -> dict[str, Any]:
     d_n = _steps(x.drop_s, s.step_s)
     ratio = np.concatenate([[1.0], 1.0 - x.initial_drop * np.minimum(np.arange(1, t_n + 1) / d_n, 1.0)])
     book = cohort_book("POPCAT", x.price, (x.attacker,), seed)
-    rules = _rules("hyperliquid", book, s.step_s, mm_rate=0.5 / x.max_leverage, insurance_initial=x.vault_usd)
+    rules = _rules(s.venue, book, s.step_s, mm_rate=0.5 / x.max_leverage, insurance_initial=x.vault_usd)
     depth = {"kind": "bands", "bands": tuple(x.book_bands), "band_depth_usd": [list(x.book_depth_usd)],
              "permanent_fraction": 1.0}
     cascade = eng.run_cascade(book, rules, _log_path(ratio), s.step_s, seed=seed, depth=depth, progress=progress)

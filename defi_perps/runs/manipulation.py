@@ -50,7 +50,7 @@ _Y_GRID_DOWN = np.geomspace(1e-4, 0.985, 700)
 _X_GRID = tuple(sorted(set(np.round(np.geomspace(0.002, 3.0, 28), 6)) | set(MOVES)))
 _N_GRID = np.geomspace(1e-4, 1.0, 48)
 ORACLE_CHOICES = ("median", "weighted-median", "exchange-index", "chainlink-push", "pull", "gmx-v2-keeper", "twap",
-                  "hyperp", "hyperp-xpl")
+                  "hl-mark", "hyperp", "hyperp-xpl")
 
 
 def move_key(x: float) -> str:
