@@ -107,7 +107,9 @@ def manipulation(snapshot_id: str | None, book_file: Path | None, synthetic: int
             "oracle_override": oracle, "reference_venues": str(ref_file) if ref_file else "built-in estimates",
             "model": {"step_seconds": 60.0, "moves": ["1%", "5%", "10%", "25%"],
                       "notes": ["capital = peak spot USD deployed to move and hold the oracle; spot cost = its "
-                                "round-trip loss", "built-in reference-venue depth is an order-of-magnitude estimate"]},
+                                "round-trip loss", "built-in reference-venue depth is an order-of-magnitude estimate",
+                                "GMX v2 OI cap = pool USD x OPEN_INTEREST_RESERVE_FACTOR (MAX_OPEN_INTEREST is not in "
+                                "the snapshot); without a snapshot: the side's pool"]},
             "rules": rules.to_dict(), "markets": rows}
     if as_json:
         emit_json(data)

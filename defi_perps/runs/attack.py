@@ -441,11 +441,15 @@ def _collateral_depeg(inc: Incident, seed: int, progress: Progress, reference: b
                     "note": "Binance later compensated affected users (venue); the seller's profit is not in the record"})
 
 
-def _trader_losses(book: Book, rules: Any, max_price: float, min_price: float, whose: str = "traders") -> float:
+def _trader_losses(book: Book, rules: Any, max_price: float, min_price: float, whose: str = "traders",
+                   market: int | None = None) -> float:
     """Collateral of the positions whose liquidation price the move crossed (what they lost):
-    other traders' (``whose="traders"``) or the attacker's own accounts' (``"attacker"``)."""
+    other traders' (``whose="traders"``) or the attacker's own accounts' (``"attacker"``); longs
+    whose threshold is at or above ``min_price``, shorts at or below ``max_price``."""
     thr = eng.liquidation_thresholds(book, rules)
     hit = ((book.side > 0) & (thr >= min_price)) | ((book.side < 0) & (thr <= max_price))
+    if market is not None:
+        hit &= book.market == market
     mine = np.asarray(book.meta.get("attacker", np.zeros(book.n_positions, bool)), bool)
     hit &= mine if whose == "attacker" else ~mine
     return float(np.maximum(book.collateral_usd[hit], 0.0).sum())
@@ -557,10 +561,15 @@ def snapshot_attack(book: Book, leg: Any, market: int, src_spec: Any, capital: f
     cost = gross - best["best_net_usd"]
     paid = _paid(pool=max(gross, 0.0))
     _add_cascade(paid, cascade, vault=False)
-    lost = _trader_losses(book, rules, float(leg.price * (1 + move)) if chosen > 0 else math.inf,
-                          float(leg.price * (1 - move)) if chosen < 0 else 0.0) if book.n_markets == 1 else None
-    if lost is not None:
-        paid["liquidated_traders"] += lost
+    # other traders on the attacked market whose thresholds the move crosses lose their collateral;
+    # the pool is their counterparty, so it recovers that much of what it pays the attacker
+    p0 = float(leg.price)
+    lost = _trader_losses(book, rules, p0 * (1.0 + move) if chosen > 0 else p0,
+                          p0 * (1.0 - move) if chosen < 0 else p0, market=market)
+    paid["liquidated_traders"] += lost
+    paid["pool"] = max(paid["pool"] - lost, 0.0)
+    # the attacker's figures are those of the push and the perp round trip (one to two minutes);
+    # market noise over that hold is not applied to them, so they are the same on every path
     per_path_net = best["best_net_usd"] + np.zeros(n_paths)
     return _result(book.market_names[market], chosen * move, cost, gross, paid,
                    float((cascade.liquidated_long + cascade.liquidated_short).mean()),
