@@ -95,3 +95,23 @@ def test_record_check_flags_a_figure_off_by_more_than_ten_times() -> None:
     r = run_incident(parse_incident(d, "x"))
     bad = [c for c in r["record_check"] if c["figure"] == "paid_by.backstop_vault"][0]
     assert not bad["within_order_of_magnitude"] and math.isfinite(bad["ratio"])
+
+
+def test_a_user_incident_file_runs_from_the_cli(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from click.testing import CliRunner
+
+    from defi_perps.cli import main
+
+    text = resources.files("defi_perps.scenarios.incidents").joinpath("gmx-v1-avax-2022.toml").read_text()
+    f = tmp_path / "mine.toml"
+    f.write_text(text.replace("cycles = 5", "cycles = 1").replace('name = "gmx-v1-avax-2022"', 'name = "mine"'))
+    r = CliRunner().invoke(main, ["attack", "--scenario", str(f), "--json"])
+    assert r.exit_code == 0, r.output
+    one = json.loads(r.output)
+    five = run_incident(load_incident("gmx-v1-avax-2022"))
+    assert one["name"] == "mine" and one["attacker_profit_usd"] == pytest.approx(five["attacker_profit_usd"] / 5)
+    f.write_text("name = [")
+    bad = CliRunner().invoke(main, ["attack", "--scenario", str(f)])
+    assert bad.exit_code != 0 and "not valid TOML" in bad.output and "Traceback" not in bad.output

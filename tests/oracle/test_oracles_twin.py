@@ -139,3 +139,24 @@ def test_twap_must_be_held_for_the_window() -> None:
     src[0, 30:] = 2.0
     out = nb.twap(src, 30)
     assert out[0, 30] == pytest.approx(2.0 ** (1 / 30)) and out[0, 39] == pytest.approx(2.0 ** (10 / 30))
+
+
+def test_gmx_v2_keeper_rejects_a_report_off_the_reference() -> None:
+    stream = np.array([[100.0, 100.2, 103.0, 103.0]])
+    ref = np.array([[100.0, 100.0, 100.0, 102.8]])          # the on-chain reference catches up at t=3
+    pmin, pmax, rej = nb.gmx_v2_keeper(stream, ref, 0.001, 0.005)
+    assert rej.tolist() == [[0, 0, 1, 0]]
+    assert pmin[0, 2] == pmin[0, 1] and pmax[0, 2] == pmax[0, 1]       # last accepted prices stay
+    assert pmin[0, 3] == pytest.approx(103.0 * 0.9995) and pmax[0, 3] == pytest.approx(103.0 * 1.0005)
+
+
+def test_pipeline_rules_from_moved_sources() -> None:
+    ratio = np.ones((1, 40, 3))
+    ratio[0, 5:, :2] = 1.10                                  # two of three venues held 10 % up
+    med = nb.oracle_from_sources(ORACLE.MEDIAN, ratio, np.ones(3), "none", 60.0)
+    assert med[0, 5] == pytest.approx(1.10)
+    push = nb.oracle_from_sources(ORACLE.MEDIAN, ratio, np.ones(3), "chainlink-push", 60.0,
+                                  {"chainlink_push": {"deviation": 0.2, "heartbeat_s": 1200}})
+    assert push[0, 5] == 1.0 and push[0, 20] == pytest.approx(1.10)     # 10 % < 20 %: waits for the heartbeat
+    mark = nb.oracle_from_sources(ORACLE.MEDIAN, ratio, np.ones(3), "hl-mark", 3.0)
+    assert 1.0 < mark[0, 5] <= 1.10 and mark[0, -1] == pytest.approx(1.10, rel=1e-3)
