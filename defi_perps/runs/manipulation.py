@@ -203,7 +203,7 @@ def spot_grid(src: AssetSources, aggregate: str, post: str, side: int, moves: tu
     n_steps = 1 + hold + 1
     res = push_sources(arrays, plan, n_steps)
     exit_t = 1 + hold
-    oracle = oracle_from_sources(kind, res.ratio, weights, post if post not in ORACLE_NAMES else "none", STEP_SECONDS,
+    oracle = oracle_from_sources(kind, res.ratio, weights, post, STEP_SECONDS,
                                  params, maximize=side > 0)
     achieved = np.abs(oracle[:, exit_t] - 1.0)
     if math.isfinite(ema_cap):
@@ -421,6 +421,8 @@ def _usd(x: float | None) -> str:
 def _verdict(best: dict[str, Any], fence: dict[str, Any], label: str) -> str:
     if best.get("room_usd", 0) <= 0:
         return "no room: the side's OI cap is reached"
+    if best["best_net_usd"] is None:
+        return "spot pushes on the reference venues do not move this oracle (rule or caps)"
     if not best["profitable"]:
         return f"does not pay within the caps (best net {_usd(best['best_net_usd'])})"
     parts = [f"PAYS ({'pump' if label == 'up' else 'dump'}): net {_usd(best['best_net_usd'])} on "
