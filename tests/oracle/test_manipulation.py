@@ -157,3 +157,18 @@ def test_attack_cli_json_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert bad.exit_code != 0 and "--market" in bad.output and "Traceback" not in bad.output
     both = CliRunner().invoke(main, ["attack", "--scenario", "mango-2022", "--market", "BTC"])
     assert both.exit_code != 0 and both.output.startswith("Error")
+
+
+def test_the_oracle_rule_is_applied(book) -> None:  # type: ignore[no-untyped-def]
+    rules = venue_rules("gmx-v2", book, 60.0)
+    legs = legs_from_book(book, "gmx-v2", None, "none")
+    thr = liquidation_thresholds(book, rules)
+    assets = load_reference_venues()
+    plain = manipulation_table(book, legs, assets, thr, oracle="median")[0]
+    hyperp = manipulation_table(book, legs, assets, thr, oracle="hyperp")[0]
+    xpl = manipulation_table(book, legs, assets, thr, oracle="hyperp-xpl")[0]
+    # post-XPL hyperp mark: the external price in the median holds it; the pre-XPL rule follows the venues
+    assert all(v is None for v in hyperp["capital_to_move_usd"].values()) and not hyperp["profitable"]
+    assert xpl["capital_to_move_usd"] == plain["capital_to_move_usd"]
+    keeper = manipulation_table(book, legs, assets, thr, oracle="gmx-v2-keeper")[0]
+    assert keeper["oracle"]["rule"] == "gmx-v2-keeper"
