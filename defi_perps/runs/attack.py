@@ -578,7 +578,9 @@ def snapshot_attack(book: Book, leg: Any, market: int, src_spec: Any, capital: f
                     "impact_usd": best["best_impact_usd"], "break_even_capital_usd": best["break_even_capital_usd"],
                     "bad_debt_usd": float(cascade.bad_debt.mean()), "paths": n_paths,
                     "per_path": {"liquidated_notional_usd": (cascade.liquidated_long + cascade.liquidated_short).tolist(),
-                                 "bad_debt_usd": cascade.bad_debt.tolist(), "attacker_net_usd": per_path_net.tolist()},
+                                 "bad_debt_usd": cascade.bad_debt.tolist(), "attacker_net_usd": per_path_net.tolist(),
+                                 "cascade_paid_by": {k: v.tolist() for k, v in
+                                                     eng.paid_by_from_cascade(cascade, False).items()}},
                     "cascade_engine": cascade.engine}, profitable=bool(best["profitable"]))
 
 
