@@ -547,8 +547,12 @@ def snapshot_attack(book: Book, leg: Any, market: int, src_spec: Any, capital: f
         if best is None or (b.get("best_net_usd") or -math.inf) > (best.get("best_net_usd") or -math.inf):
             best, chosen = b, sd
     assert best is not None
+    if best.get("reason") == "capital":
+        raise InputError(f"--capital {capital:,.0f} USD cannot move the oracle of {book.market_names[market]}: the "
+                         f"smallest push needs {best['min_capital_usd']:,.0f} USD")
     if best.get("best_move") is None:
-        raise InputError(f"market {book.market_names[market]}: no attack fits the venue's caps (OI cap reached)")
+        raise InputError(f"market {book.market_names[market]}: no attack fits the venue's caps (OI cap reached "
+                         "or the oracle rule does not move)")
     move = best["best_move"]
     hold = max(1, int(math.ceil(leg.hold_s / 60.0)))
     ratio = np.ones(max(hold + 3, n_steps + 1 if n_steps else 0))

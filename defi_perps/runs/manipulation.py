@@ -233,6 +233,11 @@ def best_attack(leg: PerpLeg, side: int, grid: SpotGrid, budget: float = math.in
     net = perp["net"] - spot_cost
     capital = spot_cap + n / leg.max_leverage
     feasible = capital <= budget
+    be = capital[net > 0]
+    if not feasible.any():
+        return {"best_net_usd": None, "profitable": False, "room_usd": room, "reason": "capital",
+                "min_capital_usd": float(capital.min()),
+                "break_even_capital_usd": float(be.min()) if be.size else None}
     masked = np.where(feasible, net, -np.inf)
     i, j = np.unravel_index(int(np.argmax(masked)), masked.shape)
     best = float(masked[i, j])
@@ -421,6 +426,8 @@ def _usd(x: float | None) -> str:
 def _verdict(best: dict[str, Any], fence: dict[str, Any], label: str) -> str:
     if best.get("room_usd", 0) <= 0:
         return "no room: the side's OI cap is reached"
+    if best.get("reason") == "capital":
+        return f"the capital cannot move the oracle (the smallest push needs {_usd(best['min_capital_usd'])})"
     if best["best_net_usd"] is None:
         return "spot pushes on the reference venues do not move this oracle (rule or caps)"
     if not best["profitable"]:

@@ -172,3 +172,15 @@ def test_the_oracle_rule_is_applied(book) -> None:  # type: ignore[no-untyped-de
     assert xpl["capital_to_move_usd"] == plain["capital_to_move_usd"]
     keeper = manipulation_table(book, legs, assets, thr, oracle="gmx-v2-keeper")[0]
     assert keeper["oracle"]["rule"] == "gmx-v2-keeper"
+
+
+def test_too_little_capital_is_a_verdict_and_a_one_line_error() -> None:
+    r = CliRunner().invoke(main, ["manipulation", "--synthetic", "1000", "--markets", "1", "--capital", "1k", "--json"])
+    row = json.loads(r.output)["markets"][0]
+    assert not row["profitable"] and "cannot move the oracle" in row["verdict"]
+    bad = CliRunner().invoke(main, ["attack", "--synthetic", "1000", "--markets", "1", "--market", "BTC",
+                                    "--capital", "1k"])
+    assert bad.exit_code != 0 and bad.output.startswith("Error") and "smallest push" in bad.output
+    held = CliRunner().invoke(main, ["attack", "--synthetic", "1000", "--markets", "1", "--market", "BTC",
+                                     "--capital", "100M", "--oracle", "hyperp"])
+    assert held.exit_code != 0 and "Traceback" not in held.output
