@@ -532,7 +532,7 @@ def snapshot_attack(book: Book, leg: Any, market: int, src_spec: Any, capital: f
     ``n_steps`` one-minute steps: the push, the hold, then the unmoved oracle)."""
     from dataclasses import replace
 
-    from defi_perps.runs.manipulation import _X_GRID, best_attack, spot_grid
+    from defi_perps.runs.manipulation import X_GRID, best_attack, spot_grid
 
     if not capital > 0 or not math.isfinite(capital):
         raise InputError("--capital must be a positive USD amount")
@@ -542,7 +542,7 @@ def snapshot_attack(book: Book, leg: Any, market: int, src_spec: Any, capital: f
         leg = replace(leg, post=oracle)
     best, chosen = None, 1
     for sd in ((1, -1) if side is None else (side,)):
-        grid = spot_grid(src_spec, aggregate, leg.post, sd, _X_GRID, leg.hold_s, params)
+        grid = spot_grid(src_spec, aggregate, leg.post, sd, X_GRID, leg.hold_s, params)
         b = best_attack(leg, sd, grid, capital)
         if best is None or (b.get("best_net_usd") or -math.inf) > (best.get("best_net_usd") or -math.inf):
             best, chosen = b, sd

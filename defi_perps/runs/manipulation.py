@@ -47,7 +47,7 @@ MOVES = (0.01, 0.05, 0.10, 0.25)
 STEP_SECONDS = 60.0
 _Y_GRID_UP = np.geomspace(1e-4, 60.0, 700)
 _Y_GRID_DOWN = np.geomspace(1e-4, 0.985, 700)
-_X_GRID = tuple(sorted(set(np.round(np.geomspace(0.002, 3.0, 28), 6)) | set(MOVES)))
+X_GRID = tuple(sorted(set(np.round(np.geomspace(0.002, 3.0, 28), 6)) | set(MOVES)))
 _N_GRID = np.geomspace(1e-4, 1.0, 48)
 ORACLE_CHOICES = ("median", "weighted-median", "exchange-index", "chainlink-push", "pull", "gmx-v2-keeper", "twap",
                   "hl-mark", "hyperp", "hyperp-xpl")
@@ -287,7 +287,7 @@ def defence(leg: PerpLeg, side: int, grids: dict[int, SpotGrid], budget: float,
             lambda f: pays_with(replace(leg, impact_neg=f)), f0, 1e-2)
         if leg.post in ("hyperp", "hyperp-xpl"):
             def with_cap(c: float) -> bool:
-                g = spot_grid(src, aggregate, leg.post, side, _X_GRID, leg.hold_s, params, ema_cap=c)
+                g = spot_grid(src, aggregate, leg.post, side, X_GRID, leg.hold_s, params, ema_cap=c)
                 return pays_with(replace(leg, ema_cap=c), g)
             top = min(leg.ema_cap, 1000.0)
             out["ema_cap"] = _solve(with_cap, top, 1.0 + 1e-6, log=False, iters=24) if (
@@ -372,7 +372,7 @@ def manipulation_table(book: Book, legs: list[PerpLeg], assets: dict[str, AssetS
         by_side: dict[str, Any] = {}
         grids: dict[int, SpotGrid] = {}
         for side, label in ((1, "up"), (-1, "down")):
-            moves_all = tuple(sorted(set(_X_GRID) | set(MOVES)))
+            moves_all = tuple(sorted(set(X_GRID) | set(MOVES)))
             grid = spot_grid(src, aggregate, leg.post, side, moves_all, leg.hold_s, params, ema_cap=leg.ema_cap)
             grids[side] = grid
             idx = [moves_all.index(x) for x in MOVES]
