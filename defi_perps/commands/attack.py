@@ -37,7 +37,7 @@ def _market_index(book: Any, market: str) -> int:
 @click.option("--capital", default=None, metavar="USD", help="Attacker's capital (spot + perp margin), e.g. 20M.")
 @click.option("--oracle", default=None, metavar="KIND",
               help="Override the oracle rule (median, weighted-median, exchange-index, chainlink-push, pull, "
-                   "gmx-v2-keeper, twap, hl-mark, hyperp, hyperp-xpl).")
+                   "gmx-v1-fast, gmx-v2-keeper, twap, hl-mark, hyperp, hyperp-xpl).")
 @click.option("--side", type=click.Choice(["up", "down"]), default=None, help="Pump or dump (default: the better).")
 @click.option("--venue", default="gmx-v2", show_default=True, help="Target venue's rules for the engine run.")
 @click.option("--reference-venues", "ref_file", type=click.Path(dir_okay=False, path_type=Path), default=None,

@@ -74,7 +74,7 @@ def load_target(snapshot_id: str | None, book_file: Path | None, synthetic: int 
 @click.option("--capital", default=None, metavar="USD", help="Attacker's budget (spot capital + perp margin), e.g. 10M.")
 @click.option("--oracle", default=None, metavar="KIND",
               help="Override the oracle rule: median, weighted-median, exchange-index, chainlink-push, pull, "
-                   "gmx-v2-keeper, twap, hl-mark, hyperp, hyperp-xpl.")
+                   "gmx-v1-fast, gmx-v2-keeper, twap, hl-mark, hyperp, hyperp-xpl.")
 @click.option("--reference-venues", "ref_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               metavar="FILE", help="TOML with each asset's reference venues and depth (defi_perps/venues/oracles/README.md).")
 @json_option

@@ -232,6 +232,27 @@ def gmx_v2_keeper(stream: np.ndarray, ref: np.ndarray, spread: float,
     return pmin, pmax, rej
 
 
+@njit(parallel=True)
+def gmx_v1_fast_price(fast: np.ndarray, ref: np.ndarray, max_deviation: float) -> tuple[np.ndarray, np.ndarray]:
+    """(min, max) float64[P, T] of GMX v1's FastPriceFeed against its Chainlink reference: while
+    ``|fast − ref| / ref > max_deviation`` the vault prices at max(ref, fast) when maximising and
+    min(ref, fast) when minimising (a spread); otherwise both are the fast price (protocols.md GMX v1)."""
+    p_n, t_n = fast.shape
+    pmin = np.empty((p_n, t_n))
+    pmax = np.empty((p_n, t_n))
+    for p in prange(p_n):
+        for t in range(t_n):
+            f = fast[p, t]
+            r = ref[p, t]
+            if abs(f - r) > max_deviation * r:
+                pmin[p, t] = min(f, r)
+                pmax[p, t] = max(f, r)
+            else:
+                pmin[p, t] = f
+                pmax[p, t] = f
+    return pmin, pmax
+
+
 @njit(inline="always")
 def _ema_step(num: float, den: float, sample: float, dt: float, tau: float) -> tuple[float, float]:
     d = math.exp(-dt / tau)
@@ -325,7 +346,8 @@ def collateral_price(own_book: np.ndarray, reference: np.ndarray, mode: int, flo
 
 
 # --- composition: moved sources → the venue's oracle series (plain Python over the kernels) -----
-POST_KINDS = ("none", "chainlink-push", "pull", "gmx-v2-keeper", "twap", "hl-mark", "hyperp", "hyperp-xpl")
+POST_KINDS = ("none", "chainlink-push", "pull", "gmx-v1-fast", "gmx-v2-keeper", "twap", "hl-mark", "hyperp",
+              "hyperp-xpl")
 
 
 def oracle_from_sources(aggregate: int, ratio: np.ndarray, weights: np.ndarray, post: str = "none",
@@ -333,7 +355,7 @@ def oracle_from_sources(aggregate: int, ratio: np.ndarray, weights: np.ndarray, 
     """float64[P, T] the venue's oracle (as a ratio to fair) from source ratios float64[P, T, K]:
     aggregate the sources, then apply the feed / mark rule ``post`` with ``params`` (a dict shaped
     like ``defi_perps/venues/oracles/models.toml``). ``maximize`` picks the top of a min/max pair
-    (a long closing reads the minimum on GMX; an attacker pumping wants the reading that moved)."""
+    (GMX prices a closing long at the minimum and a closing short at the maximum)."""
     p = params or {}
     agg = aggregate_sources(aggregate, np.ascontiguousarray(ratio, np.float64),
                             np.ascontiguousarray(weights, np.float64), float(p.get("exchange_index", {}).get("outlier", 0.05)))
@@ -346,6 +368,11 @@ def oracle_from_sources(aggregate: int, ratio: np.ndarray, weights: np.ndarray, 
         c = p.get("pull", {})
         lo, _mid, hi = pull_feed(agg, float(c.get("confidence", 0.0005)), int(round(c.get("latency_s", 0.0) / dt)))
         return hi if maximize else lo
+    if post == "gmx-v1-fast":
+        c = p.get("chainlink_push", {})
+        ref = chainlink_push(agg, float(c.get("deviation", 0.005)), max(1, int(round(c.get("heartbeat_s", 86400) / dt))))
+        pmin, pmax = gmx_v1_fast_price(agg, ref, float(p.get("gmx_v1", {}).get("max_deviation", 0.025)))
+        return pmax if maximize else pmin
     if post == "gmx-v2-keeper":
         c = p.get("gmx_v2_keeper", {})
         ref = chainlink_push(agg, float(p.get("chainlink_push", {}).get("deviation", 0.005)),

@@ -85,6 +85,11 @@ def gmx_v2_keeper(stream: np.ndarray, ref: np.ndarray, spread: float,
     return pmin, pmax, rej
 
 
+def gmx_v1_fast_price(fast: np.ndarray, ref: np.ndarray, max_deviation: float) -> tuple[np.ndarray, np.ndarray]:
+    off = np.abs(fast - ref) > max_deviation * ref
+    return np.where(off, np.minimum(fast, ref), fast), np.where(off, np.maximum(fast, ref), fast)
+
+
 def _ema(num: float, den: float, sample: float, dt: float, tau: float) -> tuple[float, float]:
     d = math.exp(-dt / tau)
     return num * d + sample * dt, den * d + dt

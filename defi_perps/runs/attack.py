@@ -69,8 +69,9 @@ class Sources:
         return order
 
     def oracle(self, out: PushOutputs, rule: str, side: int, params: dict[str, Any] | None = None) -> np.ndarray:
+        # the venue closes a long at its minimum price and a short at its maximum
         return oracle_from_sources(self.kind, out.ratio, self.weights, rule, self.step_s,
-                                   params if params is not None else oracle_models(), maximize=side > 0)
+                                   params if params is not None else oracle_models(), maximize=side < 0)
 
 
 def push_with_budget(src: Sources, budget: float, side: int, ramp: int, hold: int, unwind: int, n_steps: int,

@@ -49,8 +49,8 @@ _Y_GRID_UP = np.geomspace(1e-4, 60.0, 700)
 _Y_GRID_DOWN = np.geomspace(1e-4, 0.985, 700)
 X_GRID = tuple(sorted(set(np.round(np.geomspace(0.002, 3.0, 28), 6)) | set(MOVES)))
 _N_GRID = np.geomspace(1e-4, 1.0, 48)
-ORACLE_CHOICES = ("median", "weighted-median", "exchange-index", "chainlink-push", "pull", "gmx-v2-keeper", "twap",
-                  "hl-mark", "hyperp", "hyperp-xpl")
+ORACLE_CHOICES = ("median", "weighted-median", "exchange-index", "chainlink-push", "pull", "gmx-v1-fast",
+                  "gmx-v2-keeper", "twap", "hl-mark", "hyperp", "hyperp-xpl")
 
 
 def move_key(x: float) -> str:
@@ -203,8 +203,9 @@ def spot_grid(src: AssetSources, aggregate: str, post: str, side: int, moves: tu
     n_steps = 1 + hold + 1
     res = push_sources(arrays, plan, n_steps)
     exit_t = 1 + hold
+    # the price the venue closes the attacker's position at: the minimum for a long, the maximum for a short
     oracle = oracle_from_sources(kind, res.ratio, weights, post, STEP_SECONDS,
-                                 params, maximize=side > 0)
+                                 params, maximize=side < 0)
     achieved = np.abs(oracle[:, exit_t] - 1.0)
     if math.isfinite(ema_cap):
         achieved = np.minimum(achieved, ema_cap - 1.0 if side > 0 else 1.0 - 1.0 / ema_cap)

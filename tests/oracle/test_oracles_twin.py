@@ -160,3 +160,24 @@ def test_pipeline_rules_from_moved_sources() -> None:
     assert push[0, 5] == 1.0 and push[0, 20] == pytest.approx(1.10)     # 10 % < 20 %: waits for the heartbeat
     mark = nb.oracle_from_sources(ORACLE.MEDIAN, ratio, np.ones(3), "hl-mark", 3.0)
     assert 1.0 < mark[0, 5] <= 1.10 and mark[0, -1] == pytest.approx(1.10, rel=1e-3)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), dev=st.floats(0.0, 0.1))
+def test_gmx_v1_fast_price_matches_twin(seed: int, dev: float) -> None:
+    fast = _paths(seed, 2, 30)
+    slow = ref.chainlink_push(fast, 0.02, 10)
+    for a, b in zip(nb.gmx_v1_fast_price(fast, slow, dev), ref.gmx_v1_fast_price(fast, slow, dev)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_gmx_v1_fast_price_spread_defends_when_the_reference_lags() -> None:
+    ratio = np.ones((1, 5, 3))
+    ratio[0, 1:, :2] = 1.03                                   # the AVAX push: 2 of 3 venues +3 %
+    params = {"chainlink_push": {"deviation": 0.05, "heartbeat_s": 86400}, "gmx_v1": {"max_deviation": 0.025}}
+    closing_long = nb.oracle_from_sources(ORACLE.MEDIAN, ratio, np.ones(3), "gmx-v1-fast", 60.0, params,
+                                          maximize=False)
+    assert closing_long[0, 1] == 1.0                          # min(reference, fast): the push does not pay
+    params["gmx_v1"]["max_deviation"] = 0.05
+    assert nb.oracle_from_sources(ORACLE.MEDIAN, ratio, np.ones(3), "gmx-v1-fast", 60.0, params,
+                                  maximize=False)[0, 1] == pytest.approx(1.03)

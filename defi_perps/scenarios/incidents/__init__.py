@@ -39,7 +39,8 @@ class _Strict(BaseModel):
 
 class OracleSpec(_Strict):
     aggregate: Literal["median", "weighted-median", "exchange-index"] = "median"
-    rule: Literal["none", "chainlink-push", "pull", "gmx-v2-keeper", "twap", "hl-mark", "hyperp", "hyperp-xpl"] = "none"
+    rule: Literal["none", "chainlink-push", "pull", "gmx-v1-fast", "gmx-v2-keeper", "twap", "hl-mark", "hyperp",
+                  "hyperp-xpl"] = "none"
     venues: tuple[RefVenue, ...]
 
 
