@@ -189,8 +189,12 @@ def _oracle_close(inc: Incident, seed: int, progress: Progress) -> dict[str, Any
     per_cycle_cost = spot["premium"] + spot["fees"]
     # the solver: the position (≈ OI cap) below which a cycle does not pay: n·move = n·2·fee + spot cost
     n_star = per_cycle_cost / (move - 2.0 * x.perp_fee) if move > 2.0 * x.perp_fee else math.inf
+    # or a GMX v2-style price impact on open, f·N² (exponent 2): it stops paying once f·N² covers
+    # a cycle's margin n·move − fees − spot cost
+    margin = n * move - perp_fees - per_cycle_cost
     defence = {"oi_cap_usd": n_star, "record_oi_cap_after_usd": x.oi_cap_after_usd,
-               "record_cap_stops_it": bool(x.oi_cap_after_usd <= n_star)}
+               "record_cap_stops_it": bool(x.oi_cap_after_usd <= n_star),
+               "impact_factor_exp2": max(margin, 0.0) / n ** 2}
     return _result(s.name, move, cost, gross, paid, liquidated,
                    {"spot_per_cycle": spot, "cycles": x.cycles, "perp_notional_usd": n,
                     "venues_moved": [src.venues[k].name for k in src.majority(1, x.push_target)],

@@ -34,6 +34,9 @@ def test_zero_impact_oracle_close_pays_and_the_pool_pays_it(results: dict) -> No
     assert r["attacker_net_usd"] > 0 and r["paid_by"]["pool"] > 0
     # the defence solver: below this position size a cycle does not cover its spot cost
     assert 0 < r["defence"]["oi_cap_usd"] < r["inputs"]["perp_notional_usd"]
+    n, f = r["inputs"]["perp_notional_usd"], r["defence"]["impact_factor_exp2"]
+    per_cycle_net = r["attacker_net_usd"] / r["inputs"]["cycles"]
+    assert f * n * n == pytest.approx(per_cycle_net, rel=1e-9)      # that impact eats exactly one cycle's net
 
 
 def test_mango_borrows_against_paper_profit(results: dict) -> None:
