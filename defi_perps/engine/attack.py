@@ -118,6 +118,14 @@ def arb_per_step(half_life_steps: float) -> float:
 
 
 @njit(inline="always")
+def _tail_slope(bx: np.ndarray, bd: np.ndarray, nb: int) -> float:
+    """Distance per USD beyond the last band: the last band's slope (as depth.py extends it)."""
+    if nb == 1:
+        return bx[0] / bd[0]
+    return (bx[nb - 1] - bx[nb - 2]) / (bd[nb - 1] - bd[nb - 2])
+
+
+@njit(inline="always")
 def depth_at(x: float, bx: np.ndarray, bd: np.ndarray, nb: int) -> float:
     """Cumulative depth (USD) within distance ``x`` on a band curve: the inverse of walk_distance."""
     if x <= 0.0:
@@ -129,10 +137,7 @@ def depth_at(x: float, bx: np.ndarray, bd: np.ndarray, nb: int) -> float:
             return prev_d + (x - prev_x) * (bd[j] - prev_d) / (bx[j] - prev_x)
         prev_x = bx[j]
         prev_d = bd[j]
-    if nb == 1:
-        slope = bx[0] / bd[0]
-    else:
-        slope = (bx[nb - 1] - bx[nb - 2]) / (bd[nb - 1] - bd[nb - 2])
+    slope = _tail_slope(bx, bd, nb)
     x = min(x, MAX_DISTANCE)
     return bd[nb - 1] + (x - bx[nb - 1]) / slope
 
@@ -162,10 +167,7 @@ def ask_premium(s: float, bx: np.ndarray, bd: np.ndarray, nb: int) -> float:
         total += _piece(prev_d, bd[j], prev_x, c)
         prev_x = bx[j]
         prev_d = bd[j]
-    if nb == 1:
-        slope = bx[0] / bd[0]
-    else:
-        slope = (bx[nb - 1] - bx[nb - 2]) / (bd[nb - 1] - bd[nb - 2])
+    slope = _tail_slope(bx, bd, nb)
     d_cap = prev_d + (MAX_DISTANCE - prev_x) / slope if prev_x < MAX_DISTANCE else prev_d
     if s <= d_cap:
         return total + _piece(prev_d, s, prev_x, slope)
