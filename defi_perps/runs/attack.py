@@ -503,7 +503,9 @@ def run_incident(inc: Incident, seed: int = 0, progress: Progress = None) -> dic
     result["record_check"] = record_check(result, inc)
     if s.variant == "book_sweep":
         result["with_fix"] = _fix_summary(_book_sweep(inc, seed, None, rule="hyperp"))
-        result.setdefault("defence", {})["ema_cap"] = _solve_ema_cap(inc, seed)
+        fence = result.setdefault("defence", {})
+        fence["ema_cap"] = _solve_ema_cap(inc, seed)
+        fence["ema_cap_no_liquidations"] = _solve_ema_cap(inc, seed, harm=True)
     if s.variant == "collateral_depeg":
         result["with_fix"] = _fix_summary(_collateral_depeg(inc, seed, None, reference=True))
     return result
@@ -514,10 +516,12 @@ def _fix_summary(r: dict[str, Any]) -> dict[str, Any]:
                               "liquidated_notional_usd", "paid_by")}
 
 
-def _solve_ema_cap(inc: Incident, seed: int) -> float | None:
-    """The hyperp EMA cap (multiple of the 8h EMA) at which the sweep stops paying, by bisection."""
+def _solve_ema_cap(inc: Incident, seed: int, harm: bool = False) -> float | None:
+    """The hyperp EMA cap (multiple of the 8h EMA) at which the sweep stops paying (``harm``: stops
+    liquidating anyone), by bisection; None when the 10x cap already stops it."""
     def pays(cap: float) -> bool:
-        return _book_sweep(inc, seed, None, ema_cap=cap)["attacker_net_usd"] > 0
+        r = _book_sweep(inc, seed, None, ema_cap=cap)
+        return r["liquidated_notional_usd"] > 0 if harm else r["attacker_net_usd"] > 0
 
     lo, hi = 10.0, 1.0 + 1e-6
     if not pays(lo) or pays(hi):

@@ -56,6 +56,10 @@ def test_xpl_fix_stops_the_liquidations(results: dict) -> None:
     r = results["xpl-2025"]
     assert r["liquidated_notional_usd"] > 1e6
     assert r["with_fix"]["liquidated_notional_usd"] == 0.0 and abs(r["with_fix"]["oracle_move"]) < 0.01
+    # the 10x cap does not bind on a 3x move; a cap near the shortest distance to a short's
+    # liquidation (5x shorts entered up to 5 % below the price: a few %) is what stops the liquidations
+    cap = r["defence"]["ema_cap_no_liquidations"]
+    assert cap is not None and 1.0 < cap < 1.5
 
 
 def test_binance_redemption_pricing_liquidates_nobody(results: dict) -> None:
