@@ -28,6 +28,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "compare": ("defi_perps.commands.compare", "compare", "Run one book and shock on several venues side by side."),
     "adl": ("defi_perps.commands.adl", "adl", "Auto-deleveraging policy lab."),
     "examples": ("defi_perps.commands.examples", "examples", "List or copy the example files the README uses."),
+    "manipulation": ("defi_perps.commands.manipulation", "manipulation", "Per-market oracle manipulation cost and verdict."),
+    "attack": ("defi_perps.commands.attack", "attack", "Replay an oracle-manipulation incident or attack a snapshot's market."),
 }
 
 

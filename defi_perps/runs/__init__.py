@@ -1,1 +1,1 @@
-"""Orchestration: turn a book, a scenario and venue rules into engine runs (simulate, compare)."""
+"""Orchestration of runs: simulate, compare, attack, audit; stores each run."""

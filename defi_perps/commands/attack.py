@@ -1,0 +1,101 @@
+"""``defi-perps attack``: replay an oracle-manipulation incident, or attack one market of a book."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
+from defi_perps.exceptions import InputError
+
+
+def _market_index(book: Any, market: str) -> int:
+    names = book.market_names
+    if market.isdigit() and int(market) < len(names):
+        return int(market)
+    from defi_perps.venues.oracles import asset_of
+
+    hits = [i for i, n in enumerate(names) if n == market] or [i for i, n in enumerate(names)
+                                                                 if asset_of(n) == market.upper()]
+    if not hits:
+        raise InputError(f"--market {market!r} is not in the book (markets: {', '.join(names)})")
+    return hits[0]
+
+
+@click.command("attack")
+@click.option("--scenario", default=None, metavar="NAME|FILE",
+              help="Built-in incident (gmx-v1-avax-2022, mango-2022, dydx-yfi-2023, jelly-2025, xpl-2025, "
+                   "popcat-2025, binance-depeg-2025) or an incident TOML file.")
+@click.option("--snapshot", "snapshot_id", metavar="ID", help="Attack a stored snapshot's market ('latest' allowed).")
+@click.option("--book", "book_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Attack a market of a book file.")
+@click.option("--synthetic", type=click.IntRange(min=1), default=None, metavar="N", help="Attack a synthetic book.")
+@click.option("--markets", type=click.IntRange(1, 3), default=3, show_default=True, help="Markets of a synthetic book.")
+@click.option("--market", default=None, metavar="M", help="Market name, index or asset symbol (e.g. ETH).")
+@click.option("--capital", default=None, metavar="USD", help="Attacker's capital (spot + perp margin), e.g. 20M.")
+@click.option("--oracle", default=None, metavar="KIND",
+              help="Override the oracle rule (median, weighted-median, exchange-index, chainlink-push, pull, "
+                   "gmx-v1-fast, gmx-v2-keeper, twap, hl-mark, hyperp, hyperp-xpl).")
+@click.option("--side", type=click.Choice(["up", "down"]), default=None, help="Pump or dump (default: the better).")
+@click.option("--venue", default="gmx-v2", show_default=True, help="Target venue's rules for the engine run.")
+@click.option("--reference-venues", "ref_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Reference venues' depth (defi_perps/venues/oracles/README.md).")
+@click.option("--paths", "n_paths", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
+              help="Engine paths with market noise on top of the attack (1 with --volatility 0: a replay).")
+@click.option("--volatility", type=float, default=0.0, show_default=True, help="Annualised market noise.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@db_option
+@json_option
+def attack(scenario: str | None, snapshot_id: str | None, book_file: Path | None, synthetic: int | None, markets: int,
+           market: str | None, capital: str | None, oracle: str | None, side: str | None, venue: str,
+           ref_file: Path | None, n_paths: int, volatility: float, seed: int, db_url: str | None,
+           as_json: bool) -> None:
+    """Oracle-manipulation attack: the attacker's cost, profit and net, and who paid.
+
+    With --scenario, replays an incident from the record with its inputs (and their sources) and
+    shows the model's figures beside the record's. With --snapshot/--book/--synthetic, finds the
+    best attack on --market within --capital and the venue's caps, then runs the whole book
+    through the engine along the moved oracle.
+    """
+    if scenario is not None:
+        if any(x is not None for x in (snapshot_id, book_file, synthetic, market, capital)):
+            raise InputError("--scenario replays an incident; drop --snapshot/--book/--synthetic/--market/--capital")
+        from defi_perps.runs.attack import run_incident
+        from defi_perps.scenarios.incidents import load_incident
+
+        inc = load_incident(scenario)
+        with progress_bar(f"replaying {inc.name}", None) as bar:
+            data = run_incident(inc, seed=seed, progress=bar.advance)
+    else:
+        if market is None or capital is None:
+            raise InputError("give --scenario NAME, or a book (--snapshot/--book/--synthetic) with --market and --capital")
+        if volatility < 0:
+            raise InputError("--volatility must be >= 0")
+        from defi_perps.commands.manipulation import load_target, parse_usd
+        from defi_perps.runs.attack import snapshot_attack
+        from defi_perps.runs.manipulation import ORACLE_CHOICES
+        from defi_perps.venues.oracles import load_reference_venues, sources_for
+
+        if oracle is not None and oracle not in ORACLE_CHOICES:
+            raise InputError(f"--oracle {oracle!r}: expected one of {', '.join(ORACLE_CHOICES)}")
+        budget = parse_usd(capital)
+        assets = load_reference_venues(ref_file)
+        book, legs, rules = load_target(snapshot_id, book_file, synthetic, markets, seed, db_url, venue)
+        m = _market_index(book, market)
+        src = sources_for(book.market_names[m], assets, str(ref_file) if ref_file else None)
+        with progress_bar("engine paths", n_paths) as bar:
+            data = snapshot_attack(book, legs[m], m, src, budget, oracle, rules, n_paths=n_paths, seed=seed,
+                                   volatility=volatility, side=None if side is None else (1 if side == "up" else -1),
+                                   progress=bar.advance)
+        data.update({"book": book.summary(), "venue": venue, "capital_usd": budget, "seed": seed,
+                     "rules": rules.to_dict(), "description": f"best attack on {book.market_names[m]}"})
+        if not as_json:
+            data["details"].pop("per_path", None)
+    if as_json:
+        emit_json(data)
+        return
+    from defi_perps.report.attack import render_attack
+
+    render_attack(data)
