@@ -72,7 +72,6 @@ def run_cascade(book: Book, rules: Any, log_path: np.ndarray, step_seconds: floa
     """Run the engine on ``book`` with ``log_path`` float64[T + 1, M] (log of the venue's trigger
     price over its start; 0 = unmoved) as the deterministic path; ``volatility`` adds the engine's
     own market noise on top (0: one deterministic replay)."""
-    from defi_perps.engine import nb
     from defi_perps.engine.api import SimulationConfig, simulate
     from defi_perps.engine.inputs import DepthSpec, PriceModel
 
@@ -83,17 +82,16 @@ def run_cascade(book: Book, rules: Any, log_path: np.ndarray, step_seconds: floa
     res = simulate(book, rules, model=model, depth=spec, base_log=np.ascontiguousarray(log_path, np.float64),
                    config=SimulationConfig(n_paths=n_paths, n_steps=n_steps, step_seconds=step_seconds, seed=seed,
                                            n_detail=0, max_events=64), progress=progress, engine=engine)
-    o, st = res.outputs, res.outputs.scalars
+    o, t = res.outputs, res.totals      # per-path totals by name (engine/nb.py Tot / totals_dt)
     return CascadeOutcome(
         liquidated_long=o.liq_notional[:, :, 0].sum(axis=1), liquidated_short=o.liq_notional[:, :, 1].sum(axis=1),
         liquidations=o.liq_count.sum(axis=(1, 2)).astype(np.float64),
-        bad_debt=st[:, nb.ST_BAD_DEBT].copy(), insurance_paid=st[:, nb.ST_INSURANCE_PAID].copy(),
-        pool_paid=st[:, nb.ST_POOL_PAID].copy(), broker_paid=st[:, nb.ST_BROKER_PAID].copy(),
-        adl_covered=st[:, nb.ST_ADL_COVERED].copy(), shortfall=st[:, nb.ST_SHORTFALL].copy(),
-        backstop_notional=o.backstop_notional.sum(axis=(1, 2)), backstop_gain=st[:, nb.ST_BACKSTOP_GAIN].copy(),
+        bad_debt=t["bad_debt"].copy(), insurance_paid=t["paid_fund"].copy(),
+        pool_paid=t["paid_pool"].copy(), broker_paid=t["paid_broker"].copy(),
+        adl_covered=t["paid_adl"].copy(), shortfall=t["uncovered"].copy(),
+        backstop_notional=o.backstop_notional.sum(axis=(1, 2)), backstop_gain=t["backstop_gain"].copy(),
         final_mark=o.final_mark.copy(), max_mark=o.max_mark.copy(), min_mark=o.min_mark.copy(), engine=res.engine,
         rules=rules.to_dict())
-
 
 def paid_by_from_cascade(c: CascadeOutcome, absorber_is_vault: bool) -> dict[str, np.ndarray]:
     """Bad debt of the cascade by bearer, keyed as the engine's ``compare`` output."""
