@@ -26,6 +26,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "simulate": ("defi_perps.commands.simulate", "simulate", "Monte Carlo liquidation cascades on a book."),
     "compare": ("defi_perps.commands.compare", "compare", "Run one book and shock on several venues side by side."),
     "adl": ("defi_perps.commands.adl", "adl", "Auto-deleveraging policy lab."),
+    "audit": ("defi_perps.commands.audit", "audit", "Index a protocol and write a full risk report (HTML, PNG, CSV, JSON)."),
+    "runs": ("defi_perps.commands.runs", "runs", "List, show and rerun stored simulate / compare / audit runs."),
 }
 
 

@@ -9,6 +9,7 @@ import click
 
 from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
 from defi_perps.exceptions import InputError
+from defi_perps.runs.record import record_command_run
 
 _ALL = "gmx-v2,gmx-v1,hyperliquid,binance,bybit,okx,bitmex,bbook"
 
@@ -146,11 +147,13 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
         from defi_perps.report.compare import engine_cross_check
 
         engine = engine_cross_check(book, venues, setup, n_paths, seed)
+    if per_path:
+        meta["exogenous_per_path"] = {k: v.tolist() for k, v in exo.items()}
+    payload = {**meta, "venues": [s.to_dict(per_path) for s in summaries],
+               **({"engine_cross_check": engine} if engine is not None else {})}
+    record_command_run(payload, book)   # stored run: `defi-perps runs show|rerun ID`
     if as_json:
-        if per_path:
-            meta["exogenous_per_path"] = {k: v.tolist() for k, v in exo.items()}
-        emit_json({**meta, "venues": [s.to_dict(per_path) for s in summaries],
-                   **({"engine_cross_check": engine} if engine is not None else {})})
+        emit_json(payload)
         return
     from rich.console import Console
 

@@ -8,6 +8,7 @@ import click
 
 from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
 from defi_perps.exceptions import InputError
+from defi_perps.runs.record import record_command_run
 
 
 @click.command("simulate")
@@ -84,6 +85,7 @@ def simulate(snapshot_id: str | None, book_file: Path | None, synthetic_n: int |
         result = run_simulation(book, rules, model=model, depth=depth, funding=setup.funding, config=config,
                                 base_log=base, progress=bar.advance, scenario=setup.info(), adl_hook=hook)
     data = result.to_dict(include_paths=include_paths)
+    record_command_run(data, book)   # stored run: `defi-perps runs show|rerun ID`
     if as_json:
         emit_json(data)
     else:

@@ -1,0 +1,1 @@
+"""Orchestration of runs: simulate, compare, attack, audit; stores each run."""
