@@ -43,6 +43,20 @@ def usd(x: float | None) -> str:
     return f"${x:,.0f}"
 
 
+def price(x: float | None) -> str:
+    """A USD price: cents above $1, four significant digits below (PEPE trades near $0.00001)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if abs(x) >= 1 or x == 0:
+        return f"${x:,.2f}"
+    return f"${x:.4g}"
+
+
+def plain(text: str) -> str:
+    """Names with glyphs common fonts lack (Binance's "USDⓈ-M") in plain letters, for figures and pages."""
+    return str(text).replace("Ⓢ", "S")
+
+
 def pct(x: float | None, places: int = 1) -> str:
     """A fraction as a percentage (0.123 → ``12.3%``); no ``-0.0%``."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
@@ -104,5 +118,5 @@ def pct_axis(ax: Any, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
-__all__ = ["PALETTE", "PARTY_COLORS", "PARTY_LABELS", "apply_matplotlib_style", "console", "count", "pct",
+__all__ = ["PALETTE", "PARTY_COLORS", "PARTY_LABELS", "apply_matplotlib_style", "console", "count", "pct", "plain", "price",
            "pct_axis", "ratio", "usd", "usd_axis"]

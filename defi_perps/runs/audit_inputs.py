@@ -134,6 +134,52 @@ def snapshot_provenance(db_url: str | None, snapshot_id: int) -> dict[str, Any]:
     raise InputError(f"no snapshot with id {snapshot_id}")
 
 
+def pnl_to_pool_curves(db_url: str | None, snapshot_id: int, moves_pct: tuple[int, ...]) -> list[dict[str, Any]]:
+    """Per market, GMX's pnl-to-pool factor for longs and shorts as the index price moves by each of
+    ``moves_pct`` percent, with the exact contract integers (``getPnlToPoolFactor``, maximized as ADL
+    reads it), and the smallest move on the grid that takes each side past MAX_PNL_FACTOR_FOR_ADL.
+
+    Only the index token's price moves (a pool token that *is* the index token moves with it);
+    other pool tokens keep their snapshot price.
+    """
+    from dataclasses import replace as dc_replace
+
+    from defi_perps.domain import USD_SCALE
+    from defi_perps.protocols.gmx_v2 import math as gm
+
+    snap = load_snapshot_record(db_url, snapshot_id)
+    tokens = {t.address.lower(): t for t in snap.tokens}
+    by = {p.token.lower(): gm.Price.of(p) for p in snap.prices}
+    out = []
+    for m in snap.markets:
+        idx_addr = m.index_token.lower()
+        if idx_addr not in by or m.long_token.lower() not in by or m.short_token.lower() not in by:
+            continue
+        sym = lambda a: tokens[a.lower()].symbol if a.lower() in tokens else a[:8]  # noqa: E731
+        name = f"{sym(m.index_token)}/USD [{sym(m.long_token)}-{sym(m.short_token)}]"
+
+        def moved(addr: str, k: int) -> gm.Price:
+            p = by[addr.lower()]
+            if addr.lower() != idx_addr:
+                return p
+            return dc_replace(p, min=p.min * (100 + k) // 100, max=p.max * (100 + k) // 100)
+
+        longs, shorts = [], []
+        for k in moves_pct:
+            prices = gm.MarketPrices(moved(m.index_token, k), moved(m.long_token, k), moved(m.short_token, k))
+            longs.append(gm.pnl_to_pool_factor(m, prices, True, True) / USD_SCALE)
+            shorts.append(gm.pnl_to_pool_factor(m, prices, False, True) / USD_SCALE)
+        thr = {"long": m.max_pnl_factor_for_adl_long / USD_SCALE, "short": m.max_pnl_factor_for_adl_short / USD_SCALE}
+        trig: dict[str, int | None] = {}
+        for side, vals in (("long", longs), ("short", shorts)):
+            hits = [k for k, v in zip(moves_pct, vals) if v > 0 and v > thr[side]]
+            trig[side] = min(hits, key=abs) if hits and thr[side] > 0 else None
+        out.append({"market": name, "moves_pct": list(moves_pct), "long": longs, "short": shorts,
+                    "threshold": thr, "adl_trigger_move": trig,
+                    "enabled": {"long": m.is_adl_enabled_long, "short": m.is_adl_enabled_short}})
+    return out
+
+
 def index_or_reuse(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url: str | None,
                    block: int | None, db_url: str | None,
                    progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
@@ -329,5 +375,5 @@ def thread_count(threads: int | None) -> int:
 
 
 __all__ = ["Outcome", "PARTIES", "book_file", "builtin_scenarios", "index_or_reuse", "load_book",
-           "load_snapshot_record", "scenario_setup", "simulate_argv", "scenario_text", "setup_info", "simulate_venue",
+           "load_snapshot_record", "pnl_to_pool_curves", "scenario_setup", "simulate_argv", "scenario_text", "setup_info", "simulate_venue",
            "snapshot_health", "snapshot_provenance", "synthetic", "thread_count", "venue_names", "venue_params"]

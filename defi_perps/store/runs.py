@@ -151,6 +151,22 @@ def update_run(db_url: str | None, run_id: int, *, aggregates: dict[str, Any] | 
         raise StoreError(f"cannot update run {run_id}: {_first_line(err)}") from None
 
 
+def delete_runs(db_url: str | None, run_ids: list[int]) -> None:
+    """Remove runs (children first): an audit that fails part-way leaves no half-recorded runs."""
+    if not run_ids:
+        return
+    try:
+        with Session(_engine(db_url)) as s:
+            for rid in sorted(set(run_ids), reverse=True):
+                row = s.get(RunRow, rid)
+                if row is not None:
+                    s.delete(row)
+                    s.flush()
+            s.commit()
+    except SQLAlchemyError as err:
+        raise StoreError(f"cannot remove runs: {_first_line(err)}") from None
+
+
 def list_runs(db_url: str | None, kind: str | None = None, parent_id: int | None = None,
               limit: int | None = None) -> list[StoredRun]:
     """Stored runs, newest first (children of one audit with ``parent_id``)."""
@@ -195,4 +211,4 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, allow_nan=False, default=str)
 
 
-__all__ = ["RUN_TABLES", "RunRow", "StoredRun", "get_run", "list_runs", "save_run", "update_run"]
+__all__ = ["RUN_TABLES", "RunRow", "StoredRun", "delete_runs", "get_run", "list_runs", "save_run", "update_run"]
