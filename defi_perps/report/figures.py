@@ -28,13 +28,16 @@ def _plt():  # type: ignore[no-untyped-def]
 _label = style.plain
 
 
-def _finish(fig: Any, path: Path, run_ids: list[int]) -> Path:
+def _finish(fig: Any, path: Path | None, run_ids: list[int]) -> Any:
+    """Save to ``path`` and close (the report), or return the open Figure when ``path`` is None (the API)."""
     if run_ids:
         ids = sorted(set(run_ids))
         text = f"run {ids[0]}" if len(ids) == 1 else (
             f"runs {ids[0]}–{ids[-1]}" if ids == list(range(ids[0], ids[-1] + 1)) else
             "runs " + ", ".join(map(str, ids)))
         fig.text(0.995, 0.005, f"defi-perps {text}", ha="right", va="bottom", fontsize=7, color="#777777")
+    if path is None:
+        return fig
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
     import matplotlib.pyplot as plt
@@ -294,7 +297,8 @@ FIGURES: dict[str, Callable[[dict[str, Any], Path, list[int]], Path]] = {
 }
 
 
-def draw(kind: str, data: dict[str, Any], path: Path, run_ids: list[int] | None = None) -> Path:
+def draw(kind: str, data: dict[str, Any], path: Path | None, run_ids: list[int] | None = None) -> Any:
+    """Draw figure ``kind``: written to ``path`` (returns the path), or returned open when ``path`` is None."""
     try:
         fn = FIGURES[kind]
     except KeyError:

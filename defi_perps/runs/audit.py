@@ -281,7 +281,7 @@ def stress_section(ctx: AuditContext) -> Section:
             "Mark price relative to the start (median and 50% / 90% bands over the detailed paths, cascade impact "
             "included) for the markets with the most open interest, with the mean liquidated notional per step "
             "beneath.",
-            _fan_data(out, oi, f"Price paths and liquidations — {Path(scen).stem} on {venue}"), [rid] if rid is not None else []))
+            fan_data(out, oi, f"Price paths and liquidations — {Path(scen).stem} on {venue}"), [rid] if rid is not None else []))
     scen_table = pd.DataFrame(rows)
     sec.tables["stress_scenarios"] = scen_table
     grid_rows = []
@@ -459,7 +459,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
 )
 
 
-def _fan_data(out: ai.Outcome, oi: np.ndarray, title: str, n_markets: int = 4) -> dict[str, Any]:
+def fan_data(out: ai.Outcome, oi: np.ndarray, title: str, n_markets: int = 4) -> dict[str, Any]:
     top = [int(m) for m in np.argsort(-oi.sum(axis=1))[:n_markets]]
     mark = out.detail["mark"]
     liq = out.detail["liquidated_notional_usd"]
@@ -562,4 +562,4 @@ def run_audit(req: AuditRequest, progress: Callable[[str, float], None] | None =
 
 
 __all__ = ["AuditContext", "AuditRequest", "AuditResult", "FigureSpec", "Finding", "SCHEMA_VERSION", "SECTIONS",
-           "Section", "SectionSpec", "planned_steps", "run_audit"]
+           "Section", "SectionSpec", "fan_data", "planned_steps", "run_audit"]
