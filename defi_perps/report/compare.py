@@ -168,15 +168,7 @@ def compare_engine(book: Book, venues: list[VenueParams], setup: RunSetup, n_pat
     return out
 
 
-def _usd(x: float) -> str:
-    a = abs(x)
-    if a >= 1e9:
-        return f"{x / 1e9:,.2f}B"
-    if a >= 1e6:
-        return f"{x / 1e6:,.2f}M"
-    if a >= 1e4:
-        return f"{x / 1e3:,.0f}k"
-    return f"{x:,.0f}"
+from defi_perps.report.style import usd as _usd  # noqa: E402  one number style across commands
 
 
 def bearer_text(s: VenueSummary) -> str:
