@@ -86,9 +86,17 @@ def canonical(obj: Any) -> Any:
     return obj
 
 
+def _without_origin(payload: Any) -> Any:
+    """The payload less where its scenario file lay (``scenario.origin``): a rerun from the stored text
+    reads it from another path, and a path is provenance, not a result."""
+    if isinstance(payload, dict) and isinstance(payload.get("scenario"), dict) and "origin" in payload["scenario"]:
+        return {**payload, "scenario": {k: v for k, v in payload["scenario"].items() if k != "origin"}}
+    return payload
+
+
 def digest(payload: Any) -> str:
     """SHA-256 of the canonical JSON: float repr is shortest round-trip, so equal means bit-identical."""
-    text = json.dumps(canonical(payload), sort_keys=True, separators=(",", ":"), default=str)
+    text = json.dumps(canonical(_without_origin(payload)), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -106,7 +114,7 @@ def part_digests(payload: dict[str, Any], depth: int = 2) -> dict[str, str]:
         else:
             out[prefix] = digest(obj)[:16]
 
-    walk("", payload, 0)
+    walk("", _without_origin(payload), 0)
     return out
 
 
