@@ -58,7 +58,7 @@ def pnl_to_pool(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
     n = max(1, len(curves))
     cols = min(4, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 2.6 * rows), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(max(6.5, 3.1 * cols), 2.6 * rows + 0.6), squeeze=False, sharex=True)
     for i, c in enumerate(curves):
         ax = axes[i // cols][i % cols]
         x = np.asarray(c["moves_pct"]) / 100
@@ -123,7 +123,7 @@ def fan_chart(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
     mk = data["markets"]
     t = np.asarray(data["t_minutes"])
     n = max(1, len(mk))
-    fig, axes = plt.subplots(2, n, figsize=(3.2 * n, 4.6), squeeze=False, sharex=True,
+    fig, axes = plt.subplots(2, n, figsize=(max(6.5, 3.2 * n), 4.6), squeeze=False, sharex=True,
                              gridspec_kw={"height_ratios": [3, 1.2]})
     for i, m in enumerate(mk):
         ax, axl = axes[0][i], axes[1][i]

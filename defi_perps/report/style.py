@@ -49,7 +49,8 @@ def price(x: float | None) -> str:
         return "–"
     if abs(x) >= 1 or x == 0:
         return f"${x:,.2f}"
-    return f"${x:.4g}"
+    places = 3 - math.floor(math.log10(abs(x)))
+    return f"${x:.{places}f}"
 
 
 def plain(text: str) -> str:
