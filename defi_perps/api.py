@@ -60,7 +60,9 @@ class Snapshot:
 
     def positions(self) -> pd.DataFrame:
         """Every open position with its exact integers (Python ints: no precision lost)."""
-        return pd.DataFrame([p.__dict__ for p in self.record.positions])
+        from dataclasses import asdict
+
+        return pd.DataFrame([asdict(p) for p in self.record.positions])
 
     def to_arrow(self) -> Any:
         return _arrow(self.to_pandas())
