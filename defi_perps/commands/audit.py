@@ -45,8 +45,8 @@ def audit(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
     stores every run inside it (`defi-perps runs list --parent ID`).
     """
     from defi_perps.commands.index import _parse_block
-    from defi_perps.runs.audit import AuditRequest, planned_steps
     from defi_perps.runs import audit_inputs as ai
+    from defi_perps.runs.audit import AuditRequest, planned_steps
 
     blk = _parse_block(block)
     req = AuditRequest(protocol=protocol, chain=chain_name, chain_file=chain_file, rpc_url=rpc_url, block=blk,

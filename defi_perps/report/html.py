@@ -55,7 +55,7 @@ def _e(x: Any) -> str:
 def _runs(ids: list[int]) -> str:
     if not ids:
         return ""
-    ids = sorted(set(int(i) for i in ids))
+    ids = sorted({int(i) for i in ids})
     shown = ", ".join(f"#{i}" for i in ids[:12]) + (f" … (+{len(ids) - 12})" if len(ids) > 12 else "")
     return f'<div class="runs">runs {shown} — <code>defi-perps runs show ID</code> / <code>runs rerun ID</code></div>'
 
@@ -75,10 +75,10 @@ def render_html(summary: dict[str, Any], sections: list[Any], findings: list[Any
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>defi-perps audit — {_e(summary['protocol'])} block {_e(snap['block_number'])}</title>",
         f"<style>{CSS}</style></head><body>",
-        f'<header><h1>Risk audit: {_e(summary["protocol"])}</h1><div class="meta">{head}<br>'
-        f"audit run #{_e(summary['audit_run_id'])} · code {_e(summary['code_version'])} · "
-        f"{_e(summary['threads'])} threads · seed {_e(summary['request'].get('seed'))} · "
-        f"result digest <code>{_e(summary['result_digest'][:16])}</code></div></header><main>",
+        (f'<header><h1>Risk audit: {_e(summary["protocol"])}</h1><div class="meta">{head}<br>'
+         f"audit run #{_e(summary['audit_run_id'])} · code {_e(summary['code_version'])} · "
+         f"{_e(summary['threads'])} threads · seed {_e(summary['request'].get('seed'))} · "
+         f"result digest <code>{_e(summary['result_digest'][:16])}</code></div></header><main>"),
         '<section id="findings"><h2>Findings</h2><div class="grid">',
     ]
     for f in findings:

@@ -119,5 +119,18 @@ def pct_axis(ax: Any, axis: str = "y") -> None:
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
 
 
-__all__ = ["PALETTE", "PARTY_COLORS", "PARTY_LABELS", "apply_matplotlib_style", "console", "count", "pct", "plain", "price",
-           "pct_axis", "ratio", "usd", "usd_axis"]
+__all__ = [
+    "PALETTE",
+    "PARTY_COLORS",
+    "PARTY_LABELS",
+    "apply_matplotlib_style",
+    "console",
+    "count",
+    "pct",
+    "pct_axis",
+    "plain",
+    "price",
+    "ratio",
+    "usd",
+    "usd_axis",
+]

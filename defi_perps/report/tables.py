@@ -38,7 +38,7 @@ def _cell(col: str, v: object) -> str:
             return f"#{int(x)}"
         if col.startswith("price"):
             return style.price(x)
-        if col.endswith("_usd") or col.endswith("_usd_p50") or "_usd_p" in col:
+        if col.endswith(("_usd", "_usd_p50")) or "_usd_p" in col:
             return style.usd(x)
         if any(k in col for k in ("share", "drop", "pnl_to_pool", "threshold", "liquidatable", "move", "shock")):
             return style.pct(x, 2 if abs(x) < 0.1 else 1)

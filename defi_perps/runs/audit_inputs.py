@@ -155,10 +155,9 @@ def pnl_to_pool_curves(db_url: str | None, snapshot_id: int, moves_pct: tuple[in
         idx_addr = m.index_token.lower()
         if idx_addr not in by or m.long_token.lower() not in by or m.short_token.lower() not in by:
             continue
-        sym = lambda a: tokens[a.lower()].symbol if a.lower() in tokens else a[:8]  # noqa: E731
-        name = f"{sym(m.index_token)}/USD [{sym(m.long_token)}-{sym(m.short_token)}]"
+        name = f"{_sym(tokens, m.index_token)}/USD [{_sym(tokens, m.long_token)}-{_sym(tokens, m.short_token)}]"
 
-        def moved(addr: str, k: int) -> gm.Price:
+        def moved(addr: str, k: int, idx_addr: str = idx_addr) -> gm.Price:
             p = by[addr.lower()]
             if addr.lower() != idx_addr:
                 return p
@@ -178,6 +177,11 @@ def pnl_to_pool_curves(db_url: str | None, snapshot_id: int, moves_pct: tuple[in
                     "threshold": thr, "adl_trigger_move": trig,
                     "enabled": {"long": m.is_adl_enabled_long, "short": m.is_adl_enabled_short}})
     return out
+
+
+def _sym(tokens: dict[str, Any], addr: str) -> str:
+    t = tokens.get(addr.lower())
+    return t.symbol if t is not None else addr[:8]
 
 
 def index_or_reuse(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url: str | None,
@@ -270,9 +274,8 @@ def simulate_venue(book: Any, setup: Any, venue: str | None, n_paths: int, seed:
     The same calls as the ``simulate`` command: rules from the venue file (fund sized from the
     book's open interest), the venue's ADL ranking allocating the engine's ADL events over accounts.
     """
-    from defi_perps.engine import GENERIC, SimulationConfig
+    from defi_perps.engine import GENERIC, SimulationConfig, nb
     from defi_perps.engine import simulate as run_simulation
-    from defi_perps.engine import nb
 
     params = None
     hook = None
@@ -374,6 +377,24 @@ def thread_count(threads: int | None) -> int:
     return int(min(threads, numba.config.NUMBA_NUM_THREADS)) if threads else int(numba.get_num_threads())
 
 
-__all__ = ["Outcome", "PARTIES", "book_file", "builtin_scenarios", "index_or_reuse", "load_book",
-           "load_snapshot_record", "pnl_to_pool_curves", "scenario_setup", "simulate_argv", "scenario_text", "setup_info", "simulate_venue",
-           "snapshot_health", "snapshot_provenance", "synthetic", "thread_count", "venue_names", "venue_params"]
+__all__ = [
+    "PARTIES",
+    "Outcome",
+    "book_file",
+    "builtin_scenarios",
+    "index_or_reuse",
+    "load_book",
+    "load_snapshot_record",
+    "pnl_to_pool_curves",
+    "scenario_setup",
+    "scenario_text",
+    "setup_info",
+    "simulate_argv",
+    "simulate_venue",
+    "snapshot_health",
+    "snapshot_provenance",
+    "synthetic",
+    "thread_count",
+    "venue_names",
+    "venue_params",
+]

@@ -60,8 +60,8 @@ def test_report_folder_is_complete(audited) -> None:  # type: ignore[no-untyped-
 
 def test_numbers_agree_with_the_store_and_the_book(audited) -> None:  # type: ignore[no-untyped-def]
     from defi_perps.book import load_snapshot_book
-    from defi_perps.store.queries import load_snapshot
     from defi_perps.indexer.summary import summarize
+    from defi_perps.store.queries import load_snapshot
 
     out = audited.out
     sid = audited.summary["snapshot"]["snapshot_id"]
