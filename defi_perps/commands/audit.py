@@ -28,8 +28,8 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
               help="Report folder (default: ./defi-perps-report-<protocol>-<block>).")
 @click.option("--scenarios", default=None, metavar="LIST",
-              help="Comma-separated built-in scenarios or TOML files (default: every built-in; the first is the "
-                   "venue comparison's).")
+              help="Comma-separated built-in scenarios or TOML files (default: every built-in, oct-10-2025 first); "
+                   "the first is the one the venues are compared on.")
 @click.option("--venues", default=None, metavar="LIST", help="Comma-separated venues to compare (default: all).")
 @click.option("--paths", "n_paths", type=click.IntRange(1, 100_000), default=200, show_default=True,
               help="Paths per scenario and per venue (grid cells use a quarter, at least 20).")

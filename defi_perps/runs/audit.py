@@ -32,6 +32,7 @@ SCHEMA_VERSION = 1
 PROTOCOL_VENUE = {"gmx-v2": "gmx-v2"}          # the protocol's own rules for the stress suite
 GRID_SHOCKS = (-0.05, -0.10, -0.20, -0.35)     # every market, over 10 minutes
 GRID_DEPTH = (1.0, 0.25, 0.05)                 # depth multipliers (1 = normal book)
+PRIMARY_SCENARIO = "oct-10-2025"               # the record the venue comparison is run on by default
 GRID_BOOK_VENUE = "hyperliquid"                # order-book rules for the depth axis of the grid
 PNL_MOVES = tuple(range(-50, 51, 2))           # index price moves (percent) for the pnl-to-pool curve
 
@@ -134,7 +135,11 @@ class AuditContext:
 
     @property
     def scenarios(self) -> list[str]:
-        return self.request.scenarios or ai.builtin_scenarios()
+        """The request's, or every built-in with the October 2025 crash first (the venue comparison's)."""
+        if self.request.scenarios:
+            return self.request.scenarios
+        names = ai.builtin_scenarios()
+        return sorted(names, key=lambda n: (n != PRIMARY_SCENARIO, n))
 
     @property
     def venues(self) -> list[str]:
