@@ -38,5 +38,6 @@ def audited(devnet, tmp_path_factory: pytest.TempPathFactory) -> Audited:  # typ
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
     assert f"report: {out / 'report.html'}" in r.output
+    assert r.stderr == ""          # no progress bar, no chatter when stderr is not a terminal
     summary = json.loads((out / "summary.json").read_text())
     return Audited(db, out, summary, Path(devnet.chain_file), devnet.book.block_number)
