@@ -162,8 +162,11 @@ def dependencies(argv: list[str], book: Any = None) -> dict[str, Any]:
         path = _option_value(argv, opt)
         if path is not None and Path(path).is_file():
             data = Path(path).read_bytes()
-            deps["files"][opt] = {"path": path, "sha256": hashlib.sha256(data).hexdigest(),
-                                  "text": data.decode("utf-8", "replace") if len(data) < 4_000_000 else None}
+            try:   # a text file (CSV) is kept whole so a rerun can restore it; a Parquet file is only hashed
+                text = data.decode("utf-8") if len(data) < 4_000_000 else None
+            except UnicodeDecodeError:
+                text = None
+            deps["files"][opt] = {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "text": text}
     venues = _option_value(argv, "--venue")
     spec = _option_value(argv, "--venues")
     names = [venues] if venues else []
