@@ -52,7 +52,7 @@ def _empty(ax: Any, text: str) -> None:
     ax.set_yticks([])
 
 
-def pnl_to_pool(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
+def pnl_to_pool(data: dict[str, Any], path: Path | None, run_ids: list[int]) -> Any:
     plt = _plt()
     curves = data["curves"]
     n = max(1, len(curves))
@@ -86,7 +86,7 @@ def pnl_to_pool(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
     return _finish(fig, path, run_ids)
 
 
-def oi_liquidated_vs_move(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
+def oi_liquidated_vs_move(data: dict[str, Any], path: Path | None, run_ids: list[int]) -> Any:
     plt = _plt()
     g = data["grid"]
     depths = data["depths"]
@@ -118,7 +118,7 @@ def oi_liquidated_vs_move(data: dict[str, Any], path: Path, run_ids: list[int]) 
     return _finish(fig, path, run_ids)
 
 
-def fan_chart(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
+def fan_chart(data: dict[str, Any], path: Path | None, run_ids: list[int]) -> Any:
     plt = _plt()
     mk = data["markets"]
     t = np.asarray(data["t_minutes"])
@@ -150,7 +150,7 @@ def fan_chart(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
     return _finish(fig, path, run_ids)
 
 
-def cascade_amplification(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
+def cascade_amplification(data: dict[str, Any], path: Path | None, run_ids: list[int]) -> Any:
     plt = _plt()
     g = data["grid"]
     shock = np.asarray(g["shock"])
@@ -178,7 +178,7 @@ def cascade_amplification(data: dict[str, Any], path: Path, run_ids: list[int]) 
     return _finish(fig, path, run_ids)
 
 
-def fund_over_time(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
+def fund_over_time(data: dict[str, Any], path: Path | None, run_ids: list[int]) -> Any:
     plt = _plt()
     fig, ax = plt.subplots()
     series = data["series"]
@@ -198,7 +198,7 @@ def fund_over_time(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path
     return _finish(fig, path, run_ids)
 
 
-def who_pays(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
+def who_pays(data: dict[str, Any], path: Path | None, run_ids: list[int]) -> Any:
     plt = _plt()
     rows = data["rows"]
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(rows) + 2), 4.6))
@@ -221,7 +221,7 @@ def who_pays(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
     return _finish(fig, path, run_ids)
 
 
-def adl_haircuts(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
+def adl_haircuts(data: dict[str, Any], path: Path | None, run_ids: list[int]) -> Any:
     plt = _plt()
     venues = data["venues"]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.2))
@@ -252,7 +252,7 @@ def adl_haircuts(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
     return _finish(fig, path, run_ids)
 
 
-def manipulation_cost_profit(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
+def manipulation_cost_profit(data: dict[str, Any], path: Path | None, run_ids: list[int]) -> Any:
     """``data["rows"]``: per market ``{"market", "cost_usd", "profit_usd"}`` (the attack section's producer)."""
     plt = _plt()
     rows = data["rows"]
@@ -276,7 +276,7 @@ def manipulation_cost_profit(data: dict[str, Any], path: Path, run_ids: list[int
     return _finish(fig, path, run_ids)
 
 
-def hedger_pnl(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
+def hedger_pnl(data: dict[str, Any], path: Path | None, run_ids: list[int]) -> Any:
     """``data["rows"]``: ``{"cause", "pnl_usd"}`` per cause of the hedger's P&L (funding, ADL, re-hedge, …)."""
     plt = _plt()
     rows = data["rows"]
@@ -290,7 +290,7 @@ def hedger_pnl(data: dict[str, Any], path: Path, run_ids: list[int]) -> Path:
     return _finish(fig, path, run_ids)
 
 
-FIGURES: dict[str, Callable[[dict[str, Any], Path, list[int]], Path]] = {
+FIGURES: dict[str, Callable[[dict[str, Any], Path | None, list[int]], Any]] = {
     "pnl_to_pool": pnl_to_pool, "oi_liquidated_vs_move": oi_liquidated_vs_move, "fan_chart": fan_chart,
     "cascade_amplification": cascade_amplification, "fund_over_time": fund_over_time, "who_pays": who_pays,
     "adl_haircuts": adl_haircuts, "manipulation_cost_profit": manipulation_cost_profit, "hedger_pnl": hedger_pnl,

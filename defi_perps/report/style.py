@@ -99,7 +99,8 @@ def apply_matplotlib_style() -> None:
         "figure.figsize": (8.0, 4.6), "figure.dpi": 110, "savefig.dpi": 110, "savefig.bbox": "tight",
         "font.size": 9.5, "axes.titlesize": 11, "axes.titleweight": "bold", "axes.labelsize": 9.5,
         "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
-        "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)), "legend.fontsize": 8.5,
+        "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),  # type: ignore[attr-defined]
+        "legend.fontsize": 8.5,
         "legend.frameon": False, "font.family": "DejaVu Sans",
     })
 

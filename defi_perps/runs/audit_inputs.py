@@ -374,7 +374,7 @@ def thread_count(threads: int | None) -> int:
         return 1
     import numba
 
-    return int(min(threads, numba.config.NUMBA_NUM_THREADS)) if threads else int(numba.get_num_threads())
+    return int(min(threads, numba.config.NUMBA_NUM_THREADS)) if threads else int(numba.get_num_threads())  # type: ignore[attr-defined]
 
 
 __all__ = [

@@ -156,14 +156,14 @@ def dependencies(argv: list[str], book: Any = None) -> dict[str, Any]:
     deps: dict[str, Any] = {"files": {}, "venues": {}, "scenario": {}}
     scen = _option_value(argv, "--scenario")
     if scen is not None:
-        origin, text = ai.scenario_text(scen)
-        deps["scenario"] = {"option": scen, "origin": origin, "text": text}
+        origin, scen_text = ai.scenario_text(scen)
+        deps["scenario"] = {"option": scen, "origin": origin, "text": scen_text}
     for opt in ("--book", "--replay"):
         path = _option_value(argv, opt)
         if path is not None and Path(path).is_file():
             data = Path(path).read_bytes()
             try:   # a text file (CSV) is kept whole so a rerun can restore it; a Parquet file is only hashed
-                text = data.decode("utf-8") if len(data) < 4_000_000 else None
+                text: str | None = data.decode("utf-8") if len(data) < 4_000_000 else None
             except UnicodeDecodeError:
                 text = None
             deps["files"][opt] = {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "text": text}

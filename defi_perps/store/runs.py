@@ -174,9 +174,9 @@ def list_runs(db_url: str | None, kind: str | None = None, parent_id: int | None
         with Session(_engine(db_url)) as s:
             q = select(RunRow)
             if kind is not None:
-                q = q.where(RunRow.kind == kind)
+                q = q.where(RunRow.kind == kind)  # type: ignore[arg-type]
             if parent_id is not None:
-                q = q.where(RunRow.parent_id == parent_id)
+                q = q.where(RunRow.parent_id == parent_id)  # type: ignore[arg-type]
             q = q.order_by(RunRow.id.desc())  # type: ignore[union-attr]
             if limit is not None:
                 q = q.limit(limit)
