@@ -41,7 +41,8 @@ def write_report(out_dir: Path, summary: dict[str, Any], sections: list[Any], fi
     try:
         for s in sections:
             entry: dict[str, Any] = {"title": s.title, "intro": s.intro, "run_ids": sorted(set(s.run_ids)),
-                                     "figures": {}, "tables": {}, "notes": list(s.notes)}
+                                     "figures": {}, "tables": {}, "notes": list(s.notes),
+                                     "data": dict(getattr(s, "data", {}) or {})}
             for fig in s.figures:
                 rel = f"figures/{fig.name}.png"
                 figs.draw(fig.kind, fig.data, tmp / rel, fig.run_ids)

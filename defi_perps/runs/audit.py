@@ -119,6 +119,7 @@ class Section:
     findings: list[Finding] = field(default_factory=list)
     run_ids: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)     # JSON-ready numbers for summary.json
 
 
 @dataclass
@@ -320,6 +321,7 @@ def stress_section(ctx: AuditContext) -> Section:
     grid = pd.DataFrame(grid_rows)
     sec.tables["stress_grid"] = grid
     sec.run_ids = scen_runs + grid_runs
+    sec.data = rec.canonical({"scenarios": {stem: {"run_id": rid, **o.row()} for stem, (o, rid) in scen_out.items()}})
     sec.figures.append(FigureSpec(
         "oi_liquidated_vs_move", "oi_liquidated_vs_move", "Open interest liquidated vs price move",
         f"Share of each market's open interest liquidated (mean over paths) as every market falls by the shock "
@@ -378,10 +380,13 @@ def venues_section(ctx: AuditContext) -> Section:
 
     scen = ctx.scenarios[0]
     rows, runs, fund, adl = [], [], [], []
+    issue_rows: list[dict[str, Any]] = []
     for venue in ctx.venues:
         label = f"venue {venue} × {Path(scen).stem}"
         out, rid = ctx.simulate(label, venue=venue, scenario=scen, n_detail=0)
         r = out.row()
+        r["run_id"] = rid
+        issue_rows.append(r)
         flat = {"venue": r["venue"], "display": r["display"], "paths": r["paths"],
                 "liquidated_notional_usd": r["liquidated_notional_usd"], "bad_debt_usd": r["bad_debt_usd"],
                 "adl_notional_usd": r["adl_notional_usd"], "adl_haircut_usd": r["adl_haircut_usd"],
@@ -404,7 +409,8 @@ def venues_section(ctx: AuditContext) -> Section:
                   f"The snapshot's book under each venue's rules and the {Path(scen).stem} scenario, on the same "
                   f"seeded price paths ({ctx.request.n_paths} paths, seed {ctx.request.seed}). A venue is rules plus "
                   "sourced parameters (defi_perps/venues/params/*.toml), stored with each run.",
-                  tables={"venues": table}, run_ids=runs)
+                  tables={"venues": table}, run_ids=runs,
+                  data=rec.canonical({"scenario": Path(scen).stem, "venues": issue_rows}))
     sec.figures.append(FigureSpec(
         "who_pays_by_venue", "who_pays", "Who pays for bad debt, by venue",
         "Mean over paths of the loss beyond liquidated traders' collateral, split by the party that absorbed it "

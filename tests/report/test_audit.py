@@ -54,6 +54,13 @@ def test_report_folder_is_complete(audited) -> None:  # type: ignore[no-untyped-
     assert len(s["findings"]) >= 5
     for f in s["findings"]:
         assert f["label"] and f["display"] and len(f["meaning"]) > 20
+    # the venue rows in the issue-7 shape, machine-readable
+    rows = s["sections"]["venues"]["data"]["venues"]
+    assert [r["venue"] for r in rows] == ["gmx-v2", "hyperliquid", "binance"]
+    for r in rows:
+        assert {"rules", "liquidated_notional_usd", "bad_debt_usd", "adl_notional_usd", "paid_by", "tail"} <= set(r)
+        assert set(r["paid_by"]) == {"insurance_fund", "pool", "backstop_vault", "broker", "adl", "venue", "uncovered"}
+        assert sum(r["paid_by"].values()) == pytest.approx(r["bad_debt_usd"], rel=1e-9, abs=1e-6)
     # sections whose producers are not in this version are listed, not silently dropped
     assert {x["key"] for x in s["sections_skipped"]} == {"manipulation", "hedger"}
 
