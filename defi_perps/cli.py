@@ -30,6 +30,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "examples": ("defi_perps.commands.examples", "examples", "List or copy the example files the README uses."),
     "manipulation": ("defi_perps.commands.manipulation", "manipulation", "Per-market oracle manipulation cost and verdict."),
     "attack": ("defi_perps.commands.attack", "attack", "Replay an oracle-manipulation incident or attack a snapshot's market."),
+    "audit": ("defi_perps.commands.audit", "audit", "Index a protocol and write a full risk report (HTML, PNG, CSV, JSON)."),
+    "runs": ("defi_perps.commands.runs", "runs", "List, show and rerun stored simulate / compare / audit runs."),
 }
 
 

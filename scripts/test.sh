@@ -15,6 +15,13 @@ if [ -z "${DEFI_PERPS_TEST_PG:-}" ]; then
   source scripts/pg.sh || true
 fi
 
+# Chromium from Debian packages, for the headless-browser check of the audit's report.html
+# (tests/report/test_browser.py; skipped with the reason when no browser can be had).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "warning: could not install Chromium; the browser check of the report will be skipped" >&2
+fi
+
 export DEFI_PERPS_HOME="${DEFI_PERPS_HOME:-$(mktemp -d)}"
 set +e
 python3 -m pytest "$@"

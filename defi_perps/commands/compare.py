@@ -21,6 +21,7 @@ from defi_perps.commands._common import (
     synthetic_option,
 )
 from defi_perps.exceptions import InputError
+from defi_perps.runs.record import record_command_run
 from defi_perps.venues.engine_rules import ADL_POLICIES
 from defi_perps.venues.params import VENUE_NAMES
 
@@ -94,8 +95,12 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
     if adl_events is not None:
         from defi_perps.runs.adl_events import write_adl_events
 
-        data["adl_events"] = {"file": adl_events,
-                              "rows": write_adl_events(adl_events, book, venues, setup, seed, adl_policy)}
+        try:
+            n_rows = write_adl_events(adl_events, book, venues, setup, seed, adl_policy)
+        except OSError as err:
+            raise InputError(f"cannot write --adl-events {adl_events}: {err.strerror}") from err
+        data["adl_events"] = {"file": adl_events, "rows": n_rows}
+    record_command_run(data, book)   # stored run: `defi-perps runs show|rerun ID`
     if as_json:
         emit_json(data)
         return

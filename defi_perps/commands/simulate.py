@@ -20,6 +20,7 @@ from defi_perps.commands._common import (
     synthetic_option,
 )
 from defi_perps.exceptions import InputError
+from defi_perps.runs.record import record_command_run
 from defi_perps.venues.engine_rules import ADL_POLICIES
 from defi_perps.venues.params import VENUE_NAMES
 
@@ -80,6 +81,7 @@ def simulate(snapshot_id: str | None, book_file: Path | None, synthetic_n: int |
         run = run_simulate(book, setup, venue, n_paths=n_paths, seed=seed, adl_policy=adl_policy, threads=threads,
                            detail_paths=detail_paths, progress=bar.advance, notice=_notice)
     data = run.to_dict(include_paths=include_paths)
+    record_command_run(data, book)   # stored run: `defi-perps runs show|rerun ID`
     if as_json:
         emit_json(data)
     else:

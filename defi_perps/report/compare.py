@@ -7,23 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from defi_perps.report.style import usd as _usd  # one number style across commands
+
 PAID_LABELS: dict[str, str] = {"insurance_fund": "insurance fund", "pool": "pool/LPs", "backstop_vault": "backstop vault",
                                "broker": "broker", "adl": "ADL'd traders", "venue": "venue",
                                "uncovered": "uncovered"}
 COUNTERPARTY_PARTY: dict[str, str] = {"pool": "pool", "broker": "broker", "book": "market"}
 
-
-def _usd(x: float | None) -> str:
-    if x is None:
-        return "–"
-    a = abs(x)
-    if a >= 1e9:
-        return f"{x / 1e9:,.2f}B"
-    if a >= 1e6:
-        return f"{x / 1e6:,.2f}M"
-    if a >= 1e4:
-        return f"{x / 1e3:,.0f}k"
-    return f"{x:,.0f}"
 
 
 def bearer_text(row: dict[str, Any]) -> str:

@@ -8,14 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 
-def _usd(x: float | None) -> str:
-    if x is None:
-        return "–"
-    a = abs(x)
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if a >= div:
-            return f"${x / div:,.2f}{suffix}"
-    return f"${x:,.0f}"
+from defi_perps.report.style import console as _console
+from defi_perps.report.style import usd as _usd  # one number style across commands
 
 
 def _pct(x: float | None) -> str:
@@ -24,7 +18,7 @@ def _pct(x: float | None) -> str:
 
 def render_summary(result_dict: dict[str, Any], console: Console | None = None) -> None:
     """Print the run line, loss metrics with VaR/ES, and one row per market."""
-    console = console or Console()
+    console = console or _console()   # wide when piped: tables are not cut to 80 columns
     run, book, stats = result_dict["run"], result_dict["book"], result_dict["stats"]
     scen = result_dict.get("scenario") or {}
     console.print(f"rules: [bold]{result_dict.get('venue', 'generic')}[/bold] · ADL policy "
