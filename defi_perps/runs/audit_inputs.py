@@ -274,45 +274,28 @@ def simulate_venue(book: Any, setup: Any, venue: str | None, n_paths: int, seed:
     The same calls as the ``simulate`` command: rules from the venue file (fund sized from the
     book's open interest), the venue's ADL ranking allocating the engine's ADL events over accounts.
     """
-    from defi_perps.engine import GENERIC, SimulationConfig, nb
-    from defi_perps.engine import simulate as run_simulation
+    from defi_perps.engine.codes import Event
+    from defi_perps.runs.simulate import GENERIC_NAME, run_simulate
 
-    params = None
-    hook = None
-    rules = GENERIC
-    if venue is not None:
-        from defi_perps.venues import load_venue
-        from defi_perps.venues.adl_hook import VenueAdlHook
-        from defi_perps.venues.rules import engine_rules_for
-
-        params = load_venue(venue)
-        rules = engine_rules_for(params, book, setup.step_seconds)
-        hook = VenueAdlHook(params, book, adl_policy)
-    config = SimulationConfig(n_paths=n_paths, n_steps=setup.n_steps, step_seconds=setup.step_seconds, seed=seed,
-                              threads=threads, n_detail=n_detail)
-    res = run_simulation(book, rules, model=setup.model, depth=setup.depth, funding=setup.funding, config=config,
-                         base_log=setup.base_log, progress=progress, scenario=setup.info(), adl_hook=hook)
-    o, st = res.outputs, res.outputs.scalars
-    vault = params is not None and params.insurance.absorber == "liquidator_vault"
-    zero = np.zeros(n_paths)
-    ins_paid = st[:, nb.ST_INSURANCE_PAID]
+    # the one code path of `simulate --venue V` (runs/simulate.py): the venue's admission of the book
+    # (margin top-up, market-maker accounts), its rules and per-position maintenance, in-path ADL
+    run = run_simulate(book, setup, venue or GENERIC_NAME, n_paths=n_paths, seed=seed, adl_policy=adl_policy,
+                       threads=threads, detail_paths=n_detail, progress=progress)
+    res = run.result
+    params = run.inputs.params if run.inputs is not None else None
+    rules = run.inputs.rules if run.inputs is not None else res.rules
+    o, t = res.outputs, res.totals
+    paid = res.paid_by()
     per_path = {
-        "liquidated_notional_usd": o.liq_notional.sum(axis=(1, 2)),
-        "liquidations": o.liq_count.sum(axis=(1, 2)).astype(np.float64),
-        "bad_debt_usd": st[:, nb.ST_BAD_DEBT].copy(),
-        "adl_notional_usd": o.adl_notional.sum(axis=(1, 2)),
-        "adl_haircut_usd": o.adl_haircut.sum(axis=(1, 2)),
-        "insurance_fund_final_usd": st[:, nb.ST_INSURANCE].copy(),
-        "insurance_fund_min_usd": st[:, nb.ST_INSURANCE_MIN].copy(),
-        "liquidation_fees_usd": st[:, nb.ST_FEE_INSURANCE] + st[:, nb.ST_FEE_POOL] + st[:, nb.ST_FEE_VENUE],
-        "paid_by.insurance_fund": zero if vault else ins_paid.copy(),
-        "paid_by.backstop_vault": ins_paid.copy() if vault else zero,
-        "paid_by.pool": st[:, nb.ST_POOL_PAID].copy(),
-        "paid_by.broker": st[:, nb.ST_BROKER_PAID].copy(),
-        "paid_by.adl": st[:, nb.ST_ADL_COVERED].copy(),
-        # today's engine has no venue-balance absorber: what nothing absorbed is "uncovered"
-        "paid_by.venue": zero,
-        "paid_by.uncovered": st[:, nb.ST_SHORTFALL].copy(),
+        "liquidated_notional_usd": t["liq_notional"].copy(),
+        "liquidations": t["liquidations"].copy(),
+        "bad_debt_usd": t["bad_debt"].copy(),
+        "adl_notional_usd": t["adl_notional"].copy(),
+        "adl_haircut_usd": t["adl_haircut"].copy(),
+        "insurance_fund_final_usd": t["fund"].copy(),
+        "insurance_fund_min_usd": t["fund_min"].copy(),
+        "liquidation_fees_usd": t["liq_fees"].copy(),
+        **{f"paid_by.{k}": v for k, v in paid.items()},
     }
     p0 = book.price[None, :]
     by_market = {
@@ -324,12 +307,16 @@ def simulate_venue(book: Any, setup: Any, venue: str | None, n_paths: int, seed:
     }
     detail = {"mark": o.det_mark.copy(), "exogenous": o.det_exog.copy(),
               "liquidated_notional_usd": o.det_liq_notional.sum(axis=3)}
-    haircuts = [a["haircut"][a["haircut"] > 0] for a in getattr(hook, "allocations", [])]
-    adl_haircuts = np.concatenate(haircuts) if haircuts else np.zeros(0)
+    # haircut of each ADL event kept per path (the first max_events of each path)
+    kept = np.arange(o.events.shape[1])[None, :] < np.minimum(o.n_events, o.events.shape[1])[:, None]
+    ev = o.events[kept]
+    adl_haircuts = ev["haircut"][np.isin(ev["kind"], (Event.ADL_BANKRUPT, Event.ADL_PNL_FACTOR)) & (ev["haircut"] > 0)].astype(np.float64) \
+        if ev.size else np.zeros(0)
     rules_dict = rules.to_dict()
     notes = []
-    if res.adl.get("paths_with_shortfall"):
-        notes.append(f"{res.adl['paths_with_shortfall']} path(s) left a shortfall nothing absorbed")
+    short = int((t["uncovered"] > 0).sum())
+    if short:
+        notes.append(f"{short} path(s) left a shortfall nothing absorbed")
     return Outcome(
         venue=venue or "generic", display=params.display if params is not None else "generic rules",
         rules=rules_dict, params=params.model_dump() if params is not None else None,
@@ -337,7 +324,7 @@ def simulate_venue(book: Any, setup: Any, venue: str | None, n_paths: int, seed:
         per_path=per_path, by_market=by_market, fund_path=o.insurance_path.copy(),
         fund_initial=float(rules.insurance_initial), fund_step_seconds=res.record_every * setup.step_seconds,
         detail=detail, step_seconds=setup.step_seconds, adl_haircuts=adl_haircuts, engine=res.engine,
-        threads=res.threads, notes=notes, payload=res.to_dict(include_paths=True))
+        threads=res.threads, notes=notes, payload=run.to_dict(include_paths=True))
 
 
 def simulate_argv(book_ref: dict[str, Any], *, scenario: str | None = None, shock: str | None = None,

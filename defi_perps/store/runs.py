@@ -93,12 +93,8 @@ class StoredRun:
 
 
 def _engine(db_url: str | None):  # type: ignore[no-untyped-def]
-    engine = get_engine(db_url)
-    try:
-        SQLModel.metadata.create_all(engine, tables=[t.__table__ for t in RUN_TABLES])  # type: ignore[attr-defined]
-    except SQLAlchemyError as err:
-        raise StoreError(f"cannot create the run tables: {_first_line(err)}") from None
-    return engine
+    # the run table arrives through the store's migrations (0004_runs), like every other table
+    return get_engine(db_url)
 
 
 def _stored(r: RunRow) -> StoredRun:

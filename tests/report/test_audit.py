@@ -182,7 +182,7 @@ def test_simulate_and_compare_runs_are_stored(audited, tmp_path) -> None:  # typ
                                   "--paths", "12", "--db", db, "--json"])
     assert r.exit_code == 0, r.output
     c = CliRunner().invoke(main, ["compare", "--snapshot", sid, "--shock", "*:-10%@10m", "--horizon", "30m",
-                                  "--venues", "gmx-v2,binance", "--backend", "engine", "--paths", "8", "--db", db,
+                                  "--venues", "gmx-v2,binance", "--paths", "8", "--db", db,
                                   "--json"])
     assert c.exit_code == 0, c.output
     runs = json.loads(CliRunner().invoke(main, ["runs", "list", "--db", db, "--limit", "2", "--json"]).output)
