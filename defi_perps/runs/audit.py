@@ -139,8 +139,15 @@ class AuditContext:
         """The request's, or every built-in with the October 2025 crash first (the venue comparison's)."""
         if self.request.scenarios:
             return self.request.scenarios
-        names = ai.builtin_scenarios()
+        names = [n for n in ai.builtin_scenarios() if ai.scenario_applies(self.book, n)]
         return sorted(names, key=lambda n: (n != PRIMARY_SCENARIO, n))
+
+    @property
+    def skipped_scenarios(self) -> list[str]:
+        """Built-in scenarios about markets this book does not have (not run, named in the report)."""
+        if self.request.scenarios:
+            return []
+        return sorted(n for n in ai.builtin_scenarios() if not ai.scenario_applies(self.book, n))
 
     @property
     def venues(self) -> list[str]:
@@ -259,7 +266,9 @@ def stress_section(ctx: AuditContext) -> Section:
                   f"Each built-in scenario, then a grid of every-market shocks over 10 minutes × depth stress, on "
                   f"{venue}'s own rules (engine, {ctx.request.n_paths} paths per scenario, {ctx.grid_paths} per grid "
                   f"cell, seed {ctx.request.seed}). Depth stress multiplies the order-book depth liquidations sell "
-                  "into (1 = normal, 0.05 = 5% of normal).")
+                  "into (1 = normal, 0.05 = 5% of normal)."
+                  + (f" Not run: {', '.join(ctx.skipped_scenarios)} (about markets this book does not have)."
+                     if ctx.skipped_scenarios else ""))
     rows, fans = [], []
     scen_runs: list[int] = []
     scen_out: dict[str, tuple[ai.Outcome, int | None]] = {}

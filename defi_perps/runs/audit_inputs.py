@@ -238,6 +238,14 @@ def scenario_text(name_or_path: str) -> tuple[str, str]:
     return f"builtin:{name_or_path}", text
 
 
+def scenario_applies(book: Any, name_or_path: str) -> bool:
+    """Whether a scenario moves any of the book's markets (JELLY's scenario does not apply to a book
+    without JELLY)."""
+    from defi_perps.scenarios.scenario import load_scenario
+
+    return load_scenario(name_or_path).applies_to(list(book.market_names))
+
+
 def builtin_scenarios() -> list[str]:
     from defi_perps.scenarios.scenario import builtin_names
 
@@ -373,6 +381,7 @@ __all__ = [
     "load_book",
     "load_snapshot_record",
     "pnl_to_pool_curves",
+    "scenario_applies",
     "scenario_setup",
     "scenario_text",
     "setup_info",

@@ -371,9 +371,13 @@ class Scenario:
             return replay_base_path(self.replay, market_names, n_steps, step_seconds)
         return None
 
+    def applies_to(self, market_names: list[str]) -> bool:
+        """Whether this scenario moves any of the book's markets (one that names none of them does not)."""
+        return not self.markets or bool(match_markets(market_names, self.markets, "", strict=False))
+
     def check_markets(self, market_names: list[str]) -> None:
         """A scenario about named markets needs at least one of them in the book."""
-        if self.markets and not match_markets(market_names, self.markets, "", strict=False):
+        if not self.applies_to(market_names):
             raise ConfigError(f"scenario {self.name or self.origin} moves {', '.join(self.markets)} only, and the "
                               f"book has none of them (markets: {', '.join(market_names)}); use a book with "
                               f"that market, or add --shock 'MARKET:…' to put the move on one of the book's markets")

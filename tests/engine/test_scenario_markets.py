@@ -101,3 +101,15 @@ def test_compare_cli_combines_scenario_and_shock() -> None:
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)
     assert out["scenario"]["name"] == "oct-10-2025" and out["scenario"]["with_shock"] == "ETH:-25%@10m"
+
+
+def test_a_scenario_about_one_market_applies_only_to_books_that_have_it():
+    from defi_perps.book import synthetic_book
+    from defi_perps.runs.audit_inputs import scenario_applies
+    from defi_perps.scenarios.scenario import load_scenario
+
+    book = synthetic_book(50, n_markets=2, seed=1)          # BTC, ETH
+    assert scenario_applies(book, "oct-10-2025")            # every market
+    assert not scenario_applies(book, "jelly-2025")         # JELLY only
+    assert not load_scenario("dydx-yfi-2023").applies_to(["WETH/USD [WETH-USDC]"])
+    assert load_scenario("dydx-yfi-2023").applies_to(["YFI/USD [YFI-USDC]"])
