@@ -88,8 +88,8 @@ def manipulation(snapshot_id: str | None, book_file: Path | None, synthetic: int
     The reference venues' depth is an order-of-magnitude estimate unless --reference-venues gives
     measured depth; see the README's "Oracle manipulation" section for the model.
     """
-    from defi_perps.runs.attack_engine import liquidation_thresholds
-    from defi_perps.runs.manipulation import ORACLE_CHOICES, manipulation_table
+    from defi_perps.runs.manipulation import ORACLE_CHOICES, manipulation_payload
+    from defi_perps.runs.record import record_command_run
     from defi_perps.venues.oracles import load_reference_venues
 
     budget = parse_usd(capital)
@@ -99,18 +99,10 @@ def manipulation(snapshot_id: str | None, book_file: Path | None, synthetic: int
     book, legs, rules = load_target(snapshot_id, book_file, synthetic, markets, seed, db_url, venue)
     if book.n_positions == 0:
         raise InputError("the book has no open positions")
-    thresholds = liquidation_thresholds(book, rules)
     with progress_bar("markets", book.n_markets) as bar:
-        rows = manipulation_table(book, legs, assets, thresholds, oracle=oracle, budget=budget,
-                                  reference_file=str(ref_file) if ref_file else None, progress=bar.advance)
-    data = {"book": book.summary(), "venue": venue, "capital_usd": None if math.isinf(budget) else budget,
-            "oracle_override": oracle, "reference_venues": str(ref_file) if ref_file else "built-in estimates",
-            "model": {"step_seconds": 60.0, "moves": ["1%", "5%", "10%", "25%"],
-                      "notes": ["capital = peak spot USD deployed to move and hold the oracle; spot cost = its "
-                                "round-trip loss", "built-in reference-venue depth is an order-of-magnitude estimate",
-                                "GMX v2 OI cap = pool USD x OPEN_INTEREST_RESERVE_FACTOR (MAX_OPEN_INTEREST is not in "
-                                "the snapshot); without a snapshot: the side's pool"]},
-            "rules": rules.to_dict(), "markets": rows}
+        data = manipulation_payload(book, legs, rules, venue, assets, oracle=oracle, budget=budget,
+                                    ref_file=str(ref_file) if ref_file else None, progress=bar.advance)
+    record_command_run(data, book)   # stored run: `defi-perps runs show|rerun ID`
     if as_json:
         emit_json(data)
         return

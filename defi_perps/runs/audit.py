@@ -477,7 +477,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec("stress", "Stress suite", "defi_perps.runs.audit:stress_section"),
     SectionSpec("venues", "Venue comparison", "defi_perps.runs.audit:venues_section"),
     # producers that land with the oracle-manipulation and market-maker issues
-    SectionSpec("manipulation", "Oracle manipulation", "defi_perps.runs.attack:audit_section"),
+    SectionSpec("manipulation", "Oracle manipulation", "defi_perps.runs.manipulation:audit_section"),
     SectionSpec("hedger", "Delta-neutral hedger", "defi_perps.runs.hedger:audit_section"),
 )
 

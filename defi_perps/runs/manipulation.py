@@ -446,3 +446,88 @@ def _verdict(best: dict[str, Any], fence: dict[str, Any], label: str) -> str:
 
 __all__ = ["MOVES", "ORACLE_CHOICES", "PerpLeg", "SpotGrid", "best_attack", "defence", "legs_from_book",
            "manipulation_table", "move_key", "oi_liquidated", "perp_net", "spot_grid"]
+
+
+
+def manipulation_payload(book: Book, legs: list[PerpLeg], rules: Any, venue: str, assets: dict[str, AssetSources],
+                         *, oracle: str | None = None, budget: float = math.inf, ref_file: str | None = None,
+                         progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """What ``defi-perps manipulation --json`` prints (and what a stored run's digest covers): the
+    table of every market with the model's inputs and the venue rules it used."""
+    from defi_perps.runs.attack_engine import liquidation_thresholds
+
+    rows = manipulation_table(book, legs, assets, liquidation_thresholds(book, rules), oracle=oracle, budget=budget,
+                              reference_file=ref_file, progress=progress)
+    return {"book": book.summary(), "venue": venue, "capital_usd": None if math.isinf(budget) else budget,
+            "oracle_override": oracle, "reference_venues": ref_file or "built-in estimates",
+            "model": {"step_seconds": 60.0, "moves": ["1%", "5%", "10%", "25%"],
+                      "notes": ["capital = peak spot USD deployed to move and hold the oracle; spot cost = its "
+                                "round-trip loss", "built-in reference-venue depth is an order-of-magnitude estimate",
+                                "GMX v2 OI cap = pool USD x OPEN_INTEREST_RESERVE_FACTOR (MAX_OPEN_INTEREST is not in "
+                                "the snapshot); without a snapshot: the side's pool"]},
+            "rules": rules.to_dict(), "markets": rows}
+
+def audit_section(ctx: Any) -> Any:
+    """The audit's "Oracle manipulation" section (registry: :data:`defi_perps.runs.audit.SECTIONS`):
+    the manipulation table of every market of the audited snapshot on GMX v2's rules, with the
+    snapshot's own market parameters (OI caps, impact factors, pnl caps) and the built-in
+    reference-venue depth estimates, plus the cost-vs-profit figure and one finding per
+    profitable market. It is stored as a ``manipulation`` run that the figure and finding cite."""
+    import pandas as pd
+
+    from defi_perps.book.market_params import gmx_v2_market_params
+    from defi_perps.runs import audit_inputs as ai
+    from defi_perps.runs.attack_engine import venue_rules
+    from defi_perps.runs.audit import FigureSpec, Finding, Section
+    from defi_perps.venues.oracles import load_reference_venues
+
+    venue = "gmx-v2"
+    book = ctx.book
+    sec = Section("manipulation", "Oracle manipulation",
+                  "Per market: the spot capital that moves the market's oracle by 1/5/10/25 % on its reference "
+                  "venues (built-in depth estimates, order of magnitude only), the open interest that move "
+                  "liquidates (the engine's thresholds), the best attack within GMX v2's caps taken from the "
+                  "snapshot (OI cap, price impact, max pnl factor), break-even capital and a verdict, and the "
+                  "defence at which the best attack stops paying. Model: defi_perps/runs/manipulation.py.")
+    import time
+
+    from defi_perps.runs import record as rec
+
+    snap = ai.load_snapshot_record(ctx.request.db_url, ctx.snapshot_id)
+    legs = legs_from_book(book, venue, gmx_v2_market_params(snap), "none")
+    rules = venue_rules(venue, book, 60.0)
+    t0 = time.perf_counter()
+    try:
+        payload = manipulation_payload(book, legs, rules, venue, load_reference_venues(None))
+    except InputError as err:   # a market without built-in reference venues: say so, run nothing
+        sec.notes.append(f"not computed: {err}")
+        return sec
+    # stored like every other figure's source: `defi-perps runs rerun ID` reproduces it bit for bit
+    argv = ["manipulation", "--snapshot", str(ctx.snapshot_id), "--venue", venue]
+    run = rec.record(argv, payload, db_url=ctx.request.db_url, book=book, label=f"manipulation × {venue}",
+                     elapsed_s=time.perf_counter() - t0)
+    run_ids = [run.id] if run.id is not None else []
+    sec.run_ids = run_ids
+    rows = payload["markets"]
+    table = pd.DataFrame([{
+        "market": r["market"], "direction": r["direction"], "oracle": r["oracle"]["rule"],
+        **{f"capital_to_move_{k}_usd": v for k, v in r["capital_to_move_usd"].items()},
+        **{f"oi_liquidated_{k}_usd": v for k, v in r["oi_liquidated_usd"].items()},
+        "best_profit_usd": r["best_profit_usd"], "break_even_capital_usd": r["break_even_capital_usd"],
+        "profitable": r["profitable"], "verdict": r["verdict"]} for r in rows])
+    sec.tables["manipulation"] = table
+    fig_rows = [{"market": r["market"], "cost_usd": r["capital_to_move_usd"].get("10%"),
+                 "profit_usd": r["best_profit_usd"] or 0.0}
+                for r in rows if r["capital_to_move_usd"].get("10%") is not None]
+    sec.figures.append(FigureSpec(
+        "manipulation_cost_profit", "manipulation_cost_profit", "Oracle manipulation: cost vs profit per market",
+        "Capital needed to move each market's oracle by 10 % (x) against the attacker's best net profit within "
+        "the venue's caps (y); markets above the dotted line pay for themselves.", {"rows": fig_rows}, run_ids))
+    paying = [r for r in rows if r["profitable"]]
+    sec.findings.append(Finding(
+        "manipulation_profitable", "Markets where an oracle attack pays", float(len(paying)),
+        ", ".join(r["market"] for r in paying) if paying else "none",
+        "markets whose best attack within the venue's caps nets a profit at the built-in depth estimates",
+        "manipulation", run_ids, "alert" if paying else "info"))
+    sec.data = {"run_id": run.id, "venue": venue, "rules": payload["rules"], "markets": rows}
+    return sec

@@ -62,7 +62,14 @@ def test_report_folder_is_complete(audited) -> None:  # type: ignore[no-untyped-
         assert set(r["paid_by"]) == {"insurance_fund", "pool", "backstop_vault", "broker", "adl", "venue", "uncovered"}
         assert sum(r["paid_by"].values()) == pytest.approx(r["bad_debt_usd"], rel=1e-9, abs=1e-6)
     # sections whose producers are not in this version are listed, not silently dropped
-    assert {x["key"] for x in s["sections_skipped"]} == {"manipulation", "hedger"}
+    assert {x["key"] for x in s["sections_skipped"]} == {"hedger"}
+    # the oracle-manipulation section: one row per market of the snapshot, with its figure
+    man = s["sections"]["manipulation"]["data"]
+    assert man["venue"] == "gmx-v2" and len(man["markets"]) == len({r["market"] for r in man["markets"]})
+    for r in man["markets"]:
+        assert set(r["capital_to_move_usd"]) == {"1%", "5%", "10%", "25%"} and isinstance(r["profitable"], bool)
+    assert (audited.out / "figures/manipulation_cost_profit.png").is_file()
+    assert (audited.out / "tables/manipulation.csv").is_file()
 
 
 def test_numbers_agree_with_the_store_and_the_book(audited) -> None:  # type: ignore[no-untyped-def]
@@ -129,8 +136,10 @@ def test_runs_are_stored_and_the_audit_reruns_bit_for_bit(audited) -> None:  # t
     assert r.exit_code == 0, r.output
     kids = json.loads(r.output)
     assert sorted(k["id"] for k in kids) == s["child_runs"]
-    assert all(k["kind"] == "simulate" and k["argv"][0] == "simulate" for k in kids)
-    show = CliRunner().invoke(main, ["runs", "show", str(kids[0]["id"]), "--db", audited.db, "--json"])
+    assert all(k["kind"] == k["argv"][0] for k in kids)
+    assert {k["kind"] for k in kids} == {"simulate", "manipulation"}   # every figure's source is a stored run
+    sims = [k for k in kids if k["kind"] == "simulate"]
+    show = CliRunner().invoke(main, ["runs", "show", str(sims[0]["id"]), "--db", audited.db, "--json"])
     run = json.loads(show.output)
     assert run["snapshot_id"] == s["snapshot"]["snapshot_id"] and run["block_hash"] == s["snapshot"]["block_hash"]
     assert run["threads"] == s["threads"] and run["code_version"]

@@ -24,24 +24,24 @@ def _small(audited, out: Path) -> AuditRequest:  # type: ignore[no-untyped-def]
 
 def test_a_section_appears_when_its_producer_exists(audited, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    # a stand-in producer module for the manipulation section (the real one lands with its issue):
+    # a stand-in producer module for the hedger section (the real one lands with its issue):
     # it proves the registry picks a producer up and renders its figure; the numbers are the test's own
-    mod = types.ModuleType("defi_perps.runs.attack")
+    mod = types.ModuleType("defi_perps.runs.hedger")
 
     def audit_section(ctx):  # type: ignore[no-untyped-def]
-        return Section("manipulation", "Oracle manipulation", "test producer",
-                       figures=[FigureSpec("manipulation_cost_vs_profit", "manipulation_cost_profit", "cost vs profit",
-                                           "test data", {"rows": [{"market": "X", "cost_usd": 1.0, "profit_usd": 2.0}]})],
-                       findings=[Finding("attack_profit", "Attack profit", 2.0, "$2", "test data, not a result",
-                                         "manipulation")])
+        return Section("hedger", "Delta-neutral hedger", "test producer",
+                       figures=[FigureSpec("hedger_pnl_test", "hedger_pnl", "P&L by cause",
+                                           "test data", {"rows": [{"cause": "funding", "pnl_usd": 2.0}]})],
+                       findings=[Finding("hedger_pnl", "Hedger P&L", 2.0, "$2", "test data, not a result",
+                                         "hedger")])
 
     mod.audit_section = audit_section  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "defi_perps.runs.attack", mod)
+    monkeypatch.setitem(sys.modules, "defi_perps.runs.hedger", mod)
     res = run_audit(_small(audited, tmp_path / "r"))
     s = json.loads((tmp_path / "r" / "summary.json").read_text())
-    assert "manipulation" in s["sections"] and (tmp_path / "r/figures/manipulation_cost_vs_profit.png").is_file()
-    assert [x["key"] for x in s["sections_skipped"]] == ["hedger"]
-    assert 'id="manipulation"' in res.report_html.read_text()
+    assert "hedger" in s["sections"] and (tmp_path / "r/figures/hedger_pnl_test.png").is_file()
+    assert s["sections_skipped"] == []
+    assert 'id="hedger"' in res.report_html.read_text()
 
 
 def test_a_failed_audit_leaves_no_runs_and_no_report(audited, tmp_path: Path,
