@@ -266,6 +266,9 @@ def manipulation_cost_profit(data: dict[str, Any], path: Path | None, run_ids: l
         hi = float(max(cost.max(), profit.max(), 1.0))
         ax.plot([0, hi], [0, hi], color="#555555", ls=":", lw=0.8, label="break-even")
         ax.legend()
+        if hi > 1e4:   # markets span orders of magnitude: log scale (linear below $1k, where zeros sit)
+            ax.set_xscale("symlog", linthresh=1e3)
+            ax.set_yscale("symlog", linthresh=1e3)
     else:
         _empty(ax, "no market attacked")
     style.usd_axis(ax, "x")

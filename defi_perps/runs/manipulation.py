@@ -516,13 +516,18 @@ def audit_section(ctx: Any) -> Any:
         "best_profit_usd": r["best_profit_usd"], "break_even_capital_usd": r["break_even_capital_usd"],
         "profitable": r["profitable"], "verdict": r["verdict"]} for r in rows])
     sec.tables["manipulation"] = table
-    fig_rows = [{"market": r["market"], "cost_usd": r["capital_to_move_usd"].get("10%"),
-                 "profit_usd": r["best_profit_usd"] or 0.0}
-                for r in rows if r["capital_to_move_usd"].get("10%") is not None]
+    fig_rows = []
+    for r in rows:
+        best = r["by_direction"][r["direction"]]
+        if best.get("best_spot_cost_usd") is not None and best.get("best_gross_usd") is not None:
+            fig_rows.append({"market": r["market"].split(" [")[0], "cost_usd": float(best["best_spot_cost_usd"]),
+                             "profit_usd": float(best["best_gross_usd"])})
     sec.figures.append(FigureSpec(
         "manipulation_cost_profit", "manipulation_cost_profit", "Oracle manipulation: cost vs profit per market",
-        "Capital needed to move each market's oracle by 10 % (x) against the attacker's best net profit within "
-        "the venue's caps (y); markets above the dotted line pay for themselves.", {"rows": fig_rows}, run_ids))
+        "For each market's best attack within the venue's caps: the spot round-trip cost of moving its oracle (x) "
+        "against the perp position's gross profit from that move (y), both log scale; markets above the dotted "
+        "break-even line pay for themselves (fees and price impact are in the table's net figure).",
+        {"rows": fig_rows}, run_ids))
     paying = [r for r in rows if r["profitable"]]
     sec.findings.append(Finding(
         "manipulation_profitable", "Markets where an oracle attack pays", float(len(paying)),
