@@ -95,13 +95,13 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
         return
     if summary is not None:
         render(summary)
-    blk = f"block {report.block_number} ({report.block_hash[:10]}…)"
+    at = f"block {report.block_number} ({report.block_hash[:10]}…)"
     prices = f", prices from {report.price_label}" if report.price_label else ""
     if not report.created:
-        click.echo(f"{blk} on {report.chain}{prices} is already stored as snapshot "
+        click.echo(f"{at} on {report.chain}{prices} is already stored as snapshot "
                    f"{report.snapshot_id}; nothing written ({report.positions} positions, {report.markets} markets)")
     else:
-        click.echo(f"stored snapshot {report.snapshot_id}: {report.chain} {blk}{prices}, "
+        click.echo(f"stored snapshot {report.snapshot_id}: {report.chain} {at}{prices}, "
                    f"{report.markets} markets, {report.positions} positions")
     if not report.created:
         click.echo(f"RPC round trips: {report.round_trips}; elapsed {report.elapsed_s:.2f}s")
@@ -133,8 +133,14 @@ def _history(chain, rpc_url, from_block, to_block, every, reorg_buffer, workers,
             c.close()
     if stderr_is_tty():
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         with Progress(TextColumn("blocks"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                       TextColumn("{task.fields[pos]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),

@@ -196,7 +196,7 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
                 if node_hash in hashes:
                     rep.skipped.append(b)
                 else:
-                    rep.reorged.append({"block": b, "stored_hash": sorted(hashes)[0], "node_hash": node_hash})
+                    rep.reorged.append({"block": b, "stored_hash": min(hashes), "node_hash": node_hash})
                     todo.append(b)
             else:
                 rep.skipped.append(b)
@@ -242,7 +242,10 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
                         stop = True           # stop at the first failure; what is stored stays stored
                         continue
                     res = f.result()
-                    (rep.stored if res["created"] else rep.skipped).append(res)
+                    if res["created"]:
+                        rep.stored.append(res)
+                    else:                      # another run stored it between the plan and the write
+                        rep.skipped.append(int(res["block"]))
                     done += 1
                     if progress is not None:
                         progress(done, len(todo), int(res["positions"]))
@@ -251,7 +254,7 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
         finally:
             for f in pending:
                 f.cancel()
-    rep.skipped = sorted(x if isinstance(x, int) else x["block"] for x in rep.skipped)
+    rep.skipped.sort()
     rep.stored.sort(key=lambda d: d["block"])
     rep.elapsed_s = time.perf_counter() - t0
     return rep

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -74,12 +74,12 @@ class Bound:
         if re.fullmatch(r"\d+", s):
             return cls(block=int(s))
         try:
-            dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+            dt = datetime.fromisoformat(s)
         except ValueError:
             raise InputError(f"{opt} must be a block number or an ISO date (2025-10-01, 2025-10-10T21:00Z), "
                              f"got {raw!r}") from None
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         return cls(timestamp=int(dt.timestamp()))
 
     def sql(self, op: str, name: str) -> tuple[str, dict[str, int]]:
@@ -150,8 +150,8 @@ def series(db_url: str | None, market: str, metrics: str | list[str] | None = No
         params["cid"] = chain_id
     for b, op, nm in ((lo, ">=", "lo"), (hi, "<=", "hi")):
         if b is not None:
-            s, p = b.sql(op, nm)
-            q += s
+            clause, p = b.sql(op, nm)
+            q += clause
             params.update(p)
     q += " ORDER BY block_number, id"
     try:
@@ -187,7 +187,7 @@ def series(db_url: str | None, market: str, metrics: str | list[str] | None = No
         s, m = by_block[bn]
         row: dict[str, Any] = {"snapshot_id": int(s[0]), "block_number": bn, "block_timestamp": int(s[4]),
                                "block_hash": str(s[5]),
-                               "time": datetime.fromtimestamp(int(s[4]), timezone.utc).isoformat()}
+                               "time": datetime.fromtimestamp(int(s[4]), UTC).isoformat()}
         for name in names:
             field, sub, _ = METRICS[name]
             v = m.get(field)

@@ -149,7 +149,7 @@ def run_sweep(ref: BookRef, scenarios: list[str], grid: dict[str, list[Any]], n_
               serial: bool = False, progress: Callable[[int, int], None] | None = None) -> SweepReport:
     """Compute the missing cells (on Dask, or in this process when ``serial``) and store each one."""
     from defi_perps.runs.record import code_version
-    from defi_perps.store.sweeps import stored_cells, store_cell
+    from defi_perps.store.sweeps import store_cell, stored_cells
 
     t0 = time.perf_counter()
     if not scenarios:

@@ -16,7 +16,15 @@ from sqlmodel import Session
 from defi_perps.domain import Market, Snapshot
 from defi_perps.exceptions import StoreError
 from defi_perps.store.db import _first_line, get_engine, safe_url
-from defi_perps.store.models import AccountFeesRow, MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow, TokenRow
+from defi_perps.store.models import (
+    AccountFeesRow,
+    MarketRow,
+    OpenInterestRow,
+    PositionRow,
+    PriceRow,
+    SnapshotRow,
+    TokenRow,
+)
 
 CHUNK = 5000  # rows per executemany: bounded memory per statement, same transaction
 
@@ -120,11 +128,10 @@ def _copy(conn: Any, model: type, rows: list[dict[str, Any]]) -> None:
     binds = [c.type.process_bind_param if b else None for c, b in zip(cols, big)]
     names = [c.name for c in cols]
     raw = conn.connection.dbapi_connection
-    with raw.cursor() as cur:
-        with cur.copy(f'COPY {table.name} ({", ".join(names)}) FROM STDIN') as cp:
-            for r in rows:
-                vals = [r.get(n) for n in names]
-                for j, f in enumerate(binds):
-                    if f is not None and vals[j] is not None:
-                        vals[j] = f(vals[j], conn.dialect)     # range check; Decimal of the exact int
-                cp.write_row(vals)
+    with raw.cursor() as cur, cur.copy(f'COPY {table.name} ({", ".join(names)}) FROM STDIN') as cp:
+        for r in rows:
+            vals = [r.get(n) for n in names]
+            for j, f in enumerate(binds):
+                if f is not None and vals[j] is not None:
+                    vals[j] = f(vals[j], conn.dialect)     # range check; Decimal of the exact int
+            cp.write_row(vals)

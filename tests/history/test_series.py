@@ -54,7 +54,7 @@ def test_series_equals_the_exact_summary_at_each_block(indexed) -> None:  # type
 
 
 def test_series_files_range_and_api(indexed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    h, first, last, db = indexed
+    _h, first, last, db = indexed
     out = tmp_path
     r = CliRunner().invoke(main, ["series", "--market", ETH, "--metrics", METRICS, "--from", str(first + 2),
                                   "--to", str(last - 1), "--db", db, "--csv", str(out / "s.csv"),

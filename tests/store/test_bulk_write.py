@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from store_factory import make_snapshot
 
 from defi_perps.exceptions import StoreError
 from defi_perps.store import load_snapshot
 from defi_perps.store.db import get_engine
 from defi_perps.store.writer import COPY_MIN_ROWS, save_snapshot
-
-from store_factory import make_snapshot
 
 
 def test_large_snapshot_round_trips_exactly(db_url: str, block: int) -> None:
