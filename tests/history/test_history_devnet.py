@@ -120,7 +120,7 @@ def test_kill_mid_range_then_resume(devnet_factory, tmp_path: Path) -> None:  # 
     proc.wait()
     n_killed = stored()
     assert 5 <= n_killed < last - first + 1
-    r = subprocess.run(args + ["--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(args + ["--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)["history"]
     assert out["written"] == last - first + 1 - n_killed and out["skipped"] == n_killed
