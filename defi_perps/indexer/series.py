@@ -20,7 +20,7 @@ from defi_perps.exceptions import InputError, SnapshotNotFound, StoreError
 # metric -> (summary field, side-keyed sub-field, unit). liq_<q>pct: the price move that liquidates
 # q % of the side's OI (negative for longs), from summary.liquidation_distances.
 METRICS: dict[str, tuple[str, str | None, str]] = {
-    "price": ("price_usd", None, "USD"),
+    "price": ("price_usd", None, "USD per token"),
     "pool_value": ("pool_value_usd", None, "USD"),
     "oi_long": ("oi_long_usd", None, "USD"),
     "oi_short": ("oi_short_usd", None, "USD"),

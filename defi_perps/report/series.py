@@ -11,7 +11,7 @@ from typing import Any
 from defi_perps.report import style
 
 # y-axis label per unit; metrics of one unit share a panel
-AXIS = {"USD": "USD", "ratio": "pnl / pool value (ratio)", "fraction of OI": "share of side OI",
+AXIS = {"USD": "USD", "USD per token": "index price (USD)", "ratio": "pnl / pool value (ratio)", "fraction of OI": "share of side OI",
         "price move (fraction)": "price move to liquidation (fraction)", "count": "positions"}
 
 
@@ -32,7 +32,7 @@ def table(s: Any) -> None:
 
 
 def png(s: Any, path: Path | None) -> Any:
-    """One panel per unit, x = block time (UTC); ``path`` None returns the open Figure (the API)."""
+    """One panel per unit, x = block number (time range in the title); ``path`` None returns the open Figure (the API)."""
     style.apply_matplotlib_style()
     import matplotlib
 
@@ -46,13 +46,15 @@ def png(s: Any, path: Path | None) -> Any:
     fig, axes = plt.subplots(len(units), 1, figsize=(9, 2.6 * len(units) + 0.6), sharex=True, squeeze=False)
     for ax, (u, ms) in zip(axes[:, 0], units.items()):
         for m in ms:
-            ax.plot(df["time"], df[m], marker="o", markersize=3, label=m)
+            # x = block number: always ordered and distinct (devnet blocks can share a second)
+            ax.plot(df["block_number"], df[m], marker="o", markersize=3, label=m)
         ax.set_ylabel(AXIS.get(u, u))
         ax.legend(loc="best", fontsize=8)
-    axes[-1, 0].set_xlabel("block time (UTC)")
+    axes[-1, 0].set_xlabel("block number")
+    axes[-1, 0].xaxis.get_major_locator().set_params(integer=True)
     b0, b1 = df["block_number"].min(), df["block_number"].max()
-    fig.suptitle(f"{s.name} on chain {s.chain_id}, blocks {b0}–{b1} ({len(df)} snapshots)")
-    fig.autofmt_xdate()
+    t0, t1 = (df["time"].min().strftime("%Y-%m-%d %H:%M:%S"), df["time"].max().strftime("%Y-%m-%d %H:%M:%S"))
+    fig.suptitle(f"{s.name} on chain {s.chain_id}, blocks {b0}–{b1} ({len(df)} snapshots, {t0} – {t1} UTC)")
     ids = df["snapshot_id"].tolist()
     fig.text(0.995, 0.005, f"defi-perps snapshots {min(ids)}–{max(ids)}", ha="right", va="bottom", fontsize=7,
              color="#777777")

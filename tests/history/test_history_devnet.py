@@ -97,7 +97,7 @@ def test_every_duration_by_binary_search(devnet_factory) -> None:  # type: ignor
 def test_kill_mid_range_then_resume(devnet_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     h = devnet_factory(positions=200, accounts=60, seed=5)
     first = h.block_number()
-    h.mine(59)
+    h.mine(99)                      # a 100-block history (issue 13: done when)
     last = h.block_number()
     dbfile = tmp_path / "k.db"
     args = [sys.executable, "cli.py", "index", "gmx-v2", "--chain-file", str(h.chain_file), "--from-block",
