@@ -147,3 +147,32 @@ def test_bad_ranges_are_one_line_errors(history_devnet, tmp_path: Path) -> None:
         assert r.exit_code != 0 and needle in r.output, (extra, r.output)
         assert "Traceback" not in r.output
     assert not Path(tmp_path / "e.db").exists() or list_snapshots(db) == []
+
+
+def test_reorg_inside_the_buffer_is_indexed_again(devnet_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A reorg (anvil evm_revert, then other blocks at the same numbers) inside the reorg buffer is
+    found by hash and indexed as new snapshots; outside the buffer (reorg_buffer=0) it is trusted."""
+    from defi_perps.devnet.anvil import rpc
+
+    h = devnet_factory(positions=20, accounts=8, seed=9)
+    chain = load_chain_file(h.chain_file)
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    snap_id = rpc(h.rpc_url, "evm_snapshot", [])
+    first = h.block_number() + 1
+    h.set_price("WETH", "2500")
+    h.mine(2)
+    last = h.block_number()
+    a = index_history(chain, h.rpc_url, first, last, Every(blocks=1), db)
+    assert len(a.stored) == last - first + 1
+    rpc(h.rpc_url, "evm_revert", [snap_id])
+    h.set_price("WETH", "1700")          # other blocks at the same numbers
+    h.mine(2)
+    assert h.block_number() == last
+    trusted = index_history(chain, h.rpc_url, first, last, Every(blocks=1), db, reorg_buffer=0)
+    assert not trusted.stored and not trusted.reorged
+    b = index_history(chain, h.rpc_url, first, last, Every(blocks=1), db)
+    assert [r["block"] for r in b.reorged] == list(range(first, last + 1))
+    assert [s["block"] for s in b.stored] == list(range(first, last + 1))
+    new = load_snapshot(db, b.stored[0]["snapshot_id"])
+    old = load_snapshot(db, a.stored[0]["snapshot_id"])
+    assert new.meta.block_hash != old.meta.block_hash and new.prices != old.prices   # both kept, never mixed
