@@ -247,3 +247,15 @@ def audit(protocol: str = "gmx-v2", *, chain: str | None = None, chain_file: str
 
 __all__ = ["AuditReport", "Comparison", "SimulationRun", "Snapshot", "audit", "book_from_snapshot",
            "compare", "load_snapshot", "simulate", "synthetic_book"]
+
+
+# -- history --------------------------------------------------------------------------------------
+
+def series(market: str, metrics: str | list[str] | None = None, *, from_: str | int | None = None,
+           to: str | int | None = None, db: str | None = None, chain_id: int | None = None) -> pd.DataFrame:
+    """One market's metrics over stored snapshots (``defi-perps series``) as a DataFrame: one row per
+    block (snapshot_id, block_number, block_timestamp, block_hash, time in UTC, then one float64
+    column per metric, NaN where the snapshot has no value). Units: ``defi_perps.indexer.series.METRICS``."""
+    from defi_perps.indexer.series import series as compute
+
+    return compute(db, market, metrics, from_, to, chain_id).to_pandas()

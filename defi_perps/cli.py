@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "attack": ("defi_perps.commands.attack", "attack", "Replay an oracle-manipulation incident or attack a snapshot's market."),
     "audit": ("defi_perps.commands.audit", "audit", "Index a protocol and write a full risk report (HTML, PNG, CSV, JSON)."),
     "runs": ("defi_perps.commands.runs", "runs", "List, show and rerun stored simulate / compare / audit runs."),
+    "series": ("defi_perps.commands.series", "series", "One market's risk metrics over stored snapshots (table, CSV, PNG)."),
+    "sweep": ("defi_perps.commands.sweep", "sweep", "Scenario x parameter grid on Dask; results stored per cell."),
 }
 
 

@@ -25,18 +25,41 @@ SUPPORTED = ("gmx-v2",)
 @click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 600),
               help="Per-request timeout (s); a request's whole retry ladder gives up after about twice this.")
 @click.option("--retries", default=5, show_default=True, type=click.IntRange(0, 20), help="Retries per request on timeouts, 429 and 5xx.")
+@click.option("--from-block", "from_block", metavar="A", help="History: first block of a range (with --to-block).")
+@click.option("--to-block", "to_block", metavar="B", help="History: last block of the range ('latest' = the head).")
+@click.option("--every", "every", default=None, metavar="N|DUR",
+              help="History: every N blocks, or by block time (30m, 1h, 1d; binary search over timestamps). Default 1.")
+@click.option("--reorg-buffer", default=64, show_default=True, type=click.IntRange(0, 1_000_000),
+              help="History: stored blocks this close to the head are re-checked by hash.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
+              help="History: blocks read at once (each with --parallel batches in flight).")
 @db_option
 @json_option
 def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url: str | None, block: str | None,
-          prices_path: str | None, batch_size: int, parallel: int, timeout: float, retries: int, db_url: str | None,
-          as_json: bool) -> None:
-    """Snapshot PROTOCOL (gmx-v2) at one block: markets, oracle prices and every open position."""
+          prices_path: str | None, batch_size: int, parallel: int, timeout: float, retries: int,
+          from_block: str | None, to_block: str | None, every: str | None, reorg_buffer: int, workers: int,
+          db_url: str | None, as_json: bool) -> None:
+    """Snapshot PROTOCOL (gmx-v2) at one block: markets, oracle prices and every open position.
+
+    With --from-block/--to-block [--every], snapshot a range of blocks, one transaction each:
+    a rerun skips what is stored and a kill loses at most the blocks in flight."""
     if protocol not in SUPPORTED:
         raise UnknownProtocolError(f"unknown protocol {protocol!r}; supported: {', '.join(SUPPORTED)}")
     from defi_perps.config import load_chain
+    from defi_perps.rpc.client import RetryPolicy
+
+    if from_block is not None or to_block is not None or every is not None:
+        if block is not None:
+            raise InputError("--block and --from-block/--to-block are exclusive: one block, or a range")
+        if prices_path is not None:
+            raise InputError("--prices applies to one block; a history reads the Chainlink feeds at each block")
+        if from_block is None or to_block is None:
+            raise InputError("a history needs both --from-block and --to-block")
+        _history(load_chain(chain_name, chain_file), rpc_url, from_block, to_block, every or "1", reorg_buffer,
+                 workers, parallel, batch_size, RetryPolicy(max_retries=retries, timeout_s=timeout), db_url, as_json)
+        return
     from defi_perps.indexer.gmx_v2 import index_gmx_v2
     from defi_perps.indexer.summary import render, summarize
-    from defi_perps.rpc.client import RetryPolicy
 
     blk = _parse_block(block)
     chain = load_chain(chain_name, chain_file)
@@ -72,13 +95,13 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
         return
     if summary is not None:
         render(summary)
-    blk = f"block {report.block_number} ({report.block_hash[:10]}…)"
+    at = f"block {report.block_number} ({report.block_hash[:10]}…)"
     prices = f", prices from {report.price_label}" if report.price_label else ""
     if not report.created:
-        click.echo(f"{blk} on {report.chain}{prices} is already stored as snapshot "
+        click.echo(f"{at} on {report.chain}{prices} is already stored as snapshot "
                    f"{report.snapshot_id}; nothing written ({report.positions} positions, {report.markets} markets)")
     else:
-        click.echo(f"stored snapshot {report.snapshot_id}: {report.chain} {blk}{prices}, "
+        click.echo(f"stored snapshot {report.snapshot_id}: {report.chain} {at}{prices}, "
                    f"{report.markets} markets, {report.positions} positions")
     if not report.created:
         click.echo(f"RPC round trips: {report.round_trips}; elapsed {report.elapsed_s:.2f}s")
@@ -88,6 +111,81 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
                f"{', halved ' + str(report.batch_halvings) + 'x' if report.batch_halvings else ''}); "
                f"elapsed {report.elapsed_s:.2f}s (read {report.read_s:.2f}s, write {report.write_s:.2f}s); "
                f"{report.positions_per_s:,.0f} positions/s")
+
+
+def _history(chain, rpc_url, from_block, to_block, every, reorg_buffer, workers, parallel, batch_size,  # type: ignore[no-untyped-def]
+             retry, db_url, as_json) -> None:
+    from defi_perps.commands._common import stderr_is_tty
+    from defi_perps.indexer.history import Every, index_history
+
+    ev = Every.parse(every)
+    a = _range_block(from_block, "--from-block")
+    b = _range_block(to_block, "--to-block")
+    if a is None:
+        raise InputError("--from-block must be a block number")
+    if b is None:   # 'latest': the head when the run starts
+        from defi_perps.rpc.client import RpcClient
+
+        c = RpcClient(chain.resolve_rpc_url(rpc_url), retry)
+        try:
+            b = c.block_number()
+        finally:
+            c.close()
+    if stderr_is_tty():
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        with Progress(TextColumn("blocks"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                      TextColumn("{task.fields[pos]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                      console=Console(stderr=True), transient=True) as p:
+            task = p.add_task("blocks", total=None, rate="", pos="")
+
+            def progress(done: int, total: int, positions: int) -> None:
+                el = p.tasks[0].elapsed or 0.0
+                rate = f"{done / el:.2f} blocks/s" if el > 0 and done else ""
+                p.update(task, completed=done, total=total, rate=rate,
+                         pos=f"{positions:,} positions" if positions else "")
+
+            rep = index_history(chain, rpc_url, a, b, ev, db_url, reorg_buffer=reorg_buffer, workers=workers,
+                                parallel=parallel, batch_size=batch_size, retry=retry, progress=progress)
+    else:
+        rep = index_history(chain, rpc_url, a, b, ev, db_url, reorg_buffer=reorg_buffer, workers=workers,
+                            parallel=parallel, batch_size=batch_size, retry=retry)
+    for r in rep.reorged:
+        click.echo(f"warning: block {r['block']} was stored with hash {r['stored_hash'][:12]}… but the node now has "
+                   f"{r['node_hash'][:12]}… (a reorg): indexed again as a new snapshot", err=True)
+    if as_json:
+        emit_json({"history": rep.to_dict()})
+    else:
+        click.echo(f"{rep.chain} blocks {rep.from_block}..{rep.to_block} every {rep.every}: {len(rep.planned)} planned, "
+                   f"{len(rep.stored)} written, {len(rep.skipped)} already stored"
+                   f" ({rep.rechecked} re-checked by hash within {rep.reorg_buffer} blocks of head {rep.head}), "
+                   f"{len(rep.reorged)} reorged; {rep.elapsed_s:.2f}s, {rep.blocks_per_s:.2f} blocks/s")
+    if rep.failed:
+        from defi_perps.exceptions import RpcError
+
+        f = rep.failed[0]
+        raise RpcError(f"block {f['block']} failed: {f['error']} ({len(rep.stored)} blocks stored before it; "
+                       f"rerun to resume)")
+
+
+def _range_block(raw: str, opt: str) -> int | None:
+    if raw.strip().lower() == "latest":
+        return None
+    try:
+        n = int(raw, 0)
+    except ValueError:
+        raise InputError(f"{opt} must be a block number or 'latest', got {raw!r}") from None
+    if n < 0:
+        raise InputError(f"{opt} must be >= 0, got {n}")
+    return n
 
 
 def _parse_block(block: str | None) -> int | None:

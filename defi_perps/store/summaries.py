@@ -68,3 +68,23 @@ def store_summary(db_url: str | None, snapshot_id: int, summary: dict[str, Any])
         return True
     except (SQLAlchemyError, StoreError, TypeError, ValueError):
         return False
+
+
+def cached_summaries(db_url: str | None, snapshot_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The cached summaries of many snapshots in a few queries (``series``): id → summary, absent
+    where none is cached under the current code's key. Read-only."""
+    out: dict[int, dict[str, Any]] = {}
+    if not snapshot_ids:
+        return out
+    try:
+        with get_engine(db_url, create=False).connect() as c:
+            for i in range(0, len(snapshot_ids), 500):
+                part = snapshot_ids[i:i + 500]
+                marks = ", ".join(f":s{j}" for j in range(len(part)))
+                rows = c.execute(text(f"SELECT snapshot_id, body FROM snapshot_summary WHERE summary_key = :k AND "
+                                      f"snapshot_id IN ({marks})"),
+                                 {"k": summary_key(), **{f"s{j}": s for j, s in enumerate(part)}}).all()
+                out.update({int(sid): json.loads(body) for sid, body in rows})
+    except SQLAlchemyError as err:
+        raise StoreError(f"cannot read snapshot summaries: {_first_line(err)}") from None
+    return out

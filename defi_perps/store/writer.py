@@ -16,7 +16,15 @@ from sqlmodel import Session
 from defi_perps.domain import Market, Snapshot
 from defi_perps.exceptions import StoreError
 from defi_perps.store.db import _first_line, get_engine, safe_url
-from defi_perps.store.models import AccountFeesRow, MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow, TokenRow
+from defi_perps.store.models import (
+    AccountFeesRow,
+    MarketRow,
+    OpenInterestRow,
+    PositionRow,
+    PriceRow,
+    SnapshotRow,
+    TokenRow,
+)
 
 CHUNK = 5000  # rows per executemany: bounded memory per statement, same transaction
 
@@ -95,6 +103,35 @@ def _market_dict(mk: Market) -> dict[str, Any]:
     return d
 
 
+COPY_MIN_ROWS = 200   # below this, executemany is as fast and simpler
+
+
 def _bulk(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` inside the session's transaction: PostgreSQL COPY (psycopg) for large tables,
+    executemany batches elsewhere. Both go through the column types' own checks (BigInt range)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        _copy(conn, model, rows)
+        return
     for i in range(0, len(rows), CHUNK):
         session.execute(insert(model), rows[i:i + CHUNK])  # type: ignore[call-overload]
+
+
+def _copy(conn: Any, model: type, rows: list[dict[str, Any]]) -> None:
+    """COPY … FROM STDIN on the session's own DBAPI connection (same transaction, so a failure or a kill
+    before commit leaves nothing). Exact ints go as their decimal text into NUMERIC(78,0)."""
+    from defi_perps.store.types import BigInt
+
+    table = model.__table__  # type: ignore[attr-defined]
+    cols = [c for c in table.columns if c.name in rows[0]]
+    big = [isinstance(c.type, BigInt) for c in cols]
+    binds = [c.type.process_bind_param if b else None for c, b in zip(cols, big)]
+    names = [c.name for c in cols]
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cur, cur.copy(f'COPY {table.name} ({", ".join(names)}) FROM STDIN') as cp:
+        for r in rows:
+            vals = [r.get(n) for n in names]
+            for j, f in enumerate(binds):
+                if f is not None and vals[j] is not None:
+                    vals[j] = f(vals[j], conn.dialect)     # range check; Decimal of the exact int
+            cp.write_row(vals)
