@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "attack": ("defi_perps.commands.attack", "attack", "Replay an oracle-manipulation incident or attack a snapshot's market."),
     "audit": ("defi_perps.commands.audit", "audit", "Index a protocol and write a full risk report (HTML, PNG, CSV, JSON)."),
     "runs": ("defi_perps.commands.runs", "runs", "List, show and rerun stored simulate / compare / audit runs."),
+    "carry": ("defi_perps.commands.carry", "carry", "Funding carry of a delta-neutral hedger against its simulated ADL risk."),
 }
 
 
