@@ -20,7 +20,8 @@ step, and the exogenous (spot) price per step. The hedger's loss on path p is
 
 * ``adl_fill``: its share of the side's ADL haircut (profit taken by a bankruptcy-price fill),
   f_p·N / (the side's ADL'd notional) × the side's haircut;
-* ``unhedged``: the spot left unhedged from each ADL event until it re-hedges ``latency`` later,
+* ``unhedged``: the spot left unhedged from each ADL event until it re-hedges ``latency`` later
+  (rounded up to whole steps),
   f_p·q × (S(t_e) − S(t_e + latency)), with q the hedge in tokens and the closed fraction spread
   over the path's ADL events on that market in proportion to their notional (which event hit the
   hedger is not recorded per account);
@@ -176,20 +177,27 @@ class HedgerLoss:
         return self.adl_fill + self.unhedged + self.rehedge_fee
 
 
+def _hedge(inp: CarryInputs) -> float:
+    if inp.hedge_usd is None:
+        raise InputError("internal: the hedge notional is resolved by run_carry")
+    return float(inp.hedge_usd)
+
+
 def hedger_loss(book: Book, setup: RunSetup, inp: CarryInputs, market: int, n_paths: int, seed: int) -> HedgerLoss:
-    hbook, idx = with_hedger(book, market, inp.hedge_usd, inp.leverage)
+    hedge = _hedge(inp)
+    hbook, idx = with_hedger(book, market, hedge, inp.leverage)
     run = run_simulate(hbook, setup, inp.venue, n_paths=n_paths, seed=seed, detail_paths=n_paths, max_events=256)
     res = run.result
     if res.book.account_names[int(res.book.account[idx])] != HEDGER:   # the venue must keep the book's order
         raise InputError("internal: the hedger's position moved in the venue's book")
     o = res.outputs
     closed = 1.0 - res.remaining()[:, idx]
-    q = inp.hedge_usd / float(book.price[market])
+    q = hedge / float(book.price[market])
     lat = int(math.ceil(inp.latency_s / setup.step_seconds))
     n_steps = o.det_exog.shape[1] - 1
     adl_n = o.adl_notional[:, market, 1]
     adl_h = o.adl_haircut[:, market, 1]
-    fill = np.where(adl_n > 0, closed * inp.hedge_usd / np.maximum(adl_n, 1e-300) * adl_h, 0.0)
+    fill = np.where(adl_n > 0, closed * hedge / np.maximum(adl_n, 1e-300) * adl_h, 0.0)
     unhedged = np.zeros(n_paths)
     for p in range(n_paths):
         if closed[p] <= 0:
@@ -203,7 +211,7 @@ def hedger_loss(book: Book, setup: RunSetup, inp: CarryInputs, market: int, n_pa
         w = sel["notional"] / sel["notional"].sum()
         drops = np.array([spot[min(int(t), n_steps)] - spot[min(int(t) + lat, n_steps)] for t in sel["step"]])
         unhedged[p] = closed[p] * q * float((w * drops).sum())
-    return HedgerLoss(closed, fill, unhedged, closed * inp.hedge_usd * inp.fee, res.venue_info)
+    return HedgerLoss(closed, fill, unhedged, closed * hedge * inp.fee, res.venue_info)
 
 
 def _no_shock(setup: RunSetup) -> RunSetup:
@@ -214,16 +222,17 @@ def _no_shock(setup: RunSetup) -> RunSetup:
 
 
 def break_even(loss: HedgerLoss, inp: CarryInputs) -> dict[str, Any]:
+    hedge = _hedge(inp)
     tot = loss.total
     d = describe(tot, loss=True)
     mean = float(tot.mean())
-    return {"break_even_carry_apr": inp.shocks_per_year * mean / inp.hedge_usd,
-            "break_even_carry_apr_es99": inp.shocks_per_year * float(d.get("es99", mean)) / inp.hedge_usd,
+    return {"break_even_carry_apr": inp.shocks_per_year * mean / hedge,
+            "break_even_carry_apr_es99": inp.shocks_per_year * float(d.get("es99", mean)) / hedge,
             "expected_loss_usd": mean,
             "loss_by_cause_usd": {"adl_fill": float(loss.adl_fill.mean()), "unhedged_spot": float(loss.unhedged.mean()),
                                   "rehedge_fee": float(loss.rehedge_fee.mean())},
             "adl_closed_fraction": describe(loss.closed_fraction),
-            "adl_closed_notional_usd": float((loss.closed_fraction * inp.hedge_usd).mean()),
+            "adl_closed_notional_usd": float((loss.closed_fraction * hedge).mean()),
             "paths_hedger_adld": int((loss.closed_fraction > 1e-12).sum()),
             "loss_usd": d}
 
@@ -284,5 +293,13 @@ def run_carry(book: Book, setup: RunSetup, inp: CarryInputs, n_paths: int = 200,
     }
 
 
-__all__ = ["CarryInputs", "HEDGER", "break_even", "carry_apr", "funding_from_csv", "hedger_loss", "run_carry",
-           "with_hedger"]
+__all__ = [
+    "HEDGER",
+    "CarryInputs",
+    "break_even",
+    "carry_apr",
+    "funding_from_csv",
+    "hedger_loss",
+    "run_carry",
+    "with_hedger",
+]

@@ -191,5 +191,14 @@ def gmx_apr(factor_per_second: int) -> float:
     return factor_per_second / FLOAT_PRECISION * SECONDS_PER_YEAR
 
 
-__all__ = ["FLOAT_PRECISION", "FundingRule", "GmxFundingConfig", "RULES", "gmx_apr", "gmx_funding_factor_per_second",
-           "premium_index", "rule_for", "time_weighted_premium"]
+__all__ = [
+    "FLOAT_PRECISION",
+    "RULES",
+    "FundingRule",
+    "GmxFundingConfig",
+    "gmx_apr",
+    "gmx_funding_factor_per_second",
+    "premium_index",
+    "rule_for",
+    "time_weighted_premium",
+]

@@ -9,8 +9,16 @@ from click.testing import CliRunner
 from defi_perps.book import synthetic_book
 from defi_perps.cli import main
 from defi_perps.exceptions import InputError
-from defi_perps.runs.carry import (HEDGER, CarryInputs, HedgerLoss, break_even, carry_apr, funding_from_csv,
-                                   run_carry, with_hedger)
+from defi_perps.runs.carry import (
+    HEDGER,
+    CarryInputs,
+    HedgerLoss,
+    break_even,
+    carry_apr,
+    funding_from_csv,
+    run_carry,
+    with_hedger,
+)
 from defi_perps.scenarios.setup import make_setup
 
 
