@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "runs": ("defi_perps.commands.runs", "runs", "List, show and rerun stored simulate / compare / audit runs."),
     "series": ("defi_perps.commands.series", "series", "One market's risk metrics over stored snapshots (table, CSV, PNG)."),
     "sweep": ("defi_perps.commands.sweep", "sweep", "Scenario x parameter grid on Dask; results stored per cell."),
+    "carry": ("defi_perps.commands.carry", "carry", "Funding carry of a delta-neutral hedger against its simulated ADL risk."),
 }
 
 

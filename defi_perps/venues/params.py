@@ -33,7 +33,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from defi_perps.exceptions import ConfigError
 
-VENUE_NAMES: tuple[str, ...] = ("gmx-v2", "gmx-v1", "hyperliquid", "binance", "bybit", "okx", "bitmex", "bbook")
+VENUE_NAMES: tuple[str, ...] = ("gmx-v2", "gmx-v1", "hyperliquid", "binance", "bybit", "okx", "bitmex", "bbook",
+                                "abook")
+"""Venues the engine can run (``simulate --venue``, ``compare --venues``)."""
+
+SPEC_ONLY_VENUES: tuple[str, ...] = ("ccp",)
+"""Venue files that parse and validate but that the engine cannot run yet (the regulated clearing
+house's variation-margin cycle, price limits and default waterfall need kernel rules); read them
+with :func:`load_venue_spec` (``defi_perps.venues.ccp.load_ccp``)."""
 
 
 class _Strict(BaseModel):
@@ -129,6 +136,35 @@ class BBook(_Strict):
     spread_rate: float = Field(ge=0)
 
 
+class Ccp(_Strict):
+    """A regulated central counterparty (``ccp.toml``): margin cycle, price limits, default waterfall."""
+
+    variation_margin_interval_s: float = Field(gt=0)           # settlement variation cycle
+    price_limits: tuple[float, ...] = ()                        # successive limit bands (fractions of reference)
+    limit_halt_s: float = Field(ge=0, default=0.0)              # trading halt when a band is hit
+    guarantee_fund_im_fraction: float = Field(ge=0)             # a member's GF contribution / its initial margin
+    ccp_capital_usd: float = Field(ge=0)                        # CCP's own contribution ("skin in the game")
+    mutualised_guarantee_fund_usd: float = Field(ge=0)          # non-defaulters' pre-funded contributions
+    assessment_multiple: float = Field(ge=0)                    # assessments cap, × a member's GF contribution
+    vm_gains_haircut: bool = True                               # last resort: haircut variation-margin gains
+    waterfall: tuple[str, ...]                                  # the order of the layers
+
+    @model_validator(mode="after")
+    def _check(self) -> "Ccp":
+        order = ("defaulter_margin", "defaulter_guarantee_fund", "ccp_capital", "mutualised_guarantee_fund",
+                 "assessments", "vm_gains_haircut")
+        if set(self.waterfall) - set(order) or len(set(self.waterfall)) != len(self.waterfall):
+            raise ValueError(f"waterfall layers must be distinct names from {', '.join(order)}")
+        if self.waterfall[0] != "defaulter_margin":
+            raise ValueError("the defaulter's own margin must be the first layer (defaulter pays first)")
+        if "vm_gains_haircut" in self.waterfall and self.waterfall[-1] != "vm_gains_haircut":
+            raise ValueError("variation-margin gains haircutting can only be the last resort")
+        lim = list(self.price_limits)
+        if any(not 0 < x < 1 for x in lim) or lim != sorted(set(lim)):
+            raise ValueError("price_limits must be strictly increasing fractions in (0, 1)")
+        return self
+
+
 class MarketOverride(_Strict):
     """Fields of ``margin`` / ``liquidation`` that differ for one asset (validated after merging)."""
 
@@ -156,13 +192,14 @@ def asset_of(market: str) -> str:
 class VenueParams(_Strict):
     name: str
     display: str
-    counterparty: Literal["book", "pool", "broker"]
+    counterparty: Literal["book", "pool", "broker", "clearing_house"]
     margin: Margin
     liquidation: Liquidation
     insurance: Insurance
     adl: Adl
     profit_cap: ProfitCap = ProfitCap()
     bbook: BBook | None = None
+    ccp: Ccp | None = None
     markets: dict[str, MarketOverride] = {}
     sources: dict[str, str]
 
@@ -273,10 +310,22 @@ def load_venue(name_or_path: str | Path) -> VenueParams:
             raise ConfigError(f"venue file {p}: cannot be read ({err.strerror})") from None
         return parse_venue(text, str(p))
     name = str(name_or_path).strip().lower()
+    if name in SPEC_ONLY_VENUES:
+        raise ConfigError(f"venue {name!r} has parameters (defi_perps/venues/params/{venue_file(name)}) but the engine "
+                          "cannot run it yet (its margin cycle, price limits and default waterfall need kernel rules)")
     if name not in VENUE_NAMES:
         raise ConfigError(f"unknown venue {name!r}; choose from {', '.join(VENUE_NAMES)} or pass a .toml file")
     ref = resources.files("defi_perps.venues").joinpath("params", venue_file(name))
     return parse_venue(ref.read_text(encoding="utf-8"), f"{name} (built-in)")
+
+
+def load_venue_spec(name: str) -> VenueParams:
+    """A built-in venue file by name, including the ones the engine cannot run yet (:data:`SPEC_ONLY_VENUES`)."""
+    key = name.strip().lower()
+    if key not in VENUE_NAMES + SPEC_ONLY_VENUES:
+        raise ConfigError(f"unknown venue {name!r}; choose from {', '.join(VENUE_NAMES + SPEC_ONLY_VENUES)}")
+    ref = resources.files("defi_perps.venues").joinpath("params", venue_file(key))
+    return parse_venue(ref.read_text(encoding="utf-8"), f"{key} (built-in)")
 
 
 def parse_venue_list(spec: str) -> list[VenueParams]:

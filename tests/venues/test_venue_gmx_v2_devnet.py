@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from defi_perps.cli import main
 from defi_perps.domain import USD_SCALE
 from defi_perps.protocols.gmx_v2 import math as gm
+from defi_perps.venues.params import VENUE_NAMES
 
 pytestmark = pytest.mark.anvil
 
@@ -144,7 +145,7 @@ def test_compare_on_the_devnet_snapshot(indexed) -> None:  # type: ignore[no-unt
     assert r1.exit_code == 0, r1.output
     out = json.loads(r1.output)
     assert out["book"]["block_number"] is not None and out["book"]["chain_id"] == 31337
-    assert len(out["venues"]) == 8
+    assert len(out["venues"]) == len(VENUE_NAMES)
     assert CliRunner().invoke(main, args).output == r1.output
     table = CliRunner().invoke(main, args[:-1])
     assert table.exit_code == 0 and "GMX v2 (GM pool)" in table.output

@@ -1,0 +1,102 @@
+"""Carry of a delta-neutral hedger against its simulated ADL risk (defi_perps/runs/carry.py)."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from defi_perps.book import synthetic_book
+from defi_perps.cli import main
+from defi_perps.exceptions import InputError
+from defi_perps.runs.carry import (
+    HEDGER,
+    CarryInputs,
+    HedgerLoss,
+    break_even,
+    carry_apr,
+    funding_from_csv,
+    run_carry,
+    with_hedger,
+)
+from defi_perps.scenarios.setup import make_setup
+
+
+def test_carry_arithmetic_by_hand():
+    inp = CarryInputs(venue="binance", hedge_usd=1e6, leverage=4.0, fee=0.0005, holding_days=36.5,
+                      financing_apr=0.04)
+    c = carry_apr(0.10, inp)
+    assert c["fees_apr"] == pytest.approx(4 * 0.0005 * 10)          # 10 round trips a year
+    assert c["financing_apr"] == pytest.approx(0.04 * 1.25)         # spot + 1/4 margin
+    assert c["carry_apr"] == pytest.approx(0.10 - 0.02 - 0.05)
+
+
+def test_break_even_from_a_hand_built_loss_sample():
+    loss = HedgerLoss(np.array([0, 0.5, 1, 0.0]), np.array([0, 100.0, 200, 0]), np.array([0, 900.0, 2800, 0]),
+                      np.array([0, 0.0, 0, 0]))
+    be = break_even(loss, CarryInputs(venue="binance", hedge_usd=1e6, shocks_per_year=2.0))
+    assert be["break_even_carry_apr"] == pytest.approx(2 * 4000 / 4 / 1e6)
+    assert be["paths_hedger_adld"] == 2 and be["loss_by_cause_usd"]["unhedged_spot"] == pytest.approx(925)
+
+
+def test_funding_csv_through_the_venue_rule(tmp_path):
+    f = tmp_path / "f.csv"
+    f.write_text("timestamp,premium\n0,0.0\n1,0.001\n")
+    apr, info = funding_from_csv(f, "binance")
+    # premium 0 → 0.01 %, premium 0.1 % → 0.05 % per 8 h; mean 0.03 % × 1095
+    assert apr == pytest.approx(0.0003 * 3 * 365) and info["rows"] == 2
+    g = tmp_path / "g.csv"
+    g.write_text("timestamp,funding_rate\n0,0.0001\n")
+    assert funding_from_csv(g, "hyperliquid")[0] == pytest.approx(0.0001 * 24 * 365)
+    bad = tmp_path / "b.csv"
+    bad.write_text("timestamp,premium\n0,abc\n")
+    with pytest.raises(InputError, match="line 2"):
+        funding_from_csv(bad, "binance")
+    with pytest.raises(InputError, match="needs columns"):
+        (tmp_path / "c.csv").write_text("t,x\n0,1\n")
+        funding_from_csv(tmp_path / "c.csv", "binance")
+
+
+def test_with_hedger_appends_one_short():
+    b = synthetic_book(50, n_markets=2, seed=3)
+    hb, i = with_hedger(b, 1, 1e6, 5.0)
+    assert hb.n_positions == 51 and i == 50 and hb.side[i] == -1 and hb.market[i] == 1
+    assert hb.size[i] * hb.entry_price[i] == pytest.approx(1e6) and hb.collateral_usd[i] == pytest.approx(2e5)
+    assert hb.account_names[hb.account[i]] == HEDGER
+    hb.validate()
+
+
+@pytest.fixture(scope="module")
+def oct10():
+    b = synthetic_book(20000, n_markets=2, seed=1, long_share=0.8)
+    return b, make_setup(b, scenario="oct-10-2025")
+
+
+def test_hyperliquid_adl_hits_the_hedge_on_oct_10(oct10):
+    b, s = oct10
+    out = run_carry(b, s, CarryInputs(venue="hyperliquid"), n_paths=24, seed=1)
+    sh = out["break_even"]["shock"]
+    # in-path ADL closes part of the short on some paths; the unhedged spot loses as the price keeps falling
+    assert sh["paths_hedger_adld"] > 0 and sh["adl_closed_notional_usd"] > 0
+    assert sh["loss_by_cause_usd"]["unhedged_spot"] > 0
+    assert out["break_even_carry_apr"] > 0 and out["break_even_carry_apr_es99"] >= out["break_even_carry_apr"]
+    assert out["carry_apr"] == pytest.approx(0.1095 - 4 * 0.0005 * 365 / 30)
+    # a 3x short ranks below the 10x shorts and is not reached
+    low = run_carry(b, s, CarryInputs(venue="hyperliquid", leverage=3.0), n_paths=24, seed=1)
+    assert low["break_even"]["shock"]["paths_hedger_adld"] < sh["paths_hedger_adld"]
+    assert out["seed_claim"]["carry_apr"] == 0.04
+    assert out["seed_claim"]["verdict"] == ("pays for the ADL risk" if 0.04 > out["break_even_carry_apr"]
+                                            else "does not pay for the ADL risk")
+
+
+def test_cli_carry_json_and_errors():
+    r = CliRunner().invoke(main, ["carry", "--venue", "binance", "--synthetic", "300", "--scenario", "oct-10-2025",
+                                  "--paths", "8", "--funding-rate", "0.05", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert {"carry_apr", "break_even_carry_apr", "seed_claim", "venue_rules", "venue_sources"} <= set(d)
+    assert d["carry"]["before_shock"]["funding_apr"] == 0.05
+    bad = CliRunner().invoke(main, ["carry", "--venue", "binance", "--synthetic", "30", "--funding-rate", "x"])
+    assert bad.exit_code != 0 and "Traceback" not in bad.output and "--funding-rate" in bad.output
+    bad = CliRunner().invoke(main, ["carry", "--venue", "gmx-v2", "--synthetic", "30"])
+    assert bad.exit_code != 0 and "--funding-rate" in bad.output
