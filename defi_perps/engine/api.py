@@ -100,14 +100,17 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
              progress: Callable[[int], None] | None = None, engine: str = "auto",
              scenario: dict | None = None, position_mm: tuple[np.ndarray, np.ndarray] | None = None,
              notice: Callable[[str], None] | None = None,
-             adl_observer: Callable[[dict, list], None] | None = None) -> SimulationResult:
+             adl_observer: Callable[[dict, list], None] | None = None,
+             depth_multiplier: np.ndarray | None = None) -> SimulationResult:
     """Run the Monte Carlo; ``engine`` is ``"auto"`` (kernel unless JIT is disabled), ``"numba"``
     or ``"reference"`` (the plain-Python twin). ``base_log`` is the deterministic log-price path
     ``float64[n_steps + 1, M]`` (shock or replay) the stochastic part rides on. ``position_mm``:
     per-position maintenance classes (int16 codes, table of rate, amount, mark-based) from a venue's
     per-market tables. ``notice`` receives
     one-line messages (the first run says it is compiling). ``adl_observer(event, candidates)``
-    sees every ADL event with its candidate accounts; it runs the plain-Python twin."""
+    sees every ADL event with its candidate accounts; it runs the plain-Python twin.
+    ``depth_multiplier`` (float64[n_steps + 1, bands]): each band's depth at each step relative to
+    ``depth`` (a scenario's ``[[depth_schedule]]``: depth that empties and recovers over the path)."""
     config = config or SimulationConfig()
     config.check()
     model = model or PriceModel()
@@ -128,7 +131,7 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
                                f"needs more than {MAX_DETAIL_BYTES // 2**20} MiB; use fewer detail paths")
     book.validate()
     pos, order = prepare_positions(book, rules, position_mm)
-    mk = prepare_markets(book, rules, depth, funding, config.step_seconds)
+    mk = prepare_markets(book, rules, depth, funding, config.step_seconds, depth_multiplier, config.n_steps)
     ma = model.arrays(book.n_markets, config.n_steps, config.step_seconds, base_log)
     out = allocate_outputs(config.n_paths, book.n_markets, config.n_steps, record_every, n_detail, config.max_events,
                            book.n_positions)

@@ -68,6 +68,8 @@ class MarketArrays(NamedTuple):
     perm_frac: np.ndarray         # float64[M]
     trans_decay: np.ndarray       # float64[M]
     hedge_limit: np.ndarray       # float64[M] B-book: net exposure (USD) the broker keeps unhedged
+    depth_sched: np.ndarray       # float64[T + 1, B] each band's depth multiplier at each step (a scenario's
+    #                               [[depth_schedule]]); one row of ones = depth constant over the path
 
 
 class ModelArrays(NamedTuple):
@@ -299,8 +301,33 @@ def prepare_positions(book: Book, rules: VenueRules,
     return pos, order
 
 
+def _depth_schedule(mult: np.ndarray | None, band_d: np.ndarray, kind: str, n_steps: int | None) -> np.ndarray:
+    """Validated ``float64[T + 1, B]`` schedule (or ``[[1, …]]``): every step's curve must stay a
+    depth curve (positive, increasing across bands), so the walk stays well defined."""
+    nb = band_d.shape[1]
+    if mult is None:
+        return np.ones((1, nb))
+    mult = np.ascontiguousarray(mult, dtype=np.float64)
+    if kind != "bands":
+        raise EngineInputError("a depth schedule needs band depth (depth kind 'bands')")
+    if n_steps is not None and mult.shape != (n_steps + 1, nb):
+        raise EngineInputError(f"depth schedule has shape {mult.shape}, expected {(n_steps + 1, nb)} "
+                               "(one multiplier per step and band)")
+    if mult.ndim != 2 or mult.shape[1] != nb or mult.shape[0] < 1:
+        raise EngineInputError(f"depth schedule needs one multiplier per band ({nb}) per step")
+    if not np.all(np.isfinite(mult)) or np.any(mult <= 0):
+        raise EngineInputError("depth schedule multipliers must be positive and finite")
+    curves = band_d[None, :, :] * mult[:, None, :]          # [T + 1, M, B]
+    if nb > 1 and np.any(np.diff(curves, axis=2) <= 0):
+        raise EngineInputError("depth schedule makes a depth curve non-increasing across bands at some step")
+    return mult
+
+
 def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Funding | None,
-                    step_seconds: float) -> MarketArrays:
+                    step_seconds: float, depth_multiplier: np.ndarray | None = None,
+                    n_steps: int | None = None) -> MarketArrays:
+    """Per-market arrays. ``depth_multiplier`` (float64[n_steps + 1, B], a scenario's depth
+    schedule) multiplies each band's depth at each step; the kernel applies row ``t`` at step ``t``."""
     m = book.n_markets
     # open interest per (market, side), in chunks (no per-position temporaries of the whole book)
     oi_qty = np.zeros(2 * m)
@@ -373,4 +400,5 @@ def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Fu
         band_n=np.full(m, nb, np.int64), perm_frac=np.full(m, float(depth.permanent_fraction)),
         trans_decay=np.full(m, _depth.decay_per_step(depth.transient_half_life_steps)),
         hedge_limit=(np.full(m, np.inf) if math.isinf(rules.hedge_threshold)
-                     else rules.hedge_threshold * oi_usd.sum(axis=1)))
+                     else rules.hedge_threshold * oi_usd.sum(axis=1)),
+        depth_sched=_depth_schedule(depth_multiplier, band_d, depth.kind, n_steps))
