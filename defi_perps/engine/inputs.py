@@ -233,14 +233,16 @@ def _classes(book: Book, rules: VenueRules,
 
 
 def prepare_positions(book: Book, rules: VenueRules,
-                      position_mm: tuple[np.ndarray, np.ndarray] | None = None
-                      ) -> tuple[PositionArrays, np.ndarray]:
+                      position_mm: tuple[np.ndarray, np.ndarray] | None = None,
+                      thresholds: np.ndarray | None = None) -> tuple[PositionArrays, np.ndarray]:
     """Thresholds and segments; also returns ``order`` (sorted index → original position index).
 
     Each position's maintenance rule is a class (rate, amount, mark-based): ``position_mm`` (codes
     and a class table from a venue's per-market tier tables, :mod:`defi_perps.venues.engine_rules`)
     if given, else its own rate (``book.position_mm_rate``), else its market's (``book.mm_rate``),
-    else the venue's tier for its notional at book time, else the venue's flat rate. A segment is
+    else the venue's tier for its notional at book time, else the venue's flat rate. ``thresholds``
+    (float64[N], book order; NaN = unknown) replaces the formula's trigger price where finite: the
+    protocol's exact flip price (GMX v2's ``liquidation_price`` from its contract math). A segment is
     one (market, side, class); at most ``MAX_CLASSES`` classes keep the per-step cost O(segments).
     Memory: thresholds are computed in chunks and the sort is by segment then by threshold within
     each segment, so the peak stays near the final arrays (``benchmarks/engine.py`` measures it).
@@ -274,6 +276,12 @@ def prepare_positions(book: Book, rules: VenueRules,
         thr[lo:hi] = _thresholds(book.size[lo:hi], book.entry_price[lo:hi], book.collateral_usd[lo:hi],
                                  book.collateral_tokens[lo:hi], book.side[lo:hi].astype(np.float64), seg_rate[sg],
                                  seg_amount[sg], seg_mark[sg], fee_trig[mk], min_coll[mk])
+    if thresholds is not None:
+        exact = np.asarray(thresholds, dtype=np.float64)
+        if exact.shape != (n,):
+            raise EngineInputError(f"exact thresholds: expected one price per position ({n}), got {exact.shape}")
+        known = np.isfinite(exact)
+        thr[known] = exact[known]
     if np.any(np.isnan(thr)):
         raise EngineInputError("could not compute a liquidation threshold for some positions (check the book)")
     # by segment (stable: ties keep the book's order), then by threshold inside each segment:

@@ -75,7 +75,7 @@ def run_simulate(book: Book, setup: RunSetup, venue: str | VenueParams | None = 
     result = simulate(inputs.book, inputs.rules, model=setup.model, depth=setup.depth, funding=setup.funding,
                       config=config, base_log=setup.base_log, progress=progress, scenario=setup.info(),
                       position_mm=inputs.position_mm, notice=notice, engine=engine,
-                      depth_multiplier=setup.depth_multiplier)
+                      depth_multiplier=setup.depth_multiplier, thresholds=inputs.thresholds)
     result.venue = params.name
     result.venue_info = inputs.info()
     return SimulateRun(result, setup, inputs, adl_policy)
