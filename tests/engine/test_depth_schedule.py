@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from defi_perps.book import Book
-from defi_perps.engine import DepthSpec, PriceModel, SimulationConfig, make_rules, simulate
+from defi_perps.engine import (
+    DepthSpec,
+    PriceModel,
+    SimulationConfig,
+    make_rules,
+    simulate,
+)
 from defi_perps.exceptions import EngineInputError
 from defi_perps.scenarios import shock_base_path
 
@@ -118,7 +124,7 @@ def test_twin_matches_with_a_schedule_on_random_books_and_rules():
     for seed, rules in enumerate(rules_sets):
         book = random_book(20 + seed, 40, 2, shared_accounts=True)
         base = shock_base_path("AAA:-30%@4m,+15%@6m; BBB:-20%@3m", book.market_names, steps, 60.0, strict=False)
-        kw = dict(model=PriceModel(volatility=1.0), depth=DepthSpec(stress=0.05), funding=Funding(1.0, -1.0),
+        kw = dict(model=PriceModel(volatility=1.0), depth=DepthSpec(stress=0.05), funding=Funding(1.0, -1.0),  # noqa: C408
                   config=SimulationConfig(n_paths=3, n_steps=steps, seed=seed, n_detail=2, max_events=8),
                   base_log=base, depth_multiplier=mult)
         a = simulate(book, rules, engine="numba", **kw)
