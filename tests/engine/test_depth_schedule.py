@@ -144,3 +144,27 @@ def test_twin_matches_with_a_schedule_on_random_books_and_rules():
 def test_a_bad_schedule_is_a_one_line_error(mult, match):
     with pytest.raises(EngineInputError, match=match):
         _run(mult)
+
+
+def test_the_scenario_schedule_reaches_the_kernel_through_simulate_and_compare():
+    """``simulate --scenario oct-10-2025`` and every ``compare`` venue run with the scenario's depth
+    schedule: the same run with the trough held all run (the old behaviour) liquidates into thinner
+    depth after the crash minutes, so its marks differ once market makers return."""
+    from dataclasses import replace
+
+    from defi_perps.book import synthetic_book
+    from defi_perps.runs.compare import run_compare
+    from defi_perps.runs.simulate import run_simulate
+    from defi_perps.scenarios.setup import make_setup
+
+    book = synthetic_book(400, n_markets=2, seed=4, long_share=0.85)
+    # BTC keeps falling for 50 minutes (a typed item over the scenario's): liquidations continue
+    # while depth recovers from the crash minutes' trough
+    setup = make_setup(book, scenario="oct-10-2025", shock="BTC:-30%@50m", horizon="1h")
+    assert setup.depth_multiplier is not None and setup.depth_multiplier[-1, 0] > 10.0
+    a = run_simulate(book, setup, "binance", n_paths=4, seed=2)
+    held = run_simulate(book, replace(setup, depth_multiplier=None), "binance", n_paths=4, seed=2)
+    assert not np.array_equal(a.result.outputs.det_mark, held.result.outputs.det_mark)
+    c = run_compare(book, ["binance"], setup, n_paths=4, seed=2).runs[0]   # (compare keeps no detail paths)
+    for name in ("totals", "parties", "min_mark", "liq_notional", "bad_debt"):
+        assert getattr(c.result.outputs, name).tobytes() == getattr(a.result.outputs, name).tobytes(), name
