@@ -100,14 +100,20 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
              progress: Callable[[int], None] | None = None, engine: str = "auto",
              scenario: dict | None = None, position_mm: tuple[np.ndarray, np.ndarray] | None = None,
              notice: Callable[[str], None] | None = None,
-             adl_observer: Callable[[dict, list], None] | None = None) -> SimulationResult:
+             adl_observer: Callable[[dict, list], None] | None = None,
+             depth_multiplier: np.ndarray | None = None,
+             thresholds: np.ndarray | None = None) -> SimulationResult:
     """Run the Monte Carlo; ``engine`` is ``"auto"`` (kernel unless JIT is disabled), ``"numba"``
     or ``"reference"`` (the plain-Python twin). ``base_log`` is the deterministic log-price path
     ``float64[n_steps + 1, M]`` (shock or replay) the stochastic part rides on. ``position_mm``:
     per-position maintenance classes (int16 codes, table of rate, amount, mark-based) from a venue's
     per-market tables. ``notice`` receives
     one-line messages (the first run says it is compiling). ``adl_observer(event, candidates)``
-    sees every ADL event with its candidate accounts; it runs the plain-Python twin."""
+    sees every ADL event with its candidate accounts; it runs the plain-Python twin.
+    ``depth_multiplier`` (float64[n_steps + 1, bands]): each band's depth at each step relative to
+    ``depth`` (a scenario's ``[[depth_schedule]]``: depth that empties and recovers over the path).
+    ``thresholds`` (float64[N], book order, NaN = unknown): each position's exact trigger price from
+    the protocol's math (GMX v2), used instead of the engine's formula where finite."""
     config = config or SimulationConfig()
     config.check()
     model = model or PriceModel()
@@ -127,8 +133,8 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
         raise EngineInputError(f"--detail-paths {config.n_detail} × {config.n_steps} steps × {book.n_markets} markets "
                                f"needs more than {MAX_DETAIL_BYTES // 2**20} MiB; use fewer detail paths")
     book.validate()
-    pos, order = prepare_positions(book, rules, position_mm)
-    mk = prepare_markets(book, rules, depth, funding, config.step_seconds)
+    pos, order = prepare_positions(book, rules, position_mm, thresholds)
+    mk = prepare_markets(book, rules, depth, funding, config.step_seconds, depth_multiplier, config.n_steps)
     ma = model.arrays(book.n_markets, config.n_steps, config.step_seconds, base_log)
     out = allocate_outputs(config.n_paths, book.n_markets, config.n_steps, record_every, n_detail, config.max_events,
                            book.n_positions)

@@ -68,6 +68,8 @@ class MarketArrays(NamedTuple):
     perm_frac: np.ndarray         # float64[M]
     trans_decay: np.ndarray       # float64[M]
     hedge_limit: np.ndarray       # float64[M] B-book: net exposure (USD) the broker keeps unhedged
+    depth_sched: np.ndarray       # float64[T + 1, B] each band's depth multiplier at each step (a scenario's
+    #                               [[depth_schedule]]); one row of ones = depth constant over the path
 
 
 class ModelArrays(NamedTuple):
@@ -231,14 +233,16 @@ def _classes(book: Book, rules: VenueRules,
 
 
 def prepare_positions(book: Book, rules: VenueRules,
-                      position_mm: tuple[np.ndarray, np.ndarray] | None = None
-                      ) -> tuple[PositionArrays, np.ndarray]:
+                      position_mm: tuple[np.ndarray, np.ndarray] | None = None,
+                      thresholds: np.ndarray | None = None) -> tuple[PositionArrays, np.ndarray]:
     """Thresholds and segments; also returns ``order`` (sorted index → original position index).
 
     Each position's maintenance rule is a class (rate, amount, mark-based): ``position_mm`` (codes
     and a class table from a venue's per-market tier tables, :mod:`defi_perps.venues.engine_rules`)
     if given, else its own rate (``book.position_mm_rate``), else its market's (``book.mm_rate``),
-    else the venue's tier for its notional at book time, else the venue's flat rate. A segment is
+    else the venue's tier for its notional at book time, else the venue's flat rate. ``thresholds``
+    (float64[N], book order; NaN = unknown) replaces the formula's trigger price where finite: the
+    protocol's exact flip price (GMX v2's ``liquidation_price`` from its contract math). A segment is
     one (market, side, class); at most ``MAX_CLASSES`` classes keep the per-step cost O(segments).
     Memory: thresholds are computed in chunks and the sort is by segment then by threshold within
     each segment, so the peak stays near the final arrays (``benchmarks/engine.py`` measures it).
@@ -272,6 +276,12 @@ def prepare_positions(book: Book, rules: VenueRules,
         thr[lo:hi] = _thresholds(book.size[lo:hi], book.entry_price[lo:hi], book.collateral_usd[lo:hi],
                                  book.collateral_tokens[lo:hi], book.side[lo:hi].astype(np.float64), seg_rate[sg],
                                  seg_amount[sg], seg_mark[sg], fee_trig[mk], min_coll[mk])
+    if thresholds is not None:
+        exact = np.asarray(thresholds, dtype=np.float64)
+        if exact.shape != (n,):
+            raise EngineInputError(f"exact thresholds: expected one price per position ({n}), got {exact.shape}")
+        known = np.isfinite(exact)
+        thr[known] = exact[known]
     if np.any(np.isnan(thr)):
         raise EngineInputError("could not compute a liquidation threshold for some positions (check the book)")
     # by segment (stable: ties keep the book's order), then by threshold inside each segment:
@@ -299,8 +309,33 @@ def prepare_positions(book: Book, rules: VenueRules,
     return pos, order
 
 
+def _depth_schedule(mult: np.ndarray | None, band_d: np.ndarray, kind: str, n_steps: int | None) -> np.ndarray:
+    """Validated ``float64[T + 1, B]`` schedule (or ``[[1, …]]``): every step's curve must stay a
+    depth curve (positive, increasing across bands), so the walk stays well defined."""
+    nb = band_d.shape[1]
+    if mult is None:
+        return np.ones((1, nb))
+    mult = np.ascontiguousarray(mult, dtype=np.float64)
+    if kind != "bands":
+        raise EngineInputError("a depth schedule needs band depth (depth kind 'bands')")
+    if n_steps is not None and mult.shape != (n_steps + 1, nb):
+        raise EngineInputError(f"depth schedule has shape {mult.shape}, expected {(n_steps + 1, nb)} "
+                               "(one multiplier per step and band)")
+    if mult.ndim != 2 or mult.shape[1] != nb or mult.shape[0] < 1:
+        raise EngineInputError(f"depth schedule needs one multiplier per band ({nb}) per step")
+    if not np.all(np.isfinite(mult)) or np.any(mult <= 0):
+        raise EngineInputError("depth schedule multipliers must be positive and finite")
+    curves = band_d[None, :, :] * mult[:, None, :]          # [T + 1, M, B]
+    if nb > 1 and np.any(np.diff(curves, axis=2) <= 0):
+        raise EngineInputError("depth schedule makes a depth curve non-increasing across bands at some step")
+    return mult
+
+
 def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Funding | None,
-                    step_seconds: float) -> MarketArrays:
+                    step_seconds: float, depth_multiplier: np.ndarray | None = None,
+                    n_steps: int | None = None) -> MarketArrays:
+    """Per-market arrays. ``depth_multiplier`` (float64[n_steps + 1, B], a scenario's depth
+    schedule) multiplies each band's depth at each step; the kernel applies row ``t`` at step ``t``."""
     m = book.n_markets
     # open interest per (market, side), in chunks (no per-position temporaries of the whole book)
     oi_qty = np.zeros(2 * m)
@@ -373,4 +408,5 @@ def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Fu
         band_n=np.full(m, nb, np.int64), perm_frac=np.full(m, float(depth.permanent_fraction)),
         trans_decay=np.full(m, _depth.decay_per_step(depth.transient_half_life_steps)),
         hedge_limit=(np.full(m, np.inf) if math.isinf(rules.hedge_threshold)
-                     else rules.hedge_threshold * oi_usd.sum(axis=1)))
+                     else rules.hedge_threshold * oi_usd.sum(axis=1)),
+        depth_sched=_depth_schedule(depth_multiplier, band_d, depth.kind, n_steps))

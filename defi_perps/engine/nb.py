@@ -468,7 +468,7 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
 
 
 @njit
-def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q,
+def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q,
              oi_e, pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr, ex_bs, cand,
              cscore, cw, acct_hit, acct_list, out, det_row: int) -> float:
     # unpack once: reading arrays out of the NamedTuples inside the loops costs a refcount per access
@@ -492,7 +492,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, rules, ptr, pend_idx, 
     dk = mk.depth_k[m]
     da = mk.depth_a[m]
     bx = mk.band_x[m]
-    bdp = mk.band_d[m]
+    bdp = bd_all[m]     # this step's band depth (the schedule applied by the step loop)
     nbands = mk.band_n[m]
     exec_mode = rules.exec_mode
     liq_impact_factor = rules.liq_impact_factor
@@ -954,6 +954,15 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     pnl_factor = rules.adl_trigger == AdlTrigger.PNL_FACTOR
     hedging = rules.counterparty == Party.BROKER and rules.hedge_threshold < np.inf
     alpha = rules.internalized_fraction
+    # depth over the path: this step's band depth is band_d × the schedule's row t, written into
+    # band_now by the step loop only on steps that walk the book (scalars in, no per-step arrays)
+    band_d = mk.band_d
+    sched = mk.depth_sched
+    n_rows = sched.shape[0]
+    sched_on = n_rows > 1
+    n_b = band_d.shape[1]
+    band_now = band_d.copy()
+    bd_all = band_now if sched_on else band_d
     for t in range(1, n_steps + 1):
         exog_step(state, mu, sigma, beta, ga, gb, model.jump_prob, model.jump_mean, model.jump_std, logx, h, n_m)
         for m in range(n_m):
@@ -989,10 +998,14 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                             break
             qcum = 0.0
             i_cum = 0.0
+            if sched_on and (busy or hedging):
+                row = t if t < n_rows else n_rows - 1
+                for b in range(n_b):
+                    band_now[m, b] = band_d[m, b] * sched[row, b]
             if not busy:
                 mark = pre
             else:
-                mark = _cascade(p, t, m, pre, pos, mk, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
+                mark = _cascade(p, t, m, pre, pos, mk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
                                 pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr,
                                 ex_bs, cand, cscore, cw, acct_hit, acct_list, out, det_row)
                 qcum = fs[0]
@@ -1005,14 +1018,14 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                     dq = -(expo - lim) if expo > 0.0 else -(expo + lim)
                     q1 = qcum + dq * pre
                     i1 = walk_integral(abs(q1), mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m],
-                                       mk.band_d[m], mk.band_n[m])
+                                       bd_all[m], mk.band_n[m])
                     fill = pre * (1.0 + (i1 - i_cum) / (q1 - qcum))
                     hedge_q[m] += dq
                     hedge_cost[m] += dq * fill
                     st[Tot.HEDGE_NOTIONAL] += abs(dq) * fill
                     qcum = q1
                     mark = pre * (1.0 + _sdist(q1, mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m],
-                                               mk.band_d[m], mk.band_n[m]))
+                                               bd_all[m], mk.band_n[m]))
             if busy or hedging:
                 if abs(mark / pre - 1.0) >= MAX_DISTANCE * (1.0 - 1e-12):
                     out.depth_capped[p, m] += 1

@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from defi_perps.engine import nb as K
 from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Event, Exec, Party, Ranking
 from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
@@ -41,15 +43,26 @@ from defi_perps.engine.rng import PyStream
 T = K.Tot
 
 
-def _sdist(q: float, mk, m: int) -> float:
+def _sdist(q: float, mk, m: int, bd) -> float:
+    """Signed distance walked by ``q`` USD on market ``m``'s curve; ``bd`` is this step's band depth."""
     d = walk_distance(abs(q), int(mk.depth_kind[m]), float(mk.depth_k[m]), float(mk.depth_a[m]), mk.band_x[m],
-                      mk.band_d[m], int(mk.band_n[m]))
+                      bd, int(mk.band_n[m]))
     return d if q >= 0.0 else -d
 
 
-def _integ(q: float, mk, m: int) -> float:
+def _integ(q: float, mk, m: int, bd) -> float:
     return walk_integral(abs(q), int(mk.depth_kind[m]), float(mk.depth_k[m]), float(mk.depth_a[m]), mk.band_x[m],
-                         mk.band_d[m], int(mk.band_n[m]))
+                         bd, int(mk.band_n[m]))
+
+
+def band_depth_at(mk, m: int, t: int):
+    """Market ``m``'s band depth at step ``t``: the static curve times the schedule's row ``t``
+    (held after its last row; a single row of ones = no schedule)."""
+    sched = mk.depth_sched
+    if sched.shape[0] <= 1:
+        return mk.band_d[m]
+    row = min(t, sched.shape[0] - 1)
+    return np.array([float(mk.band_d[m, b]) * float(sched[row, b]) for b in range(mk.band_d.shape[1])])
 
 
 def adl_score(ranking: int, so: float, q: float, e: float, cu: float, ct: float, rem: float, mark: float,
@@ -385,11 +398,11 @@ class _Path:
             ext = flow if r.exec_mode == Exec.BOOK else flow * r.oracle_feedback
             qnew = qcum + ext
             if qnew != qcum:
-                i_new = _integ(qnew, self.mk, m)
+                i_new = _integ(qnew, self.mk, m, self.bd)
                 avg = (i_new - i_cum) / (qnew - qcum)
             else:
                 i_new = i_cum
-                avg = _sdist(qcum, self.mk, m)
+                avg = _sdist(qcum, self.mk, m, self.bd)
             book_px = pre * (1.0 + avg)
             # pass 2: execute
             bd, bq, n_liq, usd, bsn = [0.0, 0.0], [0.0, 0.0], [0, 0], [0.0, 0.0], [0.0, 0.0]
@@ -488,7 +501,7 @@ class _Path:
             st[T.FUND] = fund
             st[T.FUND_MIN] = min(st[T.FUND_MIN], fund)
             qcum, i_cum = qnew, i_new
-            mark = pre * (1.0 + _sdist(qcum, self.mk, m))
+            mark = pre * (1.0 + _sdist(qcum, self.mk, m, self.bd))
             for si in range(2):
                 out.liq_count[p, m, si] += n_liq[si]
                 out.liq_notional[p, m, si] += usd[si]
@@ -525,11 +538,11 @@ class _Path:
             return mark
         dq = -(expo - lim) if expo > 0.0 else -(expo + lim)
         q1 = qcum + dq * pre
-        fill = pre * (1.0 + (_integ(q1, self.mk, m) - i_cum) / (q1 - qcum))
+        fill = pre * (1.0 + (_integ(q1, self.mk, m, self.bd) - i_cum) / (q1 - qcum))
         self.hedge_q[m] += dq
         self.hedge_cost[m] += dq * fill
         self.st[T.HEDGE_NOTIONAL] += abs(dq) * fill
-        return pre * (1.0 + _sdist(q1, self.mk, m))
+        return pre * (1.0 + _sdist(q1, self.mk, m, self.bd))
 
     def run(self, n_steps: int, record_every: int) -> None:
         mk, model, out, p, r = self.mk, self.model, self.out, self.p, self.r
@@ -564,6 +577,7 @@ class _Path:
                 pre = float(mk.price0[m]) * math.exp(lx + perm[m] + trans[m])
                 self.phi[m][0] += float(mk.accrual[m, 0]) * pre
                 self.phi[m][1] += float(mk.accrual[m, 1]) * pre
+                self.bd = band_depth_at(mk, m, t)
                 mark, qcum, i_cum = self.cascade(t, m, pre)
                 busy = mark != pre or qcum != 0.0
                 if hedging:

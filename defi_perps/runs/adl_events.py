@@ -52,7 +52,8 @@ def adl_event_rows(book: Book, venues: list[VenueParams], setup: RunSetup, seed:
         simulate(vi.book, vi.rules, model=setup.model, depth=setup.depth, funding=setup.funding,
                  config=SimulationConfig(n_paths=1, n_steps=setup.n_steps, step_seconds=setup.step_seconds, seed=seed,
                                          n_detail=0),
-                 base_log=setup.base_log, position_mm=vi.position_mm, adl_observer=observe)
+                 base_log=setup.base_log, position_mm=vi.position_mm, adl_observer=observe,
+                 depth_multiplier=setup.depth_multiplier, thresholds=vi.thresholds)
     return rows
 
 

@@ -6,6 +6,13 @@ this oracle move causes come from the one simulator, :func:`defi_perps.engine.ap
 the oracle series as its deterministic path (``base_log``). Liquidation thresholds come from the
 engine's own preparation (:func:`defi_perps.engine.inputs.prepare_positions`), so the table and the
 cascade agree on who is liquidatable.
+
+A named venue runs exactly as ``simulate --venue`` runs it: through
+:func:`defi_perps.venues.engine_rules.venue_inputs` (margin top-up at admission, market-maker
+accounts on order-book venues, each market's own maintenance table, GMX v2's exact thresholds), with
+the lab's overrides on top. Overriding a maintenance field (``mm_rate``, ``mm_kind``, tiers) replaces
+the venue's per-position maintenance and its admission top-up with the override (the lab's what-if:
+e.g. JELLY's short with margin withdrawn below maintenance must stay below it).
 """
 
 from __future__ import annotations
@@ -41,29 +48,76 @@ class CascadeOutcome:
     rules: dict[str, Any]
 
 
-def venue_rules(venue: str | None, book: Book, step_seconds: float, **overrides: Any) -> Any:
-    """Engine rules of a named venue (TOML in defi_perps/venues/params) or the generic set, with
+MM_FIELDS = frozenset({"mm_rate", "mm_kind", "tier_floor", "tier_rate", "tier_amount", "mm_on_entry_notional"})
+
+
+@dataclass
+class TargetRules:
+    """A venue as the lab targets it: its parameters (None = the generic rule), the rules the
+    engine reads for the book it was built on (``rules``, overrides applied) and the overrides, so
+    each run re-admits its own book through ``venue_inputs``."""
+
+    rules: Any
+    params: Any = None
+    step_seconds: float = 60.0
+    overrides: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.rules.to_dict()
+
+    def __getattr__(self, name: str) -> Any:   # rule fields read straight through (rules.mm_rate, …)
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["rules"], name)
+
+    def inputs(self, book: Book) -> tuple[Book, Any, Any, Any]:
+        """(admitted book, rules, per-position maintenance, exact thresholds) for ``book``."""
+        from defi_perps.engine.rules import make_rules
+
+        over = dict(self.overrides or {})
+        if self.params is None:
+            return book, self.rules, None, None
+        from defi_perps.venues.engine_rules import venue_inputs
+
+        what_if = bool(MM_FIELDS & over.keys())
+        # the lab's maintenance what-if replaces the venue's margin tables, and with them the
+        # admission top-up they imply (a state built below maintenance on purpose stays so)
+        vi = venue_inputs(self.params, book, self.step_seconds, top_up=not what_if)
+        rules = make_rules(vi.rules, **over) if over else vi.rules
+        if what_if:
+            return vi.book, rules, None, None
+        return vi.book, rules, vi.position_mm, vi.thresholds
+
+
+def venue_rules(venue: str | None, book: Book, step_seconds: float, **overrides: Any) -> TargetRules:
+    """The target of a named venue (TOML in defi_perps/venues/params) or the generic set, with
     ``overrides`` (engine rule fields, e.g. ``insurance_initial``)."""
     from defi_perps.engine.rules import GENERIC, make_rules
 
     if venue is None:
-        base = GENERIC
-    else:
-        from defi_perps.venues import load_venue
-        from defi_perps.venues.rules import engine_rules_for
+        return TargetRules(make_rules(GENERIC, **overrides) if overrides else GENERIC, None, step_seconds, overrides)
+    from defi_perps.venues import load_venue
+    from defi_perps.venues.engine_rules import venue_inputs
 
-        base = engine_rules_for(load_venue(venue), book, step_seconds)
-    return make_rules(base, **overrides) if overrides else base
+    params = load_venue(venue)
+    base = venue_inputs(params, book, step_seconds).rules
+    return TargetRules(make_rules(base, **overrides) if overrides else base, params, step_seconds, overrides)
+
+
+def _target(rules: Any) -> TargetRules:
+    return rules if isinstance(rules, TargetRules) else TargetRules(rules)
 
 
 def liquidation_thresholds(book: Book, rules: Any) -> np.ndarray:
-    """float64[N] each position's liquidation price (book order), as the engine computes it."""
+    """float64[N] each position's liquidation price (book order), as the engine computes it for the
+    book the venue admits (top-ups applied; appended market-maker accounts left out)."""
     from defi_perps.engine.inputs import prepare_positions
 
-    pos, order = prepare_positions(book, rules)
-    thr = np.empty(book.n_positions)
+    admitted, r, position_mm, exact = _target(rules).inputs(book)
+    pos, order = prepare_positions(admitted, r, position_mm, exact)
+    thr = np.empty(admitted.n_positions)
     thr[order] = pos.thr
-    return thr
+    return thr[: book.n_positions]
 
 
 def run_cascade(book: Book, rules: Any, log_path: np.ndarray, step_seconds: float, n_paths: int = 1,
@@ -79,9 +133,11 @@ def run_cascade(book: Book, rules: Any, log_path: np.ndarray, step_seconds: floa
     model = PriceModel(volatility=volatility, beta=0.0, garch_alpha=0.0,
                        garch_beta=0.0)
     spec = DepthSpec(**(depth or {}))
-    res = simulate(book, rules, model=model, depth=spec, base_log=np.ascontiguousarray(log_path, np.float64),
+    admitted, r, position_mm, exact = _target(rules).inputs(book)
+    res = simulate(admitted, r, model=model, depth=spec, base_log=np.ascontiguousarray(log_path, np.float64),
                    config=SimulationConfig(n_paths=n_paths, n_steps=n_steps, step_seconds=step_seconds, seed=seed,
-                                           n_detail=0, max_events=64), progress=progress, engine=engine)
+                                           n_detail=0, max_events=64), progress=progress, engine=engine,
+                   position_mm=position_mm, thresholds=exact)
     o, t = res.outputs, res.totals      # per-path totals by name (engine/nb.py Tot / totals_dt)
     return CascadeOutcome(
         liquidated_long=o.liq_notional[:, :, 0].sum(axis=1), liquidated_short=o.liq_notional[:, :, 1].sum(axis=1),
@@ -91,7 +147,7 @@ def run_cascade(book: Book, rules: Any, log_path: np.ndarray, step_seconds: floa
         adl_covered=t["paid_adl"].copy(), shortfall=t["uncovered"].copy(),
         backstop_notional=o.backstop_notional.sum(axis=(1, 2)), backstop_gain=t["backstop_gain"].copy(),
         final_mark=o.final_mark.copy(), max_mark=o.max_mark.copy(), min_mark=o.min_mark.copy(), engine=res.engine,
-        rules=rules.to_dict())
+        rules=r.to_dict())
 
 def paid_by_from_cascade(c: CascadeOutcome, absorber_is_vault: bool) -> dict[str, np.ndarray]:
     """Bad debt of the cascade by bearer, keyed as the engine's ``compare`` output."""
@@ -101,4 +157,4 @@ def paid_by_from_cascade(c: CascadeOutcome, absorber_is_vault: bool) -> dict[str
             "pool": c.pool_paid, "broker": c.broker_paid, "adl": c.adl_covered, "uncovered": c.shortfall}
 
 
-__all__ = ["CascadeOutcome", "liquidation_thresholds", "paid_by_from_cascade", "run_cascade", "venue_rules"]
+__all__ = ["CascadeOutcome", "TargetRules", "liquidation_thresholds", "paid_by_from_cascade", "run_cascade", "venue_rules"]

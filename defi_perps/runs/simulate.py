@@ -66,7 +66,7 @@ def run_simulate(book: Book, setup: RunSetup, venue: str | VenueParams | None = 
     if isinstance(venue, str) and venue.strip().lower() == GENERIC_NAME:
         result = simulate(book, GENERIC, model=setup.model, depth=setup.depth, funding=setup.funding, config=config,
                           base_log=setup.base_log, progress=progress, scenario=setup.info(), notice=notice,
-                          engine=engine)
+                          engine=engine, depth_multiplier=setup.depth_multiplier)
         result.venue = GENERIC_NAME
         result.venue_info = {"venue": GENERIC_NAME, "display": "generic rule (1 % MM, 0.5 % fee, no ADL)"}
         return SimulateRun(result, setup, None, adl_policy)
@@ -74,7 +74,8 @@ def run_simulate(book: Book, setup: RunSetup, venue: str | VenueParams | None = 
     inputs = venue_inputs(params, book, setup.step_seconds, adl_policy)
     result = simulate(inputs.book, inputs.rules, model=setup.model, depth=setup.depth, funding=setup.funding,
                       config=config, base_log=setup.base_log, progress=progress, scenario=setup.info(),
-                      position_mm=inputs.position_mm, notice=notice, engine=engine)
+                      position_mm=inputs.position_mm, notice=notice, engine=engine,
+                      depth_multiplier=setup.depth_multiplier, thresholds=inputs.thresholds)
     result.venue = params.name
     result.venue_info = inputs.info()
     return SimulateRun(result, setup, inputs, adl_policy)

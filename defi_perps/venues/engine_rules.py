@@ -37,6 +37,7 @@ from defi_perps.book.arrays import Book
 from defi_perps.engine.codes import ADL_POLICY_NAMES, RANKING_OF_VENUE
 from defi_perps.engine.rules import VenueRules, make_rules
 from defi_perps.exceptions import ConfigError
+from defi_perps.venues.margin import effective_brackets, market_margin, max_leverage_for
 from defi_perps.venues.params import Bracket, Margin, VenueParams
 
 ADL_POLICIES: tuple[str, ...] = ("venue",) + ADL_POLICY_NAMES
@@ -54,34 +55,23 @@ class VenueInputs:
     position_mm: tuple[np.ndarray, np.ndarray]   # class code per position, class table
     margin_topup: dict[str, Any] = field(default_factory=dict)
     market_makers: dict[str, float] = field(default_factory=dict)
+    # float64[N] (book order) the protocol's exact trigger price where known, NaN elsewhere: GMX v2
+    # on a snapshot book (book.liquidation_price, protocols/gmx_v2/math.py); None for other venues
+    thresholds: np.ndarray | None = None
 
     def info(self) -> dict[str, Any]:
         p = self.params
+        exact = 0 if self.thresholds is None else int(np.isfinite(self.thresholds).sum())
         return {"venue": p.name, "display": p.display, "counterparty": p.counterparty,
                 "margin_topup": self.margin_topup, "market_makers": self.market_makers,
+                "exact_thresholds": exact,
                 "params": p.model_dump(exclude={"sources"}),
                 "sources": dict(p.sources)}
 
 
-def _market_margin(params: VenueParams, market: str) -> Margin:
-    """The market's own margin table where the venue file has one (``[markets.<ASSET>]``), else the
-    venue-wide ``[margin]`` section."""
-    for_market = getattr(params, "for_market", None)
-    if for_market is not None:
-        return for_market(market).margin
-    return params.margin
-
-
 def _brackets(m: Margin) -> tuple[Bracket, ...]:
-    try:
-        from defi_perps.venues.margin import effective_brackets   # per-asset Hyperliquid tiers
-    except ImportError:  # pragma: no cover - older margin module
-        effective_brackets = None
-    if effective_brackets is not None:
-        return tuple(effective_brackets(m))
-    if m.kind == "tiered":
-        return m.brackets
-    return ()
+    """The market's notional brackets (tiered venues; Hyperliquid's per-asset tiers)."""
+    return tuple(effective_brackets(m))
 
 
 def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -103,8 +93,8 @@ def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple
         sel = np.flatnonzero(book.market == mi)
         if sel.size == 0:
             continue
-        m = _market_margin(params, name)
-        on_entry = bool(getattr(m, "mm_on_entry_value", False))
+        m = market_margin(params, name)
+        on_entry = bool(m.mm_on_entry_value)   # BitMEX: maintenance on the entry value
         brackets = _brackets(m)
         if brackets:
             base = entry_notional[sel] if on_entry else notional[sel]
@@ -134,29 +124,20 @@ def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple
 
 
 def _max_leverage(params: VenueParams, market: str, notional: np.ndarray) -> np.ndarray:
-    try:
-        from defi_perps.venues.margin import max_leverage_for
-    except ImportError:  # pragma: no cover
-        max_leverage_for = None
-    m = _market_margin(params, market)
-    if max_leverage_for is None:
-        return np.full(notional.shape, m.max_leverage)
     return np.array([max_leverage_for(params, market, float(x)) for x in notional]) if notional.size < 64 \
         else _tiered_leverage(params, market, notional)
 
 
 def _tiered_leverage(params: VenueParams, market: str, notional: np.ndarray) -> np.ndarray:
-    from defi_perps.venues.margin import max_leverage_for
-
     # leverage limits are step functions of notional: evaluate once per distinct step edge
-    edges = sorted({0.0, *[float(t.lower_bound) for t in (getattr(_market_margin(params, market), "tiers", ()) or ())]})
+    edges = sorted({0.0, *[float(t.lower_bound) for t in (market_margin(params, market).tiers or ())]})
     lev = np.full(notional.shape, max_leverage_for(params, market, 0.0))
     for lo in edges:
         lev = np.where(notional >= lo, max_leverage_for(params, market, lo), lev)
     return lev
 
 
-def _admit(params: VenueParams, book: Book) -> tuple[Book, dict[str, Any]]:
+def _admit(params: VenueParams, book: Book, top_up: bool = True) -> tuple[Book, dict[str, Any]]:
     notional0 = book.size * book.entry_price
     coll = book.collateral_usd + book.collateral_tokens * book.price[book.market]
     lev = np.ones(book.n_positions)
@@ -170,11 +151,12 @@ def _admit(params: VenueParams, book: Book) -> tuple[Book, dict[str, Any]]:
     if params.margin.kind == "gmx_v2":
         min_coll = np.maximum(min_coll, params.margin.min_collateral_usd)
     min_coll = min_coll * 1.0001
-    topup = np.maximum(min_coll - coll, 0.0)
+    topup = np.maximum(min_coll - coll, 0.0) if top_up else np.zeros(book.n_positions)
     hit = topup > 0
     info = {"positions": int(hit.sum()), "notional_usd": float(notional0[hit].sum()),
             "collateral_added_usd": float(topup.sum()),
-            "rule": "collateral raised to entry notional / max leverage (× 1.0001) where below it"}
+            "rule": ("collateral raised to entry notional / max leverage (× 1.0001) where below it" if top_up
+                     else "collateral kept as given (no top-up)")}
     changes: dict[str, Any] = {}
     if hit.any():
         changes["collateral_usd"] = book.collateral_usd + topup
@@ -289,16 +271,25 @@ def _with_market_makers(book: Book) -> tuple[Book, dict[str, float]]:
     return grown, {book.market_names[m]: float(size[i] * price[i]) for i, m in enumerate(mk)}
 
 
-def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, adl_policy: str = "venue") -> VenueInputs:
-    """Rules, per-position maintenance and the admitted book for running ``params`` on ``book``."""
-    admitted, topup = _admit(params, book)
+def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, adl_policy: str = "venue",
+                 top_up: bool = True) -> VenueInputs:
+    """Rules, per-position maintenance and the admitted book for running ``params`` on ``book``.
+    ``top_up=False`` keeps every position's collateral as given (a state built on purpose, e.g. the
+    oracle lab's margin withdrawn below maintenance); the venue's other parameters still apply."""
+    admitted, topup = _admit(params, book, top_up)
     makers: dict[str, float] = {}
     if params.counterparty == "book":
         admitted, makers = _with_market_makers(admitted)
     rules = to_rules(params, fund_size(params, admitted), step_seconds, adl_policy)
     position_mm = _position_mm(params, admitted, admitted.notional())
+    thresholds = None
+    if params.margin.kind == "gmx_v2" and admitted.liquidation_price is not None \
+            and np.isfinite(admitted.liquidation_price).any():
+        # the contract's own flip price (funding, fees, referral, impact) is the trigger; a
+        # topped-up position (admission NaNs it) or one math.py could not price uses the formula
+        thresholds = np.asarray(admitted.liquidation_price, dtype=np.float64)
     return VenueInputs(params=params, rules=rules, book=admitted, position_mm=position_mm, margin_topup=topup,
-                       market_makers=makers)
+                       market_makers=makers, thresholds=thresholds)
 
 
 def engine_rules_for(params: VenueParams, book: Book, step_seconds: float = 60.0) -> VenueRules:

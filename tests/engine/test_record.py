@@ -74,6 +74,25 @@ def test_synthetic_book_orders_the_venues_as_the_record_does():
     book = synthetic_book(4000, n_markets=4, seed=2, long_share=0.85)
     runs = run_record(book)
     check_record(runs, float(book.open_interest().sum()))
+    check_record_moves(runs, book)
+
+
+# the record's intraday lows, cascade included (incidents.md §1.3, §1.5; issue 7 item 7)
+RECORD_MOVES = {"BTC": (-0.16, -0.13), "ETH": (-0.20, -0.16), "SOL": (-0.31, -0.26), "HYPE": (-0.80, -0.40)}
+
+
+def check_record_moves(runs, book) -> None:
+    """Every venue's mark low (mean over paths: the shock plus the venue's own cascade through the
+    depth that empties and recovers) lands in the record's range for BTC, ETH, SOL and the alts;
+    oracle-priced venues (GMX v2, the B-book) follow the exogenous (reference-venue) path, which is in range too."""
+    for name, run in runs.items():
+        low = run.result.outputs.min_mark.mean(axis=0) / book.price - 1.0
+        for m, market in enumerate(book.market_names):
+            lo, hi = RECORD_MOVES[market]
+            assert lo <= low[m] <= hi, f"{name} {market}: {low[m]:.1%} outside the record's {lo:.0%}…{hi:.0%}"
+        if name in ("hyperliquid", *EXCHANGES):   # order books: their own liquidations push past the shock
+            exog = run.result.outputs.min_exog.mean(axis=0) / book.price - 1.0
+            assert np.all(low < exog), name
 
 
 @pytest.mark.anvil

@@ -78,8 +78,8 @@ def test_scenario_and_shock_combine() -> None:
     # the typed item replaces the scenario's BTC item; the others keep the scenario's path and depth
     s = make_setup(book, scenario="oct-10-2025", shock="BTC:-30%@5m")
     assert np.exp(s.base_log[5, 0]) == pytest.approx(0.70) and np.exp(s.base_log[-1, 0]) == pytest.approx(0.70)
-    assert np.exp(s.base_log[12, 1]) == pytest.approx(0.82)
-    assert s.n_steps == 180 and s.depth.default_band_share[0] == 0.001
+    assert np.exp(s.base_log[12, 1]) == pytest.approx(0.84)
+    assert s.n_steps == 180 and s.depth.default_band_share[0] == 0.005
     assert s.info()["with_shock"] == "BTC:-30%@5m" and s.info()["name"] == "oct-10-2025"
     # a one-market scenario's conditions with the move put on a market the book has
     s = make_setup(book, scenario="jelly-2025", shock="HYPE:+400%@1h")

@@ -92,7 +92,8 @@ def test_october_2025_depth_is_empty_for_minutes_then_recovers():
     # such as 4% and 10% ... showed meaningful bids". Not for two hours: near-mid depth recovers.
     s = load_scenario("oct-10-2025")
     spec = s.depth_spec()
-    normal = spec.__class__().default_band_share
+    # the scenario's normal depth is the market's: 5x the engine's per-book default (see the TOML's [depth])
+    normal = [5.0 * x for x in spec.__class__().default_band_share]
     kept = [a / b for a, b in zip(spec.default_band_share, normal)]
     assert kept[0] <= 0.05 and kept[1] <= 0.05 and kept[-1] >= 0.5
     mult = s.depth_multiplier(180, 60.0, spec.default_band_share)

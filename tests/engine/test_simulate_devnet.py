@@ -65,3 +65,38 @@ def test_gmx_v2_rules_on_the_devnet_snapshot(indexed):  # type: ignore[no-untype
     d = json.loads(r.output)
     assert d["rules"]["exec_mode"] == "oracle" and d["rules"]["adl_trigger"] == "pnl_factor"
     assert d["stats"]["liquidations"]["mean"] > 0
+
+
+def test_engine_thresholds_are_the_contracts_liquidation_prices(indexed):  # type: ignore[no-untyped-def]
+    """Issue 8 item 2: under GMX v2 rules on a snapshot book, each position's trigger is the exact
+    flip price from protocols/gmx_v2/math.py (``book.liquidation_price``), not the engine's formula."""
+    from defi_perps.engine.inputs import prepare_positions
+    from defi_perps.runs.simulate import run_simulate
+    from defi_perps.scenarios.setup import make_setup
+    from defi_perps.venues.engine_rules import venue_inputs
+    from defi_perps.venues.params import load_venue
+
+    _, db, sid, snap = indexed
+    for book in (from_snapshot(snap), load_snapshot_book(db, sid)):
+        known = np.isfinite(book.liquidation_price)
+        assert known.sum() >= 0.9 * book.n_positions   # the devnet's positions are all priceable
+        vi = venue_inputs(load_venue("gmx-v2"), book, 60.0)
+        assert vi.book.n_positions == book.n_positions   # the pool is the counterparty: no market makers
+        pos, order = prepare_positions(vi.book, vi.rules, vi.position_mm, vi.thresholds)
+        thr = np.empty(book.n_positions)
+        thr[order] = pos.thr
+        kept = known & np.isfinite(vi.book.liquidation_price)   # a topped-up position uses the formula
+        assert int((known & ~kept).sum()) <= vi.margin_topup["positions"] and kept.any()
+        np.testing.assert_array_equal(thr[kept], book.liquidation_price[kept])
+        # the engine's own formula differs from the contract's price (fees, impact, funding): the
+        # equality above is the exact value reaching the kernel, not a coincidence
+        plain, order2 = prepare_positions(vi.book, vi.rules, vi.position_mm)
+        formula = np.empty(book.n_positions)
+        formula[order2] = plain.thr
+        assert not np.array_equal(formula[kept], thr[kept])
+        # simulate --venue gmx-v2 runs with them and says how many it used
+        run = run_simulate(book, make_setup(book, shock="-5%@5m", horizon="10m"), "gmx-v2", n_paths=2, seed=1)
+        assert run.result.venue_info["exact_thresholds"] == int(kept.sum())
+    # another venue on the same book uses its own rules, not GMX's price
+    other = venue_inputs(load_venue("binance"), book, 60.0)
+    assert other.thresholds is None
