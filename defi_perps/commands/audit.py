@@ -34,7 +34,7 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--paths", "n_paths", type=click.IntRange(1, 100_000), default=200, show_default=True,
               help="Paths per scenario and per venue (grid cells use a quarter, at least 20).")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="numba threads (default: all).")
+@click.option("--threads", type=click.IntRange(1, 1024), default=None, help="numba threads (default: all).")
 @json_option
 def audit(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url: str | None, block: str | None,
           db_url: str | None, out_dir: Path | None, scenarios: str | None, venues: str | None, n_paths: int,

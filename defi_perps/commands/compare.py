@@ -9,6 +9,7 @@ import click
 
 from defi_perps.commands._common import (
     book_file_option,
+    check_db_option,
     db_option,
     emit_json,
     json_option,
@@ -83,6 +84,7 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
     from defi_perps.venues.params import VenueParams, parse_venue_list
 
     venues = parse_venue_list(venue_spec)
+    check_db_option(db_url)
     choice = choose_scenario(shock, replay, scenario, horizon, step)
     book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url)
     if book.n_positions == 0:

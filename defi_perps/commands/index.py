@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
+from defi_perps.commands._common import FiniteFloat, db_option, emit_json, json_option, progress_bar
 from defi_perps.exceptions import InputError, UnknownProtocolError
 
 SUPPORTED = ("gmx-v2",)
@@ -22,7 +22,7 @@ SUPPORTED = ("gmx-v2",)
               help="Calls per Multicall3 batch (halves automatically when a batch fails).")
 @click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 32),
               help="Multicall batches in flight at once.")
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 600),
+@click.option("--timeout", default=60.0, show_default=True, type=FiniteFloat(0.1, 600),
               help="Per-request timeout (s); a request's whole retry ladder gives up after about twice this.")
 @click.option("--retries", default=5, show_default=True, type=click.IntRange(0, 20), help="Retries per request on timeouts, 429 and 5xx.")
 @db_option
@@ -94,6 +94,9 @@ def _parse_block(block: str | None) -> int | None:
     if block is None or block.strip().lower() == "latest":
         return None
     try:
-        return int(block, 0)
+        n = int(block, 0)
     except ValueError:
         raise InputError(f"--block must be a block number or 'latest', got {block!r}") from None
+    if not 0 <= n < 2**63:   # block numbers are stored as signed 64-bit integers
+        raise InputError(f"--block must be a block number from 0 to 2**63-1 or 'latest', got {block!r}")
+    return n

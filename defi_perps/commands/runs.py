@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from defi_perps.commands._common import db_option, emit_json, json_option
+from defi_perps.commands._common import ID_MAX, RunRef, db_option, emit_json, json_option
 
 
 @click.group("runs", context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,9 +14,9 @@ def runs() -> None:
 
 @runs.command("list")
 @click.option("--kind", type=click.Choice(["simulate", "compare", "audit"]), default=None, help="Only runs of this kind.")
-@click.option("--parent", "parent_id", type=click.IntRange(min=1), default=None, metavar="ID",
+@click.option("--parent", "parent_id", type=click.IntRange(1, ID_MAX), default=None, metavar="ID",
               help="Only the runs inside audit ID.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=50, show_default=True)
 @db_option
 @json_option
 def list_cmd(kind: str | None, parent_id: int | None, limit: int, db_url: str | None, as_json: bool) -> None:
@@ -44,10 +44,10 @@ def list_cmd(kind: str | None, parent_id: int | None, limit: int, db_url: str | 
 
 
 @runs.command("show")
-@click.argument("run_id", metavar="ID|latest")
+@click.argument("run_id", metavar="ID|latest", type=RunRef())
 @db_option
 @json_option
-def show_cmd(run_id: str, db_url: str | None, as_json: bool) -> None:
+def show_cmd(run_id: int | str, db_url: str | None, as_json: bool) -> None:
     """Everything stored with a run: command line, snapshot, venues and sources, code version, aggregates."""
     from defi_perps.store.runs import get_run, list_runs
 
@@ -91,10 +91,10 @@ def show_cmd(run_id: str, db_url: str | None, as_json: bool) -> None:
 
 
 @runs.command("rerun")
-@click.argument("run_id", metavar="ID|latest")
+@click.argument("run_id", metavar="ID|latest", type=RunRef())
 @db_option
 @json_option
-def rerun_cmd(run_id: str, db_url: str | None, as_json: bool) -> None:
+def rerun_cmd(run_id: int | str, db_url: str | None, as_json: bool) -> None:
     """Run a stored run again; exit 0 when the digest is reproduced bit for bit, 1 with what differs."""
     from defi_perps.runs.record import rerun
 

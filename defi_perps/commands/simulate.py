@@ -8,6 +8,7 @@ import click
 
 from defi_perps.commands._common import (
     book_file_option,
+    check_db_option,
     db_option,
     emit_json,
     json_option,
@@ -67,6 +68,7 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
 
     if sum(x is not None for x in (snapshot_id, book_file, synthetic_n)) != 1:
         raise InputError("give exactly one of --snapshot ID, --book FILE, --synthetic N")
+    check_db_option(db_url)
     choice = choose_scenario(shock, replay, scenario, horizon, step)
     if synthetic_n is not None:
         book = synthetic_book(synthetic_n, n_markets=n_markets, seed=seed)
