@@ -49,6 +49,10 @@ def audit(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
     from defi_perps.runs.audit import AuditRequest, planned_steps
 
     blk = _parse_block(block)
+    if rpc_url is not None and not rpc_url.strip():
+        from defi_perps.exceptions import InputError
+
+        raise InputError("--rpc is empty; give an http(s):// URL or leave the option out for the chain file's")
     req = AuditRequest(protocol=protocol, chain=chain_name, chain_file=chain_file, rpc_url=rpc_url, block=blk,
                        db_url=db_url, out_dir=out_dir, scenarios=_csv(scenarios), venues=_csv(venues),
                        n_paths=n_paths, seed=seed, threads=threads)

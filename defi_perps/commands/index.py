@@ -39,6 +39,8 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
     from defi_perps.rpc.client import RetryPolicy
 
     blk = _parse_block(block)
+    if rpc_url is not None and not rpc_url.strip():   # an empty --rpc is a mistake, not "the default"
+        raise InputError("--rpc is empty; give an http(s):// URL or leave the option out for the chain file's")
     chain = load_chain(chain_name, chain_file)
     with progress_bar("positions", None) as bar:
         def progress(done: int, total: int) -> None:

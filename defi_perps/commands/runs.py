@@ -23,7 +23,7 @@ def list_cmd(kind: str | None, parent_id: int | None, limit: int, db_url: str | 
     """Newest first: id, kind, when, book, seed, threads, digest."""
     from defi_perps.store.runs import list_runs
 
-    rows = list_runs(db_url, kind=kind, parent_id=parent_id, limit=limit)
+    rows = list_runs(db_url, kind=kind, parent_id=parent_id, limit=limit) if _has_db(db_url) else []
     if as_json:
         emit_json([_brief(r) for r in rows])
         return
@@ -51,6 +51,7 @@ def show_cmd(run_id: int | str, db_url: str | None, as_json: bool) -> None:
     """Everything stored with a run: command line, snapshot, venues and sources, code version, aggregates."""
     from defi_perps.store.runs import get_run, list_runs
 
+    _require_db(db_url)
     r = get_run(db_url, run_id)
     children = list_runs(db_url, parent_id=r.id) if r.kind == "audit" else []
     if as_json:
@@ -98,6 +99,7 @@ def rerun_cmd(run_id: int | str, db_url: str | None, as_json: bool) -> None:
     """Run a stored run again; exit 0 when the digest is reproduced bit for bit, 1 with what differs."""
     from defi_perps.runs.record import rerun
 
+    _require_db(db_url)
     rep = rerun(run_id, db_url)
     if as_json:
         emit_json(rep.to_dict())
@@ -132,3 +134,24 @@ def _brief(r) -> dict:  # type: ignore[no-untyped-def, type-arg]
     return {"id": r.id, "kind": r.kind, "parent_id": r.parent_id, "label": r.label, "created_at": r.created_at,
             "snapshot_id": r.snapshot_id, "book_source": r.book_source, "seed": r.seed, "threads": r.threads,
             "code_version": r.code_version, "result_digest": r.result_digest, "argv": r.request.get("argv")}
+
+
+def _has_db(db_url: str | None) -> bool:
+    """Whether the database exists with a schema; never creates one (these commands only read)."""
+    from defi_perps.store.db import NoDatabase, get_engine
+
+    try:
+        get_engine(db_url, create=False)
+    except NoDatabase:
+        return False
+    return True
+
+
+def _require_db(db_url: str | None) -> None:
+    if not _has_db(db_url):
+        from defi_perps.exceptions import StoreError
+        from defi_perps.paths import default_db_url
+        from defi_perps.store.db import safe_url
+
+        raise StoreError(f"no runs stored yet: no database at {safe_url(db_url or default_db_url())} "
+                         "(run `defi-perps simulate`, `compare` or `audit` first; read-only commands create none)")
