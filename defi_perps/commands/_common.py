@@ -245,12 +245,11 @@ def scenario_options(f: Any) -> Any:
 
 
 def check_db_option(db_url: str | None) -> None:
-    """Refuse a bad explicit ``--db`` before any work: a URL that does not parse, an unsupported
-    backend, or a SQLite file whose folder does not exist. Nothing is created or connected to
+    """Refuse a bad ``--db`` (or an unusable DEFI_PERPS_HOME without one) before any work: a URL
+    that does not parse, an unsupported backend, or a SQLite file whose folder does not exist. Nothing is created or connected to
     (SQLAlchemy's create_engine is lazy). Commands that store their run at the end (simulate,
     compare) call this first, so a typo in --db is a one-line error, not a warning after the run."""
-    if db_url is None:
-        return
+    from defi_perps.paths import default_db_url  # raises the one-line error for an unusable DEFI_PERPS_HOME
     from defi_perps.store.db import _engine  # the store's own URL and SQLite-path checks
 
-    _engine(db_url, True).dispose()
+    _engine(db_url or default_db_url(), True).dispose()

@@ -269,3 +269,22 @@ def test_manipulation_and_attack_json_are_strict_and_name_their_rules(home: Path
     data = _no_non_finite(r.output)
     assert data["oracle"] and data["inputs"] and data["input_sources"]   # rules and parameters, with sources
     assert not (home / "fuzz.db").exists()
+
+
+@pytest.mark.parametrize("args", [["runs", "list"], ["snapshots", "list"], ["db", "status"], ["db", "upgrade"],
+                                  ["simulate", "--synthetic", "6", "--paths", "1"],
+                                  ["index", "gmx-v2", "--chain", "devnet", *NO_RPC]], ids=" ".join)
+def test_an_unusable_home_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
+    """DEFI_PERPS_HOME that is a file (or cannot be created) and no --db: one line naming the fix."""
+    from defi_perps.store.db import get_engine
+
+    get_engine.cache_clear()
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    monkeypatch.setenv("DEFI_PERPS_HOME", str(not_a_folder))
+    monkeypatch.delenv("DEFI_PERPS_DB", raising=False)
+    r = CliRunner().invoke(main, args)
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    out = r.output.strip()
+    assert r.exit_code != 0 and out.startswith("Error: ") and len(out.splitlines()) == 1, r.output
+    assert "DEFI_PERPS_HOME" in out
