@@ -100,5 +100,5 @@ def _parse_block(block: str | None) -> int | None:
     except ValueError:
         raise InputError(f"--block must be a block number or 'latest', got {block!r}") from None
     if not 0 <= n < 2**63:   # block numbers are stored as signed 64-bit integers
-        raise InputError(f"--block must be a block number from 0 to 2**63-1 or 'latest', got {block!r}")
+        raise InputError(f"--block must be a block number >= 0 and < 2**63, or 'latest', got {block!r}")
     return n
