@@ -22,6 +22,10 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     || echo "warning: could not install Chromium; the browser check of the report will be skipped" >&2
 fi
 
+# Lint and type-check first: a finding fails the run before the (longer) test suite starts.
+python3 -m ruff check defi_perps tests benchmarks
+python3 -m mypy defi_perps
+
 export DEFI_PERPS_HOME="${DEFI_PERPS_HOME:-$(mktemp -d)}"
 set +e
 python3 -m pytest "$@"

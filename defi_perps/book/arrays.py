@@ -168,6 +168,7 @@ class Book:
             arr = getattr(self, name)
             if not np.all(np.isfinite(arr)):
                 raise EngineInputError(f"book {name} must be finite")
+        assert self.position_mm_rate is not None  # filled with NaN by __post_init__
         rates = self.position_mm_rate[~np.isnan(self.position_mm_rate)]
         if np.any(rates < 0) or np.any(rates >= 1):
             raise EngineInputError("book position maintenance rates must be in [0, 1)")

@@ -57,7 +57,7 @@ def _read_table(path: Path) -> tuple[list[str], list[list[object]]]:
         raise InputError(f"book file {path}: not a UTF-8 CSV file") from err
     if not rows:
         raise InputError(f"book file {path}: empty file (expected a header row)")
-    return [h.strip().lower() for h in rows[0]], [r for r in rows[1:] if any(c.strip() for c in r)]
+    return [h.strip().lower() for h in rows[0]], [list[object](r) for r in rows[1:] if any(c.strip() for c in r)]
 
 
 def read_book_file(path: str | Path) -> Book:
@@ -152,6 +152,7 @@ def _rows(book: Book, market_mm: bool = False) -> list[list[object]]:
     maintenance rate gets its market's (``book.mm_rate``), so a book exported from a snapshot keeps
     the protocol's rate instead of falling back to the venue's."""
     out: list[list[object]] = []
+    assert book.position_mm_rate is not None  # Book.__post_init__ fills it with NaN
     for i in range(book.n_positions):
         m = int(book.market[i])
         rate = book.position_mm_rate[i]

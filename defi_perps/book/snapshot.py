@@ -112,11 +112,12 @@ def from_snapshot(snapshot: Snapshot) -> Book:
     account_ids: dict[str, int] = {}
     kept = 0
     for pos in snapshot.positions:
-        i = index_of.get(pos.market.lower())
-        if i is None:
+        found = index_of.get(pos.market.lower())
+        if found is None:
             raise InputError(f"position {pos.key} refers to market {pos.market} missing from the snapshot")
         if pos.size_in_usd <= 0 or pos.size_in_tokens <= 0:
             continue  # closed or empty slot: nothing at risk
+        i = found
         mk = markets[i]
         idx_dec = token(mk.index_token).decimals
         market[kept] = i

@@ -155,6 +155,7 @@ class SnapshotRef(click.ParamType):
     """``latest`` or a stored snapshot id (1 … 2**63 − 1)."""
 
     name = "ID"
+    what = "snapshot"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
         if isinstance(value, int):
@@ -166,10 +167,16 @@ class SnapshotRef(click.ParamType):
         try:
             n = int(raw)
         except ValueError:
-            self.fail(f"{value!r}: expected a snapshot id (an integer >= 1) or 'latest'", param, ctx)
+            self.fail(f"{value!r}: expected a {self.what} id (an integer >= 1) or 'latest'", param, ctx)
         if not 1 <= n <= ID_MAX:
-            self.fail(f"{value!r}: snapshot ids run from 1 to {ID_MAX:,}", param, ctx)
+            self.fail(f"{value!r}: {self.what} ids run from 1 to {ID_MAX:,}", param, ctx)
         return n
+
+
+class RunRef(SnapshotRef):
+    """``latest`` or a stored run id (1 … 2**63 − 1)."""
+
+    what = "run"
 
 
 # --- option declarations shared by `simulate` and `compare` (one default each) ---------------------
@@ -235,3 +242,14 @@ def scenario_options(f: Any) -> Any:
                          depth_stress_option, volatility_option)):
         f = opt(f)
     return f
+
+
+def check_db_option(db_url: str | None) -> None:
+    """Refuse a bad ``--db`` (or an unusable DEFI_PERPS_HOME without one) before any work: a URL
+    that does not parse, an unsupported backend, or a SQLite file whose folder does not exist. Nothing is created or connected to
+    (SQLAlchemy's create_engine is lazy). Commands that store their run at the end (simulate,
+    compare) call this first, so a typo in --db is a one-line error, not a warning after the run."""
+    from defi_perps.paths import default_db_url  # raises the one-line error for an unusable DEFI_PERPS_HOME
+    from defi_perps.store.db import _engine  # the store's own URL and SQLite-path checks
+
+    _engine(db_url or default_db_url(), True).dispose()

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
+from defi_perps.commands._common import (BYTES_PER_POSITION, FiniteFloat, MAX_SYNTHETIC, SEED_MAX, MemoryBoundedCount, db_option,
+                                        emit_json, json_option, progress_bar)
 from defi_perps.exceptions import InputError
 
 
@@ -31,7 +32,7 @@ def _market_index(book: Any, market: str) -> int:
 @click.option("--snapshot", "snapshot_id", metavar="ID", help="Attack a stored snapshot's market ('latest' allowed).")
 @click.option("--book", "book_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Attack a market of a book file.")
-@click.option("--synthetic", type=click.IntRange(min=1), default=None, metavar="N", help="Attack a synthetic book.")
+@click.option("--synthetic", type=MemoryBoundedCount(1, MAX_SYNTHETIC, BYTES_PER_POSITION, "positions"), default=None, metavar="N", help="Attack a synthetic book.")
 @click.option("--markets", type=click.IntRange(1, 3), default=3, show_default=True, help="Markets of a synthetic book.")
 @click.option("--market", default=None, metavar="M", help="Market name, index or asset symbol (e.g. ETH).")
 @click.option("--capital", default=None, metavar="USD", help="Attacker's capital (spot + perp margin), e.g. 20M.")
@@ -44,8 +45,8 @@ def _market_index(book: Any, market: str) -> int:
               metavar="FILE", help="Reference venues' depth (defi_perps/venues/oracles/README.md).")
 @click.option("--paths", "n_paths", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
               help="Engine paths with market noise on top of the attack (1 with --volatility 0: a replay).")
-@click.option("--volatility", type=float, default=0.0, show_default=True, help="Annualised market noise.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--volatility", type=FiniteFloat(0, 100, example="0.8 = 80%/yr"), default=0.0, show_default=True, help="Annualised market noise.")
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True)
 @db_option
 @json_option
 def attack(scenario: str | None, snapshot_id: str | None, book_file: Path | None, synthetic: int | None, markets: int,

@@ -34,7 +34,7 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--paths", "n_paths", type=click.IntRange(1, 100_000), default=200, show_default=True,
               help="Paths per scenario and per venue (grid cells use a quarter, at least 20).")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="numba threads (default: all).")
+@click.option("--threads", type=click.IntRange(1, 1024), default=None, help="numba threads (default: all).")
 @json_option
 def audit(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url: str | None, block: str | None,
           db_url: str | None, out_dir: Path | None, scenarios: str | None, venues: str | None, n_paths: int,
@@ -49,6 +49,10 @@ def audit(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
     from defi_perps.runs.audit import AuditRequest, planned_steps
 
     blk = _parse_block(block)
+    if rpc_url is not None and not rpc_url.strip():
+        from defi_perps.exceptions import InputError
+
+        raise InputError("--rpc is empty; give an http(s):// URL or leave the option out for the chain file's")
     req = AuditRequest(protocol=protocol, chain=chain_name, chain_file=chain_file, rpc_url=rpc_url, block=blk,
                        db_url=db_url, out_dir=out_dir, scenarios=_csv(scenarios), venues=_csv(venues),
                        n_paths=n_paths, seed=seed, threads=threads)

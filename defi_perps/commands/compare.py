@@ -9,6 +9,7 @@ import click
 
 from defi_perps.commands._common import (
     book_file_option,
+    check_db_option,
     db_option,
     emit_json,
     json_option,
@@ -28,7 +29,7 @@ from defi_perps.venues.params import VENUE_NAMES
 _ALL = ",".join(VENUE_NAMES)
 
 
-def _load_book(snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int, seed: int,
+def _load_book(snapshot: int | str | None, book_file: str | None, synthetic: int | None, markets: int, seed: int,
                db_url: str | None) -> Any:
     chosen = [x is not None for x in (snapshot, book_file, synthetic)]
     if sum(chosen) != 1:
@@ -43,7 +44,7 @@ def _load_book(snapshot: str | None, book_file: str | None, synthetic: int | Non
         return read_book_file(book_file)
     from defi_perps.book import load_snapshot_book
 
-    return load_snapshot_book(db_url, snapshot)
+    return load_snapshot_book(db_url, "latest" if snapshot is None else snapshot)
 
 
 @click.command(name="compare")
@@ -65,7 +66,7 @@ def _load_book(snapshot: str | None, book_file: str | None, synthetic: int | Non
                    "'defi-perps adl replay' (what-if under other ADL policies).")
 @click.option("--per-path", is_flag=True, help="With --json, include every path's figures.")
 @json_option
-def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int, db_url: str | None,
+def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | None, markets: int, db_url: str | None,
             shock: str | None, replay: Path | None, scenario: str | None, horizon: str | None, step: str | None,
             depth_stress: float | None, volatility: float | None, venue_spec: str, n_paths: int, seed: int,
             adl_policy: str, threads: int | None, adl_events: str | None, per_path: bool,
@@ -80,16 +81,17 @@ def compare(snapshot: str | None, book_file: str | None, synthetic: int | None, 
     """
     from defi_perps.runs.compare import run_compare
     from defi_perps.scenarios.setup import choose_scenario, resolve_setup
-    from defi_perps.venues.params import parse_venue_list
+    from defi_perps.venues.params import VenueParams, parse_venue_list
 
     venues = parse_venue_list(venue_spec)
+    check_db_option(db_url)
     choice = choose_scenario(shock, replay, scenario, horizon, step)
     book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url)
     if book.n_positions == 0:
         raise InputError("the book has no open positions")
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)
     with progress_bar("venues × paths", total=len(venues) * n_paths) as bar:
-        run = run_compare(book, venues, setup, n_paths, seed, adl_policy, threads=threads, progress=bar.advance,
+        run = run_compare(book, list[VenueParams | str](venues), setup, n_paths, seed, adl_policy, threads=threads, progress=bar.advance,
                           notice=lambda msg: click.echo(msg, err=True))
     data = run.to_dict(per_path=per_path)
     if adl_events is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
+from defi_perps.commands._common import FiniteFloat, db_option, emit_json, json_option, progress_bar
 from defi_perps.exceptions import InputError, UnknownProtocolError
 
 SUPPORTED = ("gmx-v2",)
@@ -22,7 +22,7 @@ SUPPORTED = ("gmx-v2",)
               help="Calls per Multicall3 batch (halves automatically when a batch fails).")
 @click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 32),
               help="Multicall batches in flight at once.")
-@click.option("--timeout", default=60.0, show_default=True, type=click.FloatRange(0.1, 600),
+@click.option("--timeout", default=60.0, show_default=True, type=FiniteFloat(0.1, 600),
               help="Per-request timeout (s); a request's whole retry ladder gives up after about twice this.")
 @click.option("--retries", default=5, show_default=True, type=click.IntRange(0, 20), help="Retries per request on timeouts, 429 and 5xx.")
 @click.option("--from-block", "from_block", metavar="A", help="History: first block of a range (with --to-block).")
@@ -62,6 +62,8 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
     from defi_perps.indexer.summary import render, summarize
 
     blk = _parse_block(block)
+    if rpc_url is not None and not rpc_url.strip():   # an empty --rpc is a mistake, not "the default"
+        raise InputError("--rpc is empty; give an http(s):// URL or leave the option out for the chain file's")
     chain = load_chain(chain_name, chain_file)
     with progress_bar("positions", None) as bar:
         def progress(done: int, total: int) -> None:
@@ -192,6 +194,9 @@ def _parse_block(block: str | None) -> int | None:
     if block is None or block.strip().lower() == "latest":
         return None
     try:
-        return int(block, 0)
+        n = int(block, 0)
     except ValueError:
         raise InputError(f"--block must be a block number or 'latest', got {block!r}") from None
+    if not 0 <= n < 2**63:   # block numbers are stored as signed 64-bit integers
+        raise InputError(f"--block must be a block number >= 0 and < 2**63, or 'latest', got {block!r}")
+    return n

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from defi_perps.commands._common import db_option, emit_json, json_option, progress_bar
+from defi_perps.commands._common import (BYTES_PER_POSITION, MAX_SYNTHETIC, SEED_MAX, MemoryBoundedCount, db_option,
+                                        emit_json, json_option, progress_bar)
 from defi_perps.exceptions import InputError
 
 
@@ -64,10 +65,10 @@ def load_target(snapshot_id: str | None, book_file: Path | None, synthetic: int 
 @click.option("--snapshot", "snapshot_id", metavar="ID", help="Stored snapshot id (or 'latest').")
 @click.option("--book", "book_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="CSV or Parquet book file.")
-@click.option("--synthetic", type=click.IntRange(min=1), default=None, metavar="N", help="Seeded synthetic book.")
+@click.option("--synthetic", type=MemoryBoundedCount(1, MAX_SYNTHETIC, BYTES_PER_POSITION, "positions"), default=None, metavar="N", help="Seeded synthetic book.")
 @click.option("--markets", type=click.IntRange(1, 3), default=3, show_default=True,
               help="Markets of a synthetic book (BTC, ETH, SOL have built-in reference venues).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of a synthetic book.")
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True, help="Seed of a synthetic book.")
 @db_option
 @click.option("--venue", default="gmx-v2", show_default=True,
               help="Target venue's rules (liquidation thresholds): gmx-v2, gmx-v1, hyperliquid, … or a TOML file.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from defi_perps.commands._common import db_option, emit_json, json_option
+from defi_perps.commands._common import ID_MAX, RunRef, db_option, emit_json, json_option
 
 
 @click.group("runs", context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,16 +14,16 @@ def runs() -> None:
 
 @runs.command("list")
 @click.option("--kind", type=click.Choice(["simulate", "compare", "audit"]), default=None, help="Only runs of this kind.")
-@click.option("--parent", "parent_id", type=click.IntRange(min=1), default=None, metavar="ID",
+@click.option("--parent", "parent_id", type=click.IntRange(1, ID_MAX), default=None, metavar="ID",
               help="Only the runs inside audit ID.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1_000_000), default=50, show_default=True)
 @db_option
 @json_option
 def list_cmd(kind: str | None, parent_id: int | None, limit: int, db_url: str | None, as_json: bool) -> None:
     """Newest first: id, kind, when, book, seed, threads, digest."""
     from defi_perps.store.runs import list_runs
 
-    rows = list_runs(db_url, kind=kind, parent_id=parent_id, limit=limit)
+    rows = list_runs(db_url, kind=kind, parent_id=parent_id, limit=limit) if _has_db(db_url) else []
     if as_json:
         emit_json([_brief(r) for r in rows])
         return
@@ -44,13 +44,14 @@ def list_cmd(kind: str | None, parent_id: int | None, limit: int, db_url: str | 
 
 
 @runs.command("show")
-@click.argument("run_id", metavar="ID|latest")
+@click.argument("run_id", metavar="ID|latest", type=RunRef())
 @db_option
 @json_option
-def show_cmd(run_id: str, db_url: str | None, as_json: bool) -> None:
+def show_cmd(run_id: int | str, db_url: str | None, as_json: bool) -> None:
     """Everything stored with a run: command line, snapshot, venues and sources, code version, aggregates."""
     from defi_perps.store.runs import get_run, list_runs
 
+    _require_db(db_url)
     r = get_run(db_url, run_id)
     children = list_runs(db_url, parent_id=r.id) if r.kind == "audit" else []
     if as_json:
@@ -91,13 +92,14 @@ def show_cmd(run_id: str, db_url: str | None, as_json: bool) -> None:
 
 
 @runs.command("rerun")
-@click.argument("run_id", metavar="ID|latest")
+@click.argument("run_id", metavar="ID|latest", type=RunRef())
 @db_option
 @json_option
-def rerun_cmd(run_id: str, db_url: str | None, as_json: bool) -> None:
+def rerun_cmd(run_id: int | str, db_url: str | None, as_json: bool) -> None:
     """Run a stored run again; exit 0 when the digest is reproduced bit for bit, 1 with what differs."""
     from defi_perps.runs.record import rerun
 
+    _require_db(db_url)
     rep = rerun(run_id, db_url)
     if as_json:
         emit_json(rep.to_dict())
@@ -132,3 +134,24 @@ def _brief(r) -> dict:  # type: ignore[no-untyped-def, type-arg]
     return {"id": r.id, "kind": r.kind, "parent_id": r.parent_id, "label": r.label, "created_at": r.created_at,
             "snapshot_id": r.snapshot_id, "book_source": r.book_source, "seed": r.seed, "threads": r.threads,
             "code_version": r.code_version, "result_digest": r.result_digest, "argv": r.request.get("argv")}
+
+
+def _has_db(db_url: str | None) -> bool:
+    """Whether the database exists with a schema; never creates one (these commands only read)."""
+    from defi_perps.store.db import NoDatabase, get_engine
+
+    try:
+        get_engine(db_url, create=False)
+    except NoDatabase:
+        return False
+    return True
+
+
+def _require_db(db_url: str | None) -> None:
+    if not _has_db(db_url):
+        from defi_perps.exceptions import StoreError
+        from defi_perps.paths import default_db_url
+        from defi_perps.store.db import safe_url
+
+        raise StoreError(f"no runs stored yet: no database at {safe_url(db_url or default_db_url())} "
+                         "(run `defi-perps simulate`, `compare` or `audit` first; read-only commands create none)")

@@ -8,6 +8,7 @@ import click
 
 from defi_perps.commands._common import (
     book_file_option,
+    check_db_option,
     db_option,
     emit_json,
     json_option,
@@ -49,7 +50,7 @@ def _notice(message: str) -> None:
 @click.option("--detail-paths", type=click.IntRange(0, 10_000), default=8, show_default=True,
               help="Paths that keep per-step detail (liquidations and prices by step).")
 @json_option
-def simulate(snapshot_id: str | None, book_file: Path | None, synthetic_n: int | None, n_markets: int,
+def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n: int | None, n_markets: int,
              db_url: str | None, n_paths: int, horizon: str | None, step: str | None, shock: str | None,
              replay: Path | None, scenario: str | None, depth_stress: float | None, venue: str | None,
              adl_policy: str, volatility: float | None, seed: int, threads: int | None, include_paths: bool,
@@ -67,6 +68,7 @@ def simulate(snapshot_id: str | None, book_file: Path | None, synthetic_n: int |
 
     if sum(x is not None for x in (snapshot_id, book_file, synthetic_n)) != 1:
         raise InputError("give exactly one of --snapshot ID, --book FILE, --synthetic N")
+    check_db_option(db_url)
     choice = choose_scenario(shock, replay, scenario, horizon, step)
     if synthetic_n is not None:
         book = synthetic_book(synthetic_n, n_markets=n_markets, seed=seed)
@@ -90,10 +92,10 @@ def simulate(snapshot_id: str | None, book_file: Path | None, synthetic_n: int |
         render_summary(data)
 
 
-def _snapshot_id(raw: str) -> int:
+def _snapshot_id(raw: int | str | None) -> int:
     try:
-        value = int(raw)
-    except ValueError:
+        value = int(raw)  # type: ignore[arg-type]  # None is refused below as a TypeError
+    except (TypeError, ValueError):
         raise InputError(f"--snapshot {raw!r}: expected a snapshot id (integer) or 'latest'") from None
     if value < 1:
         raise InputError(f"--snapshot {raw!r}: ids start at 1")

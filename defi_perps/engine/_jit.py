@@ -61,7 +61,7 @@ else:
     import numba
 
     # numba may have been imported before us (then it read its config already): point it here too
-    numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
+    numba.config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]  # type: ignore[attr-defined]  # set by numba at import
     prange = numba.prange
 
     def njit(*args: Any, **kwargs: Any) -> Any:

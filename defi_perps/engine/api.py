@@ -155,7 +155,7 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
         import numba
 
         threads_before = numba.get_num_threads()
-        numba.set_num_threads(min(config.threads, numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(min(config.threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
     n_threads = 1 if use_reference else _threads()
     try:
         for lo in range(0, config.n_paths, chunk):

@@ -8,7 +8,7 @@ tables (:data:`ADL_POLICY_NAMES`), so a new code is added in one place.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class _MmKind(NamedTuple):
@@ -107,12 +107,12 @@ Party = _Party()
 N_PARTIES = len(Party)
 
 
-def names(table: NamedTuple) -> dict[int, str]:
+def names(table: Any) -> dict[int, str]:
     """code → lower-case name (``Exec`` → ``{0: "book", 1: "oracle"}``)."""
     return {int(v): k.lower() for k, v in table._asdict().items()}
 
 
-def codes(table: NamedTuple) -> dict[str, int]:
+def codes(table: Any) -> dict[str, int]:
     """lower-case name → code, with ``-`` accepted for ``_``."""
     return {k.lower(): int(v) for k, v in table._asdict().items()}
 

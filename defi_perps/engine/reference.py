@@ -391,7 +391,7 @@ class _Path:
                 break
             st[T.ITERATIONS] += 1.0
             flow = 0.0
-            for j, g, si, fr, bs, _ in items:
+            for j, _g, si, fr, bs, _ in items:
                 if not bs:
                     s = 1.0 if si == 0 else -1.0
                     flow -= s * fr * self.rem[j] * float(pos.qty[j]) * mark

@@ -72,11 +72,11 @@ def index_gmx_v2(chain: ChainConfig, rpc_url: str | None = None, block: int | No
     dep = chain.deployment("gmx-v2")
     overrides = load_price_file(prices_path) if prices_path else None  # bad file fails before any RPC
     price_source, price_label = price_identity(prices_path)
+    client = RpcClient(chain.resolve_rpc_url(rpc_url), retry)  # a bad RPC URL fails before the store is opened
     if store:
         from defi_perps.store.db import get_engine
 
         get_engine(db_url)  # a bad --db fails before any RPC too
-    client = RpcClient(chain.resolve_rpc_url(rpc_url), retry)
     try:
         check_chain_id(client, chain.chain_id, chain.name)
         pinned = pin_block(client, block, dep.deploy_block, f"the GMX v2 DataStore deployment on {chain.name}")

@@ -159,9 +159,6 @@ def console():  # type: ignore[no-untyped-def]
 
 def render(summary: dict[str, Any]) -> None:
     """Print the summary as two rich tables on stdout (state, then risk)."""
-    import sys
-
-    from rich.console import Console
     from rich.table import Table
 
     # Piped output is not wrapped to 80 columns: the tables stay readable in logs and files.
@@ -176,11 +173,11 @@ def render(summary: dict[str, Any]) -> None:
                 "liq move long", "liq move short"):
         risk.add_column(col, justify="left" if col == "market" else "right")
     for r in summary["markets"]:
-        def lm(side: str) -> str:
+        def lm(side: str, r: dict[str, Any] = r) -> str:
             d = r.get(f"liquidation_move_{side}")
             return "-" if not d else " / ".join(_pct(v) for v in d.values())
 
-        def pf(side: str) -> str:
+        def pf(side: str, r: dict[str, Any] = r) -> str:
             v = r.get(f"pnl_to_pool_{side}")
             if v is None:
                 return "-"

@@ -37,7 +37,7 @@ def adl_event_rows(book: Book, venues: list[VenueParams], setup: RunSetup, seed:
         names = vi.book.account_names
         n_event = 0
 
-        def observe(ev: dict, cands: list, _v: str = params.name) -> None:
+        def observe(ev: dict, cands: list, _v: str = params.name, vi: Any = vi, names: Any = names) -> None:
             nonlocal n_event
             n_event += 1
             eid = f"{_v}:{n_event}:step{ev['step']}:{vi.book.market_names[ev['market']]}"

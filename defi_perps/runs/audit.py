@@ -66,20 +66,48 @@ class AuditRequest:
             raise InputError("--paths must be at least 1")
         if self.n_paths > 100_000:
             raise InputError("--paths: an audit runs dozens of simulations; at most 100,000 paths each")
+        # every input is checked here, before the (long) indexing step: a bad scenario file, a
+        # duplicate or an unwritable --out fails in one line with nothing indexed or written
+        from defi_perps.scenarios import load_scenario
+        from defi_perps.venues.params import load_venue
+
         names = ai.builtin_scenarios()
+        for opt, items in (("--scenarios", self.scenarios), ("--venues", self.venues)):
+            dup = sorted({x for x in items or [] if (items or []).count(x) > 1})
+            if dup:
+                raise InputError(f"{opt}: {', '.join(map(repr, dup))} given more than once")
         for s in self.scenarios or []:
             if s not in names and not Path(s).is_file():
                 raise InputError(f"--scenarios: {s!r} is neither a built-in ({', '.join(names)}) nor a file")
+            if s not in names:
+                load_scenario(Path(s))
         known = ai.venue_names()
         for v in self.venues or []:
             if v not in known and not Path(v).is_file():
                 raise InputError(f"--venues: unknown venue {v!r}; known: {', '.join(known)}")
+            if v not in known:
+                load_venue(Path(v))
+        if self.out_dir is not None:
+            _check_writable_folder(Path(self.out_dir))
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["out_dir"] = None if self.out_dir is None else str(self.out_dir)
         d.pop("db_url", None)
         return rec.canonical(d)
+
+
+def _check_writable_folder(out: Path) -> None:
+    """``out`` exists as a writable folder, or its nearest existing parent is one (it will be created)."""
+    import os
+
+    probe = out
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(f"--out {out}: {probe} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"--out {out}: folder {probe} is not writable")
 
 
 @dataclass

@@ -219,7 +219,7 @@ def test_two_index_runs_at_once_on_a_fresh_database(shared_devnet, tmp_path: Pat
                                    "--block", str(h.book.block_number), "--db", db, "--json"], cwd=ROOT, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
         outs = [p.communicate(timeout=300) for p in procs]
-        for p, (out, err) in zip(procs, outs):
+        for p, (_out, err) in zip(procs, outs):
             assert p.returncode == 0, err
         created = sorted(json.loads(o)["index"]["created"] for o, _ in outs)
         assert created == [False, True]

@@ -239,7 +239,7 @@ def test_two_writers_at_once_on_a_fresh_database(fresh_url: str, tmp_path: Path)
     time.sleep(1.5)         # all three imported and waiting
     go.write_text("x")
     outs = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs):
         assert p.returncode == 0, err
         assert "Traceback" not in err
     created = sorted(o.split()[1] for o, _ in outs)
