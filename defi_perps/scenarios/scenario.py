@@ -378,7 +378,7 @@ class Scenario:
     def check_markets(self, market_names: list[str]) -> None:
         """A scenario about named markets needs at least one of them in the book."""
         if not self.applies_to(market_names):
-            raise ConfigError(f"scenario {self.name or self.origin} moves {', '.join(self.markets)} only, and the "
+            raise ConfigError(f"scenario {self.name or self.origin} moves {', '.join(self.markets or [])} only, and the "
                               f"book has none of them (markets: {', '.join(market_names)}); use a book with "
                               f"that market, or add --shock 'MARKET:…' to put the move on one of the book's markets")
 
