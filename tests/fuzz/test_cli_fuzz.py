@@ -57,19 +57,6 @@ SIMULATE_ONLY = {"--detail-paths", "--threads"}
 COMPARE_ONLY = {"--venues", "--workers"}
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    h = tmp_path / "home"
-    h.mkdir()
-    monkeypatch.setenv("DEFI_PERPS_HOME", str(h))
-    monkeypatch.setenv("DEFI_PERPS_DB", f"sqlite:///{h / 'fuzz.db'}")
-    monkeypatch.chdir(tmp_path)
-    from defi_perps.store.db import get_engine
-
-    get_engine.cache_clear()   # engines are cached per URL argument (None = $DEFI_PERPS_DB) in-process
-    return h
-
-
 def _fingerprint(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in (".db", ".sqlite", ".sqlite3")}
