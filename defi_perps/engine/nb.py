@@ -153,6 +153,25 @@ def _decide(eq: float, mm: float, notional_rem: float, backstop_fraction: float,
 
 
 @njit(inline="always")
+def _first_trigger(q: float, e: float, cu: float, ct: float, sm: int, sr: float, sa: float, s: float, mark: float,
+                   ph: float, fee_trig: float, min_coll: float, r: float, backstop_fraction: float,
+                   partial_min: float, partial_fraction: float, si: int, free0: int, free1: int) -> tuple:
+    """A position's first trigger in a step, as both cascade passes decide it (one place, so the flow
+    pass and the execution pass cannot drift apart): :func:`_decide` on its equity and maintenance,
+    taking a pending-slice slot of its side when it opens a slice. Returns (backstop?, fraction,
+    new slice?, free0, free1)."""
+    eq, mm = _equity_mm(q, e, cu, ct, sm, sr, sa, s, mark, ph, fee_trig, min_coll)
+    free = free0 if si == 0 else free1
+    bs, fr, newp = _decide(eq, mm, q * r * mark, backstop_fraction, partial_min, partial_fraction, False, free > 0)
+    if newp:
+        if si == 0:
+            free0 -= 1
+        else:
+            free1 -= 1
+    return bs, fr, newp, free0, free1
+
+
+@njit(inline="always")
 def _settle(c: float, backstop: bool, mark: float, book_px: float, s: float, q: float, e: float, cu: float,
             ct: float, close_fee: float, liq_fee: float, fee_usd: float, impact_cap: float, phi: float,
             exec_mode: int, liq_impact_factor: float, keep: bool, extra: float, is_slice: bool) -> tuple:
@@ -552,16 +571,9 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                     if simple:
                         flow -= s * r * qty_[j] * mark
                     else:
-                        eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g],
-                                            seg_amount[g], s, mark, ph, fee_trig, min_coll)
-                        free = free0 if si == 0 else free1
-                        bs, fr, newp = _decide(eq, mm, qty_[j] * r * mark, backstop_fraction, partial_min,
-                                               partial_fraction, False, free > 0)
-                        if newp:
-                            if si == 0:
-                                free0 -= 1
-                            else:
-                                free1 -= 1
+                        bs, fr, newp, free0, free1 = _first_trigger(
+                            qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s, mark, ph,
+                            fee_trig, min_coll, r, backstop_fraction, partial_min, partial_fraction, si, free0, free1)
                         if not bs:
                             flow -= s * fr * r * qty_[j] * mark
                 j += 1
@@ -658,16 +670,10 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                             fr = 1.0
                             newp = False
                         else:
-                            eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g],
-                                                seg_amount[g], s, mark, ph, fee_trig, min_coll)
-                            free = free0 if si == 0 else free1
-                            bs, fr, newp = _decide(eq, mm, qty_[j] * r * mark, backstop_fraction, partial_min,
-                                                   partial_fraction, False, free > 0)
-                            if newp:
-                                if si == 0:
-                                    free0 -= 1
-                                else:
-                                    free1 -= 1
+                            bs, fr, newp, free0, free1 = _first_trigger(
+                                qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s, mark,
+                                ph, fee_trig, min_coll, r, backstop_fraction, partial_min, partial_fraction, si, free0,
+                                free1)
                     else:
                         k = ex_k[x]
                         j = pend_idx[m, si, k]
