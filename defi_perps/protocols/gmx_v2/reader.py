@@ -246,10 +246,12 @@ class GmxV2Reader:
         oi: dict[tuple[str, str, bool], dict[str, int]] = {}
         tinfo: dict[str, dict[str, Any]] = {t: {} for t in tokens}
         for (kind, what), cr in zip(plan, res):
+            # DataStore getters are required calls (a failure is an error in rpc/multicall.py, never a
+            # stored 0); only the ERC-20 symbol/decimals of a synthetic index token may fail
             if kind == "m":
-                mvals[what[0]][what[1]] = cr.value if cr.success else _zero_for(what[1])
+                mvals[what[0]][what[1]] = cr.value
             elif kind == "oi":
-                oi.setdefault(what[:3], {})[what[3]] = int(cr.value) if cr.success else 0
+                oi.setdefault(what[:3], {})[what[3]] = int(cr.value)
             else:
                 tinfo[what[0]][what[1]] = cr.value if cr.success else None
 
@@ -465,9 +467,3 @@ def _no_duplicates(what: str, items: list[Any], expected: int, block: int) -> No
         raise RpcAnswerError(f"duplicate {what} {shown} in one snapshot at block {block}")
 
 
-def _zero_for(field: str) -> Any:
-    if field.startswith("is_"):
-        return False
-    if field == "virtual_market_id":
-        return bytes(32)
-    return 0
