@@ -23,7 +23,7 @@ import numpy as np
 
 from defi_perps.book.arrays import Book
 from defi_perps.engine import nb
-from defi_perps.engine._jit import cache_dir, jit_disabled, kernels_cached
+from defi_perps.engine._jit import jit_disabled, kernel_cache_dir, kernels_cached
 from defi_perps.engine.codes import N_PARTIES
 from defi_perps.engine.inputs import DepthSpec, Funding, PriceModel, prepare_markets, prepare_positions
 from defi_perps.engine.results import SimulationResult
@@ -148,7 +148,7 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
     else:
         run_chunk = nb.simulate_chunk
         if notice is not None and not nb.simulate_chunk.signatures and not kernels_cached():
-            notice(f"compiling the engine's kernels (first run, about a minute; cached in {cache_dir()})")
+            notice(f"compiling the engine's kernels (first run, about a minute; cached in {kernel_cache_dir()})")
     chunk = config.chunk_paths or max(1, min(config.n_paths, max(64, config.n_paths // 50)))
     threads_before = None
     if config.threads is not None and not use_reference:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -20,7 +21,7 @@ def test_synthetic_json_is_reproducible():
             "--seed", "5", "--json")
     a, b = _run(*args), _run(*args)
     assert a.exit_code == 0, a.output
-    da, db = json.loads(a.output), json.loads(b.output)
+    da, db = json.loads(a.stdout), json.loads(b.stdout)  # stderr may say it is compiling
     assert da["stats"] == db["stats"]
     assert da["run"]["paths"] == 20 and da["run"]["steps"] == 30 and da["scenario"]["shock"] == "-8%@10m"
     assert da["stats"]["liquidations"]["mean"] > 0
@@ -106,8 +107,24 @@ def test_numba_cache_lives_in_the_users_cache_directory(tmp_path):
     env["XDG_CACHE_HOME"] = str(tmp_path)
     code = ("import numba, defi_perps.engine._jit as j; print(j.cache_dir()); print(numba.config.CACHE_DIR)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout.split()
-    assert out[0] == out[1] == str(tmp_path / "defi-perps" / "numba")
-    assert "site-packages" not in out[0]
+    assert out[0] == str(tmp_path / "defi-perps" / "numba")
+    assert out[1].startswith(out[0] + "/engine-")  # this engine version's own subfolder
+    assert "site-packages" not in out[1]
+
+
+def test_an_edit_to_any_engine_module_moves_the_kernel_cache(tmp_path):
+    # numba re-validates a cached kernel only against the file that defines it; a helper module it
+    # calls must change the folder, or the old machine code keeps running
+    import shutil
+
+    from defi_perps.engine import _jit
+
+    eng = tmp_path / "engine"
+    shutil.copytree(Path(_jit.__file__).parent, eng, ignore=shutil.ignore_patterns("__pycache__"))
+    before = _jit.source_digest(eng)
+    assert before == _jit.source_digest(eng) == _jit.source_digest()
+    (eng / "depth.py").write_text((eng / "depth.py").read_text() + "\n# edited\n")
+    assert _jit.source_digest(eng) != before
 
 
 def test_the_first_run_is_detected_from_the_cache(tmp_path, monkeypatch):
@@ -115,7 +132,7 @@ def test_the_first_run_is_detected_from_the_cache(tmp_path, monkeypatch):
 
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
     assert _jit.cache_dir() == tmp_path and not _jit.kernels_cached()
-    sub = tmp_path / "engine_abc"
-    sub.mkdir()
+    sub = _jit.kernel_cache_dir() / "engine_abc"
+    sub.mkdir(parents=True)
     (sub / "nb.simulate_chunk-1024.py311.nbi").write_bytes(b"")
     assert _jit.kernels_cached()
