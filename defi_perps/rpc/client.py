@@ -211,6 +211,7 @@ class RpcClient:
         # sees every valid answer (the recorder). None: plain HTTP.
         self.transport: Any = None
         self.on_answer: Callable[[str, list[Any], dict[str, Any]], None] | None = None
+        self.deterministic_nonces = False   # rpc/multicall.py: batch nonces from the batch's bytes
         self._lock = threading.Lock()   # multicall batches may be in flight on several threads
         self._local = threading.local()  # one requests.Session (connection pool) per thread
 

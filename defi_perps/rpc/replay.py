@@ -12,6 +12,10 @@ More than one response is kept only when the node answered the same request diff
 recording (``eth_getBlockByNumber("latest")`` after a new block); replay hands them out in order and
 repeats the last.
 
+Recording and replaying clients set ``deterministic_nonces``: the Multicall3 batch nonce (the
+identity-precompile echo of rpc/multicall.py) becomes a digest of the batch instead of random bytes,
+so a replay sends the very bytes that were recorded.
+
 Replay goes through the whole client: the answer is re-serialised with the replaying request's id
 and then parsed and checked exactly as an HTTP answer is (id, ``jsonrpc``, result shape, the
 Multicall3 block checks), so a reader is checked against fixed bytes. A request with no recording is
@@ -120,6 +124,7 @@ def replaying_client(folder: str | Path, retry: RetryPolicy | None = None) -> Rp
     """A client that answers every request from ``folder`` (no network)."""
     c = RpcClient(REPLAY_URL, retry or RetryPolicy(max_retries=0))
     c.transport = ReplayTransport(folder)
+    c.deterministic_nonces = True
     return c
 
 
@@ -130,6 +135,7 @@ class RecordingClient(RpcClient):
         super().__init__(url, retry)
         self.recorder = Recorder(folder)
         self.on_answer = self.recorder
+        self.deterministic_nonces = True   # Multicall3 batch nonces a replay can reproduce
 
     def close(self) -> None:
         super().close()
