@@ -137,6 +137,7 @@ class ProtocolPlugin:
     tables_module: ClassVar[str | None] = None   # module declaring the plug-in's SQLModel tables
     root_field: ClassVar[str]         # deployment field naming the root contract (snapshot.data_store)
     price_file_help: ClassVar[str | None] = None  # None: --prices is refused for this protocol
+    default_price_source: ClassVar[str] = "chainlink"  # snapshot identity's price source without --prices
     devnet_account: ClassVar[int | None] = None  # anvil default account (1..9) its devnet deploy sends from
 
     # -- deployment --------------------------------------------------------------------------------
