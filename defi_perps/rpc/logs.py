@@ -133,4 +133,4 @@ def scan_logs(client: RpcClient, address: str, topics0: Sequence[str], from_bloc
 def canonical(client: RpcClient, number: int, block_hash: str) -> bool:
     """Whether block ``number`` on the node still has ``block_hash``."""
     blk = client.get_block(number)
-    return bool(blk) and str(blk["hash"]).lower() == block_hash.lower()
+    return blk is not None and str(blk["hash"]).lower() == block_hash.lower()

@@ -91,6 +91,11 @@ class GmxV1Plugin(ProtocolPlugin):
 
         return summarize(snap)
 
+    def render(self, summary: dict[str, Any]) -> None:
+        from defi_perps.protocols.gmx_v1.summary import render
+
+        render(summary)
+
     # -- devnet ---------------------------------------------------------------------------------------
     def devnet_deploy(self, ctx: DevnetContext) -> DevnetPart | None:
         from defi_perps.protocols.gmx_v1.devnet import deploy_and_seed

@@ -106,13 +106,13 @@ class GmxV1Reader:
         width = len(per) + 3 + (1 if glp else 0)
         vault_tokens, tokens, prices = [], [], []
         for i, t in enumerate(addrs):
-            r = res[i * width:(i + 1) * width]
-            v = [x.value for x in r[:len(per)]]
+            row = res[i * width:(i + 1) * width]
+            v = [x.value for x in row[:len(per)]]
             vt = VaultToken(t, bool(v[0]), bool(v[1]), bool(v[2]), int(v[3]), int(v[4]), int(v[5]), int(v[6]),
                             int(v[7]), int(v[8]), int(v[9]), int(v[10]), int(v[11]), int(v[12]),
-                            int(r[len(per) + 3].value) if glp else None)
+                            int(row[len(per) + 3].value) if glp else None)
             vault_tokens.append(vt)
-            pmin, pmax, sym = r[len(per)], r[len(per) + 1], r[len(per) + 2]
+            pmin, pmax, sym = row[len(per)], row[len(per) + 1], row[len(per) + 2]
             symbol = str(sym.value) if sym.success and sym.value else t[:10]
             tokens.append(Token(t, symbol, vt.token_decimals))
             if pmin.success and pmax.success:
@@ -128,8 +128,8 @@ class GmxV1Reader:
         pres = self.mc.run([self._v("positions", bytes.fromhex(k[2:])) for k, _ in cands],
                            progress=self._tick(len(cands)))
         positions = []
-        for (k, ident), r in zip(cands, pres):
-            p = M.to_position(k, ident, tuple(r.value))
+        for (k, ident), res1 in zip(cands, pres):
+            p = M.to_position(k, ident, tuple(res1.value))
             if p.size > 0:
                 positions.append(p)
         if ctx.progress is not None:

@@ -30,8 +30,8 @@ def summarize(snap: GmxV1Snapshot) -> dict[str, Any]:
     vts = {v.token.lower(): v for v in snap.vault_tokens}
     rows: list[dict[str, Any]] = []
     by_market: dict[str, list[Any]] = {m.lower(): [] for m in snap.markets}
-    for pos in snap.positions:
-        by_market.setdefault(pos.index_token.lower(), []).append(pos)
+    for one in snap.positions:
+        by_market.setdefault(one.index_token.lower(), []).append(one)
     for m in snap.markets:
         vt, pr = vts[m.lower()], prices.get(m.lower())
         pos = by_market.get(m.lower(), [])
@@ -86,7 +86,41 @@ def summarize(snap: GmxV1Snapshot) -> dict[str, Any]:
     if snap.scan is not None:
         totals.update(scan_blocks=f"{snap.scan.from_block}..{snap.scan.to_block}", scan_events=snap.scan.events,
                       scan_candidates=snap.scan.candidates)
-    m = snap.meta
-    return {"protocol": "gmx_v1", "title": "GMX v1", "snapshot_id": m.id, "chain_id": m.chain_id,
-            "block_number": m.block_number, "block_timestamp": m.block_timestamp, "block_hash": m.block_hash,
-            "price_source": m.price_source, "positions": len(snap.positions), "totals": totals, "markets": rows}
+    meta = snap.meta
+    return {"protocol": "gmx_v1", "title": "GMX v1", "snapshot_id": meta.id, "chain_id": meta.chain_id,
+            "block_number": meta.block_number, "block_timestamp": meta.block_timestamp, "block_hash": meta.block_hash,
+            "price_source": meta.price_source, "positions": len(snap.positions), "totals": totals, "markets": rows}
+
+
+def render(summary: dict[str, Any]) -> None:
+    """Terminal tables: one header block (GLP AUM, Vault parameters), one row per market."""
+    from rich.table import Table
+
+    from defi_perps.indexer.summary import console
+
+    con = console()
+    t = summary.get("totals") or {}
+    con.print(f"GMX v1 snapshot {summary.get('snapshot_id')}: chain {summary['chain_id']}, block "
+              f"{summary['block_number']}, {summary['positions']} positions; GLP AUM ${t.get('glp_aum_min_usd')}–"
+              f"${t.get('glp_aum_max_usd')}, stables ${t.get('stable_pool_usd')}; max leverage {t.get('max_leverage')}x, "
+              f"liquidation fee ${t.get('liquidation_fee_usd')}, margin fee {t.get('margin_fee_bps')} bp")
+    tab = Table()
+    cols = (("market", "market"), ("price (min–max)", None), ("positions", "positions"), ("long OI $", "long_oi_usd"),
+            ("short OI $", "short_oi_usd"), ("pool", "pool_tokens"), ("utilisation", "utilisation"),
+            ("liquidatable now", None), ("liq. within 10% $", "liq_within_10pct_usd"))
+    for title, _ in cols:
+        tab.add_column(title)
+    for m in summary.get("markets") or []:
+        row = []
+        for title, k in cols:
+            if title.startswith("price"):
+                row.append(f"{m['price_min']}–{m['price_max']}")
+            elif title == "liquidatable now":
+                row.append(f"{m['liquidatable_now']} (${m['liquidatable_now_usd']})")
+            else:
+                row.append(str(m.get(k)))
+        tab.add_row(*row)
+    con.print(tab)
+    if t.get("scan_blocks"):
+        con.print(f"positions found from {t['scan_events']} Vault position events in blocks {t['scan_blocks']} "
+                  f"({t['scan_candidates']} keys read)")
