@@ -138,3 +138,43 @@ def test_glp_aum_hand_computed() -> None:
     assert gm.glp_aum([usdc, weth_min], False) == 1_200_500 * U
     assert gm.glp_aum([usdc, weth_min], False, aum_addition=U, aum_deduction=2 * U) == 1_200_499 * U
     assert gm.glp_aum([weth_min], False, aum_deduction=10**40) == 0
+
+
+def test_abi_matches_the_published_signatures() -> None:
+    """abis/gmx_v1 gives the canonical signatures of gmx-io/gmx-contracts contracts/core/Vault.sol and
+    GlpManager.sol @ fe55c4ba (declarations copied here as signature strings: facts, not code)."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "abis" / "gmx_v1"
+
+    def sigs(name: str) -> set[str]:
+        out = set()
+        for f in json.loads((root / f"{name}.json").read_text()):
+            if f["type"] in ("function", "event"):
+                out.add(f"{f['type']} {f['name']}({','.join(i['type'] for i in f['inputs'])})")
+        return out
+
+    vault = sigs("Vault")
+    for s in ("function positions(bytes32)", "function getPosition(address,address,address,bool)",
+              "function getPositionKey(address,address,address,bool)",
+              "function validateLiquidation(address,address,address,bool,bool)",
+              "function getDelta(address,uint256,uint256,bool,uint256)", "function getMinPrice(address)",
+              "function getMaxPrice(address)", "function poolAmounts(address)", "function reservedAmounts(address)",
+              "function guaranteedUsd(address)", "function globalShortSizes(address)",
+              "function globalShortAveragePrices(address)", "function cumulativeFundingRates(address)",
+              "function allWhitelistedTokens(uint256)", "function allWhitelistedTokensLength()",
+              "function getNextFundingRate(address)", "function liquidationFeeUsd()", "function maxLeverage()",
+              "event IncreasePosition(bytes32,address,address,address,uint256,uint256,bool,uint256,uint256)",
+              "event DecreasePosition(bytes32,address,address,address,uint256,uint256,bool,uint256,uint256)",
+              "event LiquidatePosition(bytes32,address,address,address,bool,uint256,uint256,uint256,int256,uint256)",
+              "event UpdatePosition(bytes32,uint256,uint256,uint256,uint256,uint256,int256,uint256)",
+              "event ClosePosition(bytes32,uint256,uint256,uint256,uint256,uint256,int256)"):
+        assert s in vault, s
+    outs = {f["name"]: [o["type"] for o in f["outputs"]] for f in json.loads((root / "Vault.json").read_text())
+            if f["type"] == "function"}
+    # the public getter of struct Position {size, collateral, averagePrice, entryFundingRate,
+    # reserveAmount, int256 realisedPnl, lastIncreasedTime}
+    assert outs["positions"] == ["uint256"] * 5 + ["int256", "uint256"]
+    assert outs["getPosition"] == ["uint256"] * 6 + ["bool", "uint256"]
+    assert {"function getAum(bool)", "function getAums()"} <= sigs("GlpManager")
