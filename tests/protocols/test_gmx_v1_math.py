@@ -178,3 +178,20 @@ def test_abi_matches_the_published_signatures() -> None:
     assert outs["positions"] == ["uint256"] * 5 + ["int256", "uint256"]
     assert outs["getPosition"] == ["uint256"] * 6 + ["bool", "uint256"]
     assert {"function getAum(bool)", "function getAums()"} <= sigs("GlpManager")
+
+
+def test_both_update_position_forms_are_scanned_and_decoded() -> None:
+    """The deployed Vaults emit UpdatePosition without markPrice (gmx-io/gmx-subgraph manifests);
+    the current source adds it. Both topics are asked for and both decode to the key."""
+    from eth_abi import encode
+
+    from defi_perps.protocols.gmx_v1 import mappers as M
+
+    t7 = "0x" + keccak(text="UpdatePosition(bytes32,uint256,uint256,uint256,uint256,uint256,int256)").hex()
+    t8 = "0x" + keccak(text="UpdatePosition(bytes32,uint256,uint256,uint256,uint256,uint256,int256,uint256)").hex()
+    assert t7.startswith("0x25e8a331") and {t7, t8} <= set(M.topics())
+    key = b"\x07" * 32
+    data = "0x" + encode(["bytes32", "uint256", "uint256", "uint256", "uint256", "uint256", "int256"],
+                         [key, 1, 2, 3, 4, 5, -6]).hex()
+    ev = M.decode_event({"topic0": t7, "data": data, "block": 9, "index": 0})
+    assert (ev.name, ev.key, ev.identity) == ("UpdatePosition", "0x" + key.hex(), None)

@@ -4,6 +4,8 @@ Events (gmx-io/gmx-contracts contracts/core/Vault.sol @ fe55c4ba; no parameter i
 every field is in the log data): ``IncreasePosition``, ``DecreasePosition`` and
 ``LiquidatePosition`` carry the key and its identity (account, collateral token, index token,
 side); ``UpdatePosition`` and ``ClosePosition`` only the key. The ABI is ``abis/gmx_v1/Vault.json``.
+The Vaults deployed on Arbitrum and Avalanche (2021) emit the older 7-field ``UpdatePosition``
+(no ``markPrice``; ``abis/gmx_v1/Vault_deployed_events.json``, see SOURCES.md): both are scanned.
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ CLOSING = ("LiquidatePosition", "ClosePosition")
 def events() -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
     """topic0 → (event name, input types, input names), from the Vault ABI."""
     out = {}
-    for e in load_abi("gmx_v1", "Vault"):
+    for e in [*load_abi("gmx_v1", "Vault"), *load_abi("gmx_v1", "Vault_deployed_events")]:
         if e.get("type") == "event" and e["name"] in POSITION_EVENTS:
             types = tuple(i["type"] for i in e["inputs"])
             topic = "0x" + keccak(text=f"{e['name']}({','.join(types)})").hex()
             out[topic] = (e["name"], types, tuple(i["name"] for i in e["inputs"]))
-    if len(out) != len(POSITION_EVENTS):
+    if {v[0] for v in out.values()} != set(POSITION_EVENTS):
         raise AbiMismatchError("abis/gmx_v1/Vault.json lacks one of the position events")
     return out
 
