@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -597,4 +598,41 @@ def snapshot_attack(book: Book, leg: Any, market: int, src_spec: Any, capital: f
                     "cascade_engine": cascade.engine}, profitable=bool(best["profitable"]))
 
 
-__all__ = ["RUNNERS", "Sources", "cohort_book", "push_with_budget", "record_check", "run_incident", "snapshot_attack"]
+def market_index(book: Book, market: str) -> int:
+    """A market of ``book`` by name, index or asset symbol (``ETH``); a one-line error otherwise."""
+    names = book.market_names
+    if market.isdigit() and int(market) < len(names):
+        return int(market)
+    from defi_perps.venues.oracles import asset_of
+
+    hits = [i for i, n in enumerate(names) if n == market] or [i for i, n in enumerate(names)
+                                                                 if asset_of(n) == market.upper()]
+    if not hits:
+        raise InputError(f"market {market!r} is not in the book (markets: {', '.join(names)})")
+    return hits[0]
+
+
+def book_attack(book: Book, legs: list[Any], rules: Any, market: str, capital: float, *, venue: str,
+                oracle: str | None = None, side: int | None = None, ref_file: str | None = None,
+                n_paths: int = 1, volatility: float = 0.0, seed: int = 0, progress: Progress = None) -> dict[str, Any]:
+    """``defi-perps attack --snapshot/--book/--synthetic``'s payload (the CLI and the API share it):
+    the best attack on ``market`` within ``capital``, then the engine run of the whole book."""
+    from defi_perps.runs.manipulation import ORACLE_CHOICES
+    from defi_perps.venues.oracles import load_reference_venues, sources_for
+
+    if oracle is not None and oracle not in ORACLE_CHOICES:
+        raise InputError(f"--oracle {oracle!r}: expected one of {', '.join(ORACLE_CHOICES)}")
+    if not volatility >= 0:
+        raise InputError("--volatility must be >= 0")
+    assets = load_reference_venues(None if ref_file is None else Path(ref_file))
+    m = market_index(book, market)
+    src = sources_for(book.market_names[m], assets, ref_file)
+    data = snapshot_attack(book, legs[m], m, src, capital, oracle, rules, n_paths=n_paths, seed=seed,
+                           volatility=volatility, side=side, progress=progress)
+    data.update({"book": book.summary(), "venue": venue, "capital_usd": capital, "seed": seed,
+                 "rules": rules.to_dict(), "description": f"best attack on {book.market_names[m]}"})
+    return data
+
+
+__all__ = ["RUNNERS", "Sources", "book_attack", "cohort_book", "market_index", "push_with_budget", "record_check",
+           "run_incident", "snapshot_attack"]
