@@ -29,10 +29,10 @@ from defi_perps.engine.attack import (
     arb_per_step,
     make_plan,
     make_sources,
-    offset_at,
     premium_at,
     push_sources,
 )
+from defi_perps.engine.attack_vault import make_vault_plan, vault_holding
 from defi_perps.engine.oracles import (
     ORACLE_NAMES,
     aggregate_sources,
@@ -234,7 +234,8 @@ def _collateral_borrow(inc: Incident, seed: int, progress: Progress) -> dict[str
 def _backstop_squeeze(inc: Incident, seed: int, progress: Progress) -> dict[str, Any]:
     """The short's margin is withdrawn to below 2/3 of maintenance, so the engine hands it to the
     backstop vault; the spot budget then pumps the oracle's venues. The vault, holding the short,
-    is marked at the pumped oracle (it cannot close into the thin book); the attacker's long on a
+    is marked at the pumped oracle (it cannot close into the thin book: the vault kernel,
+    :func:`defi_perps.engine.attack_vault.vault_holding`, with no unwind); the attacker's long on a
     second account gains the same move. The vault's loss is the short's move less the equity it kept."""
     s, x = inc.spec, inc.inputs
     src = Sources(s.oracle.venues, s.oracle.aggregate, s.step_s)
@@ -250,15 +251,22 @@ def _backstop_squeeze(inc: Incident, seed: int, progress: Progress) -> dict[str,
     r = float(oracle[ramp])
     inherited = float(cascade.backstop_notional.mean())
     kept = float(cascade.backstop_gain.mean())
-    vault_loss = inherited * (r - 1.0) - kept
+    # the vault takes the short over at the quiet step (mark 1) and holds it along the pumped mark,
+    # to the peak (mark[ramp + 1] = oracle[ramp]), where the attacker's long is valued too
+    vault = vault_holding(src.arrays, make_vault_plan(-1.0, inherited, kept, x.vault_usd, start=1, unwind=0),
+                          np.ascontiguousarray(mark[None, : ramp + 2]))
+    vault_loss = float(vault.loss[0])
     long_gain = x.long_notional_usd * (r - 1.0)
     spot = _pick(out, g)
     cost = spot["premium"] + spot["fees"] + kept + x.perp_fee * (x.short_notional_usd + 2 * x.long_notional_usd)
     paid = _paid(backstop_vault=vault_loss)
+    # held short: −pnl = q·(m − 1) − kept reaches the vault's capital at m = 1 + (capital + kept)/q
     wipe_out = x.price * (1.0 + (x.vault_usd + kept) / inherited) if inherited > 0 else math.inf
     return _result(s.name, r - 1.0, cost, long_gain, paid, float(cascade.liquidated_short.mean()),
                    {"spot": spot, "backstop_notional_usd": inherited, "vault_equity_kept_usd": kept,
-                    "vault_wipe_out_price": wipe_out, "oracle_path": oracle.tolist(), "cascade_engine": cascade.engine})
+                    "vault_wipe_out_price": wipe_out, "vault_peak_loss_usd": float(vault.peak_loss[0]),
+                    "vault_wiped_out_step": int(vault.wiped_step[0]), "vault_pnl_path": vault.pnl[0].tolist(),
+                    "oracle_path": oracle.tolist(), "cascade_engine": cascade.engine})
 
 
 def _book_sweep(inc: Incident, seed: int, progress: Progress, rule: str | None = None,
@@ -345,9 +353,13 @@ def _wall_pull(inc: Incident, seed: int, progress: Progress) -> dict[str, Any]:
     cascade = eng.run_cascade(book, rules, _log_path(ratio), s.step_s, seed=seed, depth=depth, progress=progress)
     inherited = float(cascade.backstop_notional.mean())
     src = Sources(s.oracle.venues, s.oracle.aggregate, s.step_s)
-    slippage, lowest = sell_evenly(src, 0, inherited, t_n)
     kept = float(cascade.backstop_gain.mean())
-    vault_loss = float(cascade.insurance_paid.mean()) + slippage - kept
+    # the vault sells what it inherited (at its takeover mark, the fallen price: mark 1 from there)
+    # in equal slices over the horizon into the same thin book, which refills at its arbitrage speed
+    vault = vault_holding(src.arrays, make_vault_plan(1.0, inherited, kept, x.vault_usd, start=0, unwind=t_n),
+                          np.ones((1, t_n + 1)))
+    slippage, lowest = float(vault.slippage[0]), float(vault.extreme[0])
+    vault_loss = float(cascade.insurance_paid.mean()) + float(vault.loss[0])
     margin = float(book.collateral_usd.sum())
     liq = float(cascade.liquidated_long.mean())
     move = float(cascade.min_mark.min() / x.price * (1.0 + lowest) - 1.0)
@@ -360,22 +372,6 @@ def _wall_pull(inc: Incident, seed: int, progress: Progress) -> dict[str, Any]:
                     "vault_unwind_lowest_offset": lowest,
                     "vault_equity_kept_usd": kept, "vault_bad_debt_usd": float(cascade.insurance_paid.mean()),
                     "cascade_engine": cascade.engine})
-
-
-def sell_evenly(src: Sources, k: int, amount: float, steps: int) -> tuple[float, float]:
-    """A holder sells ``amount`` USD (fair value) in equal slices over ``steps`` into venue ``k``,
-    which refills at its arbitrage speed between slices; returns (premium lost vs fair, lowest
-    price offset reached). The same curve and premium as the push stage."""
-    a = src.arrays
-    bx, ax, bd, nb = a.bid_x[k], a.ask_x[k], a.band_d[k], int(a.band_n[k])
-    pos, lost, lowest = 0.0, 0.0, 0.0
-    dq = -amount / max(steps, 1)
-    for _ in range(max(steps, 1)):
-        pos *= 1.0 - float(a.arb[k])
-        lost += float(premium_at(pos + dq, bx, ax, bd, nb) - premium_at(pos, bx, ax, bd, nb)) + float(a.fee[k]) * -dq
-        pos += dq
-        lowest = min(lowest, float(offset_at(pos, bx, ax, bd, nb)))
-    return lost, lowest
 
 
 def _insurance_drain(inc: Incident, seed: int, progress: Progress) -> dict[str, Any]:

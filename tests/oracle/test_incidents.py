@@ -122,3 +122,17 @@ def test_a_user_incident_file_runs_from_the_cli(tmp_path) -> None:  # type: igno
     f.write_text("name = [")
     bad = CliRunner().invoke(main, ["attack", "--scenario", str(f)])
     assert bad.exit_code != 0 and "not valid TOML" in bad.output and "Traceback" not in bad.output
+
+
+def test_vault_holdings_come_from_the_vault_kernel(results: dict) -> None:
+    """JELLY's held short and POPCAT's sold longs are the vault kernel's (engine/attack_vault.py)."""
+    j = results["jelly-2025"]["details"]
+    assert j["vault_pnl_path"][-1] == pytest.approx(-results["jelly-2025"]["paid_by"]["backstop_vault"], rel=1e-12)
+    assert j["vault_peak_loss_usd"] >= results["jelly-2025"]["paid_by"]["backstop_vault"] - 1e-6
+    # not wiped out: the peak stays below the wipe-out price the record reports as the danger line
+    assert j["vault_wiped_out_step"] == -1
+    p = results["popcat-2025"]
+    d = p["details"]
+    assert p["paid_by"]["backstop_vault"] == pytest.approx(
+        d["vault_bad_debt_usd"] + d["vault_unwind_slippage_usd"] - d["vault_equity_kept_usd"], rel=1e-12)
+    assert -1.0 < d["vault_unwind_lowest_offset"] < 0.0
