@@ -29,6 +29,7 @@ from defi_perps.engine.attack import (
     arb_per_step,
     make_plan,
     make_sources,
+    offset_at,
     premium_at,
     push_sources,
 )
@@ -299,34 +300,54 @@ def _book_sweep(inc: Incident, seed: int, progress: Progress, rule: str | None =
     book = cohort_book("XPL", x.price, x.traders, seed)
     rules = _rules(s.venue, book, s.step_s, mm_rate=0.5 / x.max_leverage, insurance_initial=x.vault_usd)
     spot = _pick(out, 0)
-    # the liquidated shorts buy in the same book, where the attacker's inventory now rests as asks
-    # at the mark: the engine's depth is the venue's book plus that inventory
+    # the liquidated shorts' market buys walk the same thin book (the engine's depth is the venue's
+    # book, impact permanent: nobody refills a pre-market book within minutes), lifting the mark
+    # further: the squeeze
     venue = s.oracle.venues[0]
-    depth = {"kind": "bands", "bands": tuple(venue.bands),
-             "band_depth_usd": [[d + spot["inventory"] for d in venue.depth_usd]], "permanent_fraction": 1.0}
-    cascade = eng.run_cascade(book, rules, _log_path(mark), s.step_s, seed=seed, depth=depth, progress=progress)
+    own_book_mark = rule in ("none", "hyperp-xpl")
+    # the liquidations' buys lift the book; they lift the trigger price only where the mark *is*
+    # the book (pre-XPL): a capped / externally anchored mark does not follow them (impact off)
+    scale = 1.0 if own_book_mark else 1e12
+    depth = {"kind": "bands", "bands": tuple(venue.bands), "band_depth_usd": [[d * scale for d in venue.depth_usd]],
+             "permanent_fraction": 1.0}
+    cascade = eng.run_cascade(book, rules, _log_path(mark), s.step_s, seed=seed, depth=depth, progress=progress,
+                              detail=True)
     liq = float(cascade.liquidated_short.mean())
-    peak = float(mark.max())
-    inventory = spot["inventory"]                     # fair USD of XPL perps bought
-    # liquidated shorts buy back at their fill prices (engine: liquidated notional at fills); the
-    # attacker's resting inventory sells to them, earning what they pay above the fair price
-    thr = eng.liquidation_thresholds(book, rules)
-    hit = (book.side < 0) & (thr <= float(cascade.max_mark.max()))
-    liq_fair = float(book.size[hit].sum()) * x.price
-    into_liq = min(inventory, liq_fair)
-    liq_premium = into_liq * (liq / liq_fair - 1.0) if liq_fair > 0 else 0.0
-    rest = inventory - into_liq
-    s_end = _coordinate_of(src, book_mid[0, -1, 0])
-    unwind_gain = float(premium_at(s_end, src.arrays.bid_x[0], src.arrays.ask_x[0], src.arrays.band_d[0],
-                                   int(src.arrays.band_n[0])) - premium_at(
-        s_end - rest, src.arrays.bid_x[0], src.arrays.ask_x[0], src.arrays.band_d[0], int(src.arrays.band_n[0])))
-    profit = liq_premium + unwind_gain
+    peak = float(cascade.max_mark.max()) / x.price       # the venue's price, the cascade's lift included
+    inventory = spot["inventory"]                         # fair USD of XPL perps bought by the sweep
+    # What the closed shorts bought back (fair USD at the start price: book liquidations and the
+    # bankrupt remainder closed by ADL at the mark) lifted the book above the sweep's own price: on
+    # the pre-XPL rule the engine's price *is* that book (its final mark); under a capped mark, the
+    # same flow walks the book's depth from the sweep's price (the engine's depth model, one lump).
+    # The attacker then sells its inventory back into the book from there: its gross profit is the
+    # premium that sale earns, its cost the premium the sweep paid plus fees. The sweep pays when the
+    # liquidations lift the book further than the attacker's own buying did (incidents.md §2.2 note
+    # 12: the main address "generated over $15 million").
+    assert cascade.remaining is not None
+    closed = float((book.size * (1.0 - cascade.remaining))[book.side < 0].sum()) * x.price
+    a = src.arrays
+    sweep_ratio = float(book_mid[0, -1, 0])
+    if own_book_mark:
+        book_after = float(cascade.final_mark[0, 0]) / x.price
+    else:
+        from defi_perps.engine.depth import DEPTH_BANDS, walk_distance
+
+        bx = np.asarray(venue.bands, np.float64)
+        bd = np.asarray(venue.depth_usd, np.float64)
+        book_after = sweep_ratio * (1.0 + float(walk_distance(closed * sweep_ratio, DEPTH_BANDS, 1.0, 1.0, bx, bd,
+                                                                int(bx.size))))
+    s_after = max(_coordinate_of(src, book_after), _coordinate_of(src, sweep_ratio))
+    profit = float(premium_at(s_after, a.bid_x[0], a.ask_x[0], a.band_d[0], int(a.band_n[0]))
+                   - premium_at(s_after - inventory, a.bid_x[0], a.ask_x[0], a.band_d[0], int(a.band_n[0])))
     cost = spot["premium"] + spot["fees"] + x.perp_fee * 2.0 * inventory
     lost = _trader_losses(book, rules, float(cascade.max_mark.max()), float(cascade.min_mark.min()))
     paid = _paid(liquidated_traders=lost)
     _add_cascade(paid, cascade, vault=True)
     return _result(s.name, peak - 1.0, cost, profit, paid, liq,
-                   {"spot": spot, "rule": rule, "mark_path": mark.tolist(), "sold_into_liquidations_usd": into_liq,
+                   {"spot": spot, "rule": rule, "mark_path": mark.tolist(), "sweep_mark_peak": float(mark.max()),
+                    "shorts_closed_fair_usd": closed, "book_after_liquidations_ratio": book_after,
+                    "exit_price_ratio": 1.0 + float(offset_at(s_after - inventory, a.bid_x[0], a.ask_x[0], a.band_d[0],
+                                                              int(a.band_n[0]))),
                     "cascade_engine": cascade.engine})
 
 
@@ -604,7 +625,7 @@ def market_index(book: Book, market: str) -> int:
     hits = [i for i, n in enumerate(names) if n == market] or [i for i, n in enumerate(names)
                                                                  if asset_of(n) == market.upper()]
     if not hits:
-        raise InputError(f"market {market!r} is not in the book (markets: {', '.join(names)})")
+        raise InputError(f"--market {market!r} is not in the book (markets: {', '.join(names)})")
     return hits[0]
 
 

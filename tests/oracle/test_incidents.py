@@ -62,6 +62,25 @@ def test_xpl_fix_stops_the_liquidations(results: dict) -> None:
     assert cap is not None and 1.0 < cap < 1.5
 
 
+def test_xpl_sweep_pays_through_the_squeeze_and_the_ema_cap_that_stops_it(results: dict) -> None:
+    """The record: the main address made > $15M (incidents.md §2.2 note 12). The shorts' forced buys
+    lift the thin book above the sweep's own price and the attacker sells into that lift."""
+    from defi_perps.runs.attack import _book_sweep
+
+    r = results["xpl-2025"]
+    d = r["details"]
+    assert r["attacker_net_usd"] > 1e6 and r["attacker_profit_usd"] > r["attacker_cost_usd"]
+    assert d["book_after_liquidations_ratio"] > d["sweep_mark_peak"] > 1.0     # the squeeze lifted the book
+    assert d["shorts_closed_fair_usd"] > 0.5 * r["inputs"]["traders"][0]["notional_usd"]
+    # with the fix the round trip only loses fees
+    assert -1e5 < r["with_fix"]["attacker_net_usd"] < 0
+    cap = r["defence"]["ema_cap"]
+    assert cap is not None and 1.0 < cap < 10.0
+    inc = load_incident("xpl-2025")
+    assert _book_sweep(inc, 0, None, ema_cap=cap * 0.999)["attacker_net_usd"] <= 0.0
+    assert _book_sweep(inc, 0, None, ema_cap=min(10.0, cap * 1.05))["attacker_net_usd"] > 0.0
+
+
 def test_binance_redemption_pricing_liquidates_nobody(results: dict) -> None:
     r = results["binance-depeg-2025"]
     assert r["liquidated_notional_usd"] > 1e8 and r["with_fix"]["liquidated_notional_usd"] == 0.0
