@@ -61,6 +61,15 @@ def _columns(conn, table: str) -> list[str]:  # type: ignore[no-untyped-def]
         "ORDER BY ordinal_position"), {"t": table})]
 
 
+def _chain(node: dict | None) -> str:  # type: ignore[type-arg]
+    """A query plan's first-child chain: "Sort → Bitmap Heap Scan → Bitmap Index Scan using ix_…"."""
+    names = []
+    while node is not None:
+        names.append(node["Node Type"] + (f" using {node['Index Name']}" if "Index Name" in node else ""))
+        node = (node.get("Plans") or [None])[0]
+    return " → ".join(names)
+
+
 def clone(url: str, template_id: int, n: int, batch: int, progress) -> float:  # type: ignore[no-untyped-def]
     """``n`` copies of snapshot ``template_id`` (blocks template+1 …), server-side; returns seconds."""
     from sqlalchemy import create_engine, text
@@ -196,21 +205,14 @@ def main() -> None:
                             "'x' AND snapshot_id IN (5, 6, 7)"),
                            ("load_positions", f"SELECT * FROM snapshot_position WHERE snapshot_id = {first + 7}"),
                            ("snapshots_list", "SELECT id FROM snapshot ORDER BY id")):
-                plan = c.execute(text(f"EXPLAIN (FORMAT JSON) {q}")).scalar()
-                node = plan[0]["Plan"]
-                names = []
-                while node is not None:
-                    names.append(node["Node Type"] + (f" using {node['Index Name']}" if "Index Name" in node else ""))
-                    node = (node.get("Plans") or [None])[0]
-                plans[key] = " → ".join(names)
+                plans[key] = _chain(c.execute(text(f"EXPLAIN (FORMAT JSON) {q}")).scalar()[0]["Plan"])
             # the planner's choice on a 1,000-row table is a sequential scan; the index serves the
             # same query once the table is large enough (shown with sequential scans disabled)
             c.execute(text("SET enable_seqscan = off"))
             plan = c.execute(text("EXPLAIN (FORMAT JSON) SELECT id FROM snapshot WHERE protocol = 'gmx_v2' AND "
                                   "price_source = 'chainlink' AND block_number >= 1000000500 ORDER BY block_number, "
                                   "id")).scalar()
-            plans["series_snapshots_seqscan_off"] = plan[0]["Plan"]["Node Type"] + (
-                f" using {plan[0]['Plan']['Index Name']}" if "Index Name" in plan[0]["Plan"] else "")
+            plans["series_snapshots_seqscan_off"] = _chain(plan[0]["Plan"])
             c.execute(text("RESET enable_seqscan"))
             out["plans"] = plans
         eng.dispose()
