@@ -9,6 +9,9 @@
 >>> cmp.to_pandas()[["venue", "bad_debt_usd", "paid_by_pool_usd"]]                # doctest: +SKIP
 >>> cmp.plot()                                                # who pays, by venue  # doctest: +SKIP
 >>> rep = api.audit(chain="devnet", paths=100)                # the `defi-perps audit` report  # doctest: +SKIP
+>>> atk = api.attack(scenario="mango-2022")                   # an incident replay  # doctest: +SKIP
+>>> atk.summary["attacker_net_usd"], atk.record_check()       # model vs the record  # doctest: +SKIP
+>>> api.attack(snap, market="ETH", capital="20M").paid_by     # best attack on a market  # doctest: +SKIP
 
 Every result object has ``.to_pandas()``, ``.to_arrow()`` (a ``pyarrow.Table``) and ``.plot()``
 (a matplotlib Figure in the report's style). Money is USD, shares are fractions. The same seed and
@@ -189,6 +192,131 @@ def compare(book: Any, *, venues: list[str] | None = None, scenario: str | None 
                                 detail_paths=0) for v in names])
 
 
+# -- attack ----------------------------------------------------------------------------------------
+
+@dataclass
+class AttackResult:
+    """An oracle-manipulation attack (``defi-perps attack``): an incident replay or the best attack on
+    one market of a book. ``payload`` is exactly the command's ``--json`` output (same numbers, same
+    digest as the stored run of the same command line)."""
+
+    payload: dict[str, Any]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Oracle move, attacker cost / gross profit / net (USD), liquidated notional, ``paid_by``."""
+        keys = ("name", "oracle_move", "attacker_cost_usd", "attacker_profit_usd", "attacker_net_usd",
+                "liquidated_notional_usd", "paid_by")
+        return {k: self.payload[k] for k in keys if k in self.payload}
+
+    @property
+    def paid_by(self) -> pd.Series:
+        """USD lost per party (insurance fund, pool, backstop vault, …, liquidated traders)."""
+        return pd.Series(self.payload["paid_by"], name="paid_by_usd", dtype=float)
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per engine path (an incident replay is one path): the attacker's cost, profit and
+        net, liquidated notional, bad debt and ``paid_by.<party>`` in USD. Means over the rows are
+        the summary's figures."""
+        p = self.payload
+        per = (p.get("details") or {}).get("per_path")
+        paid = p["paid_by"]
+        base = {"attacker_cost_usd": p["attacker_cost_usd"], "attacker_profit_usd": p["attacker_profit_usd"]}
+        if per is None:
+            bad = (p.get("details") or {}).get("bad_debt_usd", 0.0)
+            row = {"path": 0, **base, "attacker_net_usd": p["attacker_net_usd"],
+                   "liquidated_notional_usd": p["liquidated_notional_usd"], "bad_debt_usd": bad}
+            row.update({f"paid_by.{k}": v for k, v in paid.items()})
+            return pd.DataFrame([row])
+        n = len(per["liquidated_notional_usd"])
+        df = pd.DataFrame({"path": np.arange(n), **{k: np.full(n, v) for k, v in base.items()},
+                           "attacker_net_usd": np.asarray(per["attacker_net_usd"], float),
+                           "liquidated_notional_usd": np.asarray(per["liquidated_notional_usd"], float),
+                           "bad_debt_usd": np.asarray(per["bad_debt_usd"], float)})
+        cascade = per.get("cascade_paid_by") or {}
+        for k, v in paid.items():
+            col = np.full(n, float(v))
+            if k in cascade:     # the cascade's share varies by path; the rest (the attack itself) does not
+                c = np.asarray(cascade[k], float)
+                col = col - c.mean() + c
+            df[f"paid_by.{k}"] = col
+        return df
+
+    def record_check(self) -> pd.DataFrame:
+        """An incident's model-vs-record figures (empty for an attack on a book)."""
+        return pd.DataFrame(self.payload.get("record_check") or [],
+                            columns=["figure", "model", "record", "ratio", "within_order_of_magnitude", "source"])
+
+    def price_path(self) -> pd.DataFrame:
+        """An incident's oracle (or mark / collateral) price over its start, per step (empty for a book)."""
+        d = self.payload.get("details") or {}
+        for key in ("oracle_path", "mark_path", "price_path"):
+            if key in d:
+                v = np.asarray(d[key], float)
+                return pd.DataFrame({"step": np.arange(v.size), key.replace("_path", "_ratio"): v})
+        return pd.DataFrame({"step": pd.Series([], dtype=int)})
+
+    def to_arrow(self) -> Any:
+        return _arrow(self.to_pandas())
+
+    def plot(self) -> Any:
+        """Who lost what to the attack and the attacker's cost / profit / net (bars); an incident also
+        shows its oracle path."""
+        from defi_perps.report.attack_figure import attack_figure
+
+        path = self.price_path()
+        series = path.iloc[:, 1].tolist() if path.shape[1] > 1 else []
+        return attack_figure({**self.summary, "price_path": series,
+                              "title": self.payload.get("description") or self.payload.get("name", "attack")}, None, [])
+
+
+def attack(target: Any = None, *, scenario: str | None = None, market: str | None = None,
+           capital: float | str | None = None, oracle: str | None = None, side: str | None = None,
+           venue: str = "gmx-v2", reference_venues: str | Path | None = None, paths: int = 1,
+           volatility: float = 0.0, seed: int = 0) -> AttackResult:
+    """``defi-perps attack``: ``scenario=`` replays an incident (``mango-2022``, ``xpl-2025``, … or a
+    TOML file); otherwise attacks ``market`` of ``target`` (a :class:`Snapshot`, whose GMX v2 market
+    parameters set the caps and fees, or a book) with ``capital`` USD (a number or ``"20M"``).
+
+    ``side`` is ``"up"``, ``"down"`` or None (the better); ``paths`` > 1 with ``volatility`` > 0 adds
+    market noise to the engine run. The payload equals the CLI's ``--json`` for the same options."""
+    if scenario is not None:
+        if target is not None or market is not None or capital is not None:
+            raise InputError("scenario= replays an incident; drop the target, market and capital")
+        from defi_perps.runs.attack import run_incident
+        from defi_perps.scenarios.incidents import load_incident
+
+        return AttackResult(run_incident(load_incident(scenario), seed=seed))
+    if target is None or market is None or capital is None:
+        raise InputError("give scenario=, or a target (snapshot or book) with market= and capital=")
+    if paths < 1:
+        raise InputError("paths must be at least 1")
+    if side not in (None, "up", "down"):
+        raise InputError(f"side must be 'up', 'down' or None, got {side!r}")
+    from defi_perps.commands.manipulation import parse_usd
+    from defi_perps.runs.attack import book_attack
+    from defi_perps.runs.attack_engine import venue_rules
+    from defi_perps.runs.manipulation import legs_from_book
+
+    budget = parse_usd(str(capital), "capital")
+    params = None
+    if isinstance(target, Snapshot):
+        from defi_perps.book.market_params import gmx_v2_market_params
+
+        params = gmx_v2_market_params(target.record)
+        book = book_from_snapshot(target)
+    else:
+        book = target
+    if book.n_positions == 0:
+        raise InputError("the book has no open positions")
+    rules = venue_rules(venue, book, 60.0)
+    legs = legs_from_book(book, venue, params, "none")
+    return AttackResult(book_attack(book, legs, rules, market, budget, venue=venue, oracle=oracle,
+                                    side=None if side is None else (1 if side == "up" else -1),
+                                    ref_file=None if reference_venues is None else str(reference_venues),
+                                    n_paths=paths, volatility=volatility, seed=seed))
+
+
 # -- audit -----------------------------------------------------------------------------------------
 
 @dataclass
@@ -245,8 +373,8 @@ def audit(protocol: str = "gmx-v2", *, chain: str | None = None, chain_file: str
     return AuditReport(run_audit(req))
 
 
-__all__ = ["AuditReport", "Comparison", "SimulationRun", "Snapshot", "audit", "book_from_snapshot",
-           "compare", "load_snapshot", "simulate", "synthetic_book"]
+__all__ = ["AttackResult", "AuditReport", "Comparison", "SimulationRun", "Snapshot", "attack", "audit",
+           "book_from_snapshot", "compare", "load_snapshot", "simulate", "synthetic_book"]
 
 
 # -- history --------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ Run it against a stored snapshot (after `defi-perps devnet up && defi-perps inde
     python examples/api_quickstart.py --db sqlite:///my.db --snapshot 3 --out figures/
 
 or on a synthetic book without any chain: ``python examples/api_quickstart.py --synthetic 5000``.
-It prints the per-venue table and writes two PNG figures.
+It prints the per-venue table and an oracle-manipulation attack (an incident replay beside the
+record, and the best attack on the book's first market), and writes three PNG figures.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("."), help="folder for the PNG figures")
     args = ap.parse_args()
 
+    snap = None
     if args.synthetic:
         book = api.synthetic_book(args.synthetic, markets=3, seed=1)
     else:
@@ -48,10 +50,23 @@ def main() -> None:
     print(table[["venue", "liquidated_notional_usd", "bad_debt_usd", "adl_notional_usd", "paid_by_pool_usd",
                  "paid_by_insurance_fund_usd", "paid_by_adl_usd"]].to_string(index=False))
 
+    # oracle manipulation: an incident replayed beside the record, then the best attack on a market
+    mango = api.attack(scenario="mango-2022")
+    print("\nmango-2022 replay vs the record:")
+    print(mango.record_check()[["figure", "model", "record", "within_order_of_magnitude"]].to_string(index=False))
+    target = snap if not args.synthetic else book
+    atk = api.attack(target, market=book.market_names[0], capital="20M", paths=min(args.paths, 50),
+                     volatility=0.8, seed=7)
+    s = atk.summary
+    print(f"\nbest attack on {s['name']} with $20M: oracle move {s['oracle_move']:+.2%}, attacker net "
+          f"${s['attacker_net_usd']:,.0f}; paid by: "
+          + ", ".join(f"{k} ${v:,.0f}" for k, v in atk.paid_by.items() if v > 0))
+
     args.out.mkdir(parents=True, exist_ok=True)
     run.plot().savefig(args.out / "fan_chart.png")
     cmp.plot().savefig(args.out / "who_pays.png")
-    print(f"\nfigures: {args.out / 'fan_chart.png'}, {args.out / 'who_pays.png'}")
+    mango.plot().savefig(args.out / "attack.png")
+    print(f"\nfigures: {args.out / 'fan_chart.png'}, {args.out / 'who_pays.png'}, {args.out / 'attack.png'}")
 
 
 if __name__ == "__main__":

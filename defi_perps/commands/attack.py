@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from defi_perps.commands._common import (BYTES_PER_POSITION, FiniteFloat, MAX_SYNTHETIC, SEED_MAX, MemoryBoundedCount, db_option,
                                         emit_json, json_option, progress_bar)
 from defi_perps.exceptions import InputError
-
-
-def _market_index(book: Any, market: str) -> int:
-    names = book.market_names
-    if market.isdigit() and int(market) < len(names):
-        return int(market)
-    from defi_perps.venues.oracles import asset_of
-
-    hits = [i for i, n in enumerate(names) if n == market] or [i for i, n in enumerate(names)
-                                                                 if asset_of(n) == market.upper()]
-    if not hits:
-        raise InputError(f"--market {market!r} is not in the book (markets: {', '.join(names)})")
-    return hits[0]
 
 
 @click.command("attack")
@@ -72,31 +58,23 @@ def attack(scenario: str | None, snapshot_id: str | None, book_file: Path | None
     else:
         if market is None or capital is None:
             raise InputError("give --scenario NAME, or a book (--snapshot/--book/--synthetic) with --market and --capital")
-        if volatility < 0:
-            raise InputError("--volatility must be >= 0")
         from defi_perps.commands.manipulation import load_target, parse_usd
-        from defi_perps.runs.attack import snapshot_attack
-        from defi_perps.runs.manipulation import ORACLE_CHOICES
-        from defi_perps.venues.oracles import load_reference_venues, sources_for
+        from defi_perps.runs.attack import book_attack
 
-        if oracle is not None and oracle not in ORACLE_CHOICES:
-            raise InputError(f"--oracle {oracle!r}: expected one of {', '.join(ORACLE_CHOICES)}")
         budget = parse_usd(capital)
-        assets = load_reference_venues(ref_file)
         book, legs, rules = load_target(snapshot_id, book_file, synthetic, markets, seed, db_url, venue)
-        m = _market_index(book, market)
-        src = sources_for(book.market_names[m], assets, str(ref_file) if ref_file else None)
         with progress_bar("engine paths", n_paths) as bar:
-            data = snapshot_attack(book, legs[m], m, src, budget, oracle, rules, n_paths=n_paths, seed=seed,
-                                   volatility=volatility, side=None if side is None else (1 if side == "up" else -1),
-                                   progress=bar.advance)
-        data.update({"book": book.summary(), "venue": venue, "capital_usd": budget, "seed": seed,
-                     "rules": rules.to_dict(), "description": f"best attack on {book.market_names[m]}"})
-        if not as_json:
-            data["details"].pop("per_path", None)
+            data = book_attack(book, legs, rules, market, budget, venue=venue, oracle=oracle,
+                               side=None if side is None else (1 if side == "up" else -1),
+                               ref_file=str(ref_file) if ref_file else None, n_paths=n_paths,
+                               volatility=volatility, seed=seed, progress=bar.advance)
+    from defi_perps.runs.record import record_command_run
+
+    record_command_run(data, None if scenario is not None else book)   # stored: `defi-perps runs show|rerun ID`
     if as_json:
         emit_json(data)
         return
+    data.get("details", {}).pop("per_path", None)
     from defi_perps.report.attack import render_attack
 
     render_attack(data)

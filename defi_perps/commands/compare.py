@@ -117,3 +117,7 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
     title = (f"{src}: {book.n_positions} positions, {book.n_markets} market(s) — {setup.describe()} — "
              f"{n_paths} paths, seed {seed}, ADL policy {adl_policy}")
     console.print(render_table(data, title))
+    from defi_perps.report.compare import oracle_lines
+
+    for line in oracle_lines(data):     # each venue's own oracle / mark vs the exogenous price
+        console.print(line, markup=False)

@@ -13,7 +13,7 @@ def runs() -> None:
 
 
 @runs.command("list")
-@click.option("--kind", type=click.Choice(["simulate", "compare", "audit"]), default=None, help="Only runs of this kind.")
+@click.option("--kind", type=click.Choice(["simulate", "compare", "audit", "attack", "manipulation"]), default=None, help="Only runs of this kind.")
 @click.option("--parent", "parent_id", type=click.IntRange(1, ID_MAX), default=None, metavar="ID",
               help="Only the runs inside audit ID.")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=50, show_default=True)
@@ -75,8 +75,16 @@ def show_cmd(run_id: int | str, db_url: str | None, as_json: bool) -> None:
     for name, params in (r.venues or {}).items():
         n_src = len((params or {}).get("sources") or {})
         c.print(f"venue {name}: parameters stored with {n_src} sources")
-    for key, val in (r.aggregates or {}).items():
-        if key == "parts":
+    agg = r.aggregates or {}
+    if "attacker_net_usd" in agg:       # an attack run
+        paid = agg.get("paid_by") or {}
+        who = ", ".join(f"{k} {usd(x)}" for k, x in paid.items() if x)
+        c.print(f"attack {agg.get('name')}: oracle move {agg.get('oracle_move', 0.0) * 100:+.1f}%, attacker cost "
+                f"{usd(agg.get('attacker_cost_usd'))}, profit {usd(agg.get('attacker_profit_usd'))}, net "
+                f"{usd(agg.get('attacker_net_usd'))}, liquidated {usd(agg.get('liquidated_notional_usd'))}"
+                + (f"; paid by {who}" if who else ""))
+    for key, val in agg.items():
+        if key in ("parts", "paid_by", "name", "oracle_move") or key.startswith("attacker_"):
             continue
         if isinstance(val, dict) and "mean" in val:
             c.print(f"{key}: mean {usd(val['mean'])}, p99 {usd(val.get('p99'))}")

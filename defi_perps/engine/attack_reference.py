@@ -1,4 +1,5 @@
-"""Plain-Python twin of :mod:`defi_perps.engine.attack` (the curve, the push schedule, the unwind).
+"""Plain-Python twin of :mod:`defi_perps.engine.attack` (the curve, the push schedule, the unwind) and of
+:mod:`defi_perps.engine.attack_vault` (a backstop vault holding and closing an inherited position).
 
 Written independently of the kernel's helpers: distances by walking the bands, premiums by
 summing band pieces, so a test comparing the two checks the kernel's arithmetic.
@@ -7,6 +8,7 @@ summing band pieces, so a test comparing the two checks the kernel's arithmetic.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -124,3 +126,43 @@ def push_sources(src: SourceArrays, plan: PushPlan, n_steps: int) -> PushOutputs
             peak = max(peak, prem + fees + sum(abs(v) for v in inv))
         capital[g], prem_o[g], fee_o[g], bought_o[g], inv_o[g] = peak, prem, fees, gross, sum(inv)
     return PushOutputs(ratio, capital, prem_o, fee_o, bought_o, inv_o)
+
+
+def vault_holding(src: SourceArrays, plan: Any, mark: np.ndarray) -> Any:
+    """Twin of :func:`defi_perps.engine.attack_vault.vault_holding` (the vault's takeover, marking and close)."""
+    from defi_perps.engine.attack_vault import VaultOutputs
+
+    g_n, t1 = mark.shape
+    pnl = np.zeros((g_n, t1))
+    loss, peak_o, slip_o, ext_o, held_o = (np.zeros(g_n) for _ in range(5))
+    wiped = np.full(g_n, -1, np.int64)
+    for g in range(g_n):
+        k = int(plan.venue[g])
+        n = int(src.band_n[k])
+        bx, ax, bd = list(src.bid_x[k, :n]), list(src.ask_x[k, :n]), list(src.band_d[k, :n])
+        side = float(plan.side[g])
+        t0 = min(int(plan.start[g]), t1 - 1)
+        m0 = float(mark[g, t0])
+        qty = float(plan.notional[g]) / m0
+        realised, s, slip, worst, peak = float(plan.kept[g]), 0.0, 0.0, 0.0, 0.0
+        end = t0 + int(plan.unwind[g])
+        for t in range(t0, t1):
+            m = float(mark[g, t])
+            if t0 < t <= end and qty > 0:
+                s *= 1.0 - float(src.arb[k])
+                dqty = qty / (end - t + 1)
+                dq = -side * dqty * m
+                cost = premium(s + dq, bx, ax, bd) - premium(s, bx, ax, bd) + float(src.fee[k]) * abs(dq)
+                s += dq
+                off = offset(s, bx, ax, bd)
+                worst = off if side * off < side * worst else worst
+                realised += side * dqty * (m - m0) - cost
+                slip += cost
+                qty -= dqty
+            v = realised + side * qty * (m - m0)
+            pnl[g, t] = v
+            peak = max(peak, -v)
+            if wiped[g] < 0 and -v >= float(plan.capital[g]):
+                wiped[g] = t
+        loss[g], peak_o[g], slip_o[g], ext_o[g], held_o[g] = -pnl[g, t1 - 1], peak, slip, worst, qty
+    return VaultOutputs(pnl, loss, peak_o, slip_o, ext_o, held_o, wiped)

@@ -37,6 +37,18 @@ def counterparty_pnl(row: dict[str, Any]) -> tuple[str, float]:
     return party, parties[party]
 
 
+def oracle_lines(data: dict[str, Any]) -> list[str]:
+    """One line per venue whose own oracle / mark rule strays from the exogenous price."""
+    from defi_perps.runs.oracle_series import oracle_line
+
+    out = []
+    for row in data.get("venues", []):
+        line = oracle_line(row.get("oracle"))
+        if line:
+            out.append(f"{row.get('venue')}: {line}")
+    return out
+
+
 def render_table(data: dict[str, Any], title: str) -> Any:
     from rich.table import Table
 

@@ -57,6 +57,11 @@ def render_summary(result_dict: dict[str, Any], console: Console | None = None) 
     paid = result_dict.get("paid_by", {})
     who = " · ".join(f"{k} {_usd(v)}" for k, v in paid.items() if v > 0) or "nobody (no bad debt)"
     console.print(f"bad debt paid by (means): {who}")
+    from defi_perps.runs.oracle_series import oracle_line
+
+    line = oracle_line(result_dict.get("oracle"))
+    if line:
+        console.print(line, markup=False)
     cap = result_dict.get("depth_capped", {})
     if cap.get("count"):
         console.print(f"[yellow]depth curve's end passed in {cap['count']:,} market-steps on {cap['paths']:,} paths "

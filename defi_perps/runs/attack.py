@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from defi_perps.engine.attack import (
     premium_at,
     push_sources,
 )
+from defi_perps.engine.attack_vault import make_vault_plan, vault_holding
 from defi_perps.engine.oracles import (
     ORACLE_NAMES,
     aggregate_sources,
@@ -233,7 +235,8 @@ def _collateral_borrow(inc: Incident, seed: int, progress: Progress) -> dict[str
 def _backstop_squeeze(inc: Incident, seed: int, progress: Progress) -> dict[str, Any]:
     """The short's margin is withdrawn to below 2/3 of maintenance, so the engine hands it to the
     backstop vault; the spot budget then pumps the oracle's venues. The vault, holding the short,
-    is marked at the pumped oracle (it cannot close into the thin book); the attacker's long on a
+    is marked at the pumped oracle (it cannot close into the thin book: the vault kernel,
+    :func:`defi_perps.engine.attack_vault.vault_holding`, with no unwind); the attacker's long on a
     second account gains the same move. The vault's loss is the short's move less the equity it kept."""
     s, x = inc.spec, inc.inputs
     src = Sources(s.oracle.venues, s.oracle.aggregate, s.step_s)
@@ -249,15 +252,22 @@ def _backstop_squeeze(inc: Incident, seed: int, progress: Progress) -> dict[str,
     r = float(oracle[ramp])
     inherited = float(cascade.backstop_notional.mean())
     kept = float(cascade.backstop_gain.mean())
-    vault_loss = inherited * (r - 1.0) - kept
+    # the vault takes the short over at the quiet step (mark 1) and holds it along the pumped mark,
+    # to the peak (mark[ramp + 1] = oracle[ramp]), where the attacker's long is valued too
+    vault = vault_holding(src.arrays, make_vault_plan(-1.0, inherited, kept, x.vault_usd, start=1, unwind=0),
+                          np.ascontiguousarray(mark[None, : ramp + 2]))
+    vault_loss = float(vault.loss[0])
     long_gain = x.long_notional_usd * (r - 1.0)
     spot = _pick(out, g)
     cost = spot["premium"] + spot["fees"] + kept + x.perp_fee * (x.short_notional_usd + 2 * x.long_notional_usd)
     paid = _paid(backstop_vault=vault_loss)
+    # held short: −pnl = q·(m − 1) − kept reaches the vault's capital at m = 1 + (capital + kept)/q
     wipe_out = x.price * (1.0 + (x.vault_usd + kept) / inherited) if inherited > 0 else math.inf
     return _result(s.name, r - 1.0, cost, long_gain, paid, float(cascade.liquidated_short.mean()),
                    {"spot": spot, "backstop_notional_usd": inherited, "vault_equity_kept_usd": kept,
-                    "vault_wipe_out_price": wipe_out, "oracle_path": oracle.tolist(), "cascade_engine": cascade.engine})
+                    "vault_wipe_out_price": wipe_out, "vault_peak_loss_usd": float(vault.peak_loss[0]),
+                    "vault_wiped_out_step": int(vault.wiped_step[0]), "vault_pnl_path": vault.pnl[0].tolist(),
+                    "oracle_path": oracle.tolist(), "cascade_engine": cascade.engine})
 
 
 def _book_sweep(inc: Incident, seed: int, progress: Progress, rule: str | None = None,
@@ -290,34 +300,54 @@ def _book_sweep(inc: Incident, seed: int, progress: Progress, rule: str | None =
     book = cohort_book("XPL", x.price, x.traders, seed)
     rules = _rules(s.venue, book, s.step_s, mm_rate=0.5 / x.max_leverage, insurance_initial=x.vault_usd)
     spot = _pick(out, 0)
-    # the liquidated shorts buy in the same book, where the attacker's inventory now rests as asks
-    # at the mark: the engine's depth is the venue's book plus that inventory
+    # the liquidated shorts' market buys walk the same thin book (the engine's depth is the venue's
+    # book, impact permanent: nobody refills a pre-market book within minutes), lifting the mark
+    # further: the squeeze
     venue = s.oracle.venues[0]
-    depth = {"kind": "bands", "bands": tuple(venue.bands),
-             "band_depth_usd": [[d + spot["inventory"] for d in venue.depth_usd]], "permanent_fraction": 1.0}
-    cascade = eng.run_cascade(book, rules, _log_path(mark), s.step_s, seed=seed, depth=depth, progress=progress)
+    own_book_mark = rule in ("none", "hyperp-xpl")
+    # the liquidations' buys lift the book; they lift the trigger price only where the mark *is*
+    # the book (pre-XPL): a capped / externally anchored mark does not follow them (impact off)
+    scale = 1.0 if own_book_mark else 1e12
+    depth = {"kind": "bands", "bands": tuple(venue.bands), "band_depth_usd": [[d * scale for d in venue.depth_usd]],
+             "permanent_fraction": 1.0}
+    cascade = eng.run_cascade(book, rules, _log_path(mark), s.step_s, seed=seed, depth=depth, progress=progress,
+                              detail=True)
     liq = float(cascade.liquidated_short.mean())
-    peak = float(mark.max())
-    inventory = spot["inventory"]                     # fair USD of XPL perps bought
-    # liquidated shorts buy back at their fill prices (engine: liquidated notional at fills); the
-    # attacker's resting inventory sells to them, earning what they pay above the fair price
-    thr = eng.liquidation_thresholds(book, rules)
-    hit = (book.side < 0) & (thr <= float(cascade.max_mark.max()))
-    liq_fair = float(book.size[hit].sum()) * x.price
-    into_liq = min(inventory, liq_fair)
-    liq_premium = into_liq * (liq / liq_fair - 1.0) if liq_fair > 0 else 0.0
-    rest = inventory - into_liq
-    s_end = _coordinate_of(src, book_mid[0, -1, 0])
-    unwind_gain = float(premium_at(s_end, src.arrays.bid_x[0], src.arrays.ask_x[0], src.arrays.band_d[0],
-                                   int(src.arrays.band_n[0])) - premium_at(
-        s_end - rest, src.arrays.bid_x[0], src.arrays.ask_x[0], src.arrays.band_d[0], int(src.arrays.band_n[0])))
-    profit = liq_premium + unwind_gain
+    peak = float(cascade.max_mark.max()) / x.price       # the venue's price, the cascade's lift included
+    inventory = spot["inventory"]                         # fair USD of XPL perps bought by the sweep
+    # What the closed shorts bought back (fair USD at the start price: book liquidations and the
+    # bankrupt remainder closed by ADL at the mark) lifted the book above the sweep's own price: on
+    # the pre-XPL rule the engine's price *is* that book (its final mark); under a capped mark, the
+    # same flow walks the book's depth from the sweep's price (the engine's depth model, one lump).
+    # The attacker then sells its inventory back into the book from there: its gross profit is the
+    # premium that sale earns, its cost the premium the sweep paid plus fees. The sweep pays when the
+    # liquidations lift the book further than the attacker's own buying did (incidents.md §2.2 note
+    # 12: the main address "generated over $15 million").
+    assert cascade.remaining is not None
+    closed = float((book.size * (1.0 - cascade.remaining))[book.side < 0].sum()) * x.price
+    a = src.arrays
+    sweep_ratio = float(book_mid[0, -1, 0])
+    if own_book_mark:
+        book_after = float(cascade.final_mark[0, 0]) / x.price
+    else:
+        from defi_perps.engine.depth import DEPTH_BANDS, walk_distance
+
+        bx = np.asarray(venue.bands, np.float64)
+        bd = np.asarray(venue.depth_usd, np.float64)
+        book_after = sweep_ratio * (1.0 + float(walk_distance(closed * sweep_ratio, DEPTH_BANDS, 1.0, 1.0, bx, bd,
+                                                                int(bx.size))))
+    s_after = max(_coordinate_of(src, book_after), _coordinate_of(src, sweep_ratio))
+    profit = float(premium_at(s_after, a.bid_x[0], a.ask_x[0], a.band_d[0], int(a.band_n[0]))
+                   - premium_at(s_after - inventory, a.bid_x[0], a.ask_x[0], a.band_d[0], int(a.band_n[0])))
     cost = spot["premium"] + spot["fees"] + x.perp_fee * 2.0 * inventory
     lost = _trader_losses(book, rules, float(cascade.max_mark.max()), float(cascade.min_mark.min()))
     paid = _paid(liquidated_traders=lost)
     _add_cascade(paid, cascade, vault=True)
     return _result(s.name, peak - 1.0, cost, profit, paid, liq,
-                   {"spot": spot, "rule": rule, "mark_path": mark.tolist(), "sold_into_liquidations_usd": into_liq,
+                   {"spot": spot, "rule": rule, "mark_path": mark.tolist(), "sweep_mark_peak": float(mark.max()),
+                    "shorts_closed_fair_usd": closed, "book_after_liquidations_ratio": book_after,
+                    "exit_price_ratio": 1.0 + float(offset_at(s_after - inventory, a.bid_x[0], a.ask_x[0], a.band_d[0],
+                                                              int(a.band_n[0]))),
                     "cascade_engine": cascade.engine})
 
 
@@ -344,9 +374,13 @@ def _wall_pull(inc: Incident, seed: int, progress: Progress) -> dict[str, Any]:
     cascade = eng.run_cascade(book, rules, _log_path(ratio), s.step_s, seed=seed, depth=depth, progress=progress)
     inherited = float(cascade.backstop_notional.mean())
     src = Sources(s.oracle.venues, s.oracle.aggregate, s.step_s)
-    slippage, lowest = sell_evenly(src, 0, inherited, t_n)
     kept = float(cascade.backstop_gain.mean())
-    vault_loss = float(cascade.insurance_paid.mean()) + slippage - kept
+    # the vault sells what it inherited (at its takeover mark, the fallen price: mark 1 from there)
+    # in equal slices over the horizon into the same thin book, which refills at its arbitrage speed
+    vault = vault_holding(src.arrays, make_vault_plan(1.0, inherited, kept, x.vault_usd, start=0, unwind=t_n),
+                          np.ones((1, t_n + 1)))
+    slippage, lowest = float(vault.slippage[0]), float(vault.extreme[0])
+    vault_loss = float(cascade.insurance_paid.mean()) + float(vault.loss[0])
     margin = float(book.collateral_usd.sum())
     liq = float(cascade.liquidated_long.mean())
     move = float(cascade.min_mark.min() / x.price * (1.0 + lowest) - 1.0)
@@ -359,22 +393,6 @@ def _wall_pull(inc: Incident, seed: int, progress: Progress) -> dict[str, Any]:
                     "vault_unwind_lowest_offset": lowest,
                     "vault_equity_kept_usd": kept, "vault_bad_debt_usd": float(cascade.insurance_paid.mean()),
                     "cascade_engine": cascade.engine})
-
-
-def sell_evenly(src: Sources, k: int, amount: float, steps: int) -> tuple[float, float]:
-    """A holder sells ``amount`` USD (fair value) in equal slices over ``steps`` into venue ``k``,
-    which refills at its arbitrage speed between slices; returns (premium lost vs fair, lowest
-    price offset reached). The same curve and premium as the push stage."""
-    a = src.arrays
-    bx, ax, bd, nb = a.bid_x[k], a.ask_x[k], a.band_d[k], int(a.band_n[k])
-    pos, lost, lowest = 0.0, 0.0, 0.0
-    dq = -amount / max(steps, 1)
-    for _ in range(max(steps, 1)):
-        pos *= 1.0 - float(a.arb[k])
-        lost += float(premium_at(pos + dq, bx, ax, bd, nb) - premium_at(pos, bx, ax, bd, nb)) + float(a.fee[k]) * -dq
-        pos += dq
-        lowest = min(lowest, float(offset_at(pos, bx, ax, bd, nb)))
-    return lost, lowest
 
 
 def _insurance_drain(inc: Incident, seed: int, progress: Progress) -> dict[str, Any]:
@@ -597,4 +615,41 @@ def snapshot_attack(book: Book, leg: Any, market: int, src_spec: Any, capital: f
                     "cascade_engine": cascade.engine}, profitable=bool(best["profitable"]))
 
 
-__all__ = ["RUNNERS", "Sources", "cohort_book", "push_with_budget", "record_check", "run_incident", "snapshot_attack"]
+def market_index(book: Book, market: str) -> int:
+    """A market of ``book`` by name, index or asset symbol (``ETH``); a one-line error otherwise."""
+    names = book.market_names
+    if market.isdigit() and int(market) < len(names):
+        return int(market)
+    from defi_perps.venues.oracles import asset_of
+
+    hits = [i for i, n in enumerate(names) if n == market] or [i for i, n in enumerate(names)
+                                                                 if asset_of(n) == market.upper()]
+    if not hits:
+        raise InputError(f"--market {market!r} is not in the book (markets: {', '.join(names)})")
+    return hits[0]
+
+
+def book_attack(book: Book, legs: list[Any], rules: Any, market: str, capital: float, *, venue: str,
+                oracle: str | None = None, side: int | None = None, ref_file: str | None = None,
+                n_paths: int = 1, volatility: float = 0.0, seed: int = 0, progress: Progress = None) -> dict[str, Any]:
+    """``defi-perps attack --snapshot/--book/--synthetic``'s payload (the CLI and the API share it):
+    the best attack on ``market`` within ``capital``, then the engine run of the whole book."""
+    from defi_perps.runs.manipulation import ORACLE_CHOICES
+    from defi_perps.venues.oracles import load_reference_venues, sources_for
+
+    if oracle is not None and oracle not in ORACLE_CHOICES:
+        raise InputError(f"--oracle {oracle!r}: expected one of {', '.join(ORACLE_CHOICES)}")
+    if not volatility >= 0:
+        raise InputError("--volatility must be >= 0")
+    assets = load_reference_venues(None if ref_file is None else Path(ref_file))
+    m = market_index(book, market)
+    src = sources_for(book.market_names[m], assets, ref_file)
+    data = snapshot_attack(book, legs[m], m, src, capital, oracle, rules, n_paths=n_paths, seed=seed,
+                           volatility=volatility, side=side, progress=progress)
+    data.update({"book": book.summary(), "venue": venue, "capital_usd": capital, "seed": seed,
+                 "rules": rules.to_dict(), "description": f"best attack on {book.market_names[m]}"})
+    return data
+
+
+__all__ = ["RUNNERS", "Sources", "book_attack", "cohort_book", "market_index", "push_with_budget", "record_check",
+           "run_incident", "snapshot_attack"]

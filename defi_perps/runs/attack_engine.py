@@ -46,6 +46,7 @@ class CascadeOutcome:
     min_mark: np.ndarray
     engine: str
     rules: dict[str, Any]
+    remaining: np.ndarray | None = None   # float64[N] each position's remaining fraction on path 0 (detail=True)
 
 
 MM_FIELDS = frozenset({"mm_rate", "mm_kind", "tier_floor", "tier_rate", "tier_amount", "mm_on_entry_notional"})
@@ -122,10 +123,12 @@ def liquidation_thresholds(book: Book, rules: Any) -> np.ndarray:
 
 def run_cascade(book: Book, rules: Any, log_path: np.ndarray, step_seconds: float, n_paths: int = 1,
                 seed: int = 0, volatility: float | list[float] = 0.0, depth: dict[str, Any] | None = None,
-                progress: Callable[[int], None] | None = None, engine: str = "auto") -> CascadeOutcome:
+                progress: Callable[[int], None] | None = None, engine: str = "auto",
+                detail: bool = False) -> CascadeOutcome:
     """Run the engine on ``book`` with ``log_path`` float64[T + 1, M] (log of the venue's trigger
     price over its start; 0 = unmoved) as the deterministic path; ``volatility`` adds the engine's
-    own market noise on top (0: one deterministic replay)."""
+    own market noise on top (0: one deterministic replay). ``detail`` keeps path 0's per-position
+    remaining fractions (``remaining``, book order)."""
     from defi_perps.engine.api import SimulationConfig, simulate
     from defi_perps.engine.inputs import DepthSpec, PriceModel
 
@@ -136,7 +139,8 @@ def run_cascade(book: Book, rules: Any, log_path: np.ndarray, step_seconds: floa
     admitted, r, position_mm, exact = _target(rules).inputs(book)
     res = simulate(admitted, r, model=model, depth=spec, base_log=np.ascontiguousarray(log_path, np.float64),
                    config=SimulationConfig(n_paths=n_paths, n_steps=n_steps, step_seconds=step_seconds, seed=seed,
-                                           n_detail=0, max_events=64), progress=progress, engine=engine,
+                                           n_detail=1 if detail else 0, max_events=64), progress=progress,
+                                           engine=engine,
                    position_mm=position_mm, thresholds=exact)
     o, t = res.outputs, res.totals      # per-path totals by name (engine/nb.py Tot / totals_dt)
     return CascadeOutcome(
@@ -147,7 +151,7 @@ def run_cascade(book: Book, rules: Any, log_path: np.ndarray, step_seconds: floa
         adl_covered=t["paid_adl"].copy(), shortfall=t["uncovered"].copy(),
         backstop_notional=o.backstop_notional.sum(axis=(1, 2)), backstop_gain=t["backstop_gain"].copy(),
         final_mark=o.final_mark.copy(), max_mark=o.max_mark.copy(), min_mark=o.min_mark.copy(), engine=res.engine,
-        rules=r.to_dict())
+        rules=r.to_dict(), remaining=res.remaining()[0, : book.n_positions].copy() if detail else None)
 
 def paid_by_from_cascade(c: CascadeOutcome, absorber_is_vault: bool) -> dict[str, np.ndarray]:
     """Bad debt of the cascade by bearer, keyed as the engine's ``compare`` output."""

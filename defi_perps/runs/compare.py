@@ -21,6 +21,9 @@ from defi_perps.scenarios.setup import RunSetup
 from defi_perps.venues.params import VENUE_NAMES, VenueParams
 
 
+ORACLE_DETAIL_PATHS = 8      # paths that keep per-step prices, for each venue's oracle series (= simulate's default)
+
+
 @dataclass
 class CompareRun:
     book: Book
@@ -46,6 +49,9 @@ class CompareRun:
             row["display"] = r.result.venue_info.get("display", r.venue)
             row["counterparty"] = r.result.venue_info.get("counterparty", "book")
             row["margin_topup"] = r.result.venue_info.get("margin_topup", {})
+            oracle = r.oracle()       # the venue's oracle / mark series vs the exogenous price
+            if oracle is not None:
+                row["oracle"] = oracle
             out.append(row)
         return out
 
@@ -78,7 +84,8 @@ def run_compare(book: Book, venues: list[VenueParams | str], setup: RunSetup, n_
     run = CompareRun(book, setup, n_paths, seed, adl_policy)
     for v in venues:
         run.runs.append(run_simulate(book, setup, v, n_paths=n_paths, seed=seed, adl_policy=adl_policy,
-                                     threads=threads, detail_paths=0, progress=progress, notice=notice))
+                                     threads=threads, detail_paths=min(ORACLE_DETAIL_PATHS, n_paths),
+                                     progress=progress, notice=notice))
         notice = None   # the compile notice, once
     return run
 

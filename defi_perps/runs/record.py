@@ -38,6 +38,8 @@ from defi_perps.exceptions import DefiPerpsError, InputError
 
 # options whose value is a file the run depends on: its text is stored, and restored on rerun
 _FILE_OPTIONS = {"scenario": "scenario", "book_file": "book", "replay": "replay"}
+# options naming a file whose contents are stored with the run (text kept whole when small)
+_FILE_ARGS = ("--book", "--replay", "--reference-venues")
 _NOT_STORED = {"db_url"}                  # the rerun says which database to use
 # set while `rerun` re-invokes a command: the command's payload lands here instead of the store
 _CAPTURE: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("defi_perps_capture", default=None)
@@ -87,10 +89,13 @@ def canonical(obj: Any) -> Any:
 
 
 def _without_origin(payload: Any) -> Any:
-    """The payload less where its scenario file lay (``scenario.origin``): a rerun from the stored text
-    reads it from another path, and a path is provenance, not a result."""
+    """The payload less where its scenario file lay (``scenario.origin``, or an attack's top-level
+    ``origin``: the incident file): a rerun from the stored text reads it from another path, and a
+    path is provenance, not a result."""
     if isinstance(payload, dict) and isinstance(payload.get("scenario"), dict) and "origin" in payload["scenario"]:
-        return {**payload, "scenario": {k: v for k, v in payload["scenario"].items() if k != "origin"}}
+        payload = {**payload, "scenario": {k: v for k, v in payload["scenario"].items() if k != "origin"}}
+    if isinstance(payload, dict) and isinstance(payload.get("origin"), str):
+        payload = {k: v for k, v in payload.items() if k != "origin"}
     return payload
 
 
@@ -149,6 +154,18 @@ def _option_value(argv: list[str], *names: str) -> str | None:
     return None
 
 
+def scenario_text(kind: str, name_or_path: str) -> tuple[str, str]:
+    """(origin, TOML text) of what ``--scenario`` names for this kind of run: an incident for
+    ``attack``, a simulation scenario for the others."""
+    if kind == "attack":
+        from defi_perps.scenarios.incidents import incident_text
+
+        return incident_text(name_or_path)
+    from defi_perps.runs import audit_inputs as ai
+
+    return ai.scenario_text(name_or_path)
+
+
 def dependencies(argv: list[str], book: Any = None) -> dict[str, Any]:
     """Scenario text, files' contents and venue parameters (with sources) a command line reads."""
     from defi_perps.runs import audit_inputs as ai
@@ -156,9 +173,9 @@ def dependencies(argv: list[str], book: Any = None) -> dict[str, Any]:
     deps: dict[str, Any] = {"files": {}, "venues": {}, "scenario": {}}
     scen = _option_value(argv, "--scenario")
     if scen is not None:
-        origin, scen_text = ai.scenario_text(scen)
+        origin, scen_text = scenario_text(argv[0] if argv else "", scen)
         deps["scenario"] = {"option": scen, "origin": origin, "text": scen_text}
-    for opt in ("--book", "--replay"):
+    for opt in _FILE_ARGS:
         path = _option_value(argv, opt)
         if path is not None and Path(path).is_file():
             data = Path(path).read_bytes()
@@ -234,6 +251,11 @@ def record_command_run(payload: dict[str, Any], book: Any = None, threads: int |
     """
     ctx = click.get_current_context()
     params = dict(ctx.params)
+    sid = (getattr(book, "meta", None) or {}).get("snapshot_id") if book is not None else None
+    for key in ("snapshot_id", "snapshot"):
+        # `--snapshot latest` is stored as the id it resolved to: a rerun reads the same book
+        if sid is not None and isinstance(params.get(key), str) and params[key].strip().lower() == "latest":
+            params[key] = str(sid)
     argv = [ctx.command.name or "run", *argv_from_params(ctx.command, params)]
     run = payload.get("run") or {}
     threads = threads if threads is not None else run.get("threads")
@@ -249,8 +271,13 @@ def record_command_run(payload: dict[str, Any], book: Any = None, threads: int |
 
 
 def summary_aggregates(payload: dict[str, Any]) -> dict[str, Any]:
-    """The headline numbers of a simulate or compare payload, kept with the run for `runs show`."""
+    """The headline numbers of a simulate, compare or attack payload, kept with the run for `runs show`."""
     out: dict[str, Any] = {}
+    if "attacker_net_usd" in payload:      # an attack
+        for key in ("name", "oracle_move", "attacker_cost_usd", "attacker_profit_usd", "attacker_net_usd",
+                    "liquidated_notional_usd", "paid_by"):
+            if key in payload:
+                out[key] = payload[key]
     stats = payload.get("stats")
     if isinstance(stats, dict):
         for key in ("liquidated_notional_usd", "bad_debt_usd", "adl_notional_usd", "insurance_paid_usd",
@@ -371,7 +398,7 @@ def input_differences(run: Any, db_url: str | None) -> list[str]:
     scen = run.scenario or {}
     if scen.get("option"):
         try:
-            _, text = ai.scenario_text(scen["option"])
+            _, text = scenario_text(run.kind, scen["option"])
         except DefiPerpsError:
             text = None
         if text != scen.get("text"):

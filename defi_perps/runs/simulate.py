@@ -41,10 +41,23 @@ class SimulateRun:
         """The one output shape (venue, rules, means, paid_by, parties, tails, depth_capped)."""
         return self.result.summary()
 
+    def oracle(self) -> dict[str, Any] | None:
+        """The venue's own oracle / mark series on the detail paths vs the exogenous price
+        (:mod:`defi_perps.runs.oracle_series`); None for a venue whose feed is the exogenous price."""
+        from defi_perps.runs.oracle_series import oracle_section
+
+        o = self.result.outputs
+        book = self.result.book
+        return oracle_section(self.venue, o.det_exog, o.det_mark, book.price, list(book.market_names),
+                              self.setup.step_seconds)
+
     def to_dict(self, include_paths: bool = False) -> dict[str, Any]:
         out = self.result.to_dict(include_paths=include_paths)
         out["shock"] = self.setup.describe()
         out["adl_policy"] = self.adl_policy
+        oracle = self.oracle()
+        if oracle is not None:
+            out["oracle"] = oracle
         return out
 
 

@@ -34,7 +34,9 @@ class SnapshotRow(SQLModel, table=True):
     # data_store is the deployment's root contract (GMX v2 DataStore, GMX v1 Vault, …).
     __table_args__ = (UniqueConstraint("chain_id", "protocol", "data_store", "block_number", "block_hash",
                                        "price_source", name="uq_snapshot_identity"),
-                      Index("ix_snapshot_chain_block", "chain_id", "block_number"))
+                      Index("ix_snapshot_chain_block", "chain_id", "block_number"),
+                      # the series query's filter and order (migration 0007)
+                      Index("ix_snapshot_series", "protocol", "price_source", "block_number", "id"))
     id: int | None = Field(default=None, primary_key=True)
     chain_id: int = Field(index=True, sa_type=BigInteger)
     block_number: int = Field(sa_type=BigInteger)

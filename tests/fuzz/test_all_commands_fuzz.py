@@ -255,10 +255,10 @@ def test_manipulation_and_attack_json_are_strict_and_name_their_rules(home: Path
     assert r.exit_code == 0, r.output
     data = _no_non_finite(r.output)
     assert data["oracle"] and data["inputs"] and data["input_sources"]   # rules and parameters, with sources
-    # a valid manipulation run is stored (defi-perps runs rerun reproduces it); nothing else was written
+    # both valid runs are stored (defi-perps runs rerun reproduces them); nothing else was written
     runs = CliRunner().invoke(main, ["runs", "list", "--json"])
     assert runs.exit_code == 0, runs.output
-    assert [r["kind"] for r in json.loads(runs.output)] == ["manipulation"]
+    assert [r["kind"] for r in json.loads(runs.output)] == ["attack", "manipulation"]
 
 
 @pytest.mark.parametrize("args", [["runs", "list"], ["snapshots", "list"], ["db", "status"], ["db", "upgrade"],

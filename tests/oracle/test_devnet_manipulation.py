@@ -53,3 +53,23 @@ def test_attack_on_a_snapshot_market_runs_the_engine(indexed) -> None:  # type: 
     assert d["attacker_net_usd"] == pytest.approx(d["attacker_profit_usd"] - d["attacker_cost_usd"])
     bad = CliRunner().invoke(main, ["manipulation", "--snapshot", "999", "--db", db])
     assert bad.exit_code != 0 and bad.output.startswith("Error")
+
+
+def test_attack_on_latest_is_stored_with_the_snapshot_id_and_reruns(indexed) -> None:  # type: ignore[no-untyped-def]
+    """`--snapshot latest` is stored as the id it resolved to (a later snapshot does not change the
+    rerun); the API's attack on the same snapshot gives the CLI's payload."""
+    from defi_perps import api
+    from defi_perps.runs.record import digest
+
+    db, sid, _ = indexed
+    r = CliRunner().invoke(main, ["attack", "--snapshot", "latest", "--db", db, "--market", "PEPE", "--capital", "20M",
+                                  "--json"])
+    assert r.exit_code == 0, r.output
+    payload = json.loads(r.output)
+    runs = json.loads(CliRunner().invoke(main, ["runs", "list", "--kind", "attack", "--db", db, "--json"]).output)
+    assert runs[0]["argv"][:3] == ["attack", "--snapshot", str(sid)] and runs[0]["snapshot_id"] == sid
+    assert runs[0]["result_digest"] == digest(payload)
+    rep = json.loads(CliRunner().invoke(main, ["runs", "rerun", str(runs[0]["id"]), "--db", db, "--json"]).output)
+    assert rep["identical"] and rep["differences"] == []
+    res = api.attack(api.load_snapshot(sid, db=db), market="PEPE", capital="20M")
+    assert digest(res.payload) == digest(payload)

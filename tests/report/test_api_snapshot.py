@@ -33,6 +33,7 @@ def test_snapshot_api_and_the_example_script(audited, tmp_path: Path) -> None:  
     assert r.returncode == 0, r.stderr
     assert "gmx-v2 under oct-10-2025" in r.stdout and "hyperliquid" in r.stdout
     assert (tmp_path / "fan_chart.png").stat().st_size > 10_000 and (tmp_path / "who_pays.png").is_file()
+    assert "best attack on" in r.stdout and (tmp_path / "attack.png").is_file()
 
 
 @pytest.mark.anvil

@@ -219,21 +219,24 @@ def parse_incident(data: dict[str, Any], origin: str) -> Incident:
     return Incident(spec, inputs, origin)
 
 
-def load_incident(name_or_path: str) -> Incident:
-    """A built-in incident by name, or a TOML file in the same format."""
+def incident_text(name_or_path: str) -> tuple[str, str]:
+    """(origin, TOML text) of a built-in incident or an incident file: what a stored attack run keeps."""
     if name_or_path in INCIDENTS:
         text = resources.files("defi_perps.scenarios.incidents").joinpath(f"{name_or_path}.toml").read_text()
-        origin = f"built-in {name_or_path}"
-    else:
-        path = Path(name_or_path)
-        if path.suffix != ".toml" or not path.is_file():
-            raise ConfigError(f"unknown incident {name_or_path!r}: built-ins are {', '.join(INCIDENTS)}, "
-                              "or give a .toml file")
-        try:
-            text = path.read_text()
-        except OSError as err:
-            raise ConfigError(f"cannot read incident file {path}: {err.strerror}") from None
-        origin = str(path)
+        return f"built-in {name_or_path}", text
+    path = Path(name_or_path)
+    if path.suffix != ".toml" or not path.is_file():
+        raise ConfigError(f"unknown incident {name_or_path!r}: built-ins are {', '.join(INCIDENTS)}, "
+                          "or give a .toml file")
+    try:
+        return str(path), path.read_text()
+    except OSError as err:
+        raise ConfigError(f"cannot read incident file {path}: {err.strerror}") from None
+
+
+def load_incident(name_or_path: str) -> Incident:
+    """A built-in incident by name, or a TOML file in the same format."""
+    origin, text = incident_text(name_or_path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -241,5 +244,5 @@ def load_incident(name_or_path: str) -> Incident:
     return parse_incident(data, origin)
 
 
-__all__ = ["INCIDENTS", "PAYERS", "VARIANTS", "Cohort", "Incident", "IncidentFile", "load_incident",
-           "parse_incident"]
+__all__ = ["INCIDENTS", "PAYERS", "VARIANTS", "Cohort", "Incident", "IncidentFile", "incident_text",
+           "load_incident", "parse_incident"]
