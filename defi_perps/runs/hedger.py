@@ -64,8 +64,9 @@ def parse_latency(text: str) -> tuple[float, float]:
         raise InputError(f"--latency {raw!r}: expected a duration (30s) or a range (30s..5m)")
     try:
         vals = [parse_duration(p.strip(), "--latency") for p in parts]
-    except DefiPerpsError as err:
-        raise InputError(f"--latency {raw!r}: {err}".replace(f"--latency {parts[0]!r}: ", "")) from None
+    except DefiPerpsError:
+        raise InputError(f"--latency {raw!r}: expected a positive duration (30s) or a range (30s..5m), each a "
+                         "number and a unit s/m/h/d/w") from None
     lo, hi = vals[0], vals[-1]
     if hi < lo:
         raise InputError(f"--latency {raw!r}: the range's upper end is below its lower end")
@@ -332,6 +333,25 @@ def run_hedger(book: Book, setup: RunSetup, venues: list[str | VenueParams], inp
     return HedgerRun(runs, setup, inp, n_paths, seed)
 
 
+def compare_rows(book: Book, setup: RunSetup, venues: list[Any], hedge_usd: float, leverage: float, latency: str,
+                 n_paths: int, seed: int, adl_policy: str = "venue", threads: int | None = None) -> dict[str, Any]:
+    """``compare --hedge``: the hedger's P&L per venue, on the compared book plus its short (same seed)."""
+    inp = HedgerInputs(hedge_usd=hedge_usd, leverage=leverage, latency=latency)
+    inp.check()
+    rows = []
+    for v in venues:
+        r = run_hedger_venue(book, setup, v, inp, n_paths, seed, threads=threads, adl_policy=adl_policy).to_dict()
+        rows.append({k: r[k] for k in ("venue", "display", "market", "pnl_by_cause_usd", "total_pnl_usd",
+                                       "unhedged_pnl_usd", "adl_closed_notional_usd", "adl_closed_fraction",
+                                       "paths_adl_hit", "peak_unhedged_notional_usd", "unhedged_seconds", "funding",
+                                       "why")})
+    return {"hedge_notional_usd": hedge_usd, "leverage": leverage, "latency": latency, "route": inp.route,
+            "fee": inp.fee, "causes": dict(CAUSE_LABELS),
+            "note": "a separate run per venue: the compared book plus the hedger's short (account 'hedger'), the "
+                    "same scenario and seed (defi-perps hedger gives the same numbers)",
+            "venues": rows}
+
+
 # -- the audit's section ---------------------------------------------------------------------------
 
 AUDIT_VENUES = ("hyperliquid", "binance")   # an ADL venue whose queue reaches makers, and an insurance-fund venue
@@ -414,5 +434,5 @@ def hedger_aggregates(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["CAUSE_LABELS", "HEDGER_ACCOUNT", "HedgerInputs", "HedgerRun", "HedgerVenueRun", "audit_section",
-           "funding_for", "hedger_aggregates", "latency_steps", "market_index", "parse_latency", "run_hedger",
+           "compare_rows", "funding_for", "hedger_aggregates", "latency_steps", "market_index", "parse_latency", "run_hedger",
            "run_hedger_venue", "with_hedger"]
