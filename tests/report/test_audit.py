@@ -61,8 +61,20 @@ def test_report_folder_is_complete(audited) -> None:  # type: ignore[no-untyped-
         assert {"rules", "liquidated_notional_usd", "bad_debt_usd", "adl_notional_usd", "paid_by", "tail"} <= set(r)
         assert set(r["paid_by"]) == {"insurance_fund", "pool", "backstop_vault", "broker", "adl", "venue", "uncovered"}
         assert sum(r["paid_by"].values()) == pytest.approx(r["bad_debt_usd"], rel=1e-9, abs=1e-6)
-    # sections whose producers are not in this version are listed, not silently dropped
-    assert {x["key"] for x in s["sections_skipped"]} == {"hedger"}
+    # every section's producer is in this version (none skipped)
+    assert s["sections_skipped"] == []
+    # the hedger section: P&L by cause per venue, its figure, each venue a stored hedger run
+    hed = s["sections"]["hedger"]["data"]
+    assert [r["venue"] for r in hed["venues"]] == ["hyperliquid", "binance"]
+    for r in hed["venues"]:
+        causes = [k for k in r if k.endswith("_usd") and k[:-4] in ("spot_mtm", "perp_mtm", "adl_vs_market",
+                                                                    "liquidation_vs_market", "rehedge_slippage",
+                                                                    "funding", "fees")]
+        assert len(causes) == 7
+        assert sum(r[k] for k in causes) == pytest.approx(r["total_pnl_usd"], rel=1e-9, abs=1e-6)
+        assert r["run_id"] is not None
+    assert (audited.out / "figures/hedger_pnl_by_cause.png").is_file()
+    assert (audited.out / "tables/hedger.csv").is_file()
     # the oracle-manipulation section: one row per market of the snapshot, with its figure
     man = s["sections"]["manipulation"]["data"]
     assert man["venue"] == "gmx-v2" and len(man["markets"]) == len({r["market"] for r in man["markets"]})
