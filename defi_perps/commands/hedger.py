@@ -33,6 +33,8 @@ from defi_perps.venues.params import VENUE_NAMES
 @book_file_option(str)
 @synthetic_option("synthetic")
 @markets_option("markets")
+@click.option("--long-share", type=FiniteFloat(0, 1, example="0.85"), default=0.6, show_default=True,
+              help="With --synthetic: share of long positions (0.85: retail net long, as on 10 Oct 2025).")
 @db_option
 @scenario_options
 @click.option("--market", default=None, help="Market of the hedge (default: the book's first).")
@@ -53,7 +55,7 @@ from defi_perps.venues.params import VENUE_NAMES
 @click.option("--threads", type=click.IntRange(1, 1024), default=None, help="numba threads (default: all).")
 @json_option
 def hedger(venues: tuple[str, ...], snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int,
-           db_url: str | None, shock: str | None, replay: Path | None, scenario: str | None, horizon: str | None,
+           long_share: float, db_url: str | None, shock: str | None, replay: Path | None, scenario: str | None, horizon: str | None,
            step: str | None, depth_stress: float | None, volatility: float | None, market: str | None,
            hedge_usd: float | None, leverage: float, latency: str, route: str, fee: float, funding_apr: float | None,
            n_paths: int, seed: int, threads: int | None, as_json: bool) -> None:
@@ -74,7 +76,16 @@ def hedger(venues: tuple[str, ...], snapshot: str | None, book_file: str | None,
     inp.check()
     check_db_option(db_url)
     choice = choose_scenario(shock, replay, scenario, horizon, step)
-    book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url)
+    if synthetic is not None and long_share != 0.6:
+        if snapshot is not None or book_file is not None:
+            raise InputError("give exactly one of --snapshot ID, --book FILE or --synthetic N")
+        from defi_perps.book import synthetic_book
+
+        book = synthetic_book(synthetic, n_markets=markets, seed=seed, long_share=long_share)
+    else:
+        if long_share != 0.6 and synthetic is None:
+            raise InputError("--long-share applies to a --synthetic book only")
+        book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url)
     if book.n_positions == 0:
         raise InputError("the book has no open positions")
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)

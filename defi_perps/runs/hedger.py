@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -322,7 +322,7 @@ def run_hedger_venue(book: Book, setup: RunSetup, venue: str | VenueParams, inp:
     return HedgerVenueRun(params.name, params.display, book.market_names[m], float(hedge), res, secs, fsrc, info)
 
 
-def run_hedger(book: Book, setup: RunSetup, venues: list[str | VenueParams], inp: HedgerInputs, n_paths: int = 200,
+def run_hedger(book: Book, setup: RunSetup, venues: Sequence[str | VenueParams], inp: HedgerInputs, n_paths: int = 200,
                seed: int = 0, threads: int | None = None, progress: Callable[[int], None] | None = None,
                notice: Callable[[str], None] | None = None, engine: str = "auto") -> HedgerRun:
     if not venues:
@@ -365,7 +365,7 @@ def audit_section(ctx: Any) -> Any:
 
     import pandas as pd
 
-    from defi_perps.report.style import usd
+    from defi_perps.report.style import plain, usd
     from defi_perps.runs import audit_inputs as ai
     from defi_perps.runs import record as rec
     from defi_perps.runs.audit import PRIMARY_SCENARIO, FigureSpec, Finding, Section
@@ -383,11 +383,15 @@ def audit_section(ctx: Any) -> Any:
     for venue in venues:
         label = f"hedger {venue} × {scen}"
         t0 = time.perf_counter()
-        run = run_hedger(ctx.book, setup, [venue], inp, n, req.seed, threads=ctx.threads,
-                         progress=lambda k, lab=label: ctx.advance(lab, k / n))
+        def advance(k: int, lab: str = label) -> None:
+            ctx.advance(lab, k / n)
+
+        run = run_hedger(ctx.book, setup, [venue], inp, n, req.seed, threads=ctx.threads, progress=advance)
         payload = run.to_dict()
         argv = ["hedger", "--snapshot", str(ctx.snapshot_id), "--venue", venue, "--scenario", scen,
                 "--market", market, "--paths", str(n), "--seed", str(req.seed)]
+        if ctx.threads:
+            argv += ["--threads", str(ctx.threads)]
         stored = rec.record(argv, payload, db_url=req.db_url, book=ctx.book, threads=ctx.threads, seed=req.seed,
                             label=label, kind="hedger", elapsed_s=time.perf_counter() - t0,
                             aggregates=hedger_aggregates(payload))
@@ -418,7 +422,7 @@ def audit_section(ctx: Any) -> Any:
         "through the depth, funding received and fees.", {"rows": fig_rows}, runs))
     for r in rows:
         sec.findings.append(Finding(
-            f"hedger_pnl_{r['venue']}", f"Hedger P&L on {r['display']}", float(r["total_pnl_usd"]),
+            f"hedger_pnl_{r['venue']}", f"Hedger P&L on {plain(r['display'])}", float(r["total_pnl_usd"]),
             f"{usd(r['total_pnl_usd'])} (ADL closed {usd(r['adl_closed_notional_usd'])} of the short)",
             r["why"], "hedger", [r["run_id"]] if r["run_id"] is not None else [],
             "warn" if r["adl_closed_notional_usd"] > 0 else "info"))

@@ -11,7 +11,7 @@ On oct-10-2025, on the synthetic record book (retail 85 % long, as in tests/engi
 
 Why 20x here: the Hyperliquid queue ranks ``(mark/entry) × (notional/account value)``, so on this
 book the 20–40x retail shorts come first; at 5x the hedger sits behind them and the book's ADL
-(~3 % of its liquidated notional, against ~38 % in the record: $2.10B ADL vs $5.51B liquidations,
+(~1.3 % of its liquidated notional, against ~38 % in the record: $2.10B ADL vs $5.51B liquidations,
 §1.3) does not reach it. The record's ADL went far down the queue (median ADL'd leverage 0.20x),
 so a 5x hedger there was reachable; the engine's smaller ADL on this synthetic book is the reason,
 and ``why`` reports it ("the queue did not reach the hedger").

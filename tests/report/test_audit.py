@@ -149,7 +149,7 @@ def test_runs_are_stored_and_the_audit_reruns_bit_for_bit(audited) -> None:  # t
     kids = json.loads(r.output)
     assert sorted(k["id"] for k in kids) == s["child_runs"]
     assert all(k["kind"] == k["argv"][0] for k in kids)
-    assert {k["kind"] for k in kids} == {"simulate", "manipulation"}   # every figure's source is a stored run
+    assert {k["kind"] for k in kids} == {"simulate", "manipulation", "hedger"}   # every figure's source is a stored run
     sims = [k for k in kids if k["kind"] == "simulate"]
     show = CliRunner().invoke(main, ["runs", "show", str(sims[0]["id"]), "--db", audited.db, "--json"])
     run = json.loads(show.output)
