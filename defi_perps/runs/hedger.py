@@ -8,11 +8,13 @@ venue's own ranking, a rising path can liquidate it, and the kernel's hedger age
 (:mod:`defi_perps.engine.hedger_nb`) re-hedges what was closed after the latency, through the
 market's depth at that step, and books the P&L by cause.
 
-Funding: what the short receives, as an APR, is ``--funding-apr`` or the venue's premium-index
-rule at a zero premium (the interest-rate component only: ``0.01 %/8 h`` = 10.95 %/yr on Binance,
-Bybit, OKX, BitMEX and Hyperliquid; :mod:`defi_perps.venues.funding` and its sources). A venue
-without such a rule (GMX's open-interest funding, a broker, a clearing house) gets 0 unless given,
-and the output says so. The same rate is paid on a re-hedge short on another venue (modelling
+Funding: what the short receives, as an APR, is ``--funding-apr``; else the scenario's
+``[funding]`` short rate where it declares one (the rate the engine charges every short, the
+hedger's included: oct-10-2025 says "near 40 % annualized" before the crash, incidents.md §1.5);
+else the venue's premium-index rule at a zero premium (the interest-rate component only:
+``0.01 %/8 h`` = 10.95 %/yr on Binance, Bybit, OKX, BitMEX and Hyperliquid;
+:mod:`defi_perps.venues.funding` and its sources). A venue without such a rule (GMX's open-interest
+funding, a broker, a clearing house) gets 0 unless given, and the output says so. The same rate is paid on a re-hedge short on another venue (modelling
 choice). Fees: the re-hedge's taker fee ``--fee``.
 
 Latency: ``30s`` (fixed) or ``30s..5m`` (uniform per path between the two, drawn from the run's
@@ -123,10 +125,17 @@ def with_hedger(book: Book, market: int, hedge_usd: float, leverage: float) -> t
     return grown, book.n_positions
 
 
-def funding_for(venue: VenueParams, given: float | None) -> tuple[float, dict[str, Any]]:
-    """The APR the short receives and where it comes from."""
+def funding_for(venue: VenueParams, given: float | None, setup: RunSetup | None = None,
+                market: int = 0) -> tuple[float, dict[str, Any]]:
+    """The APR the short receives and where it comes from: ``--funding-apr``, else the scenario's
+    ``[funding]`` (what the engine charges every short, the hedger's included), else the venue's rule."""
     if given is not None:
         return float(given), {"apr": float(given), "source": "--funding-apr"}
+    if setup is not None and setup.funding is not None:
+        rates = np.broadcast_to(np.asarray(setup.funding.short_rate, dtype=np.float64), (market + 1,))
+        apr = -float(rates[market])   # the engine's sign: + pays, − receives
+        return apr, {"apr": apr, "basis": "the scenario's [funding] short_rate (the engine charges every short "
+                                          "the same)", "source": setup.scenario.name or "scenario"}
     key = venue.name.strip().lower()
     if key in fu.RULES:
         rule = fu.rule_for(key)
@@ -302,7 +311,7 @@ def run_hedger_venue(book: Book, setup: RunSetup, venue: str | VenueParams, inp:
     vi = venue_inputs(params, hbook, setup.step_seconds, adl_policy)
     if vi.book.account_names[int(vi.book.account[idx])] != HEDGER_ACCOUNT:   # admission keeps the book's order
         raise InputError("internal: the hedger's position moved in the venue's book")
-    apr, fsrc = funding_for(params, inp.funding_apr)
+    apr, fsrc = funding_for(params, inp.funding_apr, setup, m)
     secs, steps = latency_steps(inp, n_paths, seed, setup.step_seconds)
     config = SimulationConfig(n_paths=n_paths, n_steps=setup.n_steps, step_seconds=setup.step_seconds, seed=seed,
                               threads=threads, n_detail=0)

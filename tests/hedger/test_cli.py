@@ -39,8 +39,20 @@ def test_json_carries_the_pnl_by_cause_and_the_rules(db):
     assert sum(d["pnl_by_cause_usd"].values()) == pytest.approx(d["total_pnl_usd"], rel=1e-9, abs=1e-9)
     v = d["venues"][0]
     assert v["rules"]["adl_trigger"] == "negative_equity" and v["venue_sources"]
-    assert v["funding"]["apr"] == pytest.approx(0.0001 * 3 * 365)   # Hyperliquid: 0.01 %/8 h paid hourly
+    # funding: the scenario's (oct-10-2025: shorts receive ~40 %/yr before the crash, the engine's rate)
+    assert v["funding"]["apr"] == pytest.approx(0.40) and v["funding"]["source"] == "oct-10-2025"
     assert d["parameters"]["latency_s"] == [30.0, 300.0]
+
+
+def test_funding_defaults_to_the_venues_rule_without_a_scenario_rate(db):
+    args = ["--synthetic", "500", "--shock", "-10%@10m", "--horizon", "1h", "--paths", "2", "--db", db, "--json"]
+    d = _json(["hedger", "--venue", "hyperliquid", "--venue", "gmx-v1", *args])
+    hl, gmx = d["venues"]
+    assert hl["funding"]["apr"] == pytest.approx(0.0001 / 8 * 24 * 365)   # 0.01 %/8 h, paid hourly at 1/8
+    assert "hyperliquid.gitbook.io" in hl["funding"]["source"]
+    assert gmx["funding"]["apr"] == 0.0 and "give --funding-apr" in gmx["funding"]["basis"]
+    given = _json(["hedger", "--venue", "gmx-v1", "--funding-apr", "0.05", *args])
+    assert given["venues"][0]["funding"] == {"apr": 0.05, "source": "--funding-apr"}
 
 
 def test_several_venues_side_by_side_and_the_table(db):
