@@ -287,11 +287,10 @@ class HedgerResult:
     def plot(self) -> Any:
         """The hedger's mean P&L by cause, per venue (the audit's figure)."""
         from defi_perps.report.figures import draw
-        from defi_perps.runs.hedger import CAUSE_LABELS
+        from defi_perps.runs.hedger import figure_causes
 
-        rows = [{"cause": f"{v['display']}: {CAUSE_LABELS[c]}", "pnl_usd": x}
-                for v in self.to_dict()["venues"] for c, x in v["pnl_by_cause_usd"].items()]
-        return draw("hedger_pnl", {"rows": rows}, None)
+        return draw("hedger_pnl", {"venues": [{"name": v["display"], "causes": figure_causes(v)}
+                                              for v in self.to_dict()["venues"]]}, None)
 
 
 def hedger(book: Any, *, venues: str | list[str] = "hyperliquid", scenario: str | None = None,

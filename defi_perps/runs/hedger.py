@@ -388,7 +388,9 @@ def audit_section(ctx: Any) -> Any:
     venues = [v for v in AUDIT_VENUES if v in ctx.venues] or list(ctx.venues)[:1]
     n = req.n_paths
     inp = HedgerInputs(market=market)
-    rows, runs, fig_rows = [], [], []
+    rows: list[dict[str, Any]] = []
+    runs: list[int] = []
+    fig_venues: list[dict[str, Any]] = []
     for venue in venues:
         label = f"hedger {venue} × {scen}"
         t0 = time.perf_counter()
@@ -414,8 +416,7 @@ def audit_section(ctx: Any) -> Any:
                      "total_pnl_usd": v["total_pnl_usd"], "adl_closed_notional_usd": v["adl_closed_notional_usd"],
                      "peak_unhedged_notional_usd": v["peak_unhedged_notional_usd"],
                      "unhedged_seconds": v["unhedged_seconds"], "why": v["why"], "run_id": stored.id})
-        fig_rows += [{"cause": f"{v['display']}: {CAUSE_LABELS[c]}", "pnl_usd": x}
-                     for c, x in v["pnl_by_cause_usd"].items() if abs(x) > 0]
+        fig_venues.append({"name": v["display"], "causes": figure_causes(v)})
     table = pd.DataFrame(rows)
     sec = Section("hedger", "Delta-neutral hedger",
                   f"A market maker's hedge on {market}: spot long and a perp short of "
@@ -426,9 +427,9 @@ def audit_section(ctx: Any) -> Any:
                   tables={"hedger": table}, run_ids=runs, data=rec.canonical({"scenario": scen, "venues": rows}))
     sec.figures.append(FigureSpec(
         "hedger_pnl_by_cause", "hedger_pnl", "Delta-neutral hedger: P&L by cause",
-        "Mean over paths of the hedger's P&L split by cause, per venue: spot and perp mark-to-market (they cancel "
-        "while hedged; their sum is the unhedged loss), what the ADL fill paid against the mark, re-hedge slippage "
-        "through the depth, funding received and fees.", {"rows": fig_rows}, runs))
+        "Mean over paths of the hedger's P&L by cause, per venue: the unhedged loss (spot + perp mark-to-market, "
+        "which cancel while hedged), what the ADL fill paid against the mark, a liquidation's cost, re-hedge slippage "
+        "through the depth, funding received and fees.", {"venues": fig_venues}, runs))
     for r in rows:
         sec.findings.append(Finding(
             f"hedger_pnl_{r['venue']}", f"Hedger P&L on {plain(r['display'])}", float(r["total_pnl_usd"]),
@@ -436,6 +437,16 @@ def audit_section(ctx: Any) -> Any:
             r["why"], "hedger", [r["run_id"]] if r["run_id"] is not None else [],
             "warn" if r["adl_closed_notional_usd"] > 0 else "info"))
     return sec
+
+
+def figure_causes(venue_row: dict[str, Any]) -> dict[str, float]:
+    """The figure's bars for one venue row: the two mark-to-market legs as their net (the unhedged loss;
+    each leg alone is the market's move, shown in the table), then the other causes and the total."""
+    c = venue_row["pnl_by_cause_usd"]
+    out = {"unhedged (spot + perp MTM)": c["spot_mtm"] + c["perp_mtm"]}
+    out.update({CAUSE_LABELS[k]: v for k, v in c.items() if k not in ("spot_mtm", "perp_mtm")})
+    out["total"] = venue_row["total_pnl_usd"]
+    return out
 
 
 def hedger_aggregates(payload: dict[str, Any]) -> dict[str, Any]:
@@ -447,5 +458,5 @@ def hedger_aggregates(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["CAUSE_LABELS", "HEDGER_ACCOUNT", "HedgerInputs", "HedgerRun", "HedgerVenueRun", "audit_section",
-           "compare_rows", "funding_for", "hedger_aggregates", "latency_steps", "market_index", "parse_latency", "run_hedger",
+           "compare_rows", "figure_causes", "funding_for", "hedger_aggregates", "latency_steps", "market_index", "parse_latency", "run_hedger",
            "run_hedger_venue", "with_hedger"]

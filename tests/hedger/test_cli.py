@@ -131,3 +131,19 @@ def test_python_api_returns_dataframes(db):
     assert [v["total_pnl_usd"] for v in cli["venues"]] == pytest.approx(list(s["total_pnl_usd"]), rel=1e-12)
     fig = res.plot()
     assert fig is not None
+
+
+def test_the_figure_groups_causes_by_venue(tmp_path):
+    from defi_perps.report import figures
+    from defi_perps.runs.hedger import figure_causes
+
+    row = {"pnl_by_cause_usd": {"spot_mtm": -500.0, "perp_mtm": 300.0, "adl_vs_market": -50.0,
+                                "liquidation_vs_market": 0.0, "rehedge_slippage": -3.0, "funding": 2.0, "fees": -1.0},
+           "total_pnl_usd": -252.0}
+    causes = figure_causes(row)
+    assert causes["unhedged (spot + perp MTM)"] == -200.0 and causes["total"] == -252.0
+    assert sum(v for k, v in causes.items() if k != "total") == pytest.approx(-252.0)
+    path = figures.draw("hedger_pnl", {"venues": [{"name": "Hyperliquid", "causes": causes},
+                                                  {"name": "Binance USDⓈ-M", "causes": causes}]},
+                        tmp_path / "h.png", [1])
+    assert path.stat().st_size > 10_000
