@@ -373,8 +373,8 @@ def audit(protocol: str = "gmx-v2", *, chain: str | None = None, chain_file: str
     return AuditReport(run_audit(req))
 
 
-__all__ = ["AttackResult", "AuditReport", "Comparison", "SimulationRun", "Snapshot", "attack", "audit",
-           "book_from_snapshot", "compare", "load_snapshot", "simulate", "synthetic_book"]
+__all__ = ["AttackResult", "AuditReport", "Comparison", "HedgerResult", "SimulationRun", "Snapshot", "attack", "audit",
+           "book_from_snapshot", "compare", "hedger", "load_snapshot", "simulate", "synthetic_book"]
 
 
 # -- history --------------------------------------------------------------------------------------
@@ -387,3 +387,53 @@ def series(market: str, metrics: str | list[str] | None = None, *, from_: str | 
     from defi_perps.indexer.series import series as compute
 
     return compute(db, market, metrics, from_, to, chain_id).to_pandas()
+
+
+# -- the delta-neutral hedger ------------------------------------------------------------------------
+
+@dataclass
+class HedgerResult:
+    """``defi-perps hedger``: a market maker's spot long + perp short per venue, P&L by cause."""
+
+    run: Any         # defi_perps.runs.hedger.HedgerRun
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``defi-perps hedger --json`` payload."""
+        return self.run.to_dict()
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per (venue, path): each cause's P&L, the total, ADL'd notional, peak unhedged, unhedged seconds."""
+        return self.run.to_pandas()
+
+    def summary(self) -> pd.DataFrame:
+        """One row per venue: mean P&L by cause and total."""
+        return self.run.summary()
+
+    def to_arrow(self) -> Any:
+        return _arrow(self.to_pandas())
+
+    def plot(self) -> Any:
+        """The hedger's mean P&L by cause, per venue (the audit's figure)."""
+        from defi_perps.report.figures import draw
+        from defi_perps.runs.hedger import figure_causes
+
+        return draw("hedger_pnl", {"venues": [{"name": v["display"], "causes": figure_causes(v)}
+                                              for v in self.to_dict()["venues"]]}, None)
+
+
+def hedger(book: Any, *, venues: str | list[str] = "hyperliquid", scenario: str | None = None,
+           shock: str | None = None, market: str | None = None, hedge: float | None = None, leverage: float = 5.0,
+           latency: str = "60s", rehedge: str = "perp", fee: float = 0.00045, funding_apr: float | None = None,
+           paths: int = 200, seed: int = 0, horizon: str | None = None, step: str | None = None,
+           depth_stress: float | None = None, volatility: float | None = None,
+           threads: int | None = None) -> HedgerResult:
+    """The delta-neutral hedger on each venue: ``defi-perps hedger`` with the same options (same numbers)."""
+    from defi_perps.runs.hedger import HedgerInputs, run_hedger
+
+    names = [venues] if isinstance(venues, str) else list(venues)
+    inp = HedgerInputs(market=market, hedge_usd=hedge, leverage=leverage, latency=latency, route=rehedge, fee=fee,
+                       funding_apr=funding_apr)
+    inp.check()
+    setup = ai.scenario_setup(book, scenario=scenario, shock=shock, horizon=horizon, step=step,
+                              depth_stress=depth_stress, volatility=volatility)
+    return HedgerResult(run_hedger(book, setup, names, inp, n_paths=paths, seed=seed, threads=threads))

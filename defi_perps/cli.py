@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "series": ("defi_perps.commands.series", "series", "One market's risk metrics over stored snapshots (table, CSV, PNG)."),
     "sweep": ("defi_perps.commands.sweep", "sweep", "Scenario x parameter grid on Dask; results stored per cell."),
     "carry": ("defi_perps.commands.carry", "carry", "Funding carry of a delta-neutral hedger against its simulated ADL risk."),
+    "hedger": ("defi_perps.commands.hedger", "hedger", "A delta-neutral hedger's P&L by cause when ADL closes its short."),
 }
 
 

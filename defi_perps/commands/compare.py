@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from defi_perps.commands._common import (
+    FiniteFloat,
     book_file_option,
     check_db_option,
     db_option,
@@ -65,12 +66,19 @@ def _load_book(snapshot: int | str | None, book_file: str | None, synthetic: int
               help="Write the ADL events of path 0 (with their candidate accounts) to FILE, for "
                    "'defi-perps adl replay' (what-if under other ADL policies).")
 @click.option("--per-path", is_flag=True, help="With --json, include every path's figures.")
+@click.option("--hedge", "hedge_usd", type=FiniteFloat(0, 1e13, min_open=True, example="5e6"), default=None,
+              help="Also run a delta-neutral hedger of this notional (USD) on each venue: its P&L by cause "
+                   "(defi-perps hedger).")
+@click.option("--hedge-leverage", type=FiniteFloat(1, 200, example="5"), default=5.0, show_default=True,
+              help="With --hedge: leverage of the hedger's perp short.")
+@click.option("--hedge-latency", default="60s", show_default=True, metavar="D|D..D",
+              help="With --hedge: time to re-hedge after ADL (30s, or 30s..5m per path).")
 @json_option
 def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | None, markets: int, db_url: str | None,
             shock: str | None, replay: Path | None, scenario: str | None, horizon: str | None, step: str | None,
             depth_stress: float | None, volatility: float | None, venue_spec: str, n_paths: int, seed: int,
             adl_policy: str, threads: int | None, adl_events: str | None, per_path: bool,
-            as_json: bool) -> None:
+            hedge_usd: float | None, hedge_leverage: float, hedge_latency: str, as_json: bool) -> None:
     """Run one book and one shock on several venues and show who bears the loss.
 
     Every venue runs through the one engine (the same code path as `defi-perps simulate --venue V`,
@@ -94,6 +102,11 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
         run = run_compare(book, list[VenueParams | str](venues), setup, n_paths, seed, adl_policy, threads=threads, progress=bar.advance,
                           notice=lambda msg: click.echo(msg, err=True))
     data = run.to_dict(per_path=per_path)
+    if hedge_usd is not None:   # the hedger's P&L per venue (runs/hedger.py)
+        from defi_perps.runs.hedger import compare_rows
+
+        data["hedger"] = compare_rows(book, setup, venues, hedge_usd, hedge_leverage, hedge_latency, n_paths, seed,
+                                      adl_policy, threads)
     if adl_events is not None:
         from defi_perps.runs.adl_events import write_adl_events
 
@@ -121,3 +134,7 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
 
     for line in oracle_lines(data):     # each venue's own oracle / mark vs the exogenous price
         console.print(line, markup=False)
+    if "hedger" in data:
+        from defi_perps.report.hedger import render_compare_hedger
+
+        console.print(render_compare_hedger(data["hedger"]))

@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from defi_perps.book.arrays import Book
-from defi_perps.engine import nb
+from defi_perps.engine import hedger_nb, nb
 from defi_perps.engine._jit import jit_disabled, kernel_cache_dir, kernels_cached
 from defi_perps.engine.codes import N_PARTIES
-from defi_perps.engine.inputs import DepthSpec, Funding, PriceModel, prepare_markets, prepare_positions
+from defi_perps.engine.inputs import (DepthSpec, Funding, HedgerConfig, PriceModel, prepare_hedger, prepare_markets,
+                                     prepare_positions)
 from defi_perps.engine.results import SimulationResult
 from defi_perps.engine.rules import GENERIC, MAX_PENDING, VenueRules
 from defi_perps.exceptions import EngineInputError
@@ -74,7 +75,7 @@ def detail_bytes(n_detail: int, n_markets: int, n_steps: int, n_positions: int =
 
 
 def allocate_outputs(n_paths: int, n_markets: int, n_steps: int, record_every: int, n_detail: int,
-                     max_events: int, n_positions: int = 0) -> nb.Outputs:
+                     max_events: int, n_positions: int = 0, hedger: bool = False) -> nb.Outputs:
     p, m = n_paths, n_markets
     d = min(n_detail, n_paths)
     r = n_steps // record_every
@@ -91,7 +92,8 @@ def allocate_outputs(n_paths: int, n_markets: int, n_steps: int, record_every: i
         events=np.zeros((p, max_events), nb.event_dt), n_events=np.zeros(p, np.int64),
         det_liq_notional=np.zeros((d, n_steps, m, 2)), det_liq_count=np.zeros((d, n_steps, m, 2), np.int64),
         det_mark=np.zeros((d, n_steps + 1, m)),
-        det_exog=np.zeros((d, n_steps + 1, m)), det_rem=np.ones((d, n_positions)))
+        det_exog=np.zeros((d, n_steps + 1, m)), det_rem=np.ones((d, n_positions)),
+        hedger=np.zeros((p if hedger else 0, hedger_nb.N_H)))
 
 
 def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None = None,
@@ -102,7 +104,7 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
              notice: Callable[[str], None] | None = None,
              adl_observer: Callable[[dict, list], None] | None = None,
              depth_multiplier: np.ndarray | None = None,
-             thresholds: np.ndarray | None = None) -> SimulationResult:
+             thresholds: np.ndarray | None = None, hedger: HedgerConfig | None = None) -> SimulationResult:
     """Run the Monte Carlo; ``engine`` is ``"auto"`` (kernel unless JIT is disabled), ``"numba"``
     or ``"reference"`` (the plain-Python twin). ``base_log`` is the deterministic log-price path
     ``float64[n_steps + 1, M]`` (shock or replay) the stochastic part rides on. ``position_mm``:
@@ -113,7 +115,9 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
     ``depth_multiplier`` (float64[n_steps + 1, bands]): each band's depth at each step relative to
     ``depth`` (a scenario's ``[[depth_schedule]]``: depth that empties and recovers over the path).
     ``thresholds`` (float64[N], book order, NaN = unknown): each position's exact trigger price from
-    the protocol's math (GMX v2), used instead of the engine's formula where finite."""
+    the protocol's math (GMX v2), used instead of the engine's formula where finite. ``hedger``: a
+    delta-neutral hedger whose perp short is one of the book's positions (``result.outputs.hedger``
+    holds its P&L by cause per path, columns ``hedger_nb.H``)."""
     config = config or SimulationConfig()
     config.check()
     model = model or PriceModel()
@@ -136,8 +140,11 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
     pos, order = prepare_positions(book, rules, position_mm, thresholds)
     mk = prepare_markets(book, rules, depth, funding, config.step_seconds, depth_multiplier, config.n_steps)
     ma = model.arrays(book.n_markets, config.n_steps, config.step_seconds, base_log)
+    if hedger is not None:
+        h_i, h_f, h_lat = prepare_hedger(hedger, book, order, config.n_paths, config.step_seconds)
+        pos = pos._replace(hedger_i=h_i, hedger_f=h_f, hedger_lat=h_lat)
     out = allocate_outputs(config.n_paths, book.n_markets, config.n_steps, record_every, n_detail, config.max_events,
-                           book.n_positions)
+                           book.n_positions, hedger is not None)
     use_reference = engine == "reference" or (engine == "auto" and jit_disabled()) or adl_observer is not None
     if use_reference:
         import functools

@@ -20,6 +20,7 @@ import numpy as np
 
 from defi_perps.book.arrays import Book
 from defi_perps.engine import depth as _depth
+from defi_perps.engine.hedger_nb import NO_HEDGER_F, NO_HEDGER_I, NO_HEDGER_LAT
 from defi_perps.engine.rules import MM_TIERED, VenueRules
 from defi_perps.exceptions import EngineInputError
 
@@ -42,6 +43,10 @@ class PositionArrays(NamedTuple):
     seg_w: np.ndarray        # float64[S] threshold shift per unit of accrued funding (price units)
     acct: np.ndarray         # int32[N] account index (ADL counts distinct accounts)
     n_accounts: np.ndarray   # int64[1]
+    # the delta-neutral hedger whose short is one of the positions (hedger_nb.py: HI, HF columns)
+    hedger_i: np.ndarray = NO_HEDGER_I     # int64[3] its short's sorted index (-1: none), market, re-hedge route
+    hedger_f: np.ndarray = NO_HEDGER_F     # float64[6] spot tokens, short size, entry, start price, fee, funding/step
+    hedger_lat: np.ndarray = NO_HEDGER_LAT  # int64[P] re-hedge latency per path (steps >= 1)
 
 
 class MarketArrays(NamedTuple):
@@ -410,3 +415,55 @@ def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Fu
         hedge_limit=(np.full(m, np.inf) if math.isinf(rules.hedge_threshold)
                      else rules.hedge_threshold * oi_usd.sum(axis=1)),
         depth_sched=_depth_schedule(depth_multiplier, band_d, depth.kind, n_steps))
+
+
+@dataclass
+class HedgerConfig:
+    """A delta-neutral hedger (spot long + perp short; the kernel's side: ``hedger_nb.py``).
+
+    ``position`` is the book index of its perp short (a position of the book, added by the caller,
+    e.g. :func:`defi_perps.runs.hedger.with_hedger`); ``spot_qty`` its spot long in index tokens
+    (default: the short's size, delta-neutral). ``latency_steps`` is the re-hedge latency in whole
+    steps (>= 1), one value or one per path. ``route``: ``"spot"`` sells the unhedged spot,
+    ``"perp"`` sells perp on another venue; both walk the market's depth at that step. ``fee`` is the
+    re-hedge's taker fee; ``funding_apr`` what the shorts receive per year (simple; < 0 pays).
+    """
+
+    position: int
+    spot_qty: float | None = None
+    latency_steps: int | np.ndarray = 1
+    route: str = "perp"
+    fee: float = 0.0
+    funding_apr: float = 0.0
+
+
+def prepare_hedger(cfg: HedgerConfig, book: Book, order: np.ndarray, n_paths: int,
+                   step_seconds: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel's ``(hedger_i, hedger_f, hedger_lat)`` arrays (the short's sorted index via ``order``)."""
+    from defi_perps.engine.hedger_nb import HF, HI, Route
+
+    i = int(cfg.position)
+    if not 0 <= i < book.n_positions:
+        raise EngineInputError(f"hedger position {i} is not in the book ({book.n_positions} positions)")
+    if book.side[i] >= 0:
+        raise EngineInputError("the hedger's perp position must be a short")
+    routes = {"spot": Route.SPOT, "perp": Route.PERP}
+    if cfg.route not in routes:
+        raise EngineInputError(f"hedger route {cfg.route!r}: expected spot or perp")
+    lat = np.broadcast_to(np.asarray(cfg.latency_steps, dtype=np.int64), (n_paths,)).copy() \
+        if np.ndim(cfg.latency_steps) == 0 else np.ascontiguousarray(cfg.latency_steps, dtype=np.int64)
+    if lat.shape != (n_paths,) or np.any(lat < 1):
+        raise EngineInputError(f"hedger latency: one whole number of steps >= 1 per path ({n_paths})")
+    if not (math.isfinite(cfg.fee) and 0 <= cfg.fee < 0.1 and math.isfinite(cfg.funding_apr)):
+        raise EngineInputError("hedger fee must be in [0, 0.1) and funding a finite APR")
+    spot = float(book.size[i]) if cfg.spot_qty is None else float(cfg.spot_qty)
+    if not (math.isfinite(spot) and spot >= 0):
+        raise EngineInputError("hedger spot quantity must be a finite number >= 0")
+    j = int(np.flatnonzero(order == i)[0])
+    m = int(book.market[i])
+    hi = np.zeros(len(HI), np.int64)
+    hi[HI.J], hi[HI.MARKET], hi[HI.ROUTE] = j, m, routes[cfg.route]
+    hf = np.zeros(len(HF))
+    hf[HF.SPOT0], hf[HF.QTY], hf[HF.ENTRY], hf[HF.PRICE0] = spot, book.size[i], book.entry_price[i], book.price[m]
+    hf[HF.FEE], hf[HF.FUNDING_STEP] = cfg.fee, cfg.funding_apr * step_seconds / SECONDS_PER_YEAR
+    return hi, hf, lat

@@ -40,6 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from defi_perps.engine import hedger_nb
 from defi_perps.engine._jit import njit, prange
 from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Event, Exec, N_PARTIES, Party, Ranking
 from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
@@ -112,6 +113,7 @@ class Outputs(NamedTuple):
     det_mark: np.ndarray           # float64[D, T + 1, M]
     det_exog: np.ndarray           # float64[D, T + 1, M]
     det_rem: np.ndarray            # float64[D, N] remaining fraction of each position at the end (sorted order)
+    hedger: np.ndarray             # float64[P, hedger_nb.N_H] the hedger's P&L by cause and state (0 rows: none)
 
 
 @njit(inline="always")
@@ -400,6 +402,9 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
                 cscore[i] = rem[cand[i]] * f if cw[i] > 0.0 else 0.0
     # execute
     cp = rules.counterparty
+    hj = pos.hedger_i[0]   # the hedger's short (hedger_nb.HI.J; -1: none)
+    h_q = 0.0
+    h_pnl = 0.0
     q_closed = 0.0
     e_closed = 0.0
     pnl_closed = 0.0
@@ -424,6 +429,9 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
         pnl_closed += pnl_i
         if pnl_i > 0.0:
             win_closed += pnl_i
+        if j == hj:
+            h_q = cq
+            h_pnl = pnl_i
         n_closed += 1
         a = acct_[j]
         if acct_hit[a] == 0:
@@ -438,6 +446,7 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
     if oi_q[m, o] < 1e-12 * oi_before:
         oi_q[m, o] = 0.0
         oi_e[m, o] = 0.0
+    ratio = 1.0
     if bankrupt:
         fill_code = rules.adl_fill
         if fill_code == AdlFill.MARK_UNLESS_FUND_LOW:
@@ -458,7 +467,6 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
         kind_code = Event.ADL_BANKRUPT
     else:
         pool = pool_tok[m] * mark if o == 0 else pool_usd[m]
-        ratio = 1.0
         if win_closed > 0.0 and rules.max_pnl_factor_traders < np.inf:
             side_win = max(pos_pnl, 1e-300)
             ratio = min(1.0, rules.max_pnl_factor_traders * pool / side_win)
@@ -474,6 +482,9 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
         fill = mark
         notional = q_closed * mark
         kind_code = Event.ADL_PNL_FACTOR
+    if h_q > 0.0:   # the hedger's short: what its close paid against the mark (fill, or GMX's profit cap)
+        h_vs = so * h_q * (fill - mark) if bankrupt else -max(h_pnl, 0.0) * (1.0 - ratio)
+        hedger_nb.on_adl(out.hedger, p, h_q, mark, h_vs, fill)
     st[Tot.ADL_NOTIONAL] += notional
     st[Tot.ADL_HAIRCUT] += haircut
     st[Tot.ADL_EVENTS] += 1.0
@@ -540,6 +551,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     liq_count = out.liq_count
     liq_notional = out.liq_notional
     backstop_notional = out.backstop_notional
+    hj = pos.hedger_i[0]   # the hedger's short (hedger_nb.HI.J; -1: none)
     mark = pre
     qcum = 0.0
     i_cum = 0.0
@@ -691,6 +703,8 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                         ints[0] += 1
                     rem[j] = 0.0 if fr >= 1.0 else r - c
                     cq = c * qty_[j]
+                    if j == hj:
+                        hedger_nb.on_liq(out.hedger, p, cq, mark, trader)
                     sum_cpty += cpty
                     sum_cfee += cfee
                     sum_fee += fee
@@ -918,6 +932,12 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     det_row = p if p < n_detail else -1
     fs = np.zeros(2)
     ints = np.zeros(2, np.int64)   # touched positions, accounts hit
+    h_i = pos.hedger_i
+    h_f = pos.hedger_f
+    h_lat = pos.hedger_lat
+    hmk = h_i[hedger_nb.HI.MARKET]
+    if hmk >= 0:
+        hedger_nb.start(h_f, out.hedger, p)
     for m in range(n_m):
         out.min_mark[p, m] = mk.price0[m]
         out.max_mark[p, m] = mk.price0[m]
@@ -1032,6 +1052,11 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                     qcum = q1
                     mark = pre * (1.0 + _sdist(q1, mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m],
                                                bd_all[m], mk.band_n[m]))
+            if m == hmk:   # the hedger re-hedges through this step's depth once its latency has passed
+                q0 = qcum
+                mark, qcum = hedger_nb.rehedge(h_i, h_f, h_lat, out.hedger, p, t, pre, mark, qcum, mk.depth_kind[m], mk.depth_k[m],
+                                               mk.depth_a[m], mk.band_x[m], bd_all[m], band_d[m], sched, mk.band_n[m])
+                busy = busy or qcum != q0
             if busy or hedging:
                 if abs(mark / pre - 1.0) >= MAX_DISTANCE * (1.0 - 1e-12):
                     out.depth_capped[p, m] += 1
@@ -1052,6 +1077,8 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                 if hit:
                     _pnl_factor_check(p, t, m, mark, mk, rules, pos, rem, touched, ints, cand, cscore, cw, acct_hit,
                                       acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, out)
+            if m == hmk:
+                hedger_nb.after_step(h_f, h_lat, out.hedger, p, t, mark)
             mark_lo[m] = min(mark_lo[m], mark)
             mark_hi[m] = max(mark_hi[m], mark)
             lx_lo[m] = min(lx_lo[m], lx)
@@ -1083,6 +1110,8 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
         v = hedge_q[m] * fin - hedge_cost[m]
         par[Party.BROKER] += v
         par[Party.MARKET] -= v
+    if hmk >= 0:
+        hedger_nb.finish(h_f, out.hedger, p, last_mark[hmk])
     for k in range(N_TOT):
         out.totals[p, k] = st[k]
     for k in range(N_PARTIES):

@@ -38,6 +38,7 @@ import numpy as np
 from defi_perps.engine import nb as K
 from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Event, Exec, Party, Ranking
 from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
+from defi_perps.engine.hedger_reference import HedgerTwin
 from defi_perps.engine.rng import PyStream
 
 T = K.Tot
@@ -125,6 +126,9 @@ class _Path:
         self.fund_party = Party.VAULT if rules.bad_debt_absorber == Absorber.VAULT else Party.INSURANCE
         cp = int(rules.counterparty)
         self.cfee_party = Party.POOL if cp == Party.POOL else (Party.BROKER if cp == Party.BROKER else Party.VENUE)
+        self.hj = int(pos.hedger_i[0])   # the hedger's short (-1: none) and its ledger
+        self.h_market = int(pos.hedger_i[1])
+        self.hed = HedgerTwin(pos, p) if self.hj >= 0 else None
 
     # -- helpers -----------------------------------------------------------------------------
     def side_segments(self, m: int, si: int) -> list[int]:
@@ -282,6 +286,7 @@ class _Path:
                 f = min(need / pos_pnl, 1.0)
                 close = [self.rem[c[0]] * f if c[2] > 0.0 else 0.0 for c in cands]
         q_closed = e_closed = pnl_closed = win_closed = 0.0
+        h_q = h_pnl = 0.0
         n_closed = 0
         oi_before = self.oi_q[m][o]
         for i, (j, _, pnl) in enumerate(cands):
@@ -298,6 +303,8 @@ class _Path:
             pnl_closed += pnl_i
             if pnl_i > 0.0:
                 win_closed += pnl_i
+            if j == self.hj:
+                h_q, h_pnl = cq, pnl_i
             n_closed += 1
             a = int(pos.acct[j])
             if a not in self.accounts_hit:
@@ -310,6 +317,7 @@ class _Path:
         if self.oi_q[m][o] < 1e-12 * oi_before:
             self.oi_q[m][o] = 0.0
             self.oi_e[m][o] = 0.0
+        ratio = 1.0
         if bankrupt:
             fill_code = int(r.adl_fill)
             if fill_code == AdlFill.MARK_UNLESS_FUND_LOW:
@@ -327,7 +335,6 @@ class _Path:
             kind_code = Event.ADL_BANKRUPT
         else:
             pool = self.pool_tok[m] * mark if o == 0 else self.pool_usd[m]
-            ratio = 1.0
             if win_closed > 0.0 and r.max_pnl_factor_traders < math.inf:
                 ratio = min(1.0, r.max_pnl_factor_traders * pool / max(pos_pnl, 1e-300))
             haircut = win_closed * (1.0 - ratio)
@@ -342,6 +349,8 @@ class _Path:
             fill = mark
             notional = q_closed * mark
             kind_code = Event.ADL_PNL_FACTOR
+        if h_q > 0.0 and self.hed is not None:
+            self.hed.on_adl(h_q, mark, so * h_q * (fill - mark) if bankrupt else -max(h_pnl, 0.0) * (1.0 - ratio), fill)
         st[T.ADL_NOTIONAL] += notional
         st[T.ADL_HAIRCUT] += haircut
         st[T.ADL_EVENTS] += 1.0
@@ -416,6 +425,8 @@ class _Path:
                     m, j, s, si, c, bs, mark, book_px, extra, fr < 1.0)
                 self.rem[j] = 0.0 if fr >= 1.0 else rem - c
                 q = float(pos.qty[j])
+                if j == self.hj and self.hed is not None:
+                    self.hed.on_liq(c * q, mark, trader)
                 self.oi_q[m][si] -= c * q
                 self.oi_e[m][si] -= c * q * float(pos.entry[j])
                 for key, v in (("cpty", cpty), ("cfee", cfee), ("fee", fee), ("fund", to_fund), ("vault", to_vault),
@@ -542,6 +553,7 @@ class _Path:
         self.hedge_q[m] += dq
         self.hedge_cost[m] += dq * fill
         self.st[T.HEDGE_NOTIONAL] += abs(dq) * fill
+        self.q_hedged = q1   # the flow walked after the broker's hedge (the hedger walks on from it)
         return pre * (1.0 + _sdist(q1, self.mk, m, self.bd))
 
     def run(self, n_steps: int, record_every: int) -> None:
@@ -581,7 +593,13 @@ class _Path:
                 mark, qcum, i_cum = self.cascade(t, m, pre)
                 busy = mark != pre or qcum != 0.0
                 if hedging:
+                    self.q_hedged = qcum
                     mark = self.hedge(m, pre, qcum, i_cum, mark)
+                    qcum = self.q_hedged
+                if self.hed is not None and m == self.h_market:
+                    q0 = qcum
+                    mark, qcum = self.hed.rehedge(t, pre, mark, qcum, mk, m, self.bd)
+                    busy = busy or qcum != q0
                 if (busy or hedging) and abs(mark / pre - 1.0) >= MAX_DISTANCE * (1.0 - 1e-12):
                     out.depth_capped[p, m] += 1
                     self.st[T.DEPTH_CAPPED] += 1.0
@@ -591,6 +609,8 @@ class _Path:
                     trans[m] += (1.0 - float(mk.perm_frac[m])) * lg
                 if r.adl_trigger == AdlTrigger.PNL_FACTOR:
                     self.pnl_factor_check(t, m, mark)
+                if self.hed is not None and m == self.h_market:
+                    self.hed.after_step(t, mark)
                 out.min_mark[p, m] = min(out.min_mark[p, m], mark)
                 out.max_mark[p, m] = max(out.max_mark[p, m], mark)
                 out.min_exog[p, m] = min(out.min_exog[p, m], x)
@@ -617,6 +637,8 @@ class _Path:
         if self.det_row >= 0:
             for j, v in enumerate(self.rem):
                 out.det_rem[self.det_row, j] = v
+        if self.hed is not None:
+            self.hed.finish(out.hedger[p], float(out.final_mark[p, self.h_market]))
         for k in range(K.N_TOT):
             out.totals[p, k] = self.st[k]
         for k in range(len(Party)):

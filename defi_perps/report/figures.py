@@ -280,15 +280,30 @@ def manipulation_cost_profit(data: dict[str, Any], path: Path | None, run_ids: l
 
 
 def hedger_pnl(data: dict[str, Any], path: Path | None, run_ids: list[int]) -> Any:
-    """``data["rows"]``: ``{"cause", "pnl_usd"}`` per cause of the hedger's P&L (funding, ADL, re-hedge, …)."""
+    """The hedger's mean P&L by cause. ``data["venues"]``: ``{"name", "causes": {label: USD}}`` per venue
+    (grouped horizontal bars, one colour per venue); or ``data["rows"]``: ``{"cause", "pnl_usd"}``."""
     plt = _plt()
-    rows = data["rows"]
-    fig, ax = plt.subplots()
-    vals = np.asarray([r["pnl_usd"] for r in rows], dtype=float)
-    ax.bar([r["cause"] for r in rows], vals, color=[style.PALETTE[2] if v >= 0 else style.PALETTE[3] for v in vals])
-    ax.axhline(0, color="#555555", lw=0.8)
-    style.usd_axis(ax, "y")
-    ax.set_ylabel("P&L (USD, mean over paths)")
+    if "venues" in data:
+        venues = data["venues"]
+        labels = list(venues[0]["causes"]) if venues else []
+    else:
+        labels = [r["cause"] for r in data["rows"]]
+        venues = [{"name": "hedger", "causes": {r["cause"]: r["pnl_usd"] for r in data["rows"]}}]
+    fig, ax = plt.subplots(figsize=(8.5, 0.5 * max(len(labels), 4) + 1.5))
+    y = np.arange(len(labels))
+    h = 0.8 / max(len(venues), 1)
+    for k, v in enumerate(venues):
+        vals = np.asarray([v["causes"].get(c, 0.0) for c in labels], dtype=float)
+        ax.barh(y - 0.4 + h * (k + 0.5), vals, height=h, color=style.PALETTE[k % len(style.PALETTE)],
+                label=style.plain(v["name"]))
+    ax.set_yticks(y, [style.plain(c) for c in labels])
+    ax.invert_yaxis()
+    ax.axvline(0, color="#555555", lw=0.8)
+    style.usd_axis(ax, "x")
+    ax.set_xlabel("P&L (USD, mean over paths)")
+    ax.set_ylabel("cause")
+    if len(venues) > 1 or "venues" in data:
+        ax.legend(loc="best", fontsize=8)
     ax.set_title("Delta-neutral hedger: P&L by cause")
     return _finish(fig, path, run_ids)
 

@@ -184,9 +184,8 @@ def dependencies(argv: list[str], book: Any = None) -> dict[str, Any]:
             except UnicodeDecodeError:
                 text = None
             deps["files"][opt] = {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "text": text}
-    venues = _option_value(argv, "--venue")
     spec = _option_value(argv, "--venues")
-    names = [venues] if venues else []
+    names = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--venue"]   # repeatable (hedger)
     if spec is not None:
         names = [v.strip() for v in spec.split(",") if v.strip()]
     elif argv and argv[0] == "compare":

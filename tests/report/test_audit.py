@@ -61,8 +61,20 @@ def test_report_folder_is_complete(audited) -> None:  # type: ignore[no-untyped-
         assert {"rules", "liquidated_notional_usd", "bad_debt_usd", "adl_notional_usd", "paid_by", "tail"} <= set(r)
         assert set(r["paid_by"]) == {"insurance_fund", "pool", "backstop_vault", "broker", "adl", "venue", "uncovered"}
         assert sum(r["paid_by"].values()) == pytest.approx(r["bad_debt_usd"], rel=1e-9, abs=1e-6)
-    # sections whose producers are not in this version are listed, not silently dropped
-    assert {x["key"] for x in s["sections_skipped"]} == {"hedger"}
+    # every section's producer is in this version (none skipped)
+    assert s["sections_skipped"] == []
+    # the hedger section: P&L by cause per venue, its figure, each venue a stored hedger run
+    hed = s["sections"]["hedger"]["data"]
+    assert [r["venue"] for r in hed["venues"]] == ["hyperliquid", "binance"]
+    for r in hed["venues"]:
+        causes = [k for k in r if k.endswith("_usd") and k[:-4] in ("spot_mtm", "perp_mtm", "adl_vs_market",
+                                                                    "liquidation_vs_market", "rehedge_slippage",
+                                                                    "funding", "fees")]
+        assert len(causes) == 7
+        assert sum(r[k] for k in causes) == pytest.approx(r["total_pnl_usd"], rel=1e-9, abs=1e-6)
+        assert r["run_id"] is not None
+    assert (audited.out / "figures/hedger_pnl_by_cause.png").is_file()
+    assert (audited.out / "tables/hedger.csv").is_file()
     # the oracle-manipulation section: one row per market of the snapshot, with its figure
     man = s["sections"]["manipulation"]["data"]
     assert man["venue"] == "gmx-v2" and len(man["markets"]) == len({r["market"] for r in man["markets"]})
@@ -137,7 +149,7 @@ def test_runs_are_stored_and_the_audit_reruns_bit_for_bit(audited) -> None:  # t
     kids = json.loads(r.output)
     assert sorted(k["id"] for k in kids) == s["child_runs"]
     assert all(k["kind"] == k["argv"][0] for k in kids)
-    assert {k["kind"] for k in kids} == {"simulate", "manipulation"}   # every figure's source is a stored run
+    assert {k["kind"] for k in kids} == {"simulate", "manipulation", "hedger"}   # every figure's source is a stored run
     sims = [k for k in kids if k["kind"] == "simulate"]
     show = CliRunner().invoke(main, ["runs", "show", str(sims[0]["id"]), "--db", audited.db, "--json"])
     run = json.loads(show.output)
