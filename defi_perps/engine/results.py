@@ -80,6 +80,8 @@ class SimulationResult:
     threads: int | None = None
     venue: str = "generic"
     venue_info: dict[str, Any] = field(default_factory=dict)   # display name, sources, margin top-up, …
+    withdrawal: Any = None     # engine.liquidity.Withdrawal the run used (None: depth did not withdraw)
+    withdrawal_share: dict[str, Any] | None = None   # runs/withdrawal.py: on vs off on the same seed
 
     # -- per-path views ----------------------------------------------------------------
     @property
