@@ -21,6 +21,7 @@ from defi_perps.commands._common import (
     snapshot_option,
     synthetic_option,
 )
+from defi_perps.commands._withdrawal import resolve_withdrawal, withdrawal_option
 from defi_perps.exceptions import InputError
 from defi_perps.runs.record import record_command_run
 from defi_perps.venues.engine_rules import ADL_POLICIES
@@ -58,6 +59,7 @@ def _load_book(snapshot: int | str | None, book_file: str | None, synthetic: int
               help="Comma-separated venues (names or .toml files).")
 @paths_option()
 @seed_option()
+@withdrawal_option
 @click.option("--adl-policy", default="venue", show_default=True, type=click.Choice(ADL_POLICIES),
               help="How ADL is spread over accounts inside each path ('venue': each venue's own queue ranking).")
 @click.option("--threads", type=click.IntRange(1, 1024), default=None, help="numba threads (default: all).")
@@ -70,7 +72,7 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
             shock: str | None, replay: Path | None, scenario: str | None, horizon: str | None, step: str | None,
             depth_stress: float | None, volatility: float | None, venue_spec: str, n_paths: int, seed: int,
             adl_policy: str, threads: int | None, adl_events: str | None, per_path: bool,
-            as_json: bool) -> None:
+            as_json: bool, withdrawal: str = "off") -> None:
     """Run one book and one shock on several venues and show who bears the loss.
 
     Every venue runs through the one engine (the same code path as `defi-perps simulate --venue V`,
@@ -92,7 +94,7 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)
     with progress_bar("venues × paths", total=len(venues) * n_paths) as bar:
         run = run_compare(book, list[VenueParams | str](venues), setup, n_paths, seed, adl_policy, threads=threads, progress=bar.advance,
-                          notice=lambda msg: click.echo(msg, err=True))
+                          notice=lambda msg: click.echo(msg, err=True), withdrawal=resolve_withdrawal(withdrawal))
     data = run.to_dict(per_path=per_path)
     if adl_events is not None:
         from defi_perps.runs.adl_events import write_adl_events
@@ -117,3 +119,8 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
     title = (f"{src}: {book.n_positions} positions, {book.n_markets} market(s) — {setup.describe()} — "
              f"{n_paths} paths, seed {seed}, ADL policy {adl_policy}")
     console.print(render_table(data, title))
+    from defi_perps.report.withdrawal import withdrawal_lines
+
+    for row in data["venues"]:
+        for line in withdrawal_lines(row, row.get("display")):
+            console.print(line)
