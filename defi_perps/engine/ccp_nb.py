@@ -10,11 +10,11 @@ What a clearing house does differently (parameters and sources: ``venues/params/
   since the last settlement (the clearing house's right to call intraday margin in volatile
   markets). A member that cannot meet the call (equity below maintenance at the settlement price)
   is closed out then, and only then: between settlements nothing is liquidated.
-* **Price limits / circuit breakers.** Against a reference (the last scheduled settlement), when
-  the price moves by the next band of ``price_limits`` or more, trading halts for
-  ``limit_halt_steps`` steps: no close-out fills and no settlement during the halt, then trading
-  resumes with the next band in force (one band per halt; the bands re-arm at each scheduled
-  settlement).
+* **Price limits / circuit breakers.** Against a reference (the start price, then at every new
+  session of ``limit_reset_steps`` steps the last settlement price), when the price moves by the
+  next band of ``price_limits`` or more, trading halts for ``limit_halt_steps`` steps: no close-out
+  fills and no settlement during the halt, then trading resumes with the next band in force (one
+  band per halt; a new session re-arms the bands).
 * **Default waterfall, never ADL.** A close-out's loss beyond the defaulter's margin (its
   collateral, already spent) is paid in turn by the defaulter's guarantee-fund contribution
   (``defaulter_gf_fraction`` × its margin), the clearing house's own capital, the mutualised
@@ -58,6 +58,9 @@ def ccp_state(price0, rules) -> np.ndarray:
 def ccp_gate(cst, m: int, t: int, n_steps: int, pre: float, rules) -> tuple:
     """(halted?, settlement now?) for market ``m`` at step ``t`` before anything trades. A step that
     hits the next price-limit band starts a halt of ``limit_halt_steps`` steps (this one included)."""
+    if rules.limit_reset_steps > 0 and t % rules.limit_reset_steps == 0:
+        cst[m, LIMIT_REF] = cst[m, SETTLE_PX]
+        cst[m, BAND] = 0.0
     if t < cst[m, HALT_UNTIL]:
         return True, False
     lims = rules.price_limits
@@ -74,12 +77,9 @@ def ccp_gate(cst, m: int, t: int, n_steps: int, pre: float, rules) -> tuple:
 
 @njit
 def ccp_settled(cst, m: int, t: int, mark: float, rules) -> None:
-    """After a settlement at ``mark``: a new VM cycle; a scheduled one also re-arms the price limits."""
+    """After a settlement at ``mark``: a new VM cycle."""
     cst[m, SETTLE_PX] = mark
     cst[m, HAIRCUT_USED] = 0.0
-    if t % rules.vm_interval_steps == 0:
-        cst[m, LIMIT_REF] = mark
-        cst[m, BAND] = 0.0
 
 
 @njit

@@ -19,6 +19,9 @@ class ClearingState:
     def gate(self, m: int, t: int, n_steps: int, pre: float) -> tuple[bool, bool]:
         """(halted?, settlement now?)."""
         r = self.r
+        if r.limit_reset_steps > 0 and t % r.limit_reset_steps == 0:
+            self.limit_ref[m] = self.settle_px[m]
+            self.band[m] = 0
         if t < self.halt_until[m]:
             return True, False
         k = self.band[m]
@@ -35,9 +38,6 @@ class ClearingState:
     def settled(self, m: int, t: int, mark: float) -> None:
         self.settle_px[m] = mark
         self.haircut_used[m] = 0.0
-        if t % self.r.vm_interval_steps == 0:
-            self.limit_ref[m] = mark
-            self.band[m] = 0
 
     def waterfall(self, resid: float, margin: float, mark: float, m: int, o: int, oi_q_o: float, par, st,
                   col_gf: int) -> float:

@@ -36,6 +36,7 @@ def ccp_rule_fields(ccp: Ccp, step_seconds: float) -> dict[str, Any]:
         vm_interval_steps=max(1, int(round(ccp.variation_margin_interval_s / step_seconds))),
         intraday_call_move=ccp.intraday_call_move, price_limits=list(ccp.price_limits),
         limit_halt_steps=int(math.ceil(ccp.limit_halt_s / step_seconds)) if ccp.limit_halt_s > 0 else 0,
+        limit_reset_steps=max(1, int(round(ccp.limit_reset_s / step_seconds))) if ccp.limit_reset_s > 0 else 0,
         defaulter_gf_fraction=ccp.guarantee_fund_im_fraction if "defaulter_guarantee_fund" in layers else 0.0,
         ccp_capital=ccp.ccp_capital_usd if "ccp_capital" in layers else 0.0,
         mutual_gf=ccp.mutualised_guarantee_fund_usd if "mutualised_guarantee_fund" in layers else 0.0,

@@ -142,6 +142,7 @@ class Ccp(_Strict):
     intraday_call_move: float = Field(gt=0, default=1.0)       # extra intraday call once the price moved this far
     price_limits: tuple[float, ...] = ()                        # successive limit bands (fractions of reference)
     limit_halt_s: float = Field(ge=0, default=0.0)              # trading halt when a band is hit
+    limit_reset_s: float = Field(ge=0, default=86400.0)         # a new session re-arms the bands (0: never)
     guarantee_fund_im_fraction: float = Field(ge=0)             # a member's GF contribution / its initial margin
     ccp_capital_usd: float = Field(ge=0)                        # CCP's own contribution ("skin in the game")
     mutualised_guarantee_fund_usd: float = Field(ge=0)          # non-defaulters' pre-funded contributions
