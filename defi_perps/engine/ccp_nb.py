@@ -14,7 +14,11 @@ What a clearing house does differently (parameters and sources: ``venues/params/
   session of ``limit_reset_steps`` steps the last settlement price), when the price moves by the
   next band of ``price_limits`` or more, trading halts for ``limit_halt_steps`` steps: no close-out
   fills and no settlement during the halt, then trading resumes with the next band in force (one
-  band per halt; a new session re-arms the bands).
+  band per halt; a new session re-arms the bands). The last band is a hard limit: while the price
+  is beyond it nothing trades (CME: "trading will not be permitted outside the 20%"); a market
+  still locked at the horizon's end is counted (``LOCKED_AT_END``): its positions are marked at the
+  final price like every open position, but a loss past a member's margin there has not been
+  closed out, so it is not (yet) a default the waterfall pays.
 * **Default waterfall, never ADL.** A close-out's loss beyond the defaulter's margin (its
   collateral, already spent) is paid in turn by the defaulter's guarantee-fund contribution
   (``defaulter_gf_fraction`` × its margin), the clearing house's own capital, the mutualised
@@ -65,11 +69,14 @@ def ccp_gate(cst, m: int, t: int, n_steps: int, pre: float, rules) -> tuple:
         return True, False
     lims = rules.price_limits
     k = int(cst[m, BAND])
-    if k < lims.size and abs(pre / cst[m, LIMIT_REF] - 1.0) >= lims[k]:
+    move = abs(pre / cst[m, LIMIT_REF] - 1.0)
+    if k < lims.size and move >= lims[k]:
         cst[m, BAND] = k + 1.0
         if rules.limit_halt_steps > 0:
             cst[m, HALT_UNTIL] = float(t + rules.limit_halt_steps)
             return True, False
+    elif k >= lims.size and lims.size > 0 and move >= lims[lims.size - 1]:
+        return True, False   # beyond the last (hard) limit: no trading
     settle = (t % rules.vm_interval_steps == 0 or t == n_steps
               or abs(pre / cst[m, SETTLE_PX] - 1.0) >= rules.intraday_call_move)
     return False, settle

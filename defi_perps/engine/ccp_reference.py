@@ -26,11 +26,14 @@ class ClearingState:
             return True, False
         k = self.band[m]
         lims = r.price_limits
-        if k < len(lims) and abs(pre / self.limit_ref[m] - 1.0) >= float(lims[k]):
+        move = abs(pre / self.limit_ref[m] - 1.0)
+        if k < len(lims) and move >= float(lims[k]):
             self.band[m] = k + 1
             if r.limit_halt_steps > 0:
                 self.halt_until[m] = t + int(r.limit_halt_steps)
                 return True, False
+        elif k >= len(lims) and len(lims) > 0 and move >= float(lims[-1]):
+            return True, False
         settle = (t % r.vm_interval_steps == 0 or t == n_steps
                   or abs(pre / self.settle_px[m] - 1.0) >= r.intraday_call_move)
         return False, settle

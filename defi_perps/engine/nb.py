@@ -86,6 +86,7 @@ class _Tot(NamedTuple):
     DEFAULTER_MARGIN: int = 30  # margin the defaulters lost (the waterfall's first layer, before bad debt)
     HALT_STEPS: int = 31        # market-steps halted by a price limit
     SETTLEMENTS: int = 32       # market-steps that settled variation margin
+    LOCKED_AT_END: int = 33     # markets still halted (beyond the hard price limit) at the horizon's end
 
 
 Tot = _Tot()
@@ -1033,6 +1034,7 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
             if ccp_on:   # close-outs only at a settlement, none while a price limit halts trading
                 halted, settle = ccp_gate(cst, m, t, n_steps, pre, rules)
                 st[Tot.HALT_STEPS] += 1.0 if halted else 0.0
+                st[Tot.LOCKED_AT_END] += 1.0 if halted and t == n_steps else 0.0
                 busy = busy and settle
             if (sched_on or wd_on) and (busy or hedging):
                 band_depth_now(band_now, band_d, sched, t, m, ls, mk.wd_exp, wd_on)

@@ -598,6 +598,7 @@ class _Path:
                 if self.ccp is not None:
                     halted, settle = self.ccp.gate(m, t, n_steps, pre)
                     self.st[T.HALT_STEPS] += 1.0 if halted else 0.0
+                    self.st[T.LOCKED_AT_END] += 1.0 if halted and t == n_steps else 0.0
                 if self.ccp is None or settle:
                     mark, qcum, i_cum = self.cascade(t, m, pre)
                 else:

@@ -182,6 +182,8 @@ class SimulationResult:
         paid = self.paid_by()
         return {"clearing_house": {
             "settlements_mean": float(t["settlements"].mean()), "halted_market_steps_mean": float(t["halt_steps"].mean()),
+            # beyond the hard limit at the end: not closed out, so a loss past margin there is not yet a default
+            "locked_markets_at_end_mean": float(t["locked_at_end"].mean()),
             "defaulter_margin_usd": float(t["defaulter_margin"].mean()),
             "waterfall_usd": {k: float(paid[k].mean()) for k in layers},
             "uncovered_usd": float(t["uncovered"].mean()), "adl_notional_usd": float(t["adl_notional"].mean())}}

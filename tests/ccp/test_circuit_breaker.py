@@ -51,12 +51,13 @@ def test_price_limit_halts_close_outs_then_trading_resumes(engine):
     # -6.6 % at step 3 hits the 5 % band: halted at steps 3 and 4, the close-out fills at step 5 (-10.8 %)
     assert step == 5
     assert r.outputs.det_mark[0, 5, 0] == pytest.approx(100.0 * 0.76 ** (5 / 12), rel=1e-6)
-    # -14.8 % at step 7 hits the 13 % band: a second halt (steps 7, 8); 4 halted market-steps in all
-    assert r.totals["halt_steps"][0] == 4.0
+    # -14.8 % at step 7 hits the 13 % band: a second halt (steps 7, 8); the last band is a hard limit
+    # (CME: no trading outside the 20 %), so steps 9-12, still beyond it, do not trade either
+    assert r.totals["halt_steps"][0] == 8.0
     # without the halt the close-out is at -6.6 %: the halt made the defaulter's loss larger
     _, free = _close_out_step(_rules(), engine)
     assert r.parties()["traders"][0] < free.parties()["traders"][0]
-    assert math.isclose(r.totals["settlements"][0], 12 - 4)
+    assert math.isclose(r.totals["settlements"][0], 12 - 8)
 
 
 def test_kernel_and_twin_agree_on_halts_and_settlements():
@@ -74,3 +75,16 @@ def test_kernel_and_twin_agree_on_halts_and_settlements():
                      engine=e) for e in ENGINES)
     assert_outputs_close(a.outputs, b.outputs)
     assert a.totals["halt_steps"].sum() > 0 and a.totals["paid_ccp_capital"].sum() > 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_last_band_is_a_hard_limit_until_the_price_comes_back_inside(engine):
+    # prices 100, 97.25, 94.57, 91.97, 89.44, 86.98, 84.59, 82.26, 80.00, 82.27, 84.61, 87.02, 89.50
+    book = _book()
+    base = shock_base_path("-20%@8m,+40%@12m", book.market_names, 12, 60.0)
+    cfg = SimulationConfig(n_paths=1, n_steps=12, seed=1, n_detail=1)
+    r = simulate(book, _rules(price_limits=[0.05, 0.13], limit_halt_steps=1), PriceModel(volatility=0.0), DEEP, None,
+                 cfg, base_log=base, engine=engine)
+    # halted: step 2 (5 % band), step 5 (13 % band), steps 6-10 (beyond the hard 13 %); 11 and 12 are back inside
+    assert r.totals["halt_steps"][0] == 7.0
+    assert r.totals["settlements"][0] == 5.0   # steps 1, 3, 4, 11, 12

@@ -65,11 +65,13 @@ def test_oct10_hyperliquid_deleverages_the_clearing_house_does_not(record):
     # the -13 … -55 % crash crosses the 7 % and 13 % limits: trading halted; intraday calls settled
     assert ch["halted_market_steps_mean"] >= 2 * len(book.market_names)
     assert ch["settlements_mean"] > len(book.market_names)
-    # 4x leverage: the alt crash (-55 %) takes close-outs past their margin; the waterfall pays, in order
-    wf = ch["waterfall_usd"]
-    assert ch["defaulter_margin_usd"] > 0 and wf["defaulter_guarantee_fund"] > 0
-    assert wf["mutualised_guarantee_fund"] == 0 and wf["vm_gains_haircut"] == 0   # CCP capital was enough
+    # the alt crash (-55 %) runs past the hard 20 % limit: that market is still locked at the end
+    assert ch["locked_markets_at_end_mean"] >= 1
+    # 4x leverage, maintenance 20 %: a close-out at a settlement loses less than its margin on BTC/ETH, so
+    # nothing reaches the waterfall beyond the defaulters' own margin, and nobody is deleveraged
     assert row["paid_by"]["adl"] == 0 and row["paid_by"]["uncovered"] == 0
+    assert sum(ch["waterfall_usd"].values()) == pytest.approx(row["bad_debt_usd"], abs=1e-6)
+    assert ccp.totals["liquidations"].mean() > 0
     par = ccp.outputs.parties
     assert np.all(np.abs(par.sum(axis=1)) <= 1e-9 * np.abs(par).max(axis=1))
 
