@@ -34,7 +34,7 @@ class Withdrawal:
     k_drawdown: float = 5.0
     k_adl: float = 10.0
     recovery_half_life_s: float = 900.0
-    min_multiplier: float = 0.01
+    min_multiplier: float = 0.02
     full_withdrawal_distance: float = 0.005
     band_decay: float = 0.77
     inventory_half_life_s: float = 600.0
@@ -65,8 +65,9 @@ class Withdrawal:
         return asdict(self)
 
 
-def parse_withdrawal(text: str, origin: str) -> Withdrawal:
-    """One withdrawal TOML (``[withdrawal]`` values, ``[sources]`` for each); one-line errors."""
+def parse_withdrawal(text: str, origin: str, base: Withdrawal | None = None) -> Withdrawal:
+    """One withdrawal TOML (``[withdrawal]`` values, ``[sources]`` for each); keys it leaves out keep
+    ``base``'s values (the built-in file's, for a user's file); one-line errors."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -83,7 +84,8 @@ def parse_withdrawal(text: str, origin: str) -> Withdrawal:
     if missing:
         raise ConfigError(f"withdrawal file {origin}: parameter 'withdrawal.{missing[0]}' has no entry in [sources]")
     values = {k: (float(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in body.items()}
-    return Withdrawal(**values, source=origin).check()
+    start = {k: v for k, v in asdict(base).items() if k != "source"} if base is not None else {}
+    return Withdrawal(**{**start, **values, "source": origin}).check()
 
 
 def load_withdrawal(path: str | Path | None = None) -> Withdrawal:
@@ -95,7 +97,7 @@ def load_withdrawal(path: str | Path | None = None) -> Withdrawal:
     if not p.is_file():
         raise ConfigError(f"withdrawal file {p} does not exist")
     try:
-        return parse_withdrawal(p.read_text(encoding="utf-8"), str(p))
+        return parse_withdrawal(p.read_text(encoding="utf-8"), str(p), load_withdrawal())
     except UnicodeDecodeError:
         raise ConfigError(f"withdrawal file {p}: not UTF-8 text") from None
 
