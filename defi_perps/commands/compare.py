@@ -22,6 +22,7 @@ from defi_perps.commands._common import (
     snapshot_option,
     synthetic_option,
 )
+from defi_perps.commands._withdrawal import resolve_withdrawal, withdrawal_option
 from defi_perps.exceptions import InputError
 from defi_perps.runs.record import record_command_run
 from defi_perps.venues.engine_rules import ADL_POLICIES
@@ -59,6 +60,7 @@ def _load_book(snapshot: int | str | None, book_file: str | None, synthetic: int
               help="Comma-separated venues (names or .toml files).")
 @paths_option()
 @seed_option()
+@withdrawal_option
 @click.option("--adl-policy", default="venue", show_default=True, type=click.Choice(ADL_POLICIES),
               help="How ADL is spread over accounts inside each path ('venue': each venue's own queue ranking).")
 @click.option("--threads", type=click.IntRange(1, 1024), default=None, help="numba threads (default: all).")
@@ -78,7 +80,8 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
             shock: str | None, replay: Path | None, scenario: str | None, horizon: str | None, step: str | None,
             depth_stress: float | None, volatility: float | None, venue_spec: str, n_paths: int, seed: int,
             adl_policy: str, threads: int | None, adl_events: str | None, per_path: bool,
-            hedge_usd: float | None, hedge_leverage: float, hedge_latency: str, as_json: bool) -> None:
+            hedge_usd: float | None, hedge_leverage: float, hedge_latency: str, as_json: bool,
+            withdrawal: str = "off") -> None:
     """Run one book and one shock on several venues and show who bears the loss.
 
     Every venue runs through the one engine (the same code path as `defi-perps simulate --venue V`,
@@ -100,7 +103,7 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)
     with progress_bar("venues × paths", total=len(venues) * n_paths) as bar:
         run = run_compare(book, list[VenueParams | str](venues), setup, n_paths, seed, adl_policy, threads=threads, progress=bar.advance,
-                          notice=lambda msg: click.echo(msg, err=True))
+                          notice=lambda msg: click.echo(msg, err=True), withdrawal=resolve_withdrawal(withdrawal))
     data = run.to_dict(per_path=per_path)
     if hedge_usd is not None:   # the hedger's P&L per venue (runs/hedger.py)
         from defi_perps.runs.hedger import compare_rows
@@ -138,3 +141,8 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
         from defi_perps.report.hedger import render_compare_hedger
 
         console.print(render_compare_hedger(data["hedger"]))
+    from defi_perps.report.withdrawal import withdrawal_lines
+
+    for row in data["venues"]:
+        for line in withdrawal_lines(row, row.get("display")):
+            console.print(line)

@@ -20,6 +20,7 @@ from defi_perps.commands._common import (
     snapshot_option,
     synthetic_option,
 )
+from defi_perps.commands._withdrawal import resolve_withdrawal, withdrawal_option
 from defi_perps.exceptions import InputError
 from defi_perps.runs.record import record_command_run
 from defi_perps.venues.engine_rules import ADL_POLICIES
@@ -45,6 +46,7 @@ def _notice(message: str) -> None:
               help="How ADL is spread over the deleveraged side's accounts inside each path ('venue': a queue in "
                    "the venue's own ranking order).")
 @seed_option()
+@withdrawal_option
 @click.option("--threads", type=click.IntRange(1, 1024), default=None, help="numba threads (default: all).")
 @click.option("--include-paths", is_flag=True, help="With --json, include per-path arrays.")
 @click.option("--detail-paths", type=click.IntRange(0, 10_000), default=8, show_default=True,
@@ -54,7 +56,7 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
              db_url: str | None, n_paths: int, horizon: str | None, step: str | None, shock: str | None,
              replay: Path | None, scenario: str | None, depth_stress: float | None, venue: str | None,
              adl_policy: str, volatility: float | None, seed: int, threads: int | None, include_paths: bool,
-             detail_paths: int, as_json: bool) -> None:
+             detail_paths: int, as_json: bool, withdrawal: str = "off") -> None:
     """Monte Carlo of liquidation cascades under shallow liquidity, under one venue's rules.
 
     Exactly one of --snapshot, --book, --synthetic picks the book; at most one of --shock,
@@ -81,7 +83,8 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)
     with progress_bar("simulating paths", n_paths) as bar:
         run = run_simulate(book, setup, venue, n_paths=n_paths, seed=seed, adl_policy=adl_policy, threads=threads,
-                           detail_paths=detail_paths, progress=bar.advance, notice=_notice)
+                           detail_paths=detail_paths, progress=bar.advance, notice=_notice,
+                           withdrawal=resolve_withdrawal(withdrawal))
     data = run.to_dict(include_paths=include_paths)
     record_command_run(data, book)   # stored run: `defi-perps runs show|rerun ID`
     if as_json:
@@ -90,6 +93,10 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
         from defi_perps.report.simulation import render_summary
 
         render_summary(data)
+        from defi_perps.report.withdrawal import withdrawal_lines
+
+        for line in withdrawal_lines(data):
+            click.echo(line)
 
 
 def _snapshot_id(raw: int | str | None) -> int:

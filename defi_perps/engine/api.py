@@ -27,6 +27,7 @@ from defi_perps.engine._jit import jit_disabled, kernel_cache_dir, kernels_cache
 from defi_perps.engine.codes import N_PARTIES
 from defi_perps.engine.inputs import (DepthSpec, Funding, HedgerConfig, PriceModel, prepare_hedger, prepare_markets,
                                      prepare_positions)
+from defi_perps.engine.liquidity import Withdrawal
 from defi_perps.engine.results import SimulationResult
 from defi_perps.engine.rules import GENERIC, MAX_PENDING, VenueRules
 from defi_perps.exceptions import EngineInputError
@@ -93,7 +94,8 @@ def allocate_outputs(n_paths: int, n_markets: int, n_steps: int, record_every: i
         det_liq_notional=np.zeros((d, n_steps, m, 2)), det_liq_count=np.zeros((d, n_steps, m, 2), np.int64),
         det_mark=np.zeros((d, n_steps + 1, m)),
         det_exog=np.zeros((d, n_steps + 1, m)), det_rem=np.ones((d, n_positions)),
-        hedger=np.zeros((p if hedger else 0, hedger_nb.N_H)))
+        hedger=np.zeros((p if hedger else 0, hedger_nb.N_H)),
+        wd_min=np.ones((p, m)), wd_thin=np.zeros((p, m), np.int64), det_wd=np.ones((d, n_steps + 1, m)))
 
 
 def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None = None,
@@ -104,7 +106,8 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
              notice: Callable[[str], None] | None = None,
              adl_observer: Callable[[dict, list], None] | None = None,
              depth_multiplier: np.ndarray | None = None,
-             thresholds: np.ndarray | None = None, hedger: HedgerConfig | None = None) -> SimulationResult:
+             thresholds: np.ndarray | None = None, hedger: HedgerConfig | None = None,
+             withdrawal: Withdrawal | None = None) -> SimulationResult:
     """Run the Monte Carlo; ``engine`` is ``"auto"`` (kernel unless JIT is disabled), ``"numba"``
     or ``"reference"`` (the plain-Python twin). ``base_log`` is the deterministic log-price path
     ``float64[n_steps + 1, M]`` (shock or replay) the stochastic part rides on. ``position_mm``:
@@ -117,7 +120,9 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
     ``thresholds`` (float64[N], book order, NaN = unknown): each position's exact trigger price from
     the protocol's math (GMX v2), used instead of the engine's formula where finite. ``hedger``: a
     delta-neutral hedger whose perp short is one of the book's positions (``result.outputs.hedger``
-    holds its P&L by cause per path, columns ``hedger_nb.H``)."""
+    holds its P&L by cause per path, columns ``hedger_nb.H``). ``withdrawal``
+    (:func:`defi_perps.engine.liquidity.load_withdrawal`; None = off): the makers' depth withdraws
+    with volatility, their drawdown and ADL against them, and recovers (on top of the schedule)."""
     config = config or SimulationConfig()
     config.check()
     model = model or PriceModel()
@@ -138,7 +143,8 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
                                f"needs more than {MAX_DETAIL_BYTES // 2**20} MiB; use fewer detail paths")
     book.validate()
     pos, order = prepare_positions(book, rules, position_mm, thresholds)
-    mk = prepare_markets(book, rules, depth, funding, config.step_seconds, depth_multiplier, config.n_steps)
+    mk = prepare_markets(book, rules, depth, funding, config.step_seconds, depth_multiplier, config.n_steps,
+                         withdrawal)
     ma = model.arrays(book.n_markets, config.n_steps, config.step_seconds, base_log)
     if hedger is not None:
         h_i, h_f, h_lat = prepare_hedger(hedger, book, order, config.n_paths, config.step_seconds)
@@ -180,7 +186,7 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
     return SimulationResult(book=book, rules=rules, config=config, model=model, depth=depth, outputs=out,
                             record_every=record_every, engine="reference" if use_reference else "numba",
                             scenario=scenario or {}, position_order=order,
-                            threads=None if use_reference else n_threads)
+                            threads=None if use_reference else n_threads, withdrawal=withdrawal)
 
 
 def _threads() -> int:

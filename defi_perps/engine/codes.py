@@ -92,6 +92,13 @@ class _Party(NamedTuple):
     VAULT: int = 7            # backstop vault (Hyperliquid HLP liquidator)
     VENUE: int = 8            # the exchange / keepers: fees it keeps
     UNCOVERED: int = 9        # bad debt nobody paid: what the counterparties were not paid
+    # a regulated clearing house's default waterfall (venue ``ccp``, engine/ccp_nb.py), after the
+    # defaulter's own margin (its collateral, booked under TRADERS):
+    DEFAULTER_GF: int = 10    # the defaulter's guarantee-fund contribution
+    CCP_CAPITAL: int = 11     # the clearing house's own capital ("skin in the game")
+    GUARANTEE_FUND: int = 12  # the non-defaulting members' mutualised guarantee fund
+    ASSESSMENTS: int = 13     # calls on the non-defaulting members (capped)
+    VM_HAIRCUT: int = 14      # last resort: winners' variation-margin gains withheld (never ADL)
 
 
 MmKind = _MmKind()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -75,6 +75,9 @@ class MarketArrays(NamedTuple):
     hedge_limit: np.ndarray       # float64[M] B-book: net exposure (USD) the broker keeps unhedged
     depth_sched: np.ndarray       # float64[T + 1, B] each band's depth multiplier at each step (a scenario's
     #                               [[depth_schedule]]); one row of ones = depth constant over the path
+    wd_par: np.ndarray            # float64[N_WD_PAR] liquidity withdrawal parameters (engine/liquidity_nb.py); [0] = 0: off
+    wd_exp: np.ndarray            # float64[M, B] each band's withdrawal exponent (near mid 1, wide bands less)
+    wd_cap: np.ndarray            # float64[M] the makers' capital (USD) their drawdown and ADL are measured against
 
 
 class ModelArrays(NamedTuple):
@@ -338,9 +341,11 @@ def _depth_schedule(mult: np.ndarray | None, band_d: np.ndarray, kind: str, n_st
 
 def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Funding | None,
                     step_seconds: float, depth_multiplier: np.ndarray | None = None,
-                    n_steps: int | None = None) -> MarketArrays:
+                    n_steps: int | None = None, withdrawal: Any = None) -> MarketArrays:
     """Per-market arrays. ``depth_multiplier`` (float64[n_steps + 1, B], a scenario's depth
-    schedule) multiplies each band's depth at each step; the kernel applies row ``t`` at step ``t``."""
+    schedule) multiplies each band's depth at each step; the kernel applies row ``t`` at step ``t``.
+    ``withdrawal`` (:class:`~defi_perps.engine.liquidity.Withdrawal`, None = off): the makers' depth
+    that withdraws as state of the path, on top of the schedule."""
     m = book.n_markets
     # open interest per (market, side), in chunks (no per-position temporaries of the whole book)
     oi_qty = np.zeros(2 * m)
@@ -414,7 +419,8 @@ def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Fu
         trans_decay=np.full(m, _depth.decay_per_step(depth.transient_half_life_steps)),
         hedge_limit=(np.full(m, np.inf) if math.isinf(rules.hedge_threshold)
                      else rules.hedge_threshold * oi_usd.sum(axis=1)),
-        depth_sched=_depth_schedule(depth_multiplier, band_d, depth.kind, n_steps))
+        depth_sched=_depth_schedule(depth_multiplier, band_d, depth.kind, n_steps),
+        **_withdrawal_arrays(withdrawal, depth.kind, band_x, band_d, step_seconds))
 
 
 @dataclass
@@ -467,3 +473,10 @@ def prepare_hedger(cfg: HedgerConfig, book: Book, order: np.ndarray, n_paths: in
     hf[HF.SPOT0], hf[HF.QTY], hf[HF.ENTRY], hf[HF.PRICE0] = spot, book.size[i], book.entry_price[i], book.price[m]
     hf[HF.FEE], hf[HF.FUNDING_STEP] = cfg.fee, cfg.funding_apr * step_seconds / SECONDS_PER_YEAR
     return hi, hf, lat
+
+
+def _withdrawal_arrays(withdrawal: Any, kind: str, band_x: np.ndarray, band_d: np.ndarray,
+                       step_seconds: float) -> dict[str, np.ndarray]:
+    from defi_perps.engine.liquidity import withdrawal_arrays
+
+    return withdrawal_arrays(withdrawal, kind, band_x, band_d, step_seconds)

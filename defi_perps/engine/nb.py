@@ -46,6 +46,8 @@ from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, De
 from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
 from defi_perps.engine.exogenous import exog_step
 from defi_perps.engine.rng import path_state
+from defi_perps.engine.ccp_nb import ccp_gate, ccp_settled, ccp_state, ccp_waterfall
+from defi_perps.engine.liquidity_nb import WD_ON, WD_THIN, band_depth_now, liquidity_state, liquidity_update
 
 
 class _Tot(NamedTuple):
@@ -76,6 +78,16 @@ class _Tot(NamedTuple):
     DEPTH_CAPPED: int = 22     # market-steps whose walk went past the depth curve's end
     NONCONVERGED: int = 23     # steps whose cascade hit max_cascade_iterations
     ITERATIONS: int = 24       # cascade iterations that liquidated something
+    # a clearing house's waterfall (venue ccp, engine/ccp_nb.py), in layer order
+    PAID_DEFAULTER_GF: int = 25
+    PAID_CCP_CAPITAL: int = 26
+    PAID_GUARANTEE_FUND: int = 27
+    PAID_ASSESSMENTS: int = 28
+    PAID_VM_HAIRCUT: int = 29
+    DEFAULTER_MARGIN: int = 30  # margin the defaulters lost (the waterfall's first layer, before bad debt)
+    HALT_STEPS: int = 31        # market-steps halted by a price limit
+    SETTLEMENTS: int = 32       # market-steps that settled variation margin
+    LOCKED_AT_END: int = 33     # markets still halted (beyond the hard price limit) at the horizon's end
 
 
 Tot = _Tot()
@@ -114,6 +126,9 @@ class Outputs(NamedTuple):
     det_exog: np.ndarray           # float64[D, T + 1, M]
     det_rem: np.ndarray            # float64[D, N] remaining fraction of each position at the end (sorted order)
     hedger: np.ndarray             # float64[P, hedger_nb.N_H] the hedger's P&L by cause and state (0 rows: none)
+    wd_min: np.ndarray             # float64[P, M] lowest near-mid depth the makers quoted (withdrawal, 1 = normal)
+    wd_thin: np.ndarray            # int64[P, M] steps with near-mid depth below the thin level (withdrawal.toml)
+    det_wd: np.ndarray             # float64[D, T + 1, M] the makers' near-mid depth multiplier by step
 
 
 @njit(inline="always")
@@ -500,7 +515,7 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
 @njit
 def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q,
              oi_e, pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr, ex_bs, cand,
-             cscore, cw, acct_hit, acct_list, out, det_row: int) -> float:
+             cscore, cw, acct_hit, acct_list, out, det_row: int, cst) -> float:
     # unpack once: reading arrays out of the NamedTuples inside the loops costs a refcount per access
     thr_ = pos.thr
     qty_ = pos.qty
@@ -639,6 +654,8 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
         u1 = 0.0
         b0 = 0.0
         b1 = 0.0
+        gm0 = 0.0   # margin of the positions that went bankrupt (a clearing house's first layer)
+        gm1 = 0.0
         dq0 = 0.0
         dq1 = 0.0
         de0 = 0.0
@@ -727,6 +744,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                         bd0 += bad
                         if bad > 0.0:
                             bq0 += cq
+                            gm0 -= trader
                         n0 += 1
                         u0 += notional
                         if bs:
@@ -737,6 +755,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                         bd1 += bad
                         if bad > 0.0:
                             bq1 += cq
+                            gm1 -= trader
                         n1 += 1
                         u1 += notional
                         if bs:
@@ -797,6 +816,10 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
             st[Tot.BAD_DEBT] += b
             out.bad_debt[p, m] += b
             resid = b
+            if rules.ccp:
+                gm = gm0 if si == 0 else gm1
+                st[Tot.DEFAULTER_MARGIN] += gm
+                resid = ccp_waterfall(resid, gm, mark, m, o, oi_q[m, o], cst, rules, par, st, Tot.PAID_DEFAULTER_GF)
             if trigger == AdlTrigger.NEGATIVE_EQUITY:
                 resid = _adl(Event.ADL_BANKRUPT, p, t, m, o, bq, resid, mark, fund, pos, rules, rem, touched, ints,
                              cand, cscore, cw, acct_hit, acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, out)
@@ -986,9 +1009,12 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     sched = mk.depth_sched
     n_rows = sched.shape[0]
     sched_on = n_rows > 1
-    n_b = band_d.shape[1]
     band_now = band_d.copy()
-    bd_all = band_now if sched_on else band_d
+    wd_on = mk.wd_par[WD_ON] > 0.0
+    bd_all = band_now if sched_on or wd_on else band_d
+    ls = liquidity_state(price0, mk.wd_par)
+    ccp_on = rules.ccp
+    cst = ccp_state(price0, rules)
     for t in range(1, n_steps + 1):
         exog_step(state, mu, sigma, beta, ga, gb, model.jump_prob, model.jump_mean, model.jump_std, logx, h, n_m)
         for m in range(n_m):
@@ -1024,18 +1050,24 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                             break
             qcum = 0.0
             i_cum = 0.0
-            if sched_on and (busy or hedging):
-                row = t if t < n_rows else n_rows - 1
-                for b in range(n_b):
-                    band_now[m, b] = band_d[m, b] * sched[row, b]
+            settle = False
+            if ccp_on:   # close-outs only at a settlement, none while a price limit halts trading
+                halted, settle = ccp_gate(cst, m, t, n_steps, pre, rules)
+                st[Tot.HALT_STEPS] += 1.0 if halted else 0.0
+                st[Tot.LOCKED_AT_END] += 1.0 if halted and t == n_steps else 0.0
+                busy = busy and settle
+            if (sched_on or wd_on) and (busy or hedging):
+                band_depth_now(band_now, band_d, sched, t, m, ls, mk.wd_exp, wd_on)
             if not busy:
                 mark = pre
             else:
                 mark = _cascade(p, t, m, pre, pos, mk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
                                 pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr,
-                                ex_bs, cand, cscore, cw, acct_hit, acct_list, out, det_row)
+                                ex_bs, cand, cscore, cw, acct_hit, acct_list, out, det_row, cst)
                 qcum = fs[0]
                 i_cum = fs[1]
+            liq_q = qcum   # the liquidations' own flow this step (what the makers react to)
+            liq_i = i_cum
             if hedging:
                 # the broker's net exposure: short its internalised share of the clients' net position
                 expo = hedge_q[m] - alpha * (oi_q[m, 0] - oi_q[m, 1])
@@ -1079,6 +1111,16 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                                       acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, out)
             if m == hmk:
                 hedger_nb.after_step(h_f, h_lat, out.hedger, p, t, mark)
+            if settle:
+                ccp_settled(cst, m, t, mark, rules)
+                st[Tot.SETTLEMENTS] += 1.0
+            if wd_on:   # the makers react to this step (their depth for the next): engine/liquidity_nb.py
+                w = liquidity_update(ls, m, mark, pre, liq_q, liq_i,
+                                     out.adl_notional[p, m, 0] + out.adl_notional[p, m, 1], mk.wd_par, mk.wd_cap[m])
+                out.wd_min[p, m] = min(out.wd_min[p, m], w)
+                out.wd_thin[p, m] += 1 if w < mk.wd_par[WD_THIN] else 0
+                if det_row >= 0:
+                    out.det_wd[det_row, t, m] = w
             mark_lo[m] = min(mark_lo[m], mark)
             mark_hi[m] = max(mark_hi[m], mark)
             lx_lo[m] = min(lx_lo[m], lx)

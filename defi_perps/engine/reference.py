@@ -36,6 +36,8 @@ import math
 import numpy as np
 
 from defi_perps.engine import nb as K
+from defi_perps.engine.ccp_reference import ClearingState
+from defi_perps.engine.liquidity import MakerState
 from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Event, Exec, Party, Ranking
 from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
 from defi_perps.engine.hedger_reference import HedgerTwin
@@ -129,6 +131,9 @@ class _Path:
         self.hj = int(pos.hedger_i[0])   # the hedger's short (-1: none) and its ledger
         self.h_market = int(pos.hedger_i[1])
         self.hed = HedgerTwin(pos, p) if self.hj >= 0 else None
+        self.wd_on = float(mk.wd_par[0]) > 0.0   # liquidity that withdraws (engine/liquidity.py)
+        self.makers = MakerState(mk.price0, mk.wd_par)
+        self.ccp = ClearingState(mk.price0, rules) if rules.ccp else None   # engine/ccp_reference.py
 
     # -- helpers -----------------------------------------------------------------------------
     def side_segments(self, m: int, si: int) -> list[int]:
@@ -415,6 +420,7 @@ class _Path:
             book_px = pre * (1.0 + avg)
             # pass 2: execute
             bd, bq, n_liq, usd, bsn = [0.0, 0.0], [0.0, 0.0], [0, 0], [0.0, 0.0], [0.0, 0.0]
+            gm = [0.0, 0.0]   # margin of the positions that went bankrupt (a clearing house's first layer)
             sums = {"cpty": 0.0, "cfee": 0.0, "fee": 0.0, "fund": 0.0, "vault": 0.0, "trader": 0.0}
             for j, g, si, fr, bs, k in items:
                 s = 1.0 if si == 0 else -1.0
@@ -440,6 +446,7 @@ class _Path:
                 bd[si] += bad
                 if bad > 0.0:
                     bq[si] += c * q
+                    gm[si] -= trader
                 n_liq[si] += 1
                 usd[si] += notional
                 if bs:
@@ -476,6 +483,10 @@ class _Path:
                 st[T.BAD_DEBT] += b
                 out.bad_debt[p, m] += b
                 resid = b
+                if self.ccp is not None:
+                    st[T.DEFAULTER_MARGIN] += gm[si]
+                    resid = self.ccp.waterfall(resid, gm[si], mark, m, o, self.oi_q[m][o], par, st,
+                                               T.PAID_DEFAULTER_GF)
                 if trig == AdlTrigger.NEGATIVE_EQUITY:
                     resid = self.adl(Event.ADL_BANKRUPT, t, m, o, bq[si], resid, mark, fund)
                 floor = (1.0 + r.fund_drawdown) * st[T.FUND_PEAK] if trig == AdlTrigger.FUND_DRAWDOWN else 0.0
@@ -590,8 +601,22 @@ class _Path:
                 self.phi[m][0] += float(mk.accrual[m, 0]) * pre
                 self.phi[m][1] += float(mk.accrual[m, 1]) * pre
                 self.bd = band_depth_at(mk, m, t)
-                mark, qcum, i_cum = self.cascade(t, m, pre)
+                if self.wd_on:
+                    sched = mk.depth_sched
+                    row = min(t, sched.shape[0] - 1)
+                    self.bd = np.array([float(mk.band_d[m, b]) * self.makers.depth_factor(
+                        m, b, float(sched[row, b]), mk.wd_exp, True) for b in range(mk.band_d.shape[1])])
+                halted = settle = False
+                if self.ccp is not None:
+                    halted, settle = self.ccp.gate(m, t, n_steps, pre)
+                    self.st[T.HALT_STEPS] += 1.0 if halted else 0.0
+                    self.st[T.LOCKED_AT_END] += 1.0 if halted and t == n_steps else 0.0
+                if self.ccp is None or settle:
+                    mark, qcum, i_cum = self.cascade(t, m, pre)
+                else:
+                    mark, qcum, i_cum = pre, 0.0, 0.0
                 busy = mark != pre or qcum != 0.0
+                liq_q, liq_i = qcum, i_cum   # the liquidations' own flow (what the makers react to)
                 if hedging:
                     self.q_hedged = qcum
                     mark = self.hedge(m, pre, qcum, i_cum, mark)
@@ -611,6 +636,17 @@ class _Path:
                     self.pnl_factor_check(t, m, mark)
                 if self.hed is not None and m == self.h_market:
                     self.hed.after_step(t, mark)
+                if settle:
+                    self.ccp.settled(m, t, mark)   # type: ignore[union-attr]
+                    self.st[T.SETTLEMENTS] += 1.0
+                if self.wd_on:
+                    w = self.makers.update(m, mark, pre, liq_q, liq_i,
+                                           float(out.adl_notional[p, m, 0] + out.adl_notional[p, m, 1]), mk.wd_par,
+                                           float(mk.wd_cap[m]))
+                    out.wd_min[p, m] = min(out.wd_min[p, m], w)
+                    out.wd_thin[p, m] += 1 if w < float(mk.wd_par[10]) else 0
+                    if self.det_row >= 0:
+                        out.det_wd[self.det_row, t, m] = w
                 out.min_mark[p, m] = min(out.min_mark[p, m], mark)
                 out.max_mark[p, m] = max(out.max_mark[p, m], mark)
                 out.min_exog[p, m] = min(out.min_exog[p, m], x)

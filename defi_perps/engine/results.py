@@ -31,7 +31,10 @@ from defi_perps.engine.codes import Absorber, Party, names
 from defi_perps.engine.rules import VenueRules
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
-PAID_BY: tuple[str, ...] = ("insurance_fund", "pool", "backstop_vault", "broker", "adl", "venue", "uncovered")
+PAID_BY: tuple[str, ...] = ("insurance_fund", "pool", "backstop_vault", "broker", "adl", "venue", "uncovered",
+                           # a clearing house's waterfall (venue ccp), after the defaulter's own margin
+                           "defaulter_guarantee_fund", "ccp_capital", "mutualised_guarantee_fund", "assessments",
+                           "vm_gains_haircut")
 PARTY_NAMES: tuple[str, ...] = tuple(names(Party)[i] for i in range(len(Party)))
 
 
@@ -80,6 +83,8 @@ class SimulationResult:
     threads: int | None = None
     venue: str = "generic"
     venue_info: dict[str, Any] = field(default_factory=dict)   # display name, sources, margin top-up, …
+    withdrawal: Any = None     # engine.liquidity.Withdrawal the run used (None: depth did not withdraw)
+    withdrawal_share: dict[str, Any] | None = None   # runs/withdrawal.py: on vs off on the same seed
 
     # -- per-path views ----------------------------------------------------------------
     @property
@@ -110,7 +115,10 @@ class SimulationResult:
         return {"insurance_fund": zero if vault else t["paid_fund"].copy(),
                 "pool": t["paid_pool"].copy(), "backstop_vault": t["paid_fund"].copy() if vault else zero,
                 "broker": t["paid_broker"].copy(), "adl": t["paid_adl"].copy(), "venue": zero.copy(),
-                "uncovered": t["uncovered"].copy()}
+                "uncovered": t["uncovered"].copy(),
+                "defaulter_guarantee_fund": t["paid_defaulter_gf"].copy(), "ccp_capital": t["paid_ccp_capital"].copy(),
+                "mutualised_guarantee_fund": t["paid_guarantee_fund"].copy(),
+                "assessments": t["paid_assessments"].copy(), "vm_gains_haircut": t["paid_vm_haircut"].copy()}
 
     def parties(self) -> dict[str, np.ndarray]:
         """Per path, every party's balance change (USD); they sum to zero on every path."""
@@ -161,7 +169,39 @@ class SimulationResult:
             "depth_capped": {"count": int(capped.sum()), "paths": int((capped.sum(axis=1) > 0).sum()),
                              "markets": capped_markets},
             "cascade_steps_not_converged": float(t["nonconverged"].sum()),
+            **self._ccp_summary(), **self._withdrawal_summary(),
         }
+
+    def _ccp_summary(self) -> dict[str, Any]:
+        """A clearing house's settlement, halts and waterfall (venue ccp; engine/ccp_nb.py)."""
+        if not self.rules.ccp:
+            return {}
+        t = self.totals
+        layers = ("defaulter_guarantee_fund", "ccp_capital", "mutualised_guarantee_fund", "assessments",
+                  "vm_gains_haircut")
+        paid = self.paid_by()
+        return {"clearing_house": {
+            "settlements_mean": float(t["settlements"].mean()), "halted_market_steps_mean": float(t["halt_steps"].mean()),
+            # beyond the hard limit at the end: not closed out, so a loss past margin there is not yet a default
+            "locked_markets_at_end_mean": float(t["locked_at_end"].mean()),
+            "defaulter_margin_usd": float(t["defaulter_margin"].mean()),
+            "waterfall_usd": {k: float(paid[k].mean()) for k in layers},
+            "uncovered_usd": float(t["uncovered"].mean()), "adl_notional_usd": float(t["adl_notional"].mean())}}
+
+    def _withdrawal_summary(self) -> dict[str, Any]:
+        """The makers' near-mid depth over the path (withdrawal on) and, when a counterfactual ran,
+        how much of the move and of the liquidations withdrawal caused (runs/withdrawal.py)."""
+        if self.withdrawal is None:
+            return {"withdrawal": {"on": False}}
+        o = self.outputs
+        step_min = self.config.step_seconds / 60.0
+        per_market = {name: {"near_mid_depth_min": describe(o.wd_min[:, m]),
+                             "near_mid_thin_minutes": describe(o.wd_thin[:, m] * step_min)}
+                      for m, name in enumerate(self.book.market_names)}
+        out: dict[str, Any] = {"on": True, "params": self.withdrawal.to_dict(), "markets": per_market}
+        if self.withdrawal_share is not None:
+            out.update(self.withdrawal_share)
+        return {"withdrawal": out}
 
     def stats(self) -> dict[str, Any]:
         o = self.outputs

@@ -193,6 +193,19 @@ class VenueRules(NamedTuple):
     min_pnl_factor_after_adl: float
     max_pnl_factor_traders: float
     max_cascade_iterations: int
+    # a regulated clearing house (venue ``ccp``; engine/ccp_nb.py): close-outs only at a variation-
+    # margin settlement, price-limit halts, and the default waterfall instead of ADL
+    ccp: bool = False
+    vm_interval_steps: int = 0         # scheduled settlement every this many steps (and at the horizon)
+    intraday_call_move: float = math.inf  # an extra (intraday) margin call once the mark moved this far
+    price_limits: np.ndarray = np.zeros(0)  # float64[L] successive limit bands (fraction of the reference)
+    limit_halt_steps: int = 0          # trading halt (no close-outs) when a band is hit
+    limit_reset_steps: int = 0         # a new session every this many steps re-arms the bands (0: never)
+    defaulter_gf_fraction: float = 0.0  # a defaulter's guarantee-fund contribution / its margin
+    ccp_capital: float = 0.0           # USD, the clearing house's own capital in the waterfall
+    mutual_gf: float = 0.0             # USD, non-defaulting members' guarantee fund
+    assessments_cap: float = 0.0       # USD, what assessments can raise
+    vm_haircut: bool = False           # last resort: haircut winners' variation-margin gains
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view (codes as names), stored with simulation runs."""
@@ -213,11 +226,12 @@ _FLOAT_FIELDS = {"mm_rate", "close_fee_rate", "min_collateral_usd", "liq_fee_rat
                  "liq_impact_factor", "liq_impact_cap", "partial_min_notional", "partial_fraction",
                  "backstop_mm_fraction", "insurance_initial", "max_pnl_factor_adl", "min_pnl_factor_after_adl",
                  "max_pnl_factor_traders", "internalized_fraction", "hedge_threshold", "fund_drawdown",
-                 "fill_bankruptcy_below"}
-_INT_FIELDS = {"mm_kind", "liq_fee_dest", "exec_mode", "bad_debt_absorber", "adl_trigger", "adl_fill",
+                 "fill_bankruptcy_below", "intraday_call_move", "defaulter_gf_fraction", "ccp_capital",
+                 "mutual_gf", "assessments_cap"}
+_INT_FIELDS = {"vm_interval_steps", "limit_halt_steps", "limit_reset_steps", "mm_kind", "liq_fee_dest", "exec_mode", "bad_debt_absorber", "adl_trigger", "adl_fill",
                "adl_ranking", "adl_policy", "counterparty", "partial_cooldown_steps", "max_cascade_iterations"}
-_BOOL_FIELDS = {"mm_on_entry_notional", "count_close_fee", "keep_remainder"}
-_ARRAY_FIELDS = {"tier_floor", "tier_rate", "tier_amount"}
+_BOOL_FIELDS = {"mm_on_entry_notional", "count_close_fee", "keep_remainder", "ccp", "vm_haircut"}
+_ARRAY_FIELDS = {"tier_floor", "tier_rate", "tier_amount", "price_limits"}
 
 _DEFAULTS: dict[str, Any] = dict(
     mm_kind=MmKind.FLAT, mm_rate=0.01, mm_on_entry_notional=False,
@@ -232,6 +246,8 @@ _DEFAULTS: dict[str, Any] = dict(
     fund_drawdown=0.0, fill_bankruptcy_below=0.0,
     max_pnl_factor_adl=math.inf, min_pnl_factor_after_adl=math.inf, max_pnl_factor_traders=math.inf,
     max_cascade_iterations=32,
+    ccp=False, vm_interval_steps=0, intraday_call_move=math.inf, price_limits=(), limit_halt_steps=0, limit_reset_steps=0,
+    defaulter_gf_fraction=0.0, ccp_capital=0.0, mutual_gf=0.0, assessments_cap=0.0, vm_haircut=False,
 )
 
 
@@ -303,6 +319,20 @@ def _check(r: VenueRules) -> None:
         bad("min_pnl_factor_after_adl must not exceed max_pnl_factor_adl")
     if r.counterparty not in (Party.MARKET, Party.POOL, Party.BROKER):
         bad("counterparty must be market, pool or broker")
+    if r.ccp:
+        if r.vm_interval_steps < 1 or r.limit_halt_steps < 0 or r.limit_reset_steps < 0:
+            bad("a clearing house needs vm_interval_steps >= 1, limit_halt_steps >= 0 and limit_reset_steps >= 0")
+        lim = r.price_limits
+        if np.any(lim <= 0) or np.any(lim >= 1) or np.any(np.diff(lim) <= 0):
+            bad("price_limits must be increasing fractions in (0, 1)")
+        if not r.intraday_call_move > 0:
+            bad("intraday_call_move must be > 0 (None: no intraday call)")
+        if r.adl_trigger != AdlTrigger.NONE:
+            bad("a clearing house covers defaults through its waterfall, never ADL (adl_trigger must be none)")
+    for name in ("defaulter_gf_fraction", "ccp_capital", "mutual_gf", "assessments_cap"):
+        value = getattr(r, name)
+        if not (value >= 0) or math.isinf(value):
+            bad(f"{name} must be a finite number >= 0 (got {value})")
 
 
 GENERIC: VenueRules = make_rules()

@@ -11,8 +11,11 @@ from defi_perps.report.style import usd as _usd  # one number style across comma
 
 PAID_LABELS: dict[str, str] = {"insurance_fund": "insurance fund", "pool": "pool/LPs", "backstop_vault": "backstop vault",
                                "broker": "broker", "adl": "ADL'd traders", "venue": "venue",
-                               "uncovered": "uncovered"}
-COUNTERPARTY_PARTY: dict[str, str] = {"pool": "pool", "broker": "broker", "book": "market"}
+                               "uncovered": "uncovered", "defaulter_guarantee_fund": "defaulter's GF",
+                               "ccp_capital": "CCP capital", "mutualised_guarantee_fund": "mutualised GF",
+                               "assessments": "assessments", "vm_gains_haircut": "VM-gains haircut"}
+COUNTERPARTY_PARTY: dict[str, str] = {"pool": "pool", "broker": "broker", "book": "market",
+                                      "clearing_house": "ccp_capital"}
 
 
 

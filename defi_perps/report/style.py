@@ -23,10 +23,16 @@ PIPE_WIDTH = 200
 PARTY_COLORS: dict[str, str] = {
     "insurance_fund": "#0072B2", "pool": "#E69F00", "backstop_vault": "#56B4E9", "broker": "#CC79A7",
     "adl": "#D55E00", "venue": "#999999", "uncovered": "#000000",
+    # a clearing house's waterfall layers (venue ccp)
+    "defaulter_guarantee_fund": "#009E73", "ccp_capital": "#F0E442", "mutualised_guarantee_fund": "#7F6000",
+    "assessments": "#4B0092", "vm_gains_haircut": "#882255",
 }
 PARTY_LABELS: dict[str, str] = {
     "insurance_fund": "insurance fund", "pool": "pool (LPs)", "backstop_vault": "backstop vault (HLP)",
     "broker": "broker", "adl": "profitable traders (ADL)", "venue": "venue", "uncovered": "uncovered shortfall",
+    "defaulter_guarantee_fund": "defaulter's guarantee fund", "ccp_capital": "clearing house capital",
+    "mutualised_guarantee_fund": "mutualised guarantee fund", "assessments": "members' assessments",
+    "vm_gains_haircut": "winners' VM-gains haircut",
 }
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
 

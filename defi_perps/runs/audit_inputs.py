@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from defi_perps.engine.results import PAID_BY
 from defi_perps.exceptions import InputError
 
 # who absorbs a loss beyond collateral (issue 7 item 3)
-PARTIES: tuple[str, ...] = ("insurance_fund", "pool", "backstop_vault", "broker", "adl", "venue", "uncovered")
+PARTIES: tuple[str, ...] = PAID_BY   # engine/results.py: every payer, a clearing house's layers included
 TAIL = (0.5, 0.95, 0.99)
 
 

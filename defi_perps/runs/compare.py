@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from defi_perps.book.arrays import Book
+from defi_perps.engine.liquidity import Withdrawal
 from defi_perps.engine.results import describe
 from defi_perps.runs.simulate import SimulateRun, run_simulate
 from defi_perps.scenarios.setup import RunSetup
@@ -79,13 +80,14 @@ class CompareRun:
 def run_compare(book: Book, venues: list[VenueParams | str], setup: RunSetup, n_paths: int = 200, seed: int = 0,
                 adl_policy: str = "venue", threads: int | None = None,
                 progress: Callable[[int], None] | None = None,
-                notice: Callable[[str], None] | None = None) -> CompareRun:
-    """Every venue on the same book, setup and seed (see the module docstring)."""
+                notice: Callable[[str], None] | None = None, withdrawal: Withdrawal | None = None) -> CompareRun:
+    """Every venue on the same book, setup and seed (see the module docstring); with ``withdrawal``
+    each venue also runs its no-withdrawal counterfactual (``withdrawal_share_of_move`` per venue)."""
     run = CompareRun(book, setup, n_paths, seed, adl_policy)
     for v in venues:
         run.runs.append(run_simulate(book, setup, v, n_paths=n_paths, seed=seed, adl_policy=adl_policy,
                                      threads=threads, detail_paths=min(ORACLE_DETAIL_PATHS, n_paths),
-                                     progress=progress, notice=notice))
+                                     progress=progress, notice=notice, withdrawal=withdrawal))
         notice = None   # the compile notice, once
     return run
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from defi_perps.book.arrays import Book
 from defi_perps.engine.api import SimulationConfig, simulate
+from defi_perps.engine.liquidity import Withdrawal
 from defi_perps.engine.results import SimulationResult
 from defi_perps.engine.rules import GENERIC
 from defi_perps.scenarios.setup import RunSetup
@@ -75,8 +76,27 @@ def default_venue(book: Book) -> str:
 def run_simulate(book: Book, setup: RunSetup, venue: str | VenueParams | None = None, n_paths: int = 1000,
                  seed: int = 0, adl_policy: str = "venue", threads: int | None = None, detail_paths: int = 8,
                  max_events: int = 64, progress: Callable[[int], None] | None = None,
-                 notice: Callable[[str], None] | None = None, engine: str = "auto") -> SimulateRun:
-    """Run ``book`` under ``venue`` (a name, a .toml path, parsed params, or None for the default)."""
+                 notice: Callable[[str], None] | None = None, engine: str = "auto",
+                 withdrawal: Withdrawal | None = None) -> SimulateRun:
+    """Run ``book`` under ``venue`` (a name, a .toml path, parsed params, or None for the default).
+    ``withdrawal`` (None: off): the makers' depth withdraws inside the path, and the same run without
+    it (same seed, the counterfactual) says how much of the move and of the liquidations withdrawal
+    caused (``withdrawal_share_of_move``, :mod:`defi_perps.runs.withdrawal`)."""
+    args = (book, setup, venue, n_paths, seed, adl_policy, threads, detail_paths, max_events)
+    if withdrawal is None:
+        return _run_once(*args, progress, notice, engine, None)
+    from defi_perps.runs.withdrawal import withdrawal_share
+
+    run = _run_once(*args, progress, notice, engine, withdrawal)
+    off = _run_once(*args, None, None, engine, None)
+    run.result.withdrawal_share = withdrawal_share(run.result, off.result)
+    return run
+
+
+def _run_once(book: Book, setup: RunSetup, venue: str | VenueParams | None, n_paths: int, seed: int,
+              adl_policy: str, threads: int | None, detail_paths: int, max_events: int,
+              progress: Callable[[int], None] | None, notice: Callable[[str], None] | None, engine: str,
+              withdrawal: Withdrawal | None) -> SimulateRun:
     if venue is None:
         venue = default_venue(book)
     config = SimulationConfig(n_paths=n_paths, n_steps=setup.n_steps, step_seconds=setup.step_seconds, seed=seed,
@@ -84,7 +104,7 @@ def run_simulate(book: Book, setup: RunSetup, venue: str | VenueParams | None = 
     if isinstance(venue, str) and venue.strip().lower() == GENERIC_NAME:
         result = simulate(book, GENERIC, model=setup.model, depth=setup.depth, funding=setup.funding, config=config,
                           base_log=setup.base_log, progress=progress, scenario=setup.info(), notice=notice,
-                          engine=engine, depth_multiplier=setup.depth_multiplier)
+                          engine=engine, depth_multiplier=setup.depth_multiplier, withdrawal=withdrawal)
         result.venue = GENERIC_NAME
         result.venue_info = {"venue": GENERIC_NAME, "display": "generic rule (1 % MM, 0.5 % fee, no ADL)"}
         return SimulateRun(result, setup, None, adl_policy)
@@ -93,7 +113,7 @@ def run_simulate(book: Book, setup: RunSetup, venue: str | VenueParams | None = 
     result = simulate(inputs.book, inputs.rules, model=setup.model, depth=setup.depth, funding=setup.funding,
                       config=config, base_log=setup.base_log, progress=progress, scenario=setup.info(),
                       position_mm=inputs.position_mm, notice=notice, engine=engine,
-                      depth_multiplier=setup.depth_multiplier, thresholds=inputs.thresholds)
+                      depth_multiplier=setup.depth_multiplier, thresholds=inputs.thresholds, withdrawal=withdrawal)
     result.venue = params.name
     result.venue_info = inputs.info()
     return SimulateRun(result, setup, inputs, adl_policy)

@@ -227,7 +227,8 @@ def to_rules(params: VenueParams, insurance_initial: float = 0.0, step_seconds: 
     f.update(backstop_mm_fraction=liq.backstop_mm_fraction, insurance_initial=insurance_initial,
              bad_debt_absorber={"insurance_fund": "insurance", "liquidator_vault": "vault", "pool": "pool",
                                 "broker": "broker"}[ins.absorber],
-             counterparty={"book": "market", "pool": "pool", "broker": "broker"}[params.counterparty])
+             counterparty={"book": "market", "pool": "pool", "broker": "broker",
+                           "clearing_house": "market"}[params.counterparty])
     if params.bbook is not None:
         f.update(internalized_fraction=params.bbook.internalized_fraction,
                  hedge_threshold=params.bbook.hedge_threshold_oi_fraction)
@@ -248,6 +249,10 @@ def to_rules(params: VenueParams, insurance_initial: float = 0.0, step_seconds: 
         f.update(max_pnl_factor_adl=adl.max_pnl_factor_for_adl, min_pnl_factor_after_adl=adl.min_pnl_factor_after_adl)
     if params.profit_cap.max_pnl_factor_for_traders > 0:
         f["max_pnl_factor_traders"] = params.profit_cap.max_pnl_factor_for_traders
+    if params.ccp is not None:   # a clearing house: settlement cycle, price limits, waterfall (venues/ccp.py)
+        from defi_perps.venues.ccp import ccp_rule_fields
+
+        f.update(ccp_rule_fields(params.ccp, step_seconds))
     return make_rules(**f)
 
 
@@ -278,7 +283,7 @@ def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, ad
     oracle lab's margin withdrawn below maintenance); the venue's other parameters still apply."""
     admitted, topup = _admit(params, book, top_up)
     makers: dict[str, float] = {}
-    if params.counterparty == "book":
+    if params.counterparty in ("book", "clearing_house"):   # a clearing house's close-outs meet the book too
         admitted, makers = _with_market_makers(admitted)
     rules = to_rules(params, fund_size(params, admitted), step_seconds, adl_policy)
     position_mm = _position_mm(params, admitted, admitted.notional())

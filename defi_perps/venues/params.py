@@ -34,13 +34,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from defi_perps.exceptions import ConfigError
 
 VENUE_NAMES: tuple[str, ...] = ("gmx-v2", "gmx-v1", "hyperliquid", "binance", "bybit", "okx", "bitmex", "bbook",
-                                "abook")
+                                "abook", "ccp")
 """Venues the engine can run (``simulate --venue``, ``compare --venues``)."""
 
-SPEC_ONLY_VENUES: tuple[str, ...] = ("ccp",)
-"""Venue files that parse and validate but that the engine cannot run yet (the regulated clearing
-house's variation-margin cycle, price limits and default waterfall need kernel rules); read them
-with :func:`load_venue_spec` (``defi_perps.venues.ccp.load_ccp``)."""
+SPEC_ONLY_VENUES: tuple[str, ...] = ()
+"""Venue files that parse and validate but that the engine cannot run yet (none today: the regulated
+clearing house ``ccp`` runs in the kernel, engine/ccp_nb.py); read them with :func:`load_venue_spec`."""
 
 
 class _Strict(BaseModel):
@@ -140,8 +139,10 @@ class Ccp(_Strict):
     """A regulated central counterparty (``ccp.toml``): margin cycle, price limits, default waterfall."""
 
     variation_margin_interval_s: float = Field(gt=0)           # settlement variation cycle
+    intraday_call_move: float = Field(gt=0, default=1.0)       # extra intraday call once the price moved this far
     price_limits: tuple[float, ...] = ()                        # successive limit bands (fractions of reference)
     limit_halt_s: float = Field(ge=0, default=0.0)              # trading halt when a band is hit
+    limit_reset_s: float = Field(ge=0, default=86400.0)         # a new session re-arms the bands (0: never)
     guarantee_fund_im_fraction: float = Field(ge=0)             # a member's GF contribution / its initial margin
     ccp_capital_usd: float = Field(ge=0)                        # CCP's own contribution ("skin in the game")
     mutualised_guarantee_fund_usd: float = Field(ge=0)          # non-defaulters' pre-funded contributions
@@ -157,6 +158,8 @@ class Ccp(_Strict):
             raise ValueError(f"waterfall layers must be distinct names from {', '.join(order)}")
         if self.waterfall[0] != "defaulter_margin":
             raise ValueError("the defaulter's own margin must be the first layer (defaulter pays first)")
+        if list(self.waterfall) != [x for x in order if x in self.waterfall]:
+            raise ValueError(f"waterfall layers must keep the order {' -> '.join(order)} (a layer may be left out)")
         if "vm_gains_haircut" in self.waterfall and self.waterfall[-1] != "vm_gains_haircut":
             raise ValueError("variation-margin gains haircutting can only be the last resort")
         lim = list(self.price_limits)

@@ -28,4 +28,5 @@ def test_parties_net_to_zero_and_bad_debt_has_payers(venue: str, policy: str) ->
     assert r.totals["liquidations"].sum() > 0
     # the traders' losses are someone's gains: nobody but the named parties moves money
     assert set(r.parties()) == {"traders", "adl", "market", "pool", "broker", "lp", "insurance", "vault", "venue",
-                                "uncovered"}
+                                "uncovered", "defaulter_gf", "ccp_capital", "guarantee_fund", "assessments",
+                                "vm_haircut"}

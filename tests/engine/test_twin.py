@@ -48,6 +48,8 @@ def _inputs(book, venue: str, policy: str, steps: int):
     extra = {"insurance_initial": min(vi.rules.insurance_initial, 150.0)}
     if np.isfinite(vi.rules.partial_min_notional):
         extra["partial_min_notional"] = 2000.0
+    if vi.rules.ccp:   # a hard limit past the test shocks, so that close-outs (and the waterfall) happen
+        extra.update(price_limits=[0.07, 0.13, 0.6], ccp_capital=20.0, mutual_gf=20.0, assessments_cap=20.0)
     return make_rules(vi.rules, **extra), vi.position_mm, vi.book
 
 

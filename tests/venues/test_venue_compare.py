@@ -32,7 +32,11 @@ def test_compare_runs_every_venue_reproducibly_in_one_output_shape() -> None:
         assert sum(v["paid_by"].values()) == pytest.approx(v["bad_debt_usd"], rel=1e-9, abs=1e-6)
         assert sum(v["parties"].values()) == pytest.approx(0.0, abs=1e-9 * max(abs(x) for x in v["parties"].values()))
         assert v["tails"]["bad_debt_usd"]["p99"] >= v["tails"]["bad_debt_usd"]["p50"] >= 0
-        assert v["liquidated_notional_usd"] > 0 and v["rules"]["adl_policy"] == "queue"
+        if v["venue"] == "ccp":   # -35 % in 10 minutes: halted at 7 % and 13 %, then locked beyond the hard 20 %
+            assert v["clearing_house"]["halted_market_steps_mean"] > 0 and v["adl_notional_usd"] == 0
+        else:
+            assert v["liquidated_notional_usd"] > 0
+        assert v["rules"]["adl_policy"] == "queue"
         assert set(v["depth_capped"]) == {"count", "paths", "markets"}
     r3 = CliRunner().invoke(main, ARGS[:-1] + ["43", "--json"])
     assert r3.output != r1.output                      # and another seed, other paths
