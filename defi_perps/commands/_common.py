@@ -48,6 +48,13 @@ def stderr_is_tty() -> bool:
     return sys.stderr.isatty()
 
 
+def notice(message: str) -> None:
+    """A one-off status line for a person watching (the engine's "compiling…" on a first run): on
+    standard error, and only when it is a terminal, like the progress bars; never in piped output."""
+    if stderr_is_tty():
+        click.echo(message, err=True)
+
+
 class _Progress:
     """Thin wrapper around a rich progress task; does nothing when disabled."""
 

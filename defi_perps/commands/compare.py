@@ -15,6 +15,7 @@ from defi_perps.commands._common import (
     emit_json,
     json_option,
     markets_option,
+    notice,
     paths_option,
     progress_bar,
     scenario_options,
@@ -103,7 +104,7 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)
     with progress_bar("venues × paths", total=len(venues) * n_paths) as bar:
         run = run_compare(book, list[VenueParams | str](venues), setup, n_paths, seed, adl_policy, threads=threads, progress=bar.advance,
-                          notice=lambda msg: click.echo(msg, err=True), withdrawal=resolve_withdrawal(withdrawal))
+                          notice=notice, withdrawal=resolve_withdrawal(withdrawal))
     data = run.to_dict(per_path=per_path)
     if hedge_usd is not None:   # the hedger's P&L per venue (runs/hedger.py)
         from defi_perps.runs.hedger import compare_rows

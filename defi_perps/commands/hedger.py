@@ -15,6 +15,7 @@ from defi_perps.commands._common import (
     emit_json,
     json_option,
     markets_option,
+    notice,
     paths_option,
     progress_bar,
     scenario_options,
@@ -92,7 +93,7 @@ def hedger(venues: tuple[str, ...], snapshot: str | None, book_file: str | None,
     t0 = time.perf_counter()
     with progress_bar("hedger: venues × paths", total=len(venues) * n_paths) as bar:
         run = run_hedger(book, setup, list(venues), inp, n_paths=n_paths, seed=seed, threads=threads,
-                         progress=bar.advance, notice=lambda msg: click.echo(msg, err=True))
+                         progress=bar.advance, notice=notice)
     data = run.to_dict()
     _record(data, book, time.perf_counter() - t0)
     if as_json:

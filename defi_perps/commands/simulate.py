@@ -13,6 +13,7 @@ from defi_perps.commands._common import (
     emit_json,
     json_option,
     markets_option,
+    notice,
     paths_option,
     progress_bar,
     scenario_options,
@@ -25,10 +26,6 @@ from defi_perps.exceptions import InputError
 from defi_perps.runs.record import record_command_run
 from defi_perps.venues.engine_rules import ADL_POLICIES
 from defi_perps.venues.params import VENUE_NAMES
-
-
-def _notice(message: str) -> None:
-    click.echo(message, err=True)
 
 
 @click.command("simulate")
@@ -83,7 +80,7 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)
     with progress_bar("simulating paths", n_paths) as bar:
         run = run_simulate(book, setup, venue, n_paths=n_paths, seed=seed, adl_policy=adl_policy, threads=threads,
-                           detail_paths=detail_paths, progress=bar.advance, notice=_notice,
+                           detail_paths=detail_paths, progress=bar.advance, notice=notice,
                            withdrawal=resolve_withdrawal(withdrawal))
     data = run.to_dict(include_paths=include_paths)
     record_command_run(data, book)   # stored run: `defi-perps runs show|rerun ID`
