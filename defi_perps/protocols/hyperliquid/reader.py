@@ -43,7 +43,7 @@ from defi_perps.protocols.hyperliquid.accounts import accounts_digest
 from defi_perps.protocols.hyperliquid.deployment import HyperliquidDeployment, deployment
 from defi_perps.protocols.hyperliquid.precompiles import precompile
 from defi_perps.protocols.hyperliquid.records import HyperliquidSnapshot
-from defi_perps.rpc.client import RpcCallError, RpcClient
+from defi_perps.rpc.client import RetryPolicy, RpcCallError, RpcClient
 from defi_perps.rpc.multicall import Call, CallResult, Multicall
 from defi_perps.rpc.pin import PinnedBlock
 
@@ -108,6 +108,27 @@ class HyperliquidReader:
                 progress(1)
         return res
 
+    def _locate(self, probes: list[tuple[str, tuple[Any, ...], str]], err: RpcError) -> None:
+        """After a failed batch: find the chain-file input the precompiles refuse, one direct call
+        each (few retries: a refused input fails every time), and name it; return if none is.
+
+        Needed because an invalid input burns all the gas of its call frame, which inside Multicall3
+        leaves too little for the rest of the batch: the node answers the whole eth_call with an
+        out-of-gas error, so the batcher cannot tell which call it was."""
+        probe = RpcClient(self.client.url, RetryPolicy(max_retries=1, backoff_s=0.05,
+                                                       timeout_s=self.client.retry.timeout_s))
+        for name, args, what in probes:
+            p = precompile(name)
+            try:
+                data = probe.eth_call(p.address, p.encode(*args), self.block)
+                p.decode(data)
+            except RpcError as why:
+                raise AbiMismatchError(f"{what} of the chain file's [hyperliquid] section is not listed on HyperCore at "
+                                       f"block {self.block.number}: its {name} precompile fails ({why})") from None
+        if self.mc is not None and not isinstance(err, AbiMismatchError):
+            raise RpcError(f"a Multicall3 batch of HyperCore precompile calls failed ({err}); every input answers alone, "
+                           f"so the node may cap eth_call gas: lower --batch-size or set calls = \"direct\"") from None
+
     def _call(self, name: str, *args: Any, required: bool = True, label: str = "") -> Call:
         p = precompile(name)
         return Call(p.address, p, args, allow_failure=not required, label=label or f"{name}{args}")
@@ -134,9 +155,9 @@ class HyperliquidReader:
                            self._call("bbo", perp, required=False, label=f"bbo(perp {perp})")]
         try:
             r = self._run(perp_calls)
-        except AbiMismatchError as err:
-            raise AbiMismatchError(f"a perp of the chain file is not listed on HyperCore at block {self.block.number} "
-                                   f"(its precompile failed): {err}") from None
+        except RpcError as err:
+            self._locate([("perpAssetInfo", (perp,), f"perp {perp}") for perp in dep.perps], err)
+            raise
         perps = []
         for i, perp in enumerate(dep.perps):
             info, mark, oracle, bbo = r[4 * i:4 * i + 4]
@@ -163,7 +184,13 @@ class HyperliquidReader:
 
         if progress:
             progress(0, total)
-        r = self._run(acct_calls, tick)
+        try:
+            r = self._run(acct_calls, tick)
+        except RpcError as err:
+            first = self.accounts[0]
+            self._locate([("spotBalance", (first, t), f"spot token {t}") for t in dep.spot_tokens]
+                         + [("userVaultEquity", (first, v), f"vault {v}") for v in dep.vaults], err)
+            raise
         accounts, positions, spots, equities = [], [], [], []
         for k, a in enumerate(self.accounts):
             row = r[k * per_account:(k + 1) * per_account]
