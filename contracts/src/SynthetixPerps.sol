@@ -294,6 +294,10 @@ contract DevPerpsMarketProxy {
         return (minKeeperRewardUsd, minKeeperProfitRatio, maxKeeperRewardUsd, maxKeeperScalingRatio);
     }
 
+    function getCollateralLiquidateRewardRatio() external view returns (uint128) {
+        return uint128(collateralLiquidateRewardRatio);
+    }
+
     function getSupportedCollaterals() external view returns (uint256[] memory) {
         return collateralIds;
     }
