@@ -65,3 +65,11 @@ def accounts_digest(accounts: list[str]) -> str:
     """sha256 over the sorted lowercase addresses: the same set reads as the same snapshot."""
     body = "\n".join(sorted(a.lower() for a in accounts))
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def snapshot_root(accounts: list[str]) -> str:
+    """``snapshot.data_store`` of a Hyperliquid snapshot: the precompile range and the account list's
+    digest, so the same block read for another list of accounts is another snapshot."""
+    from defi_perps.protocols.hyperliquid.deployment import ROOT
+
+    return f"{ROOT}#accounts:{accounts_digest(accounts)[:16]}"

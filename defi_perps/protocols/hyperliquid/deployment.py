@@ -7,25 +7,30 @@
     spot_tokens = [0]                 # spot token indices whose balances are read (0 = USDC)
     vaults = ["0xdfc2…"]              # vaults whose depositors' equity is read (HLP)
     calls = "multicall"               # or "direct": one eth_call per precompile (see reader.py)
-    # accounts_file = "accounts.txt"  # default --accounts (a path relative to the chain file)
+    accounts_file = "accounts.txt"    # the accounts to read: one 0x address per line (accounts.py);
+                                      #   a relative path is taken from the current directory
+    # accounts = ["0x…", …]           # or inline (the devnet writes them inline)
+
+HyperCore has no on-chain enumeration of its users, so one of ``accounts_file`` / ``accounts`` is
+needed to read positions; the list's digest is part of the snapshot's identity (:func:`root`), so the
+same block read for another list of accounts is another snapshot.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator, model_validator
 
-from defi_perps.config import ChainConfig, checksum
-from defi_perps.exceptions import ConfigError, UnknownProtocolError
+from defi_perps.config import checksum
+from defi_perps.exceptions import ConfigError
+from defi_perps.protocols.base import DeploymentModel
 
 SECTION = "hyperliquid"
+ROOT = "0x0000000000000000000000000000000000000800"    # the first read precompile: the deployment's "root"
 
 
-class HyperliquidDeployment(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class HyperliquidDeployment(DeploymentModel):
     perps: tuple[int, ...] = Field(min_length=1)
     perp_dex: int = Field(default=0, ge=0, lt=2**32)
     position_precompile: Literal["position2", "position"] = "position2"
@@ -33,6 +38,7 @@ class HyperliquidDeployment(BaseModel):
     vaults: tuple[str, ...] = ()
     calls: Literal["multicall", "direct"] = "multicall"
     accounts_file: str | None = None
+    accounts: tuple[str, ...] = ()
     deploy_block: int = Field(default=0, ge=0)
 
     @field_validator("perps")
@@ -58,30 +64,26 @@ class HyperliquidDeployment(BaseModel):
     def _vaults(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(checksum(a, "vault address") for a in v)
 
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(checksum(a, "account address") for a in v)
 
-def deployment(chain: ChainConfig) -> HyperliquidDeployment:
-    raw: Any = chain.extra.get(SECTION)
-    if raw is None:
-        raise UnknownProtocolError(f"protocol 'hyperliquid' has no deployment on chain {chain.name!r} "
-                                   f"(no [hyperliquid] section in {chain.source or 'the chain file'})")
-    if isinstance(raw, HyperliquidDeployment):
-        return raw
-    if not isinstance(raw, dict):
-        raise ConfigError(f"chain file {chain.source}: [hyperliquid] must be a table")
-    try:
-        return HyperliquidDeployment(**raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        loc = ".".join(str(x) for x in first["loc"])
-        raise ConfigError(f"chain file {chain.source}: hyperliquid.{loc}: {first['msg']}") from None
-    except ConfigError as err:
-        raise ConfigError(f"chain file {chain.source}: hyperliquid: {err}") from None
+    @model_validator(mode="after")
+    def _perp_width(self) -> "HyperliquidDeployment":
+        if self.position_precompile == "position" and any(p >= 2**16 for p in self.perps):
+            raise ValueError("the legacy position precompile takes a uint16 perp index; use position2")
+        if self.accounts and self.accounts_file:
+            raise ValueError("give accounts or accounts_file, not both")
+        return self
 
+    def account_list(self) -> list[str]:
+        """The accounts to read (file or inline), checksummed, duplicates dropped; one-line errors."""
+        from defi_perps.protocols.hyperliquid.accounts import load_accounts, parse_accounts
 
-def default_accounts_file(chain: ChainConfig, dep: HyperliquidDeployment) -> Path | None:
-    if dep.accounts_file is None:
-        return None
-    p = Path(dep.accounts_file)
-    if not p.is_absolute() and chain.source:
-        p = Path(chain.source).parent / p
-    return p
+        if self.accounts:
+            return parse_accounts("\n".join(self.accounts), "[hyperliquid] accounts")
+        if self.accounts_file:
+            return load_accounts(self.accounts_file)
+        raise ConfigError("[hyperliquid] lists no accounts: HyperCore has no on-chain list of its users, so set "
+                          "accounts_file (one 0x address per line) or accounts in the chain file")

@@ -23,7 +23,7 @@ from typing import Any
 from web3 import Web3
 
 from defi_perps.devnet.artifacts import artifact
-from defi_perps.devnet.deploy import DEPLOYER, MULTICALL3, send
+from defi_perps.devnet.deploy import DEPLOYER, MULTICALL3
 from defi_perps.protocols.hyperliquid.precompiles import precompiles
 from defi_perps.protocols.hyperliquid.records import Account, PerpAsset, PerpPosition, SpotBalance, VaultEquity
 
@@ -124,12 +124,11 @@ def generate(n_accounts: int = 120, seed: int = 0, perps: Sequence[PerpSpec] = P
                 cross_raw -= sgn * entry_ntl
                 pos = PerpPosition(who, perp, szi, entry_ntl, 0, lev, False)
             mine.append(pos)
-        if k % 17 == 3:
-            # underwater on purpose: cross collateral just below what its losses and margin need
-            cross_raw -= cross_collateral
+        if k % 17 == 3 and any(not p.is_isolated for p in mine):
+            # underwater on purpose: the cross account is worth half its maintenance margin at the mark
             need = sum(abs(p.szi) * by_perp[p.perp].mark_px // (2 * by_perp[p.perp].max_leverage)
                        for p in mine if not p.is_isolated)
-            cross_raw += max(0, need // 2)
+            cross_raw = need // 2 - sum(p.szi * by_perp[p.perp].mark_px for p in mine if not p.is_isolated)
         cross_value = cross_raw + sum(p.szi * by_perp[p.perp].mark_px for p in mine if not p.is_isolated)
         account_value = cross_value + iso_value
         raw_total = cross_raw + sum(p.isolated_raw_usd for p in mine)
@@ -157,13 +156,22 @@ def install(w3: Web3) -> None:
         w3.provider.make_request("anvil_setCode", [MULTICALL3, artifact("Multicall3")["deployedBytecode"]])  # type: ignore[arg-type]
 
 
-def _tx(w3: Web3, fn: str, *args: Any) -> None:
-    c = w3.eth.contract(address=STATE, abi=artifact("HyperCoreState")["abi"])  # type: ignore[arg-type]
-    send(w3, {"to": STATE, "data": c.encode_abi(fn, args=list(args))})
+def _send(w3: Web3, sender: str, tx: dict[str, Any]) -> None:
+    h = w3.eth.send_transaction({"from": sender, "gas": 30_000_000, **tx})  # type: ignore[arg-type]
+    rc = w3.eth.wait_for_transaction_receipt(h, timeout=300, poll_latency=0.01)
+    if rc["status"] != 1:
+        from defi_perps.exceptions import DevnetError
+
+        raise DevnetError(f"devnet HyperCore state write reverted (block {rc['blockNumber']})")
 
 
-def write_state(w3: Web3, book: dict[str, Any], l1_block: int = L1_BLOCK) -> int:
+def write_state(w3: Web3, book: dict[str, Any], l1_block: int = L1_BLOCK, sender: str = DEPLOYER) -> int:
     """Write ``book`` (from :func:`generate`) into the HyperCoreState; returns the last block."""
+    c = w3.eth.contract(address=STATE, abi=artifact("HyperCoreState")["abi"])  # type: ignore[arg-type]
+
+    def _tx(w3: Web3, fn: str, *args: Any) -> None:
+        _send(w3, sender, {"to": STATE, "data": c.encode_abi(fn, args=list(args))})
+
     _tx(w3, "setL1BlockNumber", l1_block)
     _tx(w3, "setToken", 0)
     _tx(w3, "setVault", HLP_VAULT)
@@ -193,38 +201,25 @@ def write_state(w3: Web3, book: dict[str, Any], l1_block: int = L1_BLOCK) -> int
     return int(w3.eth.block_number)
 
 
-def chain_section(accounts_file: str = ACCOUNTS_FILE, perps: Sequence[PerpSpec] = PERPS) -> dict[str, Any]:
+def chain_section(accounts: Sequence[str], perps: Sequence[PerpSpec] = PERPS) -> dict[str, Any]:
+    """The ``[hyperliquid]`` table of a devnet chain file (accounts inline: a recorded fixture's chain
+    file must not point at a temporary accounts file)."""
     return {"perps": [p.perp for p in perps], "perp_dex": 0, "position_precompile": "position2",
-            "spot_tokens": [0], "vaults": [Web3.to_checksum_address(HLP_VAULT)], "calls": "multicall",
-            "accounts_file": accounts_file}
+            "spot_tokens": [0], "vaults": [HLP_VAULT], "calls": "multicall", "accounts": list(accounts)}
 
 
-def section_toml(section: dict[str, Any]) -> str:
-    """The ``[hyperliquid]`` table as TOML text for a devnet chain file."""
-    vaults = ", ".join(f'"{v}"' for v in section["vaults"])
-    lines = ["[hyperliquid]",
-             "# HyperCore read precompiles placed by the devnet (contracts/src/HyperCore.sol)",
-             f"perps = [{', '.join(str(p) for p in section['perps'])}]",
-             f"perp_dex = {section['perp_dex']}",
-             f'position_precompile = "{section["position_precompile"]}"',
-             f"spot_tokens = [{', '.join(str(t) for t in section['spot_tokens'])}]",
-             f"vaults = [{vaults}]",
-             f'calls = "{section["calls"]}"',
-             f'accounts_file = "{section["accounts_file"]}"']
-    return "\n".join(lines) + "\n"
-
-
-def seed(w3: Web3, state_dir: Path, accounts: int = 120, seed: int = 0) -> DevnetHyperliquid:
+def seed(w3: Web3, state_dir: Path, accounts: int = 120, seed: int = 0, sender: str = DEPLOYER) -> DevnetHyperliquid:
     """Install the precompiles, write a generated book and the accounts file; what was written."""
     install(w3)
     book = generate(accounts, seed)
-    block = write_state(w3, book)
+    block = write_state(w3, book, sender=sender)
     state_dir.mkdir(parents=True, exist_ok=True)
     path = state_dir / ACCOUNTS_FILE
     path.write_text("# Hyperliquid devnet accounts (HyperCore has no on-chain list of users)\n"
                     + "".join(f"{a.account}\n" for a in book["accounts"]))
-    return DevnetHyperliquid(block_number=block, accounts_file=path, section=chain_section(), **book)
+    return DevnetHyperliquid(block_number=block, accounts_file=path,
+                             section=chain_section([a.account for a in book["accounts"]]), **book)
 
 
 __all__ = ["DEPLOYER", "DevnetHyperliquid", "PERPS", "PerpSpec", "STATE", "chain_section", "generate", "install",
-           "section_toml", "seed", "write_state"]
+           "seed", "write_state"]

@@ -39,8 +39,8 @@ from defi_perps.config import ChainConfig
 from defi_perps.domain import SnapshotMeta
 from defi_perps.exceptions import AbiMismatchError, InputError, RpcError
 from defi_perps.protocols.hyperliquid import mappers as M
-from defi_perps.protocols.hyperliquid.accounts import accounts_digest
-from defi_perps.protocols.hyperliquid.deployment import HyperliquidDeployment, deployment
+from defi_perps.protocols.hyperliquid.accounts import accounts_digest, snapshot_root
+from defi_perps.protocols.hyperliquid.deployment import HyperliquidDeployment
 from defi_perps.protocols.hyperliquid.precompiles import precompile
 from defi_perps.protocols.hyperliquid.records import HyperliquidSnapshot
 from defi_perps.rpc.client import RetryPolicy, RpcCallError, RpcClient
@@ -48,7 +48,6 @@ from defi_perps.rpc.multicall import Call, CallResult, Multicall
 from defi_perps.rpc.pin import PinnedBlock
 
 PROTOCOL = "hyperliquid"
-ROOT = "0x0000000000000000000000000000000000000800"   # SnapshotMeta.data_store: the precompile range
 Progress = Callable[[int, int], None]
 
 
@@ -66,7 +65,7 @@ class HyperliquidReader:
     def __init__(self, client: RpcClient, chain: ChainConfig, block: PinnedBlock, accounts: Sequence[str],
                  batch_size: int = 500, parallel: int = 4, dep: HyperliquidDeployment | None = None) -> None:
         self.client, self.chain, self.block = client, chain, block
-        self.dep = dep or deployment(chain)
+        self.dep = dep if dep is not None else chain.deployment("hyperliquid")
         self.accounts = list(accounts)
         if not self.accounts:
             raise InputError("no accounts to read: HyperCore has no on-chain list of users; pass --accounts FILE")
@@ -144,7 +143,7 @@ class HyperliquidReader:
         return int(p.decode(data)[0])
 
     # ---- the read ---------------------------------------------------------------------------------
-    def read(self, progress: Progress | None = None) -> HyperliquidSnapshot:
+    def read(self, progress: Progress | None = None, price_source: str = "precompile") -> HyperliquidSnapshot:
         l1_block = self.probe()
         dep = self.dep
         perp_calls: list[Call] = []
@@ -219,7 +218,7 @@ class HyperliquidReader:
                 self.stats.warnings.append(f"{pos.account} holds a cross position in isolated-only perp {pos.perp}")
         meta = SnapshotMeta(chain_id=self.chain.chain_id, block_number=self.block.number,
                             block_timestamp=self.block.timestamp, block_hash=self.block.hash, protocol=PROTOCOL,
-                            data_store=ROOT, price_source="precompile")
+                            data_store=snapshot_root(self.accounts), price_source=price_source)
         return HyperliquidSnapshot(meta=meta, l1_block_number=l1_block, perp_dex=dep.perp_dex,
                                    accounts_digest=accounts_digest(self.accounts), perps=tuple(perps),
                                    positions=tuple(positions), accounts=tuple(accounts),

@@ -93,3 +93,8 @@ class HyperliquidSnapshot:
     accounts: tuple[Account, ...]
     spot_balances: tuple[SpotBalance, ...] = ()
     vault_equities: tuple[VaultEquity, ...] = ()
+
+    @property
+    def markets(self) -> tuple[PerpAsset, ...]:
+        """The perps (the plug-in boundary counts ``markets``)."""
+        return self.perps

@@ -27,11 +27,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from eth_utils import to_checksum_address
+
 from defi_perps.config import ChainConfig
 from defi_perps.domain import SnapshotMeta
 from defi_perps.exceptions import AbiMismatchError, InputError
 from defi_perps.protocols.synthetix_v3 import mappers as M
-from defi_perps.protocols.synthetix_v3.deployment import SynthetixV3Deployment, deployment
+from defi_perps.protocols.synthetix_v3.deployment import SynthetixV3Deployment
 from defi_perps.protocols.synthetix_v3.records import SnxCollateral, SnxGlobals, SynthetixSnapshot
 from defi_perps.rpc.abi import contract_abi
 from defi_perps.rpc.client import RpcClient
@@ -49,7 +51,7 @@ class SynthetixV3Reader:
     def __init__(self, client: RpcClient, chain: ChainConfig, block: PinnedBlock, batch_size: int = 500,
                  parallel: int = 4, dep: SynthetixV3Deployment | None = None) -> None:
         self.client, self.chain, self.block = client, chain, block
-        self.dep = dep or deployment(chain)
+        self.dep = dep if dep is not None else chain.deployment("synthetix_v3")
         if block.number < chain.multicall3_block:
             raise InputError(f"block {block.number} is before Multicall3 was deployed on {chain.name} "
                              f"(block {chain.multicall3_block})")
@@ -84,7 +86,7 @@ class SynthetixV3Reader:
             raise AbiMismatchError(f"no Synthetix perps v3 PerpsMarketProxy answers at {self.proxy} on block "
                                    f"{self.block.number} ({err})") from None
         market_ids = [int(x) for x in g[0].value]
-        nft = str(g[1].value)
+        nft = to_checksum_address(str(g[1].value))
         if self.dep.account_nft and self.dep.account_nft.lower() != nft.lower():
             raise AbiMismatchError(f"the chain file's account_nft {self.dep.account_nft} is not the proxy's account NFT "
                                    f"{nft} (getAccountTokenAddress)")
