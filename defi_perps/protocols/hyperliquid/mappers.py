@@ -74,14 +74,14 @@ def account(addr: str, summary: Any, withdrawable: Any, exists: Any) -> Account:
 
 def spot_balance(addr: str, token: int, raw: Any) -> SpotBalance | None:
     total, hold, ntl = (_u(x, 64, "spotBalance") for x in _tuple(raw, 3, f"spotBalance({addr}, {token})"))
-    if total == 0 and hold == 0:
+    if total == 0 and hold == 0 and ntl == 0:
         return None
     return SpotBalance(account=to_checksum_address(addr), token=token, total=total, hold=hold, entry_ntl=ntl)
 
 
 def vault_equity(addr: str, vault: str, raw: Any) -> VaultEquity | None:
     eq, locked = (_u(x, 64, "userVaultEquity") for x in _tuple(raw, 2, f"userVaultEquity({addr}, {vault})"))
-    if eq == 0:
+    if eq == 0 and locked == 0:
         return None
     return VaultEquity(account=to_checksum_address(addr), vault=to_checksum_address(vault), equity=eq,
                        locked_until_timestamp=locked)

@@ -43,7 +43,7 @@ from defi_perps.protocols.hyperliquid.accounts import accounts_digest, snapshot_
 from defi_perps.protocols.hyperliquid.deployment import HyperliquidDeployment
 from defi_perps.protocols.hyperliquid.precompiles import precompile
 from defi_perps.protocols.hyperliquid.records import HyperliquidSnapshot
-from defi_perps.rpc.client import RetryPolicy, RpcCallError, RpcClient
+from defi_perps.rpc.client import RpcCallError, RpcClient, RpcRetriesExhausted
 from defi_perps.rpc.multicall import Call, CallResult, Multicall
 from defi_perps.rpc.pin import PinnedBlock
 
@@ -109,19 +109,19 @@ class HyperliquidReader:
 
     def _locate(self, probes: list[tuple[str, tuple[Any, ...], str]], err: RpcError) -> None:
         """After a failed batch: find the chain-file input the precompiles refuse, one direct call
-        each (few retries: a refused input fails every time), and name it; return if none is.
+        each through the same client, and name it; return if none is.
 
         Needed because an invalid input burns all the gas of its call frame, which inside Multicall3
         leaves too little for the rest of the batch: the node answers the whole eth_call with an
         out-of-gas error, so the batcher cannot tell which call it was."""
-        probe = RpcClient(self.client.url, RetryPolicy(max_retries=1, backoff_s=0.05,
-                                                       timeout_s=self.client.retry.timeout_s))
         for name, args, what in probes:
             p = precompile(name)
             try:
-                data = probe.eth_call(p.address, p.encode(*args), self.block)
+                data = self.client.eth_call(p.address, p.encode(*args), self.block)
                 p.decode(data)
-            except RpcError as why:
+            except (RpcCallError, RpcRetriesExhausted, AbiMismatchError) as why:
+                if isinstance(why, RpcRetriesExhausted) and why.kind != "internal":
+                    raise
                 raise AbiMismatchError(f"{what} of the chain file's [hyperliquid] section is not listed on HyperCore at "
                                        f"block {self.block.number}: its {name} precompile fails ({why})") from None
         if self.mc is not None and not isinstance(err, AbiMismatchError):
@@ -154,7 +154,7 @@ class HyperliquidReader:
                            self._call("bbo", perp, required=False, label=f"bbo(perp {perp})")]
         try:
             r = self._run(perp_calls)
-        except RpcError as err:
+        except (RpcCallError, RpcRetriesExhausted, AbiMismatchError) as err:
             self._locate([("perpAssetInfo", (perp,), f"perp {perp}") for perp in dep.perps], err)
             raise
         perps = []
@@ -185,7 +185,7 @@ class HyperliquidReader:
             progress(0, total)
         try:
             r = self._run(acct_calls, tick)
-        except RpcError as err:
+        except (RpcCallError, RpcRetriesExhausted, AbiMismatchError) as err:
             first = self.accounts[0]
             self._locate([("spotBalance", (first, t), f"spot token {t}") for t in dep.spot_tokens]
                          + [("userVaultEquity", (first, v), f"vault {v}") for v in dep.vaults], err)

@@ -61,7 +61,7 @@ class Account:
 
 @dataclass(frozen=True, slots=True)
 class SpotBalance:
-    """``spotBalance(user, token)`` (0x…0801); only non-zero balances are kept."""
+    """``spotBalance(user, token)`` (0x…0801); all-zero answers (no balance) are not kept."""
 
     account: str
     token: int
@@ -72,7 +72,7 @@ class SpotBalance:
 
 @dataclass(frozen=True, slots=True)
 class VaultEquity:
-    """``userVaultEquity(user, vault)`` (0x…0802); only non-zero equities are kept."""
+    """``userVaultEquity(user, vault)`` (0x…0802); all-zero answers (no deposit) are not kept."""
 
     account: str
     vault: str

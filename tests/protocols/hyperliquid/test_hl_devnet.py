@@ -15,6 +15,7 @@ from defi_perps.protocols.hyperliquid import devnet as D
 from defi_perps.protocols.hyperliquid import math as hm
 from defi_perps.protocols.hyperliquid.accounts import load_accounts
 from defi_perps.protocols.hyperliquid.book import to_book
+from defi_perps.protocols.hyperliquid.deployment import HyperliquidDeployment
 from defi_perps.protocols.hyperliquid.reader import HyperliquidReader
 from defi_perps.rpc.client import RetryPolicy, RpcClient
 from defi_perps.rpc.pin import pin_block
@@ -46,7 +47,8 @@ def hl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, D.Devnet
 
 
 def _chain(url: str, **section: Any) -> ChainConfig:
-    return ChainConfig(name="devnet", chain_id=31337, rpc_url=url, extra={"hyperliquid": section})
+    return ChainConfig(name="devnet", chain_id=31337, rpc_url=url,
+                       deployments={"hyperliquid": HyperliquidDeployment(**section)})
 
 
 def _read(url: str, seeded: D.DevnetHyperliquid, **over: Any) -> Any:
@@ -93,7 +95,7 @@ def test_a_node_without_hypercore_is_refused(tmp_path: Path) -> None:
     try:
         c = RpcClient(node.rpc_url)
         with pytest.raises(RpcError, match="does not serve the HyperCore read precompiles"):
-            HyperliquidReader(c, _chain(node.rpc_url, **D.chain_section()), pin_block(c, None),
+            HyperliquidReader(c, _chain(node.rpc_url, **D.chain_section(["0x00000000000000000000000000000000000000a1"])), pin_block(c, None),
                               ["0x00000000000000000000000000000000000000a1"]).read()
     finally:
         node.stop()
