@@ -10,6 +10,7 @@
     accounts_file = "accounts.txt"    # the accounts to read: one 0x address per line (accounts.py);
                                       #   a relative path is taken from the current directory
     # accounts = ["0x…", …]           # or inline (the devnet writes them inline)
+    # accounts_file = "{devnet}/hyperliquid_accounts.txt"   # chains/devnet.toml: in the devnet's state folder
 
 HyperCore has no on-chain enumeration of its users, so one of ``accounts_file`` / ``accounts`` is
 needed to read positions; the list's digest is part of the snapshot's identity (:func:`root`), so the
@@ -28,6 +29,7 @@ from defi_perps.protocols.base import DeploymentModel
 
 SECTION = "hyperliquid"
 ROOT = "0x0000000000000000000000000000000000000800"    # the first read precompile: the deployment's "root"
+DEVNET_PREFIX = "{devnet}"   # accounts_file = "{devnet}/…": in the running devnet's state folder (paths.devnet_dir)
 
 
 class HyperliquidDeployment(DeploymentModel):
@@ -84,6 +86,11 @@ class HyperliquidDeployment(DeploymentModel):
         if self.accounts:
             return parse_accounts("\n".join(self.accounts), "[hyperliquid] accounts")
         if self.accounts_file:
-            return load_accounts(self.accounts_file)
+            path = self.accounts_file
+            if path.startswith(DEVNET_PREFIX):     # the bundled devnet chain file: the devnet's state folder
+                from defi_perps.paths import devnet_dir
+
+                path = str(devnet_dir() / path[len(DEVNET_PREFIX):].lstrip("/"))
+            return load_accounts(path)
         raise ConfigError("[hyperliquid] lists no accounts: HyperCore has no on-chain list of its users, so set "
                           "accounts_file (one 0x address per line) or accounts in the chain file")

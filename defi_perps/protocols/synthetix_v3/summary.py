@@ -11,7 +11,7 @@ from defi_perps.protocols.synthetix_v3.records import SynthetixSnapshot
 
 
 def d18(x: int) -> str:
-    return str(Decimal(x).scaleb(-18).normalize()) if x else "0"
+    return format(Decimal(x).scaleb(-18).normalize(), "f") if x else "0"
 
 
 def summarize(snap: SynthetixSnapshot) -> dict[str, Any]:
