@@ -3,7 +3,7 @@
 ``contracts/src/SynthetixPerps.sol`` (``DevPerpsMarketProxy``, which creates ``DevPerpsAccountNft``)
 exposes the real selectors and layouts and computes the margin views with the contracts' formulas
 from seeded state. :func:`seed` deploys it from the given account, lists a few markets with devnet
-parameters (Base market ids: 100 ETH, 200 BTC; the parameter values are the devnet's, not mainnet's),
+parameters (Base market ids and parameters: 100 ETH, 200 BTC, 400 SOL; prices are the devnet's),
 mints accounts (some without positions, as on chain, where most accounts are empty), posts snxUSD
 and synth collateral, opens positions around the index price (a few accounts underwater) and
 pushes recent liquidations on one market so its window capacity is partly used.
@@ -35,28 +35,49 @@ def d18(x: float | str) -> int:
 
 @dataclass(frozen=True)
 class MarketSpec:
+    """A market's Base mainnet parameters (Synthetixio/synthetix-deployments @ bb0c6bca,
+    tomls/omnibus-base-mainnet-andromeda/perps/markets/<symbol>.toml); the price is the devnet's."""
+
     market_id: int
     name: str
     symbol: str
     price: str
     skew_scale: str
-    max_market_size: str
+    maker_fee: str
+    taker_fee: str
+    initial_margin_ratio: str
+    maintenance_margin_scalar: str
+    max_funding_velocity: str
+    minimum_initial_margin_ratio: str = "0.02"
+    flag_reward_ratio: str = "0.0003"
+    multiplier: str = "1.5"
+    window_s: int = 30
+    minimum_position_margin: str = "15"
+    locked_oi_ratio: str = "0.1"
+    max_liquidation_pd: str = "0.0005"
+    endorsed_liquidator: str = "0x11233749514Ab8d00C0A5873DF7428b3db70030f"
 
 
-MARKETS = (MarketSpec(100, "Ethereum", "ETH", "3480.52", "1000000", "50000"),
-           MarketSpec(200, "Bitcoin", "BTC", "97250.5", "35000", "1500"),
-           MarketSpec(300, "Solana", "SOL", "182.37", "7000000", "300000"))
-GUARDS = KeeperGuards(min_keeper_reward_usd=d18(1), min_keeper_profit_ratio=d18("0.2"), max_keeper_reward_usd=d18(500),
-                      max_keeper_scaling_ratio=d18("0.1"), collateral_liquidate_reward_ratio=d18("0.0001"))
+MARKETS = (MarketSpec(100, "Ethereum", "ETH", "3480.52", "300000", "0.000001", "0.0005", "1.16", "0.28", "9"),
+           MarketSpec(200, "Bitcoin", "BTC", "97250.5", "12500", "0.000001", "0.0005", "1.54", "0.28", "9"),
+           MarketSpec(400, "Solana", "SOL", "182.37", "1635000", "0.0002", "0.0008", "3.592", "0.391", "36"))
+# global.toml of the same deployment: setKeeperRewardGuards and setCollateralLiquidateRewardRatio
+GUARDS = KeeperGuards(min_keeper_reward_usd=d18(1), min_keeper_profit_ratio=d18("0.30"), max_keeper_reward_usd=d18(30),
+                      max_keeper_scaling_ratio=d18("0.3"), collateral_liquidate_reward_ratio=d18("0.0003"))
+# keeper costs come from an oracle node on chain (KeeperCosts); the devnet's are fixed values
 FLAG_COST, LIQUIDATE_COST = d18("0.5"), d18("0.3")
 
 
 def config(spec: MarketSpec) -> MarketConfig:
-    return MarketConfig(skew_scale=d18(spec.skew_scale), maker_fee=d18("0.0002"), taker_fee=d18("0.0005"),
-                        initial_margin_ratio=d18(2), minimum_initial_margin_ratio=d18("0.01"),
-                        maintenance_margin_scalar=d18("0.5"), flag_reward_ratio=d18("0.0003"),
-                        minimum_position_margin=d18(50), max_liquidation_limit_accumulation_multiplier=d18(1),
-                        max_seconds_in_liquidation_window=30, max_liquidation_pd=d18("0.0005"), endorsed_liquidator=ZERO)
+    return MarketConfig(skew_scale=d18(spec.skew_scale), maker_fee=d18(spec.maker_fee), taker_fee=d18(spec.taker_fee),
+                        initial_margin_ratio=d18(spec.initial_margin_ratio),
+                        minimum_initial_margin_ratio=d18(spec.minimum_initial_margin_ratio),
+                        maintenance_margin_scalar=d18(spec.maintenance_margin_scalar),
+                        flag_reward_ratio=d18(spec.flag_reward_ratio),
+                        minimum_position_margin=d18(spec.minimum_position_margin),
+                        max_liquidation_limit_accumulation_multiplier=d18(spec.multiplier),
+                        max_seconds_in_liquidation_window=spec.window_s, max_liquidation_pd=d18(spec.max_liquidation_pd),
+                        endorsed_liquidator=spec.endorsed_liquidator)
 
 
 @dataclass
@@ -149,12 +170,13 @@ def seed(w3: Web3, deployer: str, accounts: int = 80, seed: int = 0) -> DevnetSy
     for m in MARKETS:
         cfg = configs[m.market_id]
         tx("setMarket", m.market_id, (m.name, m.symbol, prices[m.market_id], skews[m.market_id], sizes[m.market_id],
-                                      d18("0.0012"), d18("-0.0003"), cfg.skew_scale, d18(9), cfg.maker_fee, cfg.taker_fee,
+                                      d18("0.0012"), d18("-0.0003"), cfg.skew_scale, d18(m.max_funding_velocity),
+                                      cfg.maker_fee, cfg.taker_fee,
                                       cfg.initial_margin_ratio, cfg.minimum_initial_margin_ratio,
                                       cfg.maintenance_margin_scalar, cfg.flag_reward_ratio, cfg.minimum_position_margin,
                                       cfg.max_liquidation_limit_accumulation_multiplier,
-                                      cfg.max_seconds_in_liquidation_window, cfg.max_liquidation_pd, ZERO,
-                                      d18(m.max_market_size), d18("0.1")))
+                                      cfg.max_seconds_in_liquidation_window, cfg.max_liquidation_pd,
+                                      cfg.endorsed_liquidator, 0, d18(m.locked_oi_ratio)))
     for s in seeded:
         mids = list(s.positions)
         tx("seedAccount", s.owner, s.account_id, list(s.collateral), list(s.collateral.values()), s.debt, mids,
