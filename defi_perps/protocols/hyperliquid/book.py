@@ -12,7 +12,8 @@ final ``float``.
   split over its cross positions in proportion to their entry notional. All USDC: ``collateral_usd``;
 * per position the docs' liquidation price (math.liquidation_px, the account's margin available
   for a cross position) and whether the account / isolated position is below maintenance now;
-  the on-chain maintenance rate ``1 / (2 · maxLeverage)`` as the position's own rate.
+  the venue's rules (venues/params/hyperliquid.toml, per-asset margin tiers) give the maintenance
+  margin in the engine, so no per-market or per-position rate override is set here.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ def to_book(snap: HyperliquidSnapshot) -> Book:
     market_of = {p.perp: i for i, p in enumerate(snap.perps)}
     names = [p.coin for p in snap.perps]
     price = np.array([float(hm.px_usd(p.mark_px, p.sz_decimals)) for p in snap.perps])
-    mm_rate = np.array([0.5 / p.max_leverage if p.max_leverage else np.nan for p in snap.perps])
     by_acct: dict[str, list[PerpPosition]] = defaultdict(list)
     for pos in snap.positions:
         if pos.perp not in perps:
@@ -46,7 +46,6 @@ def to_book(snap: HyperliquidSnapshot) -> Book:
     market = np.zeros(n, np.int32)
     side = np.zeros(n, np.int8)
     size, entry, coll, liq_px = np.zeros(n), np.zeros(n), np.zeros(n), np.full(n, np.nan)
-    pos_mm = np.full(n, np.nan)
     liq_now = np.zeros(n, dtype=bool)
     account = np.zeros(n, np.int32)
     names_acct: list[str] = []
@@ -80,13 +79,12 @@ def to_book(snap: HyperliquidSnapshot) -> Book:
             lp = hm.liquidation_px(p, a, check.available)
             liq_px[k] = np.nan if lp is None else float(hm.px_usd(1, a.sz_decimals) * lp)
             liq_now[k] = check.liquidatable
-            pos_mm[k] = mm_rate[market_of[p.perp]]
             account[k] = aid
             k += 1
     meta = snap.meta
     return Book(market_names=names, price=price, market=market, side=side, size=size, entry_price=entry,
                 collateral_usd=coll, collateral_tokens=np.zeros(n), account=account, account_names=names_acct,
-                mm_rate=mm_rate, position_mm_rate=pos_mm, liquidation_price=liq_px, liquidatable_now=liq_now,
+                liquidation_price=liq_px, liquidatable_now=liq_now,
                 chain_id=meta.chain_id, block_number=meta.block_number,
                 source=f"snapshot {meta.id if meta.id is not None else '?'} (hyperliquid, chain {meta.chain_id}, "
                        f"block {meta.block_number})",
