@@ -157,7 +157,8 @@ def install(w3: Web3) -> None:
 
 
 def _send(w3: Web3, sender: str, tx: dict[str, Any]) -> None:
-    h = w3.eth.send_transaction({"from": sender, "gas": 30_000_000, **tx})  # type: ignore[arg-type]
+    full: Any = {"from": sender, "gas": 30_000_000, **tx}
+    h = w3.eth.send_transaction(full)
     rc = w3.eth.wait_for_transaction_receipt(h, timeout=300, poll_latency=0.01)
     if rc["status"] != 1:
         from defi_perps.exceptions import DevnetError
@@ -167,7 +168,7 @@ def _send(w3: Web3, sender: str, tx: dict[str, Any]) -> None:
 
 def write_state(w3: Web3, book: dict[str, Any], l1_block: int = L1_BLOCK, sender: str = DEPLOYER) -> int:
     """Write ``book`` (from :func:`generate`) into the HyperCoreState; returns the last block."""
-    c = w3.eth.contract(address=STATE, abi=artifact("HyperCoreState")["abi"])  # type: ignore[arg-type]
+    c = w3.eth.contract(address=Web3.to_checksum_address(STATE), abi=artifact("HyperCoreState")["abi"])
 
     def _tx(w3: Web3, fn: str, *args: Any) -> None:
         _send(w3, sender, {"to": STATE, "data": c.encode_abi(fn, args=list(args))})
