@@ -20,6 +20,7 @@ import numpy as np
 
 from defi_perps.book.arrays import Book
 from defi_perps.engine import depth as _depth
+from defi_perps.engine import liq_window as _liq_window
 from defi_perps.engine.rules import MM_TIERED, VenueRules
 from defi_perps.exceptions import EngineInputError
 
@@ -70,6 +71,7 @@ class MarketArrays(NamedTuple):
     hedge_limit: np.ndarray       # float64[M] B-book: net exposure (USD) the broker keeps unhedged
     depth_sched: np.ndarray       # float64[T + 1, B] each band's depth multiplier at each step (a scenario's
     #                               [[depth_schedule]]); one row of ones = depth constant over the path
+    liq_cap: np.ndarray           # float64[M] index tokens liquidatable per step (engine/liq_window.py); inf = no cap
 
 
 class ModelArrays(NamedTuple):
@@ -409,4 +411,5 @@ def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Fu
         trans_decay=np.full(m, _depth.decay_per_step(depth.transient_half_life_steps)),
         hedge_limit=(np.full(m, np.inf) if math.isinf(rules.hedge_threshold)
                      else rules.hedge_threshold * oi_usd.sum(axis=1)),
-        depth_sched=_depth_schedule(depth_multiplier, band_d, depth.kind, n_steps))
+        depth_sched=_depth_schedule(depth_multiplier, band_d, depth.kind, n_steps),
+        liq_cap=_liq_window.step_capacity(book.liq_window_qty_per_s, step_seconds))

@@ -150,6 +150,18 @@ def _synthetix_rows(m: Margin, book: Book, sel: np.ndarray, n_classes: int) -> l
     return [(float(r), -m.flat_mm_usd, 1.0) for r in rate]
 
 
+def _liquidation_windows(params: VenueParams, book: Book) -> np.ndarray | None:
+    """Per market the venue's liquidation window as index tokens per second (Synthetix v3:
+    ``window_skew_rate · skew_scale``, i.e. ``maxLiquidationAmountInWindow / maxSecondsInLiquidationWindow``;
+    engine/liq_window.py); None when no market has one."""
+    out = np.full(book.n_markets, np.inf)
+    for mi, name in enumerate(book.market_names):
+        p = params.for_market(name)
+        if p.liquidation.window_s > 0 and p.liquidation.window_skew_rate > 0 and p.margin.skew_scale > 0:
+            out[mi] = p.liquidation.window_skew_rate * p.margin.skew_scale
+    return None if np.isinf(out).all() else out
+
+
 def _max_leverage(params: VenueParams, market: str, notional: np.ndarray) -> np.ndarray:
     return np.array([max_leverage_for(params, market, float(x)) for x in notional]) if notional.size < 64 \
         else _tiered_leverage(params, market, notional)
@@ -310,6 +322,9 @@ def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, ad
     ``top_up=False`` keeps every position's collateral as given (a state built on purpose, e.g. the
     oracle lab's margin withdrawn below maintenance); the venue's other parameters still apply."""
     admitted, topup = _admit(params, book, top_up)
+    window = _liquidation_windows(params, admitted)
+    if window is not None:
+        admitted = dataclasses.replace(admitted, liq_window_qty_per_s=window)
     makers: dict[str, float] = {}
     if params.counterparty == "book":
         admitted, makers = _with_market_makers(admitted)

@@ -120,7 +120,7 @@ class Liquidation(_Strict):
     backstop_mm_fraction: float = Field(ge=0, le=1, default=0.0)  # Hyperliquid 2/3 of MM; 0 = none
     # Synthetix v3 per-market liquidation window (PerpsMarketConfiguration.maxLiquidationAmountInWindow):
     # at most (maker + taker fee) · skew_scale · multiplier · window_s asset units per window_s seconds;
-    # window_skew_rate = (maker + taker) · multiplier. 0 = no window. (Data only: see engine_rules.)
+    # window_skew_rate = (maker + taker) · multiplier. 0 = no window (engine/liq_window.py enforces it).
     window_s: float = Field(ge=0, default=0.0)
     window_skew_rate: float = Field(ge=0, default=0.0)
 

@@ -62,3 +62,18 @@ def test_a_synthetix_books_own_rates_are_kept() -> None:
     # any other book's per-position rates are not Synthetix's
     codes, table = venue_inputs(v, _book([10.0, 20.0])).position_mm
     assert table[codes, 0][0] == pytest.approx((10 / 300_000 * 1.16 + 0.02) * 0.28)
+
+
+def test_the_liquidation_window_reaches_the_engine() -> None:
+    v = load_venue("synthetix-v3")
+    b = _book([10.0])
+    b2 = Book(market_names=["ETH", "SOL", "DOGE"], price=np.array([3000.0, 180.0, 0.2]), market=np.array([0, 1, 2]),
+              side=np.ones(3, np.int8), size=np.array([1.0, 1.0, 1.0]), entry_price=np.array([3000.0, 180.0, 0.2]),
+              collateral_usd=np.array([600.0, 40.0, 0.1]), collateral_tokens=np.zeros(3), account=np.arange(3))
+    # ETH: 0.0007515 × 300,000 = 225.45 ETH a second (6,763.5 per 30 s window, as maxLiquidationAmountInWindow)
+    assert venue_inputs(v, b).book.liq_window_qty_per_s[0] == pytest.approx(225.45)
+    w = venue_inputs(v, b2).book.liq_window_qty_per_s
+    assert w[1] == pytest.approx(0.0015 * 1_635_000)
+    assert w[2] == pytest.approx(0.0007515 * 300_000)     # an unlisted asset gets the venue-wide (ETH) values
+    # other venues have no window
+    assert np.isinf(venue_inputs(load_venue("hyperliquid"), b).book.liq_window_qty_per_s).all()
