@@ -32,7 +32,8 @@ SETTINGS: dict[str, Any] = {
 }
 # Contracts we deploy (others in the sources are libraries/types only).
 CONTRACTS = ("DataStore", "Reader", "ReaderV21", "Seeder", "PriceFeed", "Token", "Multicall3", "ReferralStorage",
-             "HyperCoreState", "HyperCoreReadPrecompile", "DevPerpsMarketProxy", "DevPerpsAccountNft")
+             "GmxV1Vault", "GmxV1GlpManager", "HyperCoreState", "HyperCoreReadPrecompile", "DevPerpsMarketProxy",
+             "DevPerpsAccountNft")
 
 
 def repo_contracts_dir() -> Path:
