@@ -6,7 +6,8 @@ reader uses); both with ``anvil_setCode``, so the precompiles sit at their real 
 answer in the real encodings (abis/hyperliquid/SOURCES.md). The book is generated from a seed:
 accounts with cross and isolated positions on a few perps (real mainnet coin names, size decimals
 and max leverage; devnet prices), USDC spot balances and HLP-style vault equity; a few accounts are
-seeded below maintenance so a snapshot has something to liquidate.
+seeded below maintenance so a snapshot has something to liquidate; the first account is a whale
+($2.5M–10M per position).
 
 :func:`seed` returns the exact records it wrote (:class:`DevnetHyperliquid`) so tests compare a
 reader's snapshot with them field by field, and writes the accounts file the reader needs.
@@ -106,7 +107,7 @@ def generate(n_accounts: int = 120, seed: int = 0, perps: Sequence[PerpSpec] = P
             a = by_perp[perp]
             isolated = rng.random() < 0.25
             lev = rng.randint(2, a.max_leverage)
-            usd = rng.lognormvariate(9.8, 1.3)
+            usd = rng.lognormvariate(9.8, 1.3) if k else 2.5e6 * rng.uniform(1.0, 4.0)   # account 0: a whale
             entry_px = a.mark_px * (1 + rng.uniform(-0.06, 0.06))
             szi = max(1, int(usd / (entry_px / 10 ** (6 - a.sz_decimals)) * 10 ** a.sz_decimals))
             sgn = 1 if rng.random() < 0.55 else -1
