@@ -79,6 +79,9 @@ class Book:
     block_number: int | None = None
     source: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    # per market, the venue's liquidation window (Synthetix v3 maxLiquidationAmountInWindow over
+    # maxSecondsInLiquidationWindow): index tokens that may be liquidated per second; inf = no window
+    liq_window_qty_per_s: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         m = len(self.market_names)
@@ -106,6 +109,8 @@ class Book:
                                  else np.ascontiguousarray(self.pool_long_tokens, dtype=np.float64))
         self.pool_short_usd = (np.zeros(m) if self.pool_short_usd is None
                                else np.ascontiguousarray(self.pool_short_usd, dtype=np.float64))
+        self.liq_window_qty_per_s = (np.full(m, np.inf) if self.liq_window_qty_per_s is None
+                                     else np.ascontiguousarray(self.liq_window_qty_per_s, dtype=np.float64))
         self.validate()
 
     def with_positions(self, account_names: list[str] | None = None, **cols: np.ndarray) -> "Book":
@@ -168,6 +173,10 @@ class Book:
             arr = getattr(self, name)
             if not np.all(np.isfinite(arr)):
                 raise EngineInputError(f"book {name} must be finite")
+        assert self.liq_window_qty_per_s is not None
+        w = self.liq_window_qty_per_s
+        if w.shape != (m,) or np.any(np.isnan(w)) or np.any(w <= 0):
+            raise EngineInputError("book liquidation windows must be > 0 (inf: none), one per market")
         assert self.position_mm_rate is not None  # filled with NaN by __post_init__
         rates = self.position_mm_rate[~np.isnan(self.position_mm_rate)]
         if np.any(rates < 0) or np.any(rates >= 1):

@@ -32,7 +32,8 @@ SETTINGS: dict[str, Any] = {
 }
 # Contracts we deploy (others in the sources are libraries/types only).
 CONTRACTS = ("DataStore", "Reader", "ReaderV21", "Seeder", "PriceFeed", "Token", "Multicall3", "ReferralStorage",
-             "GmxV1Vault", "GmxV1GlpManager")
+             "GmxV1Vault", "GmxV1GlpManager", "HyperCoreState", "HyperCoreReadPrecompile", "DevPerpsMarketProxy",
+             "DevPerpsAccountNft")
 
 
 def repo_contracts_dir() -> Path:
@@ -69,9 +70,13 @@ def compile_sources(src_dir: Path, solcjs: Path | None = None) -> dict[str, dict
     solc = solcjs or find_solcjs()
     payload = json.dumps(standard_input(src_dir))
     # solcjs (node) calls process.exit() right after writing; on a pipe that can cut the output
-    # short, so it writes into a temporary file instead.
-    with tempfile.TemporaryFile(mode="w+") as sink:
-        proc = subprocess.run([str(solc), "--standard-json"], input=payload, stdout=sink,
+    # short, so it writes into a temporary file instead. Its input comes from a file too: solc.js
+    # reads stdin with readFileSync(0), which fails with EAGAIN on a pipe that is momentarily empty.
+    with tempfile.TemporaryFile(mode="w+") as sink, tempfile.TemporaryFile(mode="w+") as source:
+        source.write(payload)
+        source.flush()
+        source.seek(0)
+        proc = subprocess.run([str(solc), "--standard-json"], stdin=source, stdout=sink,
                               stderr=subprocess.PIPE, text=True, check=False)
         sink.seek(0)
         text = sink.read()

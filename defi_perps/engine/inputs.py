@@ -21,6 +21,7 @@ import numpy as np
 from defi_perps.book.arrays import Book
 from defi_perps.engine import depth as _depth
 from defi_perps.engine.hedger_nb import NO_HEDGER_F, NO_HEDGER_I, NO_HEDGER_LAT
+from defi_perps.engine import liq_window as _liq_window
 from defi_perps.engine.rules import MM_TIERED, VenueRules
 from defi_perps.exceptions import EngineInputError
 
@@ -78,6 +79,7 @@ class MarketArrays(NamedTuple):
     wd_par: np.ndarray            # float64[N_WD_PAR] liquidity withdrawal parameters (engine/liquidity_nb.py); [0] = 0: off
     wd_exp: np.ndarray            # float64[M, B] each band's withdrawal exponent (near mid 1, wide bands less)
     wd_cap: np.ndarray            # float64[M] the makers' capital (USD) their drawdown and ADL are measured against
+    liq_cap: np.ndarray           # float64[M] index tokens liquidatable per step (engine/liq_window.py); inf = no cap
 
 
 class ModelArrays(NamedTuple):
@@ -420,6 +422,7 @@ def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Fu
         hedge_limit=(np.full(m, np.inf) if math.isinf(rules.hedge_threshold)
                      else rules.hedge_threshold * oi_usd.sum(axis=1)),
         depth_sched=_depth_schedule(depth_multiplier, band_d, depth.kind, n_steps),
+        liq_cap=_liq_window.step_capacity(book.liq_window_qty_per_s, step_seconds),
         **_withdrawal_arrays(withdrawal, depth.kind, band_x, band_d, step_seconds))
 
 

@@ -45,6 +45,7 @@ from defi_perps.engine._jit import njit, prange
 from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Event, Exec, N_PARTIES, Party, Ranking
 from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
 from defi_perps.engine.exogenous import exog_step
+from defi_perps.engine.liq_window import window_take
 from defi_perps.engine.rng import path_state
 from defi_perps.engine.ccp_nb import ccp_gate, ccp_settled, ccp_state, ccp_waterfall
 from defi_perps.engine.liquidity_nb import WD_ON, WD_THIN, band_depth_now, liquidity_state, liquidity_update
@@ -570,6 +571,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     mark = pre
     qcum = 0.0
     i_cum = 0.0
+    cap_left = mk.liq_cap[m]      # the market's liquidation window for this step (liq_window.py)
     for it in range(rules.max_cascade_iterations):
         # ---- pass 1: what triggers at this mark, and the flow it sends to the book. Newly
         # triggered positions are a contiguous run [it_lo, ptr) of each sorted segment; their
@@ -594,6 +596,9 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                     break
                 r = rem[j]
                 if r > 0.0:
+                    ok, cap_left = window_take(cap_left, r * qty_[j])
+                    if not ok:
+                        break     # the window is used up: this position waits (its trigger stays crossed)
                     n_new += 1
                     if simple:
                         flow -= s * r * qty_[j] * mark

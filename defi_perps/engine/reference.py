@@ -374,6 +374,7 @@ class _Path:
         pos, r, st, out, p, par = self.pos, self.r, self.st, self.out, self.p, self.par
         n_seg_m = len(pos.seg_market) // self.n_m
         mark, qcum, i_cum = pre, 0.0, 0.0
+        cap_left = float(self.mk.liq_cap[m])   # the market's liquidation window for this step
         for it in range(r.max_cascade_iterations):
             # pass 1: every open position is checked (naive scan), then the pending slices
             items = []   # [j, g, si, fraction of remaining, backstop, pending slot or -1 / -2 new]
@@ -384,6 +385,9 @@ class _Path:
                 for j in range(int(pos.seg_start[g]), int(pos.seg_start[g + 1])):
                     if self.rem[j] <= 0.0 or j in pending_js or not self.triggered(g, j, m, si, mark):
                         continue
+                    if cap_left <= 0.0:
+                        continue   # the window is used up this step: the position waits for the next
+                    cap_left -= self.rem[j] * float(pos.qty[j])
                     bs, fr, newp = self.decide(g, j, m, si, mark, False, free[si] > 0)
                     if newp:
                         free[si] -= 1

@@ -19,6 +19,8 @@ if TYPE_CHECKING:   # pragma: no cover
 PLUGINS: dict[str, str] = {
     "gmx-v2": "defi_perps.protocols.gmx_v2.plugin:PLUGIN",
     "gmx-v1": "defi_perps.protocols.gmx_v1.plugin:PLUGIN",
+    "hyperliquid": "defi_perps.protocols.hyperliquid.plugin:PLUGIN",
+    "synthetix-v3": "defi_perps.protocols.synthetix_v3.plugin:PLUGIN",
 }
 
 

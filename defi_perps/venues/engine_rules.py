@@ -89,11 +89,15 @@ def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple
     codes = np.zeros(book.n_positions, np.int16)
     entry_notional = book.size * book.entry_price
     gmx = params.margin.kind == "gmx_v2"
+    per_market_classes = max(1, SYNTHETIX_CLASSES // max(1, book.n_markets))
     for mi, name in enumerate(book.market_names):
         sel = np.flatnonzero(book.market == mi)
         if sel.size == 0:
             continue
         m = market_margin(params, name)
+        if m.kind == "synthetix_v3":
+            codes[sel] = [code(row) for row in _synthetix_rows(m, book, sel, per_market_classes)]
+            continue
         on_entry = bool(m.mm_on_entry_value)   # BitMEX: maintenance on the entry value
         brackets = _brackets(m)
         if brackets:
@@ -116,11 +120,46 @@ def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple
         else:
             row = (m.mmr, 0.0, 1.0)
         codes[sel] = code(row)
-    if gmx:
+    if gmx and book.meta.get("protocol", "gmx_v2") == "gmx_v2":   # GMX's own per-position factors only
         own = np.flatnonzero(~np.isnan(book.position_mm_rate))
         for v in np.unique(book.position_mm_rate[own]):
             codes[own[book.position_mm_rate[own] == v]] = code((float(v), 0.0, 0.0))
     return codes, np.array(rows or [(0.01, 0.0, 1.0)], dtype=np.float64)
+
+
+SYNTHETIX_CLASSES = 48   # of the engine's MAX_CLASSES maintenance rules (engine/inputs.py)
+
+
+def _synthetix_rows(m: Margin, book: Book, sel: np.ndarray, n_classes: int) -> list[tuple[float, float, float]]:
+    """Synthetix v3 maintenance per position (PerpsMarketConfiguration.calculateRequiredMargins): rate
+    ``(|size| / skewScale · initialMarginRatio + minimumInitialMarginRatio) · maintenanceMarginScalar``
+    on the mark notional, plus the flat ``minimumPositionMargin`` (as a negative maintenance amount:
+    the kernel's MM is ``rate · notional − amount``). A Synthetix snapshot's own exact ratio
+    (``book.position_mm_rate``) is used where the book has it. The size-scaled rates are a continuum;
+    the engine sorts positions by segment (market, side, rule), so each market's rates are rounded UP to
+    at most ``n_classes`` steps between its smallest and largest rate (a stricter maintenance by less
+    than one step, reported nowhere else: the step is (max − min) / n_classes)."""
+    own = book.position_mm_rate[sel]
+    base = (book.size[sel] / m.skew_scale * m.initial_margin_ratio + m.minimum_initial_margin_ratio) \
+        * m.maintenance_margin_scalar
+    rate = np.where(np.isfinite(own), own, base)
+    lo, hi = float(rate.min()), float(rate.max())
+    if hi > lo and n_classes > 1:
+        step = (hi - lo) / (n_classes - 1)
+        rate = lo + np.ceil((rate - lo) / step - 1e-9) * step
+    return [(float(r), -m.flat_mm_usd, 1.0) for r in rate]
+
+
+def _liquidation_windows(params: VenueParams, book: Book) -> np.ndarray | None:
+    """Per market the venue's liquidation window as index tokens per second (Synthetix v3:
+    ``window_skew_rate · skew_scale``, i.e. ``maxLiquidationAmountInWindow / maxSecondsInLiquidationWindow``;
+    engine/liq_window.py); None when no market has one."""
+    out = np.full(book.n_markets, np.inf)
+    for mi, name in enumerate(book.market_names):
+        p = params.for_market(name)
+        if p.liquidation.window_s > 0 and p.liquidation.window_skew_rate > 0 and p.margin.skew_scale > 0:
+            out[mi] = p.liquidation.window_skew_rate * p.margin.skew_scale
+    return None if np.isinf(out).all() else out
 
 
 def _max_leverage(params: VenueParams, market: str, notional: np.ndarray) -> np.ndarray:
@@ -164,13 +203,17 @@ def _admit(params: VenueParams, book: Book, top_up: bool = True) -> tuple[Book, 
         for name in ("liquidation_price", "remaining_collateral_usd"):
             changes[name] = np.where(hit, np.nan, getattr(book, name))
     if params.margin.kind != "gmx_v2":
-        # the book's own on-chain factors belong to GMX v2; other venues use their parameters
+        # the book's own on-chain factors belong to GMX v2; other venues use their parameters (a
+        # Synthetix v3 snapshot's exact per-position maintenance ratios stay for the Synthetix venue)
         m = book.n_markets
         nan = np.full(m, np.nan)
-        changes.update(mm_rate=nan.copy(), position_mm_rate=np.full(book.n_positions, np.nan), close_fee_rate=nan.copy(),
+        own_rates = params.margin.kind == "synthetix_v3" and book.meta.get("protocol") == "synthetix_v3"
+        changes.update(mm_rate=nan.copy(), close_fee_rate=nan.copy(),
                        liq_fee_rate=nan.copy(), liq_impact_cap=nan.copy(), min_collateral_usd=nan.copy(),
                        max_pnl_factor_adl=np.full((m, 2), np.nan), min_pnl_factor_after_adl=np.full((m, 2), np.nan),
                        max_pnl_factor_traders=np.full((m, 2), np.nan))
+        if not own_rates:
+            changes["position_mm_rate"] = np.full(book.n_positions, np.nan)
     if params.counterparty == "pool" and params.adl.trigger == "pnl_to_pool":
         # pools backing traders' profit: the book's (GMX snapshot) where known, else sized from the file
         oi = book.open_interest().sum(axis=1)
@@ -209,6 +252,8 @@ def to_rules(params: VenueParams, insurance_initial: float = 0.0, step_seconds: 
         f.update(mm_rate=m.stop_out_level / m.max_leverage)
     elif m.kind == "flat":
         f.update(mm_rate=m.mmr)
+    elif m.kind == "synthetix_v3":   # the venue-wide floor; venue_inputs gives every position its own class
+        f.update(mm_rate=m.minimum_initial_margin_ratio * m.maintenance_margin_scalar)
     if m.kind == "gmx_v2":
         f.update(mm_on_entry_notional=True, count_close_fee=True, close_fee_rate=m.close_fee_rate,
                  min_collateral_usd=m.min_collateral_usd, mm_rate=m.mmr)
@@ -282,6 +327,9 @@ def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, ad
     ``top_up=False`` keeps every position's collateral as given (a state built on purpose, e.g. the
     oracle lab's margin withdrawn below maintenance); the venue's other parameters still apply."""
     admitted, topup = _admit(params, book, top_up)
+    window = _liquidation_windows(params, admitted)
+    if window is not None:
+        admitted = dataclasses.replace(admitted, liq_window_qty_per_s=window)
     makers: dict[str, float] = {}
     if params.counterparty in ("book", "clearing_house"):   # a clearing house's close-outs meet the book too
         admitted, makers = _with_market_makers(admitted)

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from defi_perps.exceptions import ConfigError
 
 VENUE_NAMES: tuple[str, ...] = ("gmx-v2", "gmx-v1", "hyperliquid", "binance", "bybit", "okx", "bitmex", "bbook",
-                                "abook", "ccp")
+                                "abook", "ccp", "synthetix-v3")
 """Venues the engine can run (``simulate --venue``, ``compare --venues``)."""
 
 SPEC_ONLY_VENUES: tuple[str, ...] = ()
@@ -62,7 +62,7 @@ class Tier(_Strict):
 
 
 class Margin(_Strict):
-    kind: Literal["tiered", "flat", "half_im_at_max_leverage", "gmx_v2", "gmx_v1", "stop_out"]
+    kind: Literal["tiered", "flat", "half_im_at_max_leverage", "gmx_v2", "gmx_v1", "stop_out", "synthetix_v3"]
     max_leverage: float = Field(gt=0)
     brackets: tuple[Bracket, ...] = ()
     # half_im_at_max_leverage: Hyperliquid margin tiers (empty = one tier at max_leverage)
@@ -73,6 +73,14 @@ class Margin(_Strict):
     min_collateral_usd: float = Field(ge=0, default=0.0)  # GMX v2 MIN_COLLATERAL_USD
     close_fee_rate: float = Field(ge=0, default=0.0)      # GMX position (close) fee, counted in the test
     stop_out_level: float = Field(ge=0, default=0.0)      # B-book: equity / used margin
+    # synthetix_v3 (PerpsMarketConfiguration.calculateRequiredMargins): MMR = (|size| / skew_scale ·
+    # initial_margin_ratio + minimum_initial_margin_ratio) · maintenance_margin_scalar, MM = notional · MMR
+    # + flat_mm_usd (minimumPositionMargin): a size-scaled part and a flat part
+    skew_scale: float = Field(ge=0, default=0.0)          # asset units
+    initial_margin_ratio: float = Field(ge=0, default=0.0)
+    minimum_initial_margin_ratio: float = Field(ge=0, lt=1, default=0.0)
+    maintenance_margin_scalar: float = Field(ge=0, default=0.0)
+    flat_mm_usd: float = Field(ge=0, default=0.0)
 
     @model_validator(mode="after")
     def _check(self) -> "Margin":
@@ -82,6 +90,8 @@ class Margin(_Strict):
             caps = [b.cap for b in self.brackets]
             if caps != sorted(caps) or len(set(caps)) != len(caps):
                 raise ValueError("bracket caps must be strictly increasing")
+        if self.kind == "synthetix_v3" and (self.skew_scale <= 0 or self.maintenance_margin_scalar <= 0):
+            raise ValueError("synthetix_v3 margin needs skew_scale > 0 and maintenance_margin_scalar > 0")
         if self.tiers:
             if self.kind != "half_im_at_max_leverage":
                 raise ValueError("tiers are Hyperliquid margin tiers (kind = 'half_im_at_max_leverage')")
@@ -107,6 +117,11 @@ class Liquidation(_Strict):
     partial_fraction: float = Field(gt=0, le=1, default=1.0)
     cooldown_s: float = Field(ge=0, default=0.0)
     backstop_mm_fraction: float = Field(ge=0, le=1, default=0.0)  # Hyperliquid 2/3 of MM; 0 = none
+    # Synthetix v3 per-market liquidation window (PerpsMarketConfiguration.maxLiquidationAmountInWindow):
+    # at most (maker + taker fee) · skew_scale · multiplier · window_s asset units per window_s seconds;
+    # window_skew_rate = (maker + taker) · multiplier. 0 = no window (engine/liq_window.py enforces it).
+    window_s: float = Field(ge=0, default=0.0)
+    window_skew_rate: float = Field(ge=0, default=0.0)
 
 
 class Insurance(_Strict):
