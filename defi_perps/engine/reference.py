@@ -77,7 +77,8 @@ def adl_score(ranking: int, so: float, q: float, e: float, cu: float, ct: float,
     equity = coll + pnl
     notional = qq * mark
     if ranking == Ranking.HYPERLIQUID:
-        return ((mark / e) * (notional / equity) if equity > 0.0 else 0.0), pnl
+        px = mark / e if so > 0.0 else e / mark   # a short's profit ratio is entry/mark (nb._adl_score)
+        return (px * (notional / equity) if equity > 0.0 else 0.0), pnl
     if ranking == Ranking.BINANCE:
         mm = rate * notional - amount * rem if seg_mark == 1 else rate * qq * e
         pnl_pct = max(pnl, 0.0) / max(coll, 1.0)

@@ -47,10 +47,12 @@ def is_backstop(account_value: float, maint_required: float, fraction: float = 2
     return account_value < fraction * maint_required
 
 
-def adl_score(mark: float, entry: float, notional: float, account_value: float) -> float:
+def adl_score(mark: float, entry: float, notional: float, account_value: float, side: float = 1.0) -> float:
+    """The ADL sorting index: (mark/entry)·(notional/account value) for a long, as the docs write it;
+    entry/mark for a short, so the queue is "ranked by unrealized pnl and leverage" on both sides."""
     if account_value <= 0:
         return 0.0
-    return (mark / entry) * (notional / account_value)
+    return (mark / entry if side > 0 else entry / mark) * (notional / account_value)
 
 
 def liquidation_slice(notional: float, threshold: float = 100_000.0, fraction: float = 0.2) -> float:

@@ -156,5 +156,18 @@ def test_vectorized_rankings_match_the_cited_scalar_formulas(ranking: str) -> No
         elif ranking == "okx":
             want = okx.adl_score(pnl, coll, notional)
         else:
-            want = hyperliquid.adl_score(float(c.mark[i]), float(c.entry[i]), notional, float(c.equity[i]))
+            want = hyperliquid.adl_score(float(c.mark[i]), float(c.entry[i]), notional, float(c.equity[i]),
+                                          float(c.side[i]))
         assert got[i] == pytest.approx(want, rel=1e-12, abs=1e-15), i
+
+
+def test_hyperliquid_ranks_a_profitable_short_before_a_losing_one_of_equal_leverage() -> None:
+    # "ranked by unrealized pnl and leverage used" (venues.md §1.6): on the short side a fall in price is
+    # the profit; the ADL'd on 10 Oct 2025 were 99.4% in profit (incidents.md §1.3)
+    from defi_perps.venues import hyperliquid
+
+    winner = hyperliquid.adl_score(mark=90.0, entry=100.0, notional=900.0, account_value=300.0, side=-1.0)
+    loser = hyperliquid.adl_score(mark=90.0, entry=80.0, notional=900.0, account_value=300.0, side=-1.0)
+    assert winner == pytest.approx((100 / 90) * 3.0) and loser == pytest.approx((80 / 90) * 3.0)
+    assert winner > loser
+    assert hyperliquid.adl_score(110.0, 100.0, 1100.0, 500.0) == pytest.approx(1.1 * 2.2)   # a long: as documented
