@@ -539,8 +539,16 @@ class AuditResult:
 
 
 def planned_steps(req: AuditRequest, n_scen: int, n_venues: int) -> float:
-    """Progress units: one per simulation, plus indexing and rendering."""
-    return 1 + n_scen + len(req.shocks) * (1 + len(req.depth_stresses)) + n_venues + 1
+    """Progress units: one per simulation (the hedger section's runs included, when it is installed),
+    plus indexing and rendering."""
+    hedger_runs = 0
+    spec = next((s for s in SECTIONS if s.key == "hedger"), None)
+    if spec is not None and spec.load() is not None:
+        from defi_perps.runs.hedger import AUDIT_VENUES
+
+        chosen = req.venues or ai.venue_names()
+        hedger_runs = len([v for v in AUDIT_VENUES if v in chosen]) or 1
+    return 1 + n_scen + len(req.shocks) * (1 + len(req.depth_stresses)) + n_venues + hedger_runs + 1
 
 
 def run_audit(req: AuditRequest, progress: Callable[[str, float], None] | None = None) -> AuditResult:

@@ -147,3 +147,14 @@ def test_the_figure_groups_causes_by_venue(tmp_path):
                                                   {"name": "Binance USDⓈ-M", "causes": causes}]},
                         tmp_path / "h.png", [1])
     assert path.stat().st_size > 10_000
+
+
+def test_the_audit_progress_total_counts_the_hedger_sections_runs() -> None:
+    # one unit per hedger venue run (runs/hedger.AUDIT_VENUES that the audit runs), or the bar overruns
+    from defi_perps.runs.audit import AuditRequest, planned_steps
+
+    base = 1 + 1 + 2 * (1 + 3) + 3 + 1          # index, one scenario, a 2×3 grid, three venues, report
+    req = AuditRequest(venues=["gmx-v2", "hyperliquid", "binance"], shocks=(-0.1, -0.2), depth_stresses=(1, 0.5, 0.1))
+    assert planned_steps(req, 1, 3) == base + 2
+    req = AuditRequest(venues=["gmx-v2"], shocks=(-0.1, -0.2), depth_stresses=(1, 0.5, 0.1))
+    assert planned_steps(req, 1, 1) == base - 2 + 1       # no audit venue: the hedger runs on the first one
