@@ -7,7 +7,7 @@ import click
 from defi_perps.commands._common import FiniteFloat, db_option, emit_json, json_option, progress_bar
 from defi_perps.exceptions import InputError, UnknownProtocolError
 
-SUPPORTED = ("gmx-v2",)
+SUPPORTED = ("gmx-v2", "gtrade")
 
 
 @click.command("index", context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,6 +48,14 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
     from defi_perps.config import load_chain
     from defi_perps.rpc.client import RetryPolicy
 
+    if protocol == "gtrade":   # the plug-in's command body (protocols/gtrade/cli.py)
+        from defi_perps.protocols.gtrade.cli import index_command
+
+        if from_block is not None or to_block is not None or every is not None:
+            raise InputError("gtrade: history ranges are not supported yet; index one --block at a time")
+        index_command(load_chain(chain_name, chain_file), rpc_url, _parse_block(block), db_url, prices_path,
+                      batch_size, parallel, RetryPolicy(max_retries=retries, timeout_s=timeout), as_json)
+        return
     if from_block is not None or to_block is not None or every is not None:
         if block is not None:
             raise InputError("--block and --from-block/--to-block are exclusive: one block, or a range")

@@ -26,15 +26,16 @@ from sqlalchemy.engine import Connection, Engine
 from defi_perps.exceptions import StoreError
 
 BASELINE = "0001"            # the schema of defi-perps 0.1.0 (main at 7dc81a5)
-HEAD = "0005"                # the newest revision in migrations/versions (a test keeps them equal)
-KNOWN = ("0001", "0002", "0003", "0004", "0005")
+HEAD = "0007"                # the newest revision in migrations/versions (a test keeps them equal)
+KNOWN = ("0001", "0002", "0003", "0004", "0005", "0007")
 PG_LOCK_KEY = 7_339_450_010   # pg_advisory_lock key of defi-perps schema changes
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 Notice = Callable[[str], None]
 # Every module of the store that defines tables: migrations cover the whole SQLModel metadata. A new
 # table module goes here (and its tables arrive through the next migration in versions/).
-TABLE_MODULES = ("defi_perps.store.models", "defi_perps.store.runs", "defi_perps.store.sweeps")
+TABLE_MODULES = ("defi_perps.store.models", "defi_perps.store.runs", "defi_perps.store.sweeps",
+                 "defi_perps.protocols.gtrade.tables")
 
 
 def load_all_tables() -> None:

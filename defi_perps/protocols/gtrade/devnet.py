@@ -9,7 +9,7 @@ The universe is a small copy of Arbitrum's (collateral indices 1 DAI, 2 WETH, 3 
 1 ETH, 2 LINK, 3 DOGE in the crypto group, 4 EUR/USD in forex). Parameter values are modelling
 choices of the right order (spread, fees, liquidation params, borrowing rates); the book has
 heavy-tailed collateral, 2–150x leverage (forex up to 500x), both sides, open prices around the
-current price, and about 4 % of trades within 1 % of their liquidation price.
+current price, and about 4 % of trades at 80–95 % of the way to their liquidation price.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ GROUPS = (("crypto", 1_100, 150_000, gm.LiquidationParams(5 * 10**8, 90 * P, 80 
           ("forex", 1_100, 1_000_000, gm.LiquidationParams(10**8, 90 * P, 75 * P, 25_000, 500_000)))
 # (totalPositionSizeFeeP, totalLiqCollateralFeeP, oraclePositionSizeFeeP, minPositionSizeUsd 1e3)
 FEES = ((6 * 10**8, 10 * P, 4 * 10**7, 1_500_000), (3 * 10**7, 10 * P, 4 * 10**7, 1_500_000))
-BORROW_RATE_PER_SECOND_P = 3     # 1e10: acc grows 3e-10 %·price per second ≈ 0.95 %/yr of price
-SEEDED_HOURS = 24 * 30           # trades were opened up to 30 days before the book
+BORROW_RATE_PER_SECOND_P = 1000  # 1e10 units: a trade owes ≈ 1e-9 of its size per second (≈ 3.2 %/yr)
+SEEDED_HOURS = 24 * 7            # trades were opened up to 7 days before the book
 
 
 @dataclass
@@ -133,10 +133,10 @@ def generate_trades(n: int, n_accounts: int, seed: int, now: int, accounts: list
         thr = gm.liq_pnl_threshold_p(group[3], leverage)
         if near:
             # opened so that today's price sits just inside the liquidation distance (≈ thr / leverage)
-            move = (thr / P / 100) / lev_x * float(rng.uniform(0.90, 0.99))
+            move = (thr / P / 100) / lev_x * float(rng.uniform(0.80, 0.95))
         else:
-            move = float(rng.normal(0.0, 0.04))
-            move = float(np.clip(move, -0.6 * (thr / P / 100) / lev_x, 0.6))
+            # losses up to 60 % of collateral, gains up to +50 % in price
+            move = float(np.clip(rng.normal(0.0, 0.04), -0.5, 0.6 * (thr / P / 100) / lev_x))
         # long: open above today's price by `move` loses `move`; a short the other way
         open_price = int(ps.price_1e10 * (1 + move) if long else ps.price_1e10 * (1 - move))
         idx = next_index.get(int(account_of[k]), 0)
