@@ -44,6 +44,7 @@ from defi_perps.engine._jit import njit, prange
 from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Event, Exec, N_PARTIES, Party, Ranking
 from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
 from defi_perps.engine.exogenous import exog_step
+from defi_perps.engine.profit_cap_nb import open_profit_cap_haircut_nb
 from defi_perps.engine.rng import path_state
 
 
@@ -1083,6 +1084,12 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
         v = hedge_q[m] * fin - hedge_cost[m]
         par[Party.BROKER] += v
         par[Party.MARKET] -= v
+    if rules.max_trade_gain < np.inf:   # a per-trade profit cap (gTrade v8): profit_cap_nb.py
+        cut = open_profit_cap_haircut_nb(pos.qty, pos.entry, pos.coll_usd, pos.coll_tok, pos.seg_start, pos.seg_market,
+                                         pos.seg_side, rem, final_mark[p], phi, rules.max_trade_gain)
+        par[Party.TRADERS] -= cut
+        _pay_counterparty(par, rules.counterparty, alpha, -cut)
+        st[Tot.PROFIT_CAP_HAIRCUT] += cut
     for k in range(N_TOT):
         out.totals[p, k] = st[k]
     for k in range(N_PARTIES):

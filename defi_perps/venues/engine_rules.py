@@ -109,6 +109,8 @@ def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple
             row = (float(book.mm_rate[mi]) if gmx and np.isfinite(book.mm_rate[mi]) else m.mmr, 0.0, 0.0)
         elif m.kind == "gmx_v1":
             row = (1.0 / m.max_leverage, 0.0, 0.0)
+        elif m.kind == "gtrade":   # each position carries its own rate (_admit); this is the fallback
+            row = (m.mmr / m.max_leverage, 0.0, 0.0)
         elif m.kind == "stop_out":
             row = (m.stop_out_level / m.max_leverage, 0.0, 1.0)
         elif m.kind == "half_im_at_max_leverage":
@@ -116,7 +118,7 @@ def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple
         else:
             row = (m.mmr, 0.0, 1.0)
         codes[sel] = code(row)
-    if gmx:
+    if gmx or params.margin.kind == "gtrade":
         own = np.flatnonzero(~np.isnan(book.position_mm_rate))
         for v in np.unique(book.position_mm_rate[own]):
             codes[own[book.position_mm_rate[own] == v]] = code((float(v), 0.0, 0.0))
@@ -163,6 +165,14 @@ def _admit(params: VenueParams, book: Book, top_up: bool = True) -> tuple[Book, 
         # the protocol's exact liquidation terms were computed for the collateral actually posted
         for name in ("liquidation_price", "remaining_collateral_usd"):
             changes[name] = np.where(hit, np.nan, getattr(book, name))
+    if params.margin.kind == "gtrade":
+        # gTrade liquidates at a loss of liqThresholdP of the collateral: the equity left, mmr × collateral,
+        # as a rate on entry notional. A gTrade snapshot brings each trade's own rate (its stored
+        # liquidation params); any other book gets the venue file's share.
+        own = book.position_mm_rate if book.meta.get("protocol") == "gtrade" else np.full(book.n_positions, np.nan)
+        coll_after = coll + topup
+        changes["gtrade_position_mm_rate"] = np.where(
+            np.isfinite(own) & ~hit, own, np.minimum(params.margin.mmr * coll_after / notional0, 0.999))
     if params.margin.kind != "gmx_v2":
         # the book's own on-chain factors belong to GMX v2; other venues use their parameters
         m = book.n_markets
@@ -179,6 +189,9 @@ def _admit(params: VenueParams, book: Book, top_up: bool = True) -> tuple[Book, 
         if unknown.any():
             changes["pool_long_tokens"] = np.where(unknown, share / book.price, book.pool_long_tokens)
             changes["pool_short_usd"] = np.where(unknown, share, book.pool_short_usd)
+    own_rate = changes.pop("gtrade_position_mm_rate", None)
+    if own_rate is not None:
+        changes["position_mm_rate"] = own_rate
     return (dataclasses.replace(book, **changes) if changes else book), info
 
 
@@ -215,6 +228,9 @@ def to_rules(params: VenueParams, insurance_initial: float = 0.0, step_seconds: 
     elif m.kind == "gmx_v1":
         f.update(mm_on_entry_notional=True, count_close_fee=True, close_fee_rate=m.close_fee_rate,
                  mm_rate=1.0 / m.max_leverage)
+    elif m.kind == "gtrade":
+        f.update(mm_on_entry_notional=True, count_close_fee=True, close_fee_rate=m.close_fee_rate,
+                 mm_rate=m.mmr / m.max_leverage)
     dest = {"insurance_fund": "insurance", "pool": "pool", "liquidator_vault": "vault", "keeper": "venue",
             "broker": "broker", "none": "venue"}[liq.fee_destination]
     f.update(liq_fee_rate=liq.fee_rate if liq.fee_destination != "none" else 0.0,
@@ -248,6 +264,8 @@ def to_rules(params: VenueParams, insurance_initial: float = 0.0, step_seconds: 
         f.update(max_pnl_factor_adl=adl.max_pnl_factor_for_adl, min_pnl_factor_after_adl=adl.min_pnl_factor_after_adl)
     if params.profit_cap.max_pnl_factor_for_traders > 0:
         f["max_pnl_factor_traders"] = params.profit_cap.max_pnl_factor_for_traders
+    if params.profit_cap.max_gain_collateral_multiple > 0:
+        f["max_trade_gain"] = params.profit_cap.max_gain_collateral_multiple
     return make_rules(**f)
 
 
@@ -283,8 +301,10 @@ def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, ad
     rules = to_rules(params, fund_size(params, admitted), step_seconds, adl_policy)
     position_mm = _position_mm(params, admitted, admitted.notional())
     thresholds = None
-    if params.margin.kind == "gmx_v2" and admitted.liquidation_price is not None \
-            and np.isfinite(admitted.liquidation_price).any():
+    # gTrade's exact liquidation prices belong to a gTrade snapshot's book, not to another protocol's
+    exact = params.margin.kind == "gmx_v2" or (params.margin.kind == "gtrade"
+                                               and admitted.meta.get("protocol") == "gtrade")
+    if exact and admitted.liquidation_price is not None and np.isfinite(admitted.liquidation_price).any():
         # the contract's own flip price (funding, fees, referral, impact) is the trigger; a
         # topped-up position (admission NaNs it) or one math.py could not price uses the formula
         thresholds = np.asarray(admitted.liquidation_price, dtype=np.float64)
