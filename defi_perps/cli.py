@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "devnet": ("defi_perps.commands.devnet", "devnet", "Start, stop and inspect the local anvil devnet."),
     "index": ("defi_perps.commands.index", "index", "Snapshot a protocol's on-chain state at a block into the store."),
     "snapshots": ("defi_perps.commands.snapshots", "snapshots", "List, summarize, export and diff stored snapshots."),
+    "protocols": ("defi_perps.commands.protocols", "protocols", "The protocol plug-ins: names, chains, devnet support."),
     "db": ("defi_perps.commands.db", "db", "Create, upgrade and inspect the database schema."),
     "simulate": ("defi_perps.commands.simulate", "simulate", "Monte Carlo liquidation cascades on a book."),
     "compare": ("defi_perps.commands.compare", "compare", "Run one book and shock on several venues side by side."),

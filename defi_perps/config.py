@@ -59,20 +59,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class GmxV2Deployment(_Strict):
-    data_store: str
-    reader: str
-    event_emitter: str | None = None
-    deploy_block: int = Field(default=0, ge=0)
-    position_layout: Literal["v2.2", "v2.1"] | None = None   # None: detect from the Reader
-    referral_storage: str | None = None
-
-    @field_validator("data_store", "reader", "event_emitter", "referral_storage")
-    @classmethod
-    def _addr(cls, v: str | None) -> str | None:
-        return None if v is None else checksum(v)
-
-
 class ChainConfig(_Strict):
     name: str
     chain_id: int = Field(gt=0)
@@ -86,8 +72,9 @@ class ChainConfig(_Strict):
     # L2 block is ArbSys.arbBlockNumber() / arbBlockHash() (OffchainLabs nitro-contracts
     # src/precompiles/ArbSys.sol). Default: "arbitrum" for Arbitrum chain ids, else "evm".
     block_context: Literal["evm", "arbitrum"] | None = None
-    gmx_v2: GmxV2Deployment | None = None
-    # Other protocols' deployments are kept as raw tables until their readers exist.
+    # Protocol sections ([gmx_v2], [gmx_v1], …), each validated by its plug-in's deployment model
+    # (protocols/registry.py); sections no plug-in owns are kept raw in ``extra``.
+    deployments: dict[str, Any] = Field(default_factory=dict)
     extra: dict[str, Any] = Field(default_factory=dict)
     source: str = ""
 
@@ -114,17 +101,27 @@ class ChainConfig(_Strict):
         raise ConfigError(f"no RPC URL for chain {self.name!r}: {hint}pass --rpc URL")
 
     def deployment(self, protocol: str) -> Any:
-        """The deployment block for a protocol, or UnknownProtocolError."""
+        """The validated deployment section of a protocol (CLI name or key), or UnknownProtocolError."""
         from defi_perps.exceptions import UnknownProtocolError
 
-        key = protocol.replace("-", "_")
-        dep = getattr(self, key, None) if key in type(self).model_fields else self.extra.get(key)
+        key = protocol.strip().lower().replace("-", "_")
+        dep = self.deployments.get(key)
         if dep is None:
-            raise UnknownProtocolError(f"protocol {protocol!r} has no deployment on chain {self.name!r}")
+            where = f" ({self.source})" if self.source else ""
+            raise UnknownProtocolError(f"protocol {protocol!r} has no deployment on chain {self.name!r}: the chain "
+                                       f"file{where} has no [{key}] section")
         return dep
 
+    def has(self, protocol: str) -> bool:
+        return protocol.strip().lower().replace("-", "_") in self.deployments
 
-_KNOWN = set(ChainConfig.model_fields) - {"extra", "source"}
+    @property
+    def gmx_v2(self) -> Any:
+        """The [gmx_v2] section, or None (kept for callers written before the plug-in registry)."""
+        return self.deployments.get("gmx_v2")
+
+
+_KNOWN = set(ChainConfig.model_fields) - {"extra", "source", "deployments"}
 
 
 def load_chain_file(path: str | Path) -> ChainConfig:
@@ -138,10 +135,30 @@ def load_chain_file(path: str | Path) -> ChainConfig:
         raise ConfigError(f"cannot read chain file {p}: {err}") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"chain file {p} is not valid TOML: {err}") from None
+    from defi_perps.protocols.registry import deployment_model
+
     known = {k: v for k, v in raw.items() if k in _KNOWN}
-    extra = {k: v for k, v in raw.items() if k not in _KNOWN}
+    extra: dict[str, Any] = {}
+    deployments: dict[str, Any] = {}
+    for k, v in raw.items():
+        if k in _KNOWN:
+            continue
+        model = deployment_model(k)
+        if model is None:
+            extra[k] = v
+            continue
+        if not isinstance(v, dict):
+            raise ConfigError(f"chain file {p}: [{k}] must be a table of addresses and settings")
+        try:
+            deployments[k] = model(**v)
+        except ValidationError as err:
+            first = err.errors()[0]
+            loc = ".".join(str(x) for x in first["loc"])
+            raise ConfigError(f"chain file {p}: {k}.{loc}: {first['msg']}") from None
+        except ConfigError as err:
+            raise ConfigError(f"chain file {p}: [{k}]: {err}") from None
     try:
-        return ChainConfig(**known, extra=extra, source=str(p))
+        return ChainConfig(**known, deployments=deployments, extra=extra, source=str(p))
     except ValidationError as err:
         first = err.errors()[0]
         loc = ".".join(str(x) for x in first["loc"])

@@ -1,4 +1,5 @@
-"""Book from a stored GMX v2 snapshot: exact domain ints → float64 arrays.
+"""Book from a stored snapshot: dispatch to the protocol's plug-in; GMX v2's conversion, exact domain
+ints → float64 arrays, is here.
 
 Conversions (protocols.md §1.1–§1.3, domain.py):
 
@@ -25,6 +26,7 @@ Conversions (protocols.md §1.1–§1.3, domain.py):
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +41,18 @@ def _f(num: int, den: int = 1) -> float:
     return float(Fraction(num, den))
 
 
-def from_snapshot(snapshot: Snapshot) -> Book:
+def from_snapshot(snapshot: Snapshot | Any) -> Book:
+    """Convert a stored snapshot of any registered protocol to a :class:`Book` (its plug-in's
+    ``to_book``; GMX v2's is :func:`gmx_v2_book` below)."""
+    protocol = getattr(getattr(snapshot, "meta", None), "protocol", "gmx_v2")
+    if protocol != "gmx_v2":
+        from defi_perps.protocols import registry
+
+        return registry.get(protocol).to_book(snapshot)
+    return gmx_v2_book(snapshot)
+
+
+def gmx_v2_book(snapshot: Snapshot) -> Book:
     """Convert a GMX v2 :class:`~defi_perps.domain.Snapshot` to a :class:`Book`."""
     tokens = {t.address.lower(): t for t in snapshot.tokens}
     prices = {p.token.lower(): p for p in snapshot.prices}

@@ -83,7 +83,7 @@ def _live(state: dict[str, Any]) -> dict[str, Any] | None:
 
 def _summary(state: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]:
     keys = ("rpc_url", "chain_id", "pid", "port", "chain_file", "book_file", "log_file", "seed", "positions",
-            "accounts", "markets", "seeded_block", "setup_seconds", "addresses")
+            "accounts", "markets", "seeded_block", "setup_seconds", "addresses", "protocols", "parts")
     out = {k: state.get(k) for k in keys}
     out["running"] = live is not None
     if live:
@@ -105,12 +105,29 @@ def devnet() -> None:
 @seed_option("Random seed of the book.")
 @click.option("--market", "markets", multiple=True, metavar="NAME",
               help="Only this market (repeatable; e.g. ETH, 'BTC/USD [WBTC-USDC]'). Default: all.")
+@click.option("--protocols", "protocols", default="gmx-v2", show_default=True, metavar="LIST",
+              help="Comma-separated protocols to deploy and seed (gmx-v2 is always deployed), e.g. gmx-v2,gmx-v1.")
 @json_option
-def up(port: int, positions: int, accounts: int | None, seed: int, markets: tuple[str, ...], as_json: bool) -> None:
-    """Start anvil, deploy the contracts, seed the book and write the chain file."""
+def up(port: int, positions: int, accounts: int | None, seed: int, markets: tuple[str, ...], protocols: str,
+       as_json: bool) -> None:
+    """Start anvil, deploy the contracts, seed the book(s) and write the chain file."""
     from defi_perps.devnet import start_devnet
-    from defi_perps.devnet.handle import default_accounts
+    from defi_perps.devnet.handle import default_accounts, devnet_protocols
+    from defi_perps.exceptions import InputError
     from defi_perps.paths import devnet_dir
+    from defi_perps.protocols import registry
+
+    names = [p.strip() for p in protocols.split(",") if p.strip()]
+    if not names:
+        raise InputError("--protocols is empty; give e.g. gmx-v2,gmx-v1")
+    supported = devnet_protocols()
+    chosen = []
+    for n in names:
+        plugin = registry.get(n)                # unknown: one line, did-you-mean
+        if plugin.name not in supported:
+            raise InputError(f"{plugin.name} has no devnet deployment; --protocols supports: {', '.join(supported)}")
+        chosen.append(plugin.name)
+    chosen = ["gmx-v2"] + [p for p in dict.fromkeys(chosen) if p != "gmx-v2"]
 
     state = _read_state()
     if state is not None:
@@ -118,7 +135,8 @@ def up(port: int, positions: int, accounts: int | None, seed: int, markets: tupl
         if live is not None:
             wanted = {"seed": seed, "positions": positions,
                       "accounts": accounts if accounts is not None else default_accounts(positions)}
-            same = all(state.get(k) == v for k, v in wanted.items()) and state.get("port") == port
+            same = all(state.get(k) == v for k, v in wanted.items()) and state.get("port") == port and \
+                (state.get("protocols") or ["gmx-v2"]) == chosen
             if not same:
                 raise DevnetError(f"a devnet is already running at {state['rpc_url']} (pid {state['pid']}) with "
                                   f"other settings; run `defi-perps devnet down` first")
@@ -129,7 +147,7 @@ def up(port: int, positions: int, accounts: int | None, seed: int, markets: tupl
     with progress_bar("seeding positions", total=positions) as bar:
         handle = start_devnet(port=port, positions=positions, accounts=accounts, seed=seed,
                               markets=list(markets) or None, state_dir=devnet_dir(), detached=True,
-                              progress=bar.advance)
+                              progress=bar.advance, protocols=chosen)
     state = _read_state() or {}
     _emit(_summary(state, _live(state) or {"block_number": handle.book.block_number}), as_json)
 
@@ -144,8 +162,11 @@ def _emit(info: dict[str, Any], as_json: bool) -> None:
     click.echo(f"  {n_markets} markets, {info['positions']} positions from {info['accounts']} accounts "
                f"(seed {info['seed']}), seeded at block {info['seeded_block']} in {info['setup_seconds']} s")
     click.echo(f"  DataStore {a.get('data_store')}  Reader {a.get('reader')}  Multicall3 {a.get('multicall3')}")
+    for key, part in (info.get("parts") or {}).items():
+        click.echo(f"  {key}: {part.get('positions')} positions; {part.get('addresses')}")
     click.echo(f"  chain file: {info['chain_file']}")
-    click.echo(f"  next: defi-perps index gmx-v2 --chain-file {info['chain_file']}")
+    for p in info.get("protocols") or ["gmx-v2"]:
+        click.echo(f"  next: defi-perps index {p} --chain-file {info['chain_file']}")
 
 
 @devnet.command()

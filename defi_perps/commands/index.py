@@ -5,9 +5,7 @@ from __future__ import annotations
 import click
 
 from defi_perps.commands._common import FiniteFloat, db_option, emit_json, json_option, progress_bar
-from defi_perps.exceptions import InputError, UnknownProtocolError
-
-SUPPORTED = ("gmx-v2", "gtrade")
+from defi_perps.exceptions import InputError
 
 
 @click.command("index", context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,7 +15,7 @@ SUPPORTED = ("gmx-v2", "gtrade")
 @click.option("--rpc", "rpc_url", metavar="URL", help="RPC URL (default: $<rpc_env> of the chain file, then its rpc_url).")
 @click.option("--block", "block", metavar="N", help="Block to snapshot (default: the latest block when the run starts).")
 @click.option("--prices", "prices_path", type=click.Path(dir_okay=False), metavar="FILE",
-              help="JSON price file overriding the Chainlink feeds (format: protocols/gmx_v2/mappers.py).")
+              help="JSON price file overriding the Chainlink feeds (GMX v2; format: protocols/gmx_v2/mappers.py).")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000),
               help="Calls per Multicall3 batch (halves automatically when a batch fails).")
 @click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 32),
@@ -33,29 +31,32 @@ SUPPORTED = ("gmx-v2", "gtrade")
               help="History: stored blocks this close to the head are re-checked by hash.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
               help="History: blocks read at once (each with --parallel batches in flight).")
+@click.option("--replay", "replay_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Answer every RPC request from recorded request/response files in DIR (no network).")
+@click.option("--record", "record_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Record every RPC request and its exact answer into DIR (web3_response.*.json files).")
 @db_option
 @json_option
 def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url: str | None, block: str | None,
           prices_path: str | None, batch_size: int, parallel: int, timeout: float, retries: int,
           from_block: str | None, to_block: str | None, every: str | None, reorg_buffer: int, workers: int,
-          db_url: str | None, as_json: bool) -> None:
-    """Snapshot PROTOCOL (gmx-v2) at one block: markets, oracle prices and every open position.
+          replay_dir: str | None, record_dir: str | None, db_url: str | None, as_json: bool) -> None:
+    """Snapshot PROTOCOL (gmx-v2, gmx-v1, …; see `defi-perps protocols`) at one block: markets,
+    oracle prices and every open position.
 
     With --from-block/--to-block [--every], snapshot a range of blocks, one transaction each:
     a rerun skips what is stored and a kill loses at most the blocks in flight."""
-    if protocol not in SUPPORTED:
-        raise UnknownProtocolError(f"unknown protocol {protocol!r}; supported: {', '.join(SUPPORTED)}")
+    from defi_perps.protocols import registry
+
+    plugin = registry.get(protocol)      # an unknown protocol is a one-line error before anything else
     from defi_perps.config import load_chain
     from defi_perps.rpc.client import RetryPolicy
 
-    if protocol == "gtrade":   # the plug-in's command body (protocols/gtrade/cli.py)
-        from defi_perps.protocols.gtrade.cli import index_command
+    if prices_path is not None and plugin.price_file_help is None:
+        raise InputError(f"--prices is not supported for {plugin.name}")
+    if replay_dir is not None and record_dir is not None:
+        raise InputError("--replay and --record are exclusive")
 
-        if from_block is not None or to_block is not None or every is not None:
-            raise InputError("gtrade: history ranges are not supported yet; index one --block at a time")
-        index_command(load_chain(chain_name, chain_file), rpc_url, _parse_block(block), db_url, prices_path,
-                      batch_size, parallel, RetryPolicy(max_retries=retries, timeout_s=timeout), as_json)
-        return
     if from_block is not None or to_block is not None or every is not None:
         if block is not None:
             raise InputError("--block and --from-block/--to-block are exclusive: one block, or a range")
@@ -63,23 +64,38 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
             raise InputError("--prices applies to one block; a history reads the Chainlink feeds at each block")
         if from_block is None or to_block is None:
             raise InputError("a history needs both --from-block and --to-block")
+        if replay_dir is not None or record_dir is not None:
+            raise InputError("--replay/--record apply to one block, not a history")
         _history(load_chain(chain_name, chain_file), rpc_url, from_block, to_block, every or "1", reorg_buffer,
-                 workers, parallel, batch_size, RetryPolicy(max_retries=retries, timeout_s=timeout), db_url, as_json)
+                 workers, parallel, batch_size, RetryPolicy(max_retries=retries, timeout_s=timeout), db_url, as_json,
+                 plugin.name)
         return
-    from defi_perps.indexer.gmx_v2 import index_gmx_v2
-    from defi_perps.indexer.summary import render, summarize
+    from defi_perps.indexer.job import index_protocol
 
     blk = _parse_block(block)
     if rpc_url is not None and not rpc_url.strip():   # an empty --rpc is a mistake, not "the default"
         raise InputError("--rpc is empty; give an http(s):// URL or leave the option out for the chain file's")
     chain = load_chain(chain_name, chain_file)
+    chain.deployment(plugin.key)          # a chain file without the protocol's section: one line, no RPC
+    retry = RetryPolicy(max_retries=retries, timeout_s=timeout)
+    client = None
+    if replay_dir is not None or record_dir is not None:
+        from defi_perps.rpc.replay import recording_client, replaying_client
+
+        client = (replaying_client(replay_dir, retry) if replay_dir is not None
+                  else recording_client(chain.resolve_rpc_url(rpc_url), record_dir, retry))  # type: ignore[arg-type]
     with progress_bar("positions", None) as bar:
         def progress(done: int, total: int) -> None:
             bar.update(completed=done, total=total)
 
-        report, snap = index_gmx_v2(chain, rpc_url, blk, db_url, prices_path, batch_size,
-                                    RetryPolicy(max_retries=retries, timeout_s=timeout), progress, parallel=parallel)
+        try:
+            report, snap = index_protocol(plugin.name, chain, rpc_url, blk, db_url, prices_path, batch_size, retry,
+                                          progress, parallel=parallel, client=client)
+        finally:
+            if client is not None:
+                client.close()
     cached = None
+    summarize, render = plugin.summarize, plugin.render
     if snap is not None:
         from dataclasses import replace
 
@@ -124,7 +140,7 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
 
 
 def _history(chain, rpc_url, from_block, to_block, every, reorg_buffer, workers, parallel, batch_size,  # type: ignore[no-untyped-def]
-             retry, db_url, as_json) -> None:
+             retry, db_url, as_json, protocol="gmx-v2") -> None:
     from defi_perps.commands._common import stderr_is_tty
     from defi_perps.indexer.history import Every, index_history
 
@@ -164,10 +180,11 @@ def _history(chain, rpc_url, from_block, to_block, every, reorg_buffer, workers,
                          pos=f"{positions:,} positions" if positions else "")
 
             rep = index_history(chain, rpc_url, a, b, ev, db_url, reorg_buffer=reorg_buffer, workers=workers,
-                                parallel=parallel, batch_size=batch_size, retry=retry, progress=progress)
+                                parallel=parallel, batch_size=batch_size, retry=retry, progress=progress,
+                                protocol=protocol)
     else:
         rep = index_history(chain, rpc_url, a, b, ev, db_url, reorg_buffer=reorg_buffer, workers=workers,
-                            parallel=parallel, batch_size=batch_size, retry=retry)
+                            parallel=parallel, batch_size=batch_size, retry=retry, protocol=protocol)
     for r in rep.reorged:
         click.echo(f"warning: block {r['block']} was stored with hash {r['stored_hash'][:12]}… but the node now has "
                    f"{r['node_hash'][:12]}… (a reorg): indexed again as a new snapshot", err=True)

@@ -68,19 +68,19 @@ def show_cmd(snapshot_id: str, db_url: str | None, as_json: bool) -> None:
     """Per market: price, pool value, OI, pnl-to-pool vs the ADL threshold, positions, liquidation distance."""
     from defi_perps.store.summaries import cached_summary, store_summary
 
+    from defi_perps.protocols import registry
+
     sid, summary = cached_summary(db_url, snapshot_id)
     if summary is None:   # computed once per snapshot (and per version of the code that computes it)
-        from defi_perps.indexer.summary import summarize
         from defi_perps.store.queries import load_snapshot
 
-        summary = summarize(load_snapshot(db_url, sid))
+        snap = load_snapshot(db_url, sid)
+        summary = registry.get(snap.meta.protocol).summarize(snap)
         store_summary(db_url, sid, summary)
     if as_json:
         emit_json(summary)
     else:
-        from defi_perps.indexer.summary import render
-
-        render(summary)
+        registry.get(str(summary.get("protocol", "gmx_v2"))).render(summary)
 
 
 @snapshots.command("export")
@@ -107,7 +107,7 @@ def export_cmd(snapshot_id: str, fmt: str | None, output: str, db_url: str | Non
     if fmt is None:
         fmt = "parquet" if Path(output).suffix.lower() in (".parquet", ".pq") else "csv"
     snap = load_snapshot(db_url, snapshot_id)
-    book = from_snapshot(snap)
+    book = from_snapshot(snap)   # any protocol: dispatched through its plug-in
     write_book_file(book, output, fmt, market_mm=True)
     info = {"snapshot_id": snap.meta.id, "file": output, "format": fmt, "positions": book.n_positions,
             "markets": book.n_markets, "chain_id": snap.meta.chain_id, "block_number": snap.meta.block_number,

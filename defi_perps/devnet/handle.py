@@ -45,6 +45,8 @@ class DevnetHandle:
         self.market_specs = markets
         self.positions: dict[str, Position] = {p.key: p for p in book.positions}
         self.setup_seconds: float | None = None  # deploy + seed time, when this process started it
+        self.protocols: list[str] = ["gmx-v2"]   # plug-ins deployed (registry names)
+        self.parts: dict[str, Any] = {}           # key → protocols.base.DevnetPart of non-base plug-ins
         self.w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 300}))
         self._dep = Deployment(w3=self.w3, data_store=addresses["data_store"], reader=addresses["reader"],
                                seeder=addresses["seeder"], tokens=addresses["tokens"], feeds=addresses["feeds"],
@@ -191,10 +193,63 @@ def default_accounts(positions: int) -> int:
     return max(1, min(5000, positions // 4)) if positions < 20_000 else max(5000, positions // 4)
 
 
+# anvil's default accounts (mnemonic "test test … junk", m/44'/60'/0'/0/i): account 0 deploys GMX v2;
+# a plug-in deploys from ANVIL_ACCOUNTS[plugin.devnet_account], so its addresses do not depend on
+# which other protocols were deployed first.
+ANVIL_ACCOUNTS = (
+    "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+    "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65", "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc",
+    "0x976EA74026E726554dB657fA54763abd0C3a0aa9", "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955",
+    "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f", "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720",
+)
+
+
+def deploy_plugins(w3: Web3, rpc_url: str, protocols: Iterable[str], seed: int, positions: int, state_dir: Path,
+                   progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Run each non-base plug-in's devnet deploy step; {key: DevnetPart}."""
+    from defi_perps.protocols import registry
+    from defi_perps.protocols.base import DevnetContext
+
+    parts: dict[str, Any] = {}
+    for name in protocols:
+        plugin = registry.get(name)
+        if plugin.key == "gmx_v2":
+            continue
+        acct = getattr(plugin, "devnet_account", None)
+        if not isinstance(acct, int) or not 1 <= acct < len(ANVIL_ACCOUNTS):
+            raise DevnetError(f"{plugin.name} has no devnet deploy account (ProtocolPlugin.devnet_account 1..9)")
+        part = plugin.devnet_deploy(DevnetContext(w3, rpc_url, ANVIL_ACCOUNTS[acct], seed, positions, state_dir,
+                                                  progress))
+        if part is None:
+            raise DevnetError(f"{plugin.name} has no devnet deployment; `devnet up --protocols` supports: "
+                              f"{', '.join(devnet_protocols())}")
+        parts[plugin.key] = part
+    return parts
+
+
+def devnet_protocols() -> list[str]:
+    """Registered protocols whose plug-in deploys on the devnet."""
+    from defi_perps.protocols import registry
+    from defi_perps.protocols.base import ProtocolPlugin
+
+    out = []
+    for n in registry.names():
+        p = registry.get(n)
+        if p.key == "gmx_v2" or type(p).devnet_deploy is not ProtocolPlugin.devnet_deploy:
+            out.append(n)
+    return out
+
+
 def start_devnet(port: int | None = None, positions: int = 20_000, accounts: int | None = None, seed: int = 0,
                  markets: list[str] | tuple[str, ...] | None = None, state_dir: str | Path | None = None,
-                 detached: bool = False, progress: Callable[[int], None] | None = None) -> DevnetHandle:
+                 detached: bool = False, progress: Callable[[int], None] | None = None,
+                 protocols: Iterable[str] = ("gmx-v2",)) -> DevnetHandle:
     """Start anvil, deploy, configure markets, seed ``positions`` positions; return the handle.
+
+    ``protocols``: the plug-ins to deploy (registry names); GMX v2 is the devnet's base and always
+    deployed. Each other plug-in's ``devnet_deploy`` runs after it; its chain-file section goes into
+    the instance's ``devnet.toml``, its book into ``<key>_book.json``.
 
     ``port`` None picks a free port. ``state_dir`` (default: a new temporary directory) receives
     ``devnet.toml`` (chain file), ``book.json`` (the exact seeded book), ``state.json`` and
@@ -211,6 +266,10 @@ def start_devnet(port: int | None = None, positions: int = 20_000, accounts: int
     if positions > slots * n_accounts:
         raise InputError(f"{positions} positions do not fit {n_accounts} accounts: GMX keeps one position per "
                          f"account, market, collateral and side ({slots} slots); raise --accounts")
+    from defi_perps.protocols import registry
+
+    wanted = [registry.get(p).name for p in protocols]      # unknown names: one line, before anvil starts
+    wanted = ["gmx-v2"] + [p for p in dict.fromkeys(wanted) if p != "gmx-v2"]
     sdir = Path(state_dir) if state_dir is not None else Path(tempfile.mkdtemp(prefix="defi-perps-devnet-"))
     sdir.mkdir(parents=True, exist_ok=True)
     node = start_anvil(port, log_path=sdir / LOG_FILE, detached=detached)
@@ -222,22 +281,31 @@ def start_devnet(port: int | None = None, positions: int = 20_000, accounts: int
                                                       progress)
         blk = w3.eth.get_block("latest")
         book = build_book(dep, specs, seeded, cum_bf, seed, int(blk["number"]), int(blk["timestamp"]))
+        parts = deploy_plugins(w3, node.rpc_url, wanted, seed, positions, sdir, progress)
         seconds = time.perf_counter() - t0
         addresses = dep.addresses()
         write_atomic(sdir / BOOK_FILE, json.dumps(book.to_json()))
-        write_atomic(sdir / CHAIN_FILE, chain_file_text(node.rpc_url, addresses, 1, seed, positions, n_accounts))
+        for key, part in parts.items():
+            write_atomic(sdir / f"{key}_book.json", json.dumps(part.book))
+        write_atomic(sdir / CHAIN_FILE, chain_file_text(node.rpc_url, addresses, 1, seed, positions, n_accounts,
+                                                        {k: p.section for k, p in parts.items()}))
         state = {"pid": node.pid, "port": node.port, "rpc_url": node.rpc_url, "chain_id": CHAIN_ID,
                  "seed": seed, "positions": positions, "accounts": n_accounts,
                  "markets": [m.name for m in specs], "seeded_block": book.block_number,
                  "setup_seconds": round(seconds, 3), "addresses": addresses,
                  "chain_file": str(sdir / CHAIN_FILE), "book_file": str(sdir / BOOK_FILE),
-                 "log_file": str(sdir / LOG_FILE), "started_at": int(time.time())}
+                 "log_file": str(sdir / LOG_FILE), "started_at": int(time.time()),
+                 "protocols": wanted,
+                 "parts": {k: {"addresses": p.addresses, "positions": p.positions,
+                               "book_file": str(sdir / f"{k}_book.json")} for k, p in parts.items()}}
         write_atomic(sdir / STATE_FILE, json.dumps(state, indent=2))
     except BaseException:
         node.stop()
         raise
     handle = DevnetHandle(node, node.rpc_url, sdir, addresses, book, specs)
     handle.setup_seconds = seconds
+    handle.parts = parts
+    handle.protocols = wanted
     return handle
 
 
@@ -258,5 +326,6 @@ def attach_devnet(state_dir: str | Path | None = None) -> DevnetHandle:
             raise DevnetError(f"{state['rpc_url']} is not the devnet (wrong chain id)")
     except (OSError, ValueError) as err:
         raise DevnetError(f"the devnet at {state['rpc_url']} does not answer ({err}); run `defi-perps devnet up`") from None
-    return DevnetHandle(None, state["rpc_url"], sdir, state["addresses"], book,
-                        U.select_markets(state.get("markets")))
+    h = DevnetHandle(None, state["rpc_url"], sdir, state["addresses"], book, U.select_markets(state.get("markets")))
+    h.protocols = list(state.get("protocols") or ["gmx-v2"])
+    return h

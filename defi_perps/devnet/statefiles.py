@@ -19,8 +19,30 @@ def _toml_str(s: str) -> str:
     return json.dumps(s)  # TOML basic strings share JSON's escaping for our ASCII content
 
 
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return _toml_str(str(v))
+
+
+def section_text(key: str, section: dict[str, Any]) -> list[str]:
+    """A ``[key]`` table (plain values; nested dicts become ``[key.sub]`` tables after it)."""
+    lines = [f"[{key}]"]
+    subs = {k: v for k, v in section.items() if isinstance(v, dict)}
+    lines += [f"{k} = {_toml_value(v)}" for k, v in section.items() if not isinstance(v, dict)]
+    lines.append("")
+    for k, v in subs.items():
+        lines += section_text(f"{key}.{k}", v)
+    return lines
+
+
 def chain_file_text(rpc_url: str, addresses: dict[str, Any], deploy_block: int, seed: int, positions: int,
-                    accounts: int) -> str:
+                    accounts: int, sections: dict[str, dict[str, Any]] | None = None) -> str:
+    """The instance's chain file: GMX v2 (the devnet's base), then each other plug-in's section."""
     lines = [
         "# Written by defi-perps devnet for one running instance; see chains/devnet.toml for the defaults.",
         'name = "devnet"',
@@ -54,6 +76,8 @@ def chain_file_text(rpc_url: str, addresses: dict[str, Any], deploy_block: int, 
         *(f"{_toml_str(name)} = {_toml_str(a)}" for name, a in addresses["markets"].items()),
         "",
     ]
+    for key, sec in (sections or {}).items():
+        lines += section_text(key, sec)
     return "\n".join(lines)
 
 

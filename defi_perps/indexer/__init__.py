@@ -6,12 +6,12 @@ for web3/eth-abi and the RPC layer.
 
 from typing import Any
 
-__all__ = ["IndexReport", "index_gmx_v2"]
+__all__ = ["IndexReport", "index_gmx_v2", "index_protocol"]
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from defi_perps.indexer import gmx_v2
+        from defi_perps.indexer import job
 
-        return getattr(gmx_v2, name)
+        return getattr(job, name)
     raise AttributeError(name)

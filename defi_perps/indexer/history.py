@@ -134,16 +134,16 @@ def plan_blocks(client: RpcClient, from_block: int, to_block: int, every: Every)
 
 
 def _stored_hashes(db_url: str | None, chain_id: int, data_store: str, lo: int, hi: int,
-                   price_source: str) -> dict[int, set[str]]:
+                   price_source: str, protocol: str = "gmx_v2") -> dict[int, set[str]]:
     from sqlalchemy import text
 
     from defi_perps.store.db import get_engine
 
     with get_engine(db_url).connect() as c:
         rows = c.execute(text(
-            "SELECT block_number, block_hash FROM snapshot WHERE chain_id = :c AND protocol = 'gmx_v2' "
+            "SELECT block_number, block_hash FROM snapshot WHERE chain_id = :c AND protocol = :pr "
             "AND data_store = :d AND price_source = :p AND block_number BETWEEN :lo AND :hi"),
-            {"c": chain_id, "d": data_store, "p": price_source, "lo": lo, "hi": hi}).all()
+            {"c": chain_id, "d": data_store, "p": price_source, "lo": lo, "hi": hi, "pr": protocol}).all()
     out: dict[int, set[str]] = {}
     for b, h in rows:
         out.setdefault(int(b), set()).add(str(h).lower())
@@ -156,10 +156,14 @@ Progress = Callable[[int, int, int], None]     # (blocks done, blocks to do, pos
 def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_block: int, every: Every,
                   db_url: str | None = None, *, reorg_buffer: int = DEFAULT_REORG_BUFFER, workers: int = 2,
                   parallel: int = 4, batch_size: int = 500, retry: RetryPolicy | None = None,
-                  summaries: bool = True, progress: Progress | None = None) -> HistoryReport:
+                  summaries: bool = True, progress: Progress | None = None,
+                  protocol: str = "gmx-v2") -> HistoryReport:
     """Snapshot every planned block of [from_block, to_block] not yet stored; see the module docstring."""
-    from defi_perps.indexer.gmx_v2 import index_gmx_v2
+    from defi_perps.indexer.job import index_protocol
+    from defi_perps.protocols import registry
     from defi_perps.store.db import get_engine
+
+    plugin = registry.get(protocol)
 
     t0 = time.perf_counter()
     if from_block < 0 or to_block < 0:
@@ -168,10 +172,10 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
         raise InputError(f"--from-block {from_block} is after --to-block {to_block}")
     if reorg_buffer < 0:
         raise InputError("--reorg-buffer must be >= 0")
-    dep = chain.deployment("gmx-v2")
-    if from_block < dep.deploy_block:
-        raise InputError(f"--from-block {from_block} is before the GMX v2 DataStore deployment on {chain.name} "
-                         f"(block {dep.deploy_block})")
+    dep = chain.deployment(plugin.key)
+    if from_block < plugin.deploy_block(dep):
+        raise InputError(f"--from-block {from_block} is before the {plugin.title} deployment on {chain.name} "
+                         f"(block {plugin.deploy_block(dep)})")
     get_engine(db_url)       # a bad --db fails before any RPC
     url = chain.resolve_rpc_url(rpc_url)
     client = RpcClient(url, retry)
@@ -183,7 +187,7 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
         planned = plan_blocks(client, from_block, to_block, every)
         rep = HistoryReport(chain.name, chain.chain_id, from_block, to_block, every.label(), head, planned,
                             workers=workers, reorg_buffer=reorg_buffer)
-        have = _stored_hashes(db_url, chain.chain_id, dep.data_store, from_block, to_block, "chainlink")
+        have = _stored_hashes(db_url, chain.chain_id, plugin.root(dep), from_block, to_block, "chainlink", plugin.key)
         todo: list[int] = []
         for b in planned:
             hashes = have.get(b)
@@ -204,15 +208,15 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
         client.close()
 
     def one(b: int) -> dict[str, Any]:
-        r, snap = index_gmx_v2(chain, url, b, db_url, None, batch_size, retry, parallel=parallel)
+        r, snap = index_protocol(plugin.name, chain, url, b, db_url, None, batch_size, retry, parallel=parallel)
         if summaries and snap is not None and r.snapshot_id:
             # cache the exact summary now: `series` and `snapshots show` read it without recomputing
             from dataclasses import replace
 
-            from defi_perps.indexer.summary import summarize
             from defi_perps.store.summaries import store_summary
 
-            store_summary(db_url, r.snapshot_id, summarize(replace(snap, meta=replace(snap.meta, id=r.snapshot_id))))
+            store_summary(db_url, r.snapshot_id,
+                          plugin.summarize(replace(snap, meta=replace(snap.meta, id=r.snapshot_id))))
         return {"block": r.block_number, "snapshot_id": r.snapshot_id, "block_hash": r.block_hash,
                 "block_timestamp": r.block_timestamp, "positions": r.positions, "created": r.created}
 

@@ -207,6 +207,11 @@ class RpcClient:
         self._answered = False
         self.last_answer = time.monotonic()
         self._ids = itertools.count(1)
+        # rpc/replay.py: a transport answering from recorded files instead of HTTP, and a hook that
+        # sees every valid answer (the recorder). None: plain HTTP.
+        self.transport: Any = None
+        self.on_answer: Callable[[str, list[Any], dict[str, Any]], None] | None = None
+        self.deterministic_nonces = False   # rpc/multicall.py: batch nonces from the batch's bytes
         self._lock = threading.Lock()   # multicall batches may be in flight on several threads
         self._local = threading.local()  # one requests.Session (connection pool) per thread
 
@@ -276,21 +281,25 @@ class RpcClient:
             rid = next(self._ids)
         body = json.dumps({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
         start = time.monotonic()
-        try:
-            resp = self._session().post(self.url, data=body, timeout=(min(timeout, 10.0), timeout), stream=True)
+        resp: Any = None
+        if self.transport is not None:     # recorded answers: the same checks below apply to them
+            status, raw = self.transport.exchange(method, params, rid)
+        else:
             try:
-                raw = self._read_capped(resp, start + timeout)
-            finally:
-                resp.close()
-        except requests.Timeout:
-            raise _Transient(f"timed out after {timeout:.3g} s", kind="timeout") from None
-        except requests.ConnectionError as err:
-            if not self._answered:
-                raise RpcUnreachable(f"cannot reach RPC at {self.where}: {_short(err)}") from None
-            raise _Transient(f"connection dropped: {_short(err)}", kind="connection", fresh=True) from None
-        except requests.RequestException as err:
-            raise _Transient(f"transport error: {type(err).__name__}", kind="connection", fresh=True) from None
-        status = resp.status_code
+                resp = self._session().post(self.url, data=body, timeout=(min(timeout, 10.0), timeout), stream=True)
+                try:
+                    raw = self._read_capped(resp, start + timeout)
+                finally:
+                    resp.close()
+            except requests.Timeout:
+                raise _Transient(f"timed out after {timeout:.3g} s", kind="timeout") from None
+            except requests.ConnectionError as err:
+                if not self._answered:
+                    raise RpcUnreachable(f"cannot reach RPC at {self.where}: {_short(err)}") from None
+                raise _Transient(f"connection dropped: {_short(err)}", kind="connection", fresh=True) from None
+            except requests.RequestException as err:
+                raise _Transient(f"transport error: {type(err).__name__}", kind="connection", fresh=True) from None
+            status = resp.status_code
         if status == 429 or status >= 500:
             raise _Transient(f"HTTP {status}", _retry_after(resp), kind="rate" if status == 429 else "http")
         if status == 413:
@@ -311,6 +320,8 @@ class RpcClient:
         if answer.get("id") != rid or answer.get("jsonrpc") != "2.0":
             raise _Transient(f"answer for another request (id {str(answer.get('id'))[:20]!s}, expected {rid})",
                              kind="mismatch", fresh=True)
+        if self.on_answer is not None and ("result" in answer or answer.get("error") is not None):
+            self.on_answer(method, params, answer)
         if answer.get("error") is not None:
             self._raise_error(method, params, answer["error"], block_label)
         if "result" not in answer:

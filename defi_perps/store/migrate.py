@@ -27,22 +27,29 @@ from defi_perps.exceptions import StoreError
 
 BASELINE = "0001"            # the schema of defi-perps 0.1.0 (main at 7dc81a5)
 HEAD = "0007"                # the newest revision in migrations/versions (a test keeps them equal)
-KNOWN = ("0001", "0002", "0003", "0004", "0005", "0007")
+KNOWN = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 PG_LOCK_KEY = 7_339_450_010   # pg_advisory_lock key of defi-perps schema changes
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 Notice = Callable[[str], None]
 # Every module of the store that defines tables: migrations cover the whole SQLModel metadata. A new
-# table module goes here (and its tables arrive through the next migration in versions/).
-TABLE_MODULES = ("defi_perps.store.models", "defi_perps.store.runs", "defi_perps.store.sweeps",
-                 "defi_perps.protocols.gtrade.tables")
+# table module goes here (and its tables arrive through the next migration in versions/). Plug-ins'
+# table modules come from the protocol registry (ProtocolPlugin.tables_module).
+TABLE_MODULES = ("defi_perps.store.models", "defi_perps.store.runs", "defi_perps.store.sweeps")
+
+
+def table_modules() -> tuple[str, ...]:
+    from defi_perps.protocols import registry
+
+    plugins = tuple(m for m in (registry.get(n).tables_module for n in registry.names()) if m)
+    return TABLE_MODULES + plugins
 
 
 def load_all_tables() -> None:
     """Import every table module so SQLModel.metadata holds the whole schema."""
     import importlib
 
-    for name in TABLE_MODULES:
+    for name in table_modules():
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as err:

@@ -1,5 +1,8 @@
-"""SQLModel tables of a protocol snapshot. Column names equal the ``defi_perps.domain`` field names,
-so rows and records convert field by field (writer.py, queries.py). Every row has ``chain_id``,
+"""The shared SQLModel tables of a snapshot: what every perp protocol has (the snapshot's identity,
+tokens, oracle prices, markets and positions with size, side, collateral and entry as exact ints).
+A protocol's own fields live in its plug-in's tables (``protocols/<key>/tables.py``, declared on
+:class:`~defi_perps.store.rowbase.SnapshotChild`). Column names equal the record field names
+(``defi_perps.domain``, ``defi_perps.protocols.base``). Every row has ``chain_id``,
 ``block_number`` and ``block_hash``; on-chain integers use BigInt (lossless).
 
 The schema is created and evolved by Alembic (store/migrations/): a change here needs a migration.
@@ -28,6 +31,7 @@ class SnapshotRow(SQLModel, table=True):
     __tablename__ = "snapshot"
     # The snapshot's identity (issue 8 §3): another chain, a reorg at the same number or another price
     # source is another snapshot. price_source is "chainlink" or "file:sha256:<digest of the file>".
+    # data_store is the deployment's root contract (GMX v2 DataStore, GMX v1 Vault, …).
     __table_args__ = (UniqueConstraint("chain_id", "protocol", "data_store", "block_number", "block_hash",
                                        "price_source", name="uq_snapshot_identity"),
                       Index("ix_snapshot_chain_block", "chain_id", "block_number"))
@@ -44,13 +48,6 @@ class SnapshotRow(SQLModel, table=True):
     created_at: str = Field(default_factory=_utcnow)
     market_count: int = 0
     position_count: int = 0
-    # GlobalParams (nullable: a protocol may have none)
-    min_collateral_usd: int | None = _big(True)  # type: ignore[assignment]
-    min_position_size_usd: int | None = _big(True)  # type: ignore[assignment]
-    liquidation_fee_receiver_factor: int | None = _big(True)  # type: ignore[assignment]
-    borrowing_fee_receiver_factor: int | None = _big(True)  # type: ignore[assignment]
-    use_open_interest_in_tokens_for_balance: bool | None = None
-    skip_borrowing_fee_for_smaller_side: bool | None = None
 
 
 class TokenRow(SQLModel, table=True):
@@ -84,93 +81,22 @@ class PriceRow(SQLModel, table=True):
     updated_at: int | None = _big(True)  # type: ignore[assignment]
 
 
-class OpenInterestRow(SQLModel, table=True):
-    __tablename__ = "snapshot_open_interest"
-    id: int | None = Field(default=None, primary_key=True)
-    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
-    chain_id: int = Field(sa_type=BigInteger)
-    block_number: int = Field(sa_type=BigInteger)
-    block_hash: str
-    market: str
-    collateral_token: str
-    is_long: bool
-    open_interest_usd: int = _big()  # type: ignore[assignment]
-    open_interest_in_tokens: int = _big()  # type: ignore[assignment]
-    collateral_sum: int = _big()  # type: ignore[assignment]
-    funding_fee_amount_per_size: int | None = _big(True)  # type: ignore[assignment]
-    claimable_funding_amount_per_size: int | None = _big(True)  # type: ignore[assignment]
-
-
 class MarketRow(SQLModel, table=True):
+    """``protocols.base.SharedMarket``."""
     __tablename__ = "snapshot_market"
     id: int | None = Field(default=None, primary_key=True)
     snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
     chain_id: int = Field(sa_type=BigInteger)
     block_number: int = Field(sa_type=BigInteger)
     block_hash: str
-    market_token: str
+    market: str
     index_token: str
-    long_token: str
-    short_token: str
-    pool_amount_long: int = _big()  # type: ignore[assignment]
-    pool_amount_short: int = _big()  # type: ignore[assignment]
-    reserve_factor_long: int = _big()  # type: ignore[assignment]
-    reserve_factor_short: int = _big()  # type: ignore[assignment]
-    open_interest_reserve_factor_long: int = _big()  # type: ignore[assignment]
-    open_interest_reserve_factor_short: int = _big()  # type: ignore[assignment]
-    max_pnl_factor_for_traders_long: int = _big()  # type: ignore[assignment]
-    max_pnl_factor_for_traders_short: int = _big()  # type: ignore[assignment]
-    max_pnl_factor_for_adl_long: int = _big()  # type: ignore[assignment]
-    max_pnl_factor_for_adl_short: int = _big()  # type: ignore[assignment]
-    min_pnl_factor_after_adl_long: int = _big()  # type: ignore[assignment]
-    min_pnl_factor_after_adl_short: int = _big()  # type: ignore[assignment]
-    is_adl_enabled_long: bool
-    is_adl_enabled_short: bool
-    min_collateral_factor: int = _big()  # type: ignore[assignment]
-    min_collateral_factor_for_liquidation: int = _big()  # type: ignore[assignment]
-    position_impact_factor_positive: int = _big()  # type: ignore[assignment]
-    position_impact_factor_negative: int = _big()  # type: ignore[assignment]
-    position_impact_exponent_factor_positive: int = _big()  # type: ignore[assignment]
-    position_impact_exponent_factor_negative: int = _big()  # type: ignore[assignment]
-    max_position_impact_factor_positive: int = _big()  # type: ignore[assignment]
-    max_position_impact_factor_negative: int = _big()  # type: ignore[assignment]
-    max_position_impact_factor_for_liquidations: int = _big()  # type: ignore[assignment]
-    position_fee_factor_positive: int = _big()  # type: ignore[assignment]
-    position_fee_factor_negative: int = _big()  # type: ignore[assignment]
-    liquidation_fee_factor: int = _big()  # type: ignore[assignment]
-    borrowing_factor_long: int = _big()  # type: ignore[assignment]
-    borrowing_factor_short: int = _big()  # type: ignore[assignment]
-    borrowing_exponent_factor_long: int = _big()  # type: ignore[assignment]
-    borrowing_exponent_factor_short: int = _big()  # type: ignore[assignment]
-    cumulative_borrowing_factor_long: int = _big()  # type: ignore[assignment]
-    cumulative_borrowing_factor_short: int = _big()  # type: ignore[assignment]
-    funding_factor: int = _big()  # type: ignore[assignment]
-    funding_exponent_factor: int = _big()  # type: ignore[assignment]
-    saved_funding_factor_per_second: int = _big()  # type: ignore[assignment]
-    position_impact_pool_amount: int = _big()  # type: ignore[assignment]
-    virtual_market_id: str
-    virtual_token_id: str
-    virtual_inventory_for_positions: int = _big()  # type: ignore[assignment]
-    # v2.2 values of the exact math (nullable: snapshots stored before they were read)
-    lent_position_impact_pool_amount: int | None = _big(True)  # type: ignore[assignment]
-    total_pending_impact_amount: int | None = _big(True)  # type: ignore[assignment]
-    position_impact_pool_distribution_rate: int | None = _big(True)  # type: ignore[assignment]
-    position_impact_pool_distributed_at: int | None = _big(True)  # type: ignore[assignment]
-    min_position_impact_pool_amount: int | None = _big(True)  # type: ignore[assignment]
-    total_borrowing_long: int | None = _big(True)  # type: ignore[assignment]
-    total_borrowing_short: int | None = _big(True)  # type: ignore[assignment]
-    cumulative_borrowing_factor_updated_at_long: int | None = _big(True)  # type: ignore[assignment]
-    cumulative_borrowing_factor_updated_at_short: int | None = _big(True)  # type: ignore[assignment]
-    optimal_usage_factor_long: int | None = _big(True)  # type: ignore[assignment]
-    optimal_usage_factor_short: int | None = _big(True)  # type: ignore[assignment]
-    base_borrowing_factor_long: int | None = _big(True)  # type: ignore[assignment]
-    base_borrowing_factor_short: int | None = _big(True)  # type: ignore[assignment]
-    above_optimal_usage_borrowing_factor_long: int | None = _big(True)  # type: ignore[assignment]
-    above_optimal_usage_borrowing_factor_short: int | None = _big(True)  # type: ignore[assignment]
-    virtual_inventory_for_positions_in_tokens: int | None = _big(True)  # type: ignore[assignment]
+    long_token: str | None = None
+    short_token: str | None = None
 
 
 class PositionRow(SQLModel, table=True):
+    """``protocols.base.SharedPosition``."""
     __tablename__ = "snapshot_position"
     __table_args__ = (Index("ix_snapshot_position_snapshot_market", "snapshot_id", "market"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -181,35 +107,13 @@ class PositionRow(SQLModel, table=True):
     key: str
     account: str
     market: str
-    collateral_token: str
+    collateral_token: str | None = None
     is_long: bool
     size_in_usd: int = _big()  # type: ignore[assignment]
-    size_in_tokens: int = _big()  # type: ignore[assignment]
-    collateral_amount: int = _big()  # type: ignore[assignment]
-    pending_impact_amount: int = _big()  # type: ignore[assignment]
-    borrowing_factor: int = _big()  # type: ignore[assignment]
-    funding_fee_amount_per_size: int = _big()  # type: ignore[assignment]
-    long_token_claimable_funding_amount_per_size: int = _big()  # type: ignore[assignment]
-    short_token_claimable_funding_amount_per_size: int = _big()  # type: ignore[assignment]
-    increased_at_time: int = _big()  # type: ignore[assignment]
-    decreased_at_time: int = _big()  # type: ignore[assignment]
-
-
-class AccountFeesRow(SQLModel, table=True):
-    """``domain.AccountFees``: referral / pro-tier fee inputs of traders that have them."""
-    __tablename__ = "snapshot_account"
-    id: int | None = Field(default=None, primary_key=True)
-    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
-    chain_id: int = Field(sa_type=BigInteger)
-    block_number: int = Field(sa_type=BigInteger)
-    block_hash: str
-    account: str
-    referral_code: str
-    affiliate: str
-    total_rebate_bps: int = _big()  # type: ignore[assignment]
-    discount_share_bps: int = _big()  # type: ignore[assignment]
-    pro_tier: int = _big()  # type: ignore[assignment]
-    pro_discount_factor: int = _big()  # type: ignore[assignment]
+    size_in_tokens: int | None = _big(True)  # type: ignore[assignment]
+    collateral_amount: int | None = _big(True)  # type: ignore[assignment]
+    collateral_usd: int | None = _big(True)  # type: ignore[assignment]
+    entry_price: int | None = _big(True)  # type: ignore[assignment]
 
 
 class SummaryRow(SQLModel, table=True):
@@ -227,4 +131,4 @@ class SummaryRow(SQLModel, table=True):
     body: str = Field(sa_type=Text)
 
 
-SNAPSHOT_TABLES = (SnapshotRow, TokenRow, PriceRow, OpenInterestRow, MarketRow, PositionRow, AccountFeesRow)
+SNAPSHOT_TABLES = (SnapshotRow, TokenRow, PriceRow, MarketRow, PositionRow)

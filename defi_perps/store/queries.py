@@ -1,23 +1,23 @@
-"""Read stored snapshots back as exact ``defi_perps.domain`` records (the engine helper's entry point)."""
+"""Read stored snapshots back as exact records: the shared rows, then the plug-in's own rows, handed to
+the protocol's ``from_rows`` (protocols/registry.py), so each protocol gets back its own record type
+(GMX v2: ``domain.Snapshot``)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import fields, replace
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from defi_perps.domain import (AccountFees, GlobalParams, Market, OpenInterest, OraclePrice, Position, Snapshot,
-                               SnapshotMeta, Token)
+from defi_perps.domain import OraclePrice, SnapshotMeta, Token
 from defi_perps.exceptions import StoreError
 from defi_perps.store.db import _first_line, get_engine
 from defi_perps.store.listing import SnapshotInfo, list_snapshots, resolve_id  # noqa: F401  (re-exported)
 from defi_perps.store.writer import find_snapshot_id
-from defi_perps.store.models import (AccountFeesRow, MarketRow, OpenInterestRow, PositionRow, PriceRow, SnapshotRow,
-                                     TokenRow)
+from defi_perps.store.models import MarketRow, PositionRow, PriceRow, SnapshotRow, TokenRow
+from defi_perps.store.rowbase import IDENTITY
 
 
 def _info(r: SnapshotRow) -> SnapshotInfo:
@@ -61,48 +61,42 @@ def resolve_snapshot_id(session: Session, snapshot_id: int | str) -> int:
     return resolve_id(session, snapshot_id)
 
 
-def load_snapshot(db_url: str | None, snapshot_id: int | str) -> Snapshot:
-    """The stored snapshot ``snapshot_id`` (an id or ``"latest"``) as a ``domain.Snapshot`` with exact ints."""
+def load_snapshot(db_url: str | None, snapshot_id: int | str) -> Any:
+    """The stored snapshot ``snapshot_id`` (an id or ``"latest"``) as its protocol's record, exact ints
+    (GMX v2: a ``domain.Snapshot``)."""
+    from defi_perps.protocols import registry
+    from defi_perps.protocols.base import SharedMarket, SharedPosition, SharedRecords
+
     try:
         with Session(get_engine(db_url, create=False)) as s:
             sid = resolve_snapshot_id(s, snapshot_id)
             r = s.get(SnapshotRow, sid)
             assert r is not None
+            plugin = registry.get(r.protocol)
             meta = SnapshotMeta(chain_id=r.chain_id, block_number=r.block_number, block_timestamp=r.block_timestamp,
                                 block_hash=r.block_hash, protocol=r.protocol, data_store=r.data_store,
                                 price_source=r.price_source, id=r.id)
-            glob = None
-            if r.min_collateral_usd is not None:
-                glob = GlobalParams(r.min_collateral_usd, r.min_position_size_usd or 0,
-                                    r.liquidation_fee_receiver_factor or 0, r.borrowing_fee_receiver_factor or 0,
-                                    bool(r.use_open_interest_in_tokens_for_balance),
-                                    bool(r.skip_borrowing_fee_for_smaller_side))
 
-            def recs(model: Any, cls: type, *, skip: tuple[str, ...] = (), also: tuple[str, ...] = ()) -> list[Any]:
+            def recs(model: Any, cls: type) -> list[Any]:
                 # Core rows of exactly the record's fields, in order, built positionally: no ORM
                 # objects, so 20,000 positions load in well under a second.
                 t = model.__table__
-                names = [f.name for f in fields(cls) if f.name not in skip]
-                q = select(*[t.c[n] for n in names], *[t.c[n] for n in also]).where(t.c.snapshot_id == sid)
+                names = [f.name for f in fields(cls)]
+                q = select(*[t.c[n] for n in names]).where(t.c.snapshot_id == sid)
                 return list(s.execute(q.order_by(t.c.id)).all())
 
-            tokens = tuple(Token(*r) for r in recs(TokenRow, Token))
-            prices = tuple(OraclePrice(*r) for r in recs(PriceRow, OraclePrice))
-            ois: dict[str, list[OpenInterest]] = defaultdict(list)
-            for r in recs(OpenInterestRow, OpenInterest):
-                oi = OpenInterest(*r)
-                if oi.funding_fee_amount_per_size is None or oi.claimable_funding_amount_per_size is None:
-                    # rows written before the v2.2 funding columns existed (migration 0003) read as 0
-                    oi = replace(oi, funding_fee_amount_per_size=oi.funding_fee_amount_per_size or 0,
-                                 claimable_funding_amount_per_size=oi.claimable_funding_amount_per_size or 0)
-                ois[r[0]].append(oi)
-            # by name: Market's fields after open_interest (v2.2 terms) would shift a positional build
-            mnames = [f.name for f in fields(Market) if f.name != "open_interest"]
-            markets = tuple(Market(**dict(zip(mnames, r)), open_interest=tuple(ois.get(r[0], ())))
-                            for r in recs(MarketRow, Market, skip=("open_interest",)))
-            positions = tuple(Position(*r) for r in recs(PositionRow, Position))
-            accounts = tuple(AccountFees(*r) for r in recs(AccountFeesRow, AccountFees))
-            return Snapshot(meta=meta, tokens=tokens, prices=prices, markets=markets, positions=positions, globals=glob,
-                            accounts=accounts)
+            shared = SharedRecords(
+                tokens=tuple(Token(*x) for x in recs(TokenRow, Token)),
+                prices=tuple(OraclePrice(*x) for x in recs(PriceRow, OraclePrice)),
+                markets=tuple(SharedMarket(*x) for x in recs(MarketRow, SharedMarket)),
+                positions=tuple(SharedPosition(*x) for x in recs(PositionRow, SharedPosition)))
+            own: dict[str, list[dict[str, Any]]] = {}
+            for model in plugin.own_tables():
+                t = model.__table__
+                cols = [c for c in t.columns if c.name not in IDENTITY]
+                q = select(*cols).where(t.c.snapshot_id == sid).order_by(t.c.id)
+                names = [c.name for c in cols]
+                own[t.name] = [dict(zip(names, x)) for x in s.execute(q).all()]
+            return plugin.from_rows(meta, shared, own)
     except SQLAlchemyError as err:
         raise StoreError(f"cannot read snapshot {snapshot_id}: {_first_line(err)}") from None

@@ -27,11 +27,26 @@ from defi_perps.store.listing import resolve_id
 CODE = ("defi_perps.indexer.summary", "defi_perps.protocols.gmx_v2.math", "defi_perps.domain")
 
 
-@lru_cache(maxsize=1)
-def summary_key() -> str:
+def _code(protocol: str) -> tuple[str, ...]:
+    """The modules a protocol's summary is computed by: its plug-in's ``summary_code`` (else its
+    plug-in module and every module of its folder named summary/math)."""
+    from defi_perps.protocols import registry
+
+    plugin = registry.get(protocol)
+    if plugin.summary_code:
+        return tuple(plugin.summary_code)
+    pkg = type(plugin).__module__.rpartition(".")[0]
+    return (type(plugin).__module__, f"{pkg}.summary", f"{pkg}.math", "defi_perps.protocols.summary")
+
+
+@lru_cache(maxsize=None)
+def summary_key(protocol: str = "gmx_v2") -> str:
     """sha256 over the source of the modules the summary is computed by (found, not imported)."""
     h = hashlib.sha256()
-    for name in CODE:
+    code = CODE if protocol == "gmx_v2" else _code(protocol)
+    if protocol != "gmx_v2":
+        h.update(protocol.encode() + b"\0")
+    for name in code:
         spec = find_spec(name)
         origin = spec.origin if spec is not None else None
         h.update(name.encode() + b"\0" + (Path(origin).read_bytes() if origin else b"") + b"\0")
@@ -43,8 +58,9 @@ def cached_summary(db_url: str | None, snapshot_id: int | str) -> tuple[int, dic
     try:
         with get_engine(db_url, create=False).connect() as c:
             sid = resolve_id(c, snapshot_id)
+            protocol = c.execute(text("SELECT protocol FROM snapshot WHERE id = :s"), {"s": sid}).scalar()
             body = c.execute(text("SELECT body FROM snapshot_summary WHERE snapshot_id = :s AND summary_key = :k"),
-                             {"s": sid, "k": summary_key()}).scalar()
+                             {"s": sid, "k": summary_key(str(protocol))}).scalar()
     except SQLAlchemyError as err:
         raise StoreError(f"cannot read snapshot {snapshot_id}: {_first_line(err)}") from None
     return sid, (json.loads(body) if body is not None else None)
@@ -55,15 +71,16 @@ def store_summary(db_url: str | None, snapshot_id: int, summary: dict[str, Any])
     the write (read-only file, a concurrent writer): the cache is an optimisation, never a failure."""
     try:
         with get_engine(db_url, create=False).begin() as c:
-            meta = c.execute(text("SELECT chain_id, block_number, block_hash FROM snapshot WHERE id = :s"),
+            meta = c.execute(text("SELECT chain_id, block_number, block_hash, protocol FROM snapshot WHERE id = :s"),
                              {"s": snapshot_id}).first()
             if meta is None:
                 return False
+            key = summary_key(str(meta[3]))
             c.execute(text("DELETE FROM snapshot_summary WHERE snapshot_id = :s AND summary_key = :k"),
-                      {"s": snapshot_id, "k": summary_key()})
+                      {"s": snapshot_id, "k": key})
             c.execute(text("INSERT INTO snapshot_summary (snapshot_id, chain_id, block_number, block_hash, "
                            "summary_key, body) VALUES (:s, :c, :b, :h, :k, :body)"),
-                      {"s": snapshot_id, "c": meta[0], "b": meta[1], "h": meta[2], "k": summary_key(),
+                      {"s": snapshot_id, "c": meta[0], "b": meta[1], "h": meta[2], "k": key,
                        "body": json.dumps(summary, separators=(",", ":"))})
         return True
     except (SQLAlchemyError, StoreError, TypeError, ValueError):

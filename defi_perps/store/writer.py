@@ -6,25 +6,16 @@ A snapshot's identity: (chain id, protocol, deployment root, block number, block
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session
 
-from defi_perps.domain import Market, Snapshot
 from defi_perps.exceptions import StoreError
 from defi_perps.store.db import _first_line, get_engine, safe_url
-from defi_perps.store.models import (
-    AccountFeesRow,
-    MarketRow,
-    OpenInterestRow,
-    PositionRow,
-    PriceRow,
-    SnapshotRow,
-    TokenRow,
-)
+from defi_perps.store.models import MarketRow, PositionRow, PriceRow, SnapshotRow, TokenRow
 
 CHUNK = 5000  # rows per executemany: bounded memory per statement, same transaction
 
@@ -43,14 +34,25 @@ def find_snapshot_id(session: Session, chain_id: int, protocol: str, data_store:
         SnapshotRow.block_hash == block_hash.lower(), SnapshotRow.price_source == price_source)).scalar_one_or_none()
 
 
-def save_snapshot(db_url: str | None, snap: Snapshot, chain_name: str = "",
+def save_snapshot(db_url: str | None, snap: Any, chain_name: str = "",
                   _before_commit: Callable[[Session], None] | None = None,
                   price_label: str | None = None) -> SaveResult:
-    """Store ``snap`` atomically. Returns its id and whether it was new (re-indexing a block changes nothing).
+    """Store ``snap`` (any registered protocol's snapshot) atomically: the shared rows and the
+    plug-in's own rows in one transaction. Returns its id and whether it was new (re-indexing a block
+    changes nothing).
 
     ``_before_commit`` is a test hook run inside the open transaction (to prove a failure or a kill
     there leaves nothing behind).
     """
+    from defi_perps.protocols import registry
+
+    plugin = registry.get(snap.meta.protocol)
+    shared = plugin.shared(snap)
+    own = plugin.own_rows(snap)
+    own_models = {t.__tablename__: t for t in plugin.own_tables()}
+    unknown = set(own) - set(own_models)
+    if unknown:   # a plug-in bug, not a user error: say which table is undeclared
+        raise StoreError(f"{plugin.name} wrote rows for undeclared table(s) {', '.join(sorted(unknown))}")
     engine = get_engine(db_url)
     m = snap.meta
     try:
@@ -59,24 +61,22 @@ def save_snapshot(db_url: str | None, snap: Snapshot, chain_name: str = "",
                                         m.price_source)
             if existing is not None:
                 return SaveResult(existing, False)
-            g = snap.globals
             row = SnapshotRow(chain_id=m.chain_id, block_number=m.block_number, block_timestamp=m.block_timestamp,
                               block_hash=m.block_hash.lower(), protocol=m.protocol, data_store=m.data_store,
-                              price_source=m.price_source, price_label=price_label, chain_name=chain_name, market_count=len(snap.markets),
-                              position_count=len(snap.positions),
-                              **(asdict(g) if g is not None else {}))
+                              price_source=m.price_source, price_label=price_label, chain_name=chain_name,
+                              market_count=len(shared.markets), position_count=len(shared.positions))
             session.add(row)
             session.flush()
             sid = row.id
             assert sid is not None
             common = {"snapshot_id": sid, "chain_id": m.chain_id, "block_number": m.block_number,
                       "block_hash": m.block_hash.lower()}
-            _bulk(session, TokenRow, [{**common, **asdict(t)} for t in snap.tokens])
-            _bulk(session, PriceRow, [{**common, **asdict(p)} for p in snap.prices])
-            _bulk(session, MarketRow, [{**common, **_market_dict(mk)} for mk in snap.markets])
-            _bulk(session, OpenInterestRow, [{**common, **asdict(o)} for mk in snap.markets for o in mk.open_interest])
-            _bulk(session, PositionRow, [{**common, **_plain(p)} for p in snap.positions])
-            _bulk(session, AccountFeesRow, [{**common, **_plain(a)} for a in snap.accounts])
+            _bulk(session, TokenRow, [{**common, **_plain(t)} for t in shared.tokens])
+            _bulk(session, PriceRow, [{**common, **_plain(p)} for p in shared.prices])
+            _bulk(session, MarketRow, [{**common, **_plain(mk)} for mk in shared.markets])
+            _bulk(session, PositionRow, [{**common, **_plain(p)} for p in shared.positions])
+            for name, rows in own.items():
+                _bulk(session, own_models[name], [{**common, **r} for r in rows])
             if _before_commit is not None:
                 _before_commit(session)
             session.commit()
@@ -95,12 +95,6 @@ def save_snapshot(db_url: str | None, snap: Snapshot, chain_name: str = "",
 
 def _plain(rec: Any) -> dict[str, Any]:
     return {f.name: getattr(rec, f.name) for f in fields(rec)}
-
-
-def _market_dict(mk: Market) -> dict[str, Any]:
-    d = _plain(mk)
-    d.pop("open_interest")
-    return d
 
 
 COPY_MIN_ROWS = 200   # below this, executemany is as fast and simpler

@@ -177,8 +177,8 @@ def test_release_database_upgrades_in_place(fresh_url: str, capsys: pytest.Captu
     assert snap.markets[0].open_interest[0].open_interest_usd == int("2" * 77)
     with _raw(fresh_url).connect() as c:
         assert migrate.schema_state(c) == migrate.HEAD
-        for t in ("snapshot_token", "snapshot_price", "snapshot_open_interest", "snapshot_market",
-                  "snapshot_position"):
+        for t in ("snapshot_token", "snapshot_price", "gmx_v2_open_interest", "snapshot_market",
+                  "snapshot_position", "gmx_v2_market", "gmx_v2_position", "gmx_v2_globals"):
             assert c.execute(text(f"SELECT block_hash FROM {t}")).scalars().all() == ["0x" + "cd" * 32], t
     # the new identity: the same block with another hash is another snapshot; the same one is not
     import dataclasses
@@ -270,3 +270,80 @@ def test_db_status_and_upgrade_commands(fresh_url: str) -> None:
     st = json.loads(CliRunner().invoke(main, ["db", "status", "--db", fresh_url, "--json"]).output)
     assert st["state"] == migrate.HEAD and st["up_to_date"]
     assert [s.block_number for s in list_snapshots(fresh_url)] == [88]
+
+
+def _write_0005_snapshot(url: str, snap: object) -> None:
+    """Write ``snap`` (a GMX v2 ``domain.Snapshot``) exactly as revision 0005 laid it out: GMX v2's fields
+    in the shared tables and its globals on ``snapshot`` (the layout before the plug-in split)."""
+    import dataclasses
+    from decimal import Decimal
+
+    from sqlalchemy import MetaData, insert
+
+    eng = _raw(url)
+    md = MetaData()
+    md.reflect(eng)
+    pg = eng.dialect.name == "postgresql"
+
+    def v(x: object) -> object:   # BigInt columns: decimal text on SQLite, NUMERIC on PostgreSQL
+        if isinstance(x, bool) or not isinstance(x, int):
+            return x
+        return Decimal(x) if pg else str(x)
+
+    def plain(rec: object, skip: tuple[str, ...] = ()) -> dict[str, object]:
+        return {f.name: v(getattr(rec, f.name)) for f in dataclasses.fields(rec) if f.name not in skip}  # type: ignore[arg-type]
+
+    m = snap.meta  # type: ignore[attr-defined]
+    with eng.begin() as c:
+        sid = c.execute(insert(md.tables["snapshot"]).values(
+            chain_id=m.chain_id, block_number=m.block_number, block_timestamp=m.block_timestamp,
+            block_hash=m.block_hash, protocol=m.protocol, data_store=m.data_store, price_source=m.price_source,
+            chain_name="devnet", created_at="2026-01-01T00:00:00+00:00", market_count=len(snap.markets),  # type: ignore[attr-defined]
+            position_count=len(snap.positions), **plain(snap.globals))).inserted_primary_key[0]  # type: ignore[attr-defined]
+        common = {"snapshot_id": sid, "chain_id": m.chain_id, "block_number": m.block_number,
+                  "block_hash": m.block_hash}
+        for table, recs, skip in (("snapshot_token", snap.tokens, ()), ("snapshot_price", snap.prices, ()),  # type: ignore[attr-defined]
+                                  ("snapshot_market", snap.markets, ("open_interest",)),  # type: ignore[attr-defined]
+                                  ("snapshot_open_interest", [o for mk in snap.markets for o in mk.open_interest], ()),  # type: ignore[attr-defined]
+                                  ("snapshot_position", snap.positions, ()),  # type: ignore[attr-defined]
+                                  ("snapshot_account", snap.accounts, ())):  # type: ignore[attr-defined]
+            for r in recs:
+                c.execute(insert(md.tables[table]).values(**common, **plain(r, skip)))
+    eng.dispose()
+
+
+def test_0005_database_upgrades_to_plugin_tables(fresh_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Migration 0006 moves GMX v2's fields out of the shared tables: a database written at revision
+    0005 reads back the very same snapshot (every exact int, the v2.2 terms, globals, referral
+    inputs), the shared rows gain the exact entry price, and nothing of GMX v2 is left in them."""
+    import dataclasses
+
+    from defi_perps.domain import AccountFees
+
+    migrate.upgrade(_raw(fresh_url), "test", notice=None, target="0005")
+    snap = make_snapshot(4242, 3)
+    mk = dataclasses.replace(snap.markets[0], lent_position_impact_pool_amount=2**256 - 1,
+                             total_pending_impact_amount=-(2**255), optimal_usage_factor_long=7,
+                             virtual_inventory_for_positions_in_tokens=-5)
+    snap = dataclasses.replace(snap, markets=(mk,), accounts=(
+        AccountFees("0x%040x" % 1, "0x" + "ab" * 32, "0x" + "0d" * 20, 2500, 5000, 2, 10**29),))
+    _write_0005_snapshot(fresh_url, snap)
+    get_engine.cache_clear()
+    rows = list_snapshots(fresh_url)
+    assert "upgraded database" in capsys.readouterr().err
+    back = load_snapshot(fresh_url, rows[0].id)
+    assert back.markets == snap.markets and back.positions == snap.positions
+    assert back.globals == snap.globals and back.accounts == snap.accounts
+    assert back.tokens == snap.tokens and back.prices == snap.prices
+    eng = _raw(fresh_url)
+    with eng.connect() as c:
+        assert migrate.schema_state(c) == migrate.HEAD
+        entry = c.execute(text("SELECT entry_price FROM snapshot_position ORDER BY id")).scalars().all()
+        assert [int(e) for e in entry] == [p.size_in_usd // p.size_in_tokens for p in snap.positions]
+        cols = {t: {col["name"] for col in inspect(c).get_columns(t)} for t in ("snapshot", "snapshot_market",
+                                                                               "snapshot_position")}
+    eng.dispose()
+    assert "min_collateral_usd" not in cols["snapshot"] and "pool_amount_long" not in cols["snapshot_market"]
+    assert "borrowing_factor" not in cols["snapshot_position"] and "market" in cols["snapshot_market"]
+    # and the upgraded database keeps storing: the same identity is found, not duplicated
+    assert not save_snapshot(fresh_url, snap).created

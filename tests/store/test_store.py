@@ -46,8 +46,8 @@ def test_round_trip_is_exact(db_url: str, block: int) -> None:
 def test_every_row_has_chain_and_block(db_url: str, block: int) -> None:
     save_snapshot(db_url, make_snapshot(block, chain_id=424242))
     with get_engine(db_url).connect() as c:
-        for table in ("snapshot_token", "snapshot_price", "snapshot_market", "snapshot_open_interest",
-                      "snapshot_position"):
+        for table in ("snapshot_token", "snapshot_price", "snapshot_market", "snapshot_position",
+                      "gmx_v2_market", "gmx_v2_open_interest", "gmx_v2_position", "gmx_v2_globals"):
             rows = c.execute(text(f"SELECT chain_id, block_number FROM {table} WHERE block_number = :b"),
                              {"b": block}).all()
             assert rows and all(r == (424242, block) for r in rows), table

@@ -3,8 +3,8 @@ snapshot (protocols/gtrade/records.py), each row keyed by ``snapshot_id`` and ca
 block number and block hash; on-chain integers lossless (BigInt).
 
 The column lists are frozen here (protocols/gtrade/tables.py derives the same from the records;
-``tests/protocols/gtrade/test_gtrade_store.py`` checks that they agree). down_revision is 0005 as the
-session asked; the lead renumbers at merge.
+``tests/protocols/gtrade/test_gtrade_store.py`` checks that they agree). down_revision is 0006 as the
+plug-in API asks (it builds on plugcore's 0006); the lead renumbers at merge.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from defi_perps.store.types import BigInt
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,232 @@
+"""The plug-in boundary: what a protocol implements so ``index``, ``snapshots``, ``book``, the store,
+the devnet and the CLI handle it without knowing its fields.
+
+A plug-in lives in ``defi_perps/protocols/<key>/`` and owns its deployment model (the chain-file
+section ``[<key>]``), ABIs (``abis/<key>/``), reader (I/O only), pure mappers, exact math, store
+tables, conversion to a :class:`~defi_perps.book.arrays.Book` and snapshot summary. It is found
+through one line in :mod:`defi_perps.protocols.registry`. The contract is written out for authors
+in ``protocols/README.md``.
+
+What every perp protocol has is shared (:class:`SharedRecords`, stored in the ``snapshot*`` tables):
+tokens, oracle prices, markets and positions with size, side, collateral and entry as exact ints,
+each row with chain id, block number and block hash. Everything else (GMX v2's funding and
+borrowing terms, GMX v1's entry funding rate, …) lives in the plug-in's own tables, which the store
+writes in the same transaction as the shared rows and hands back as plain dicts.
+
+Layering: this module imports nothing heavy (no web3, no SQLAlchemy); plug-ins import their heavy
+modules inside the methods, so ``snapshots list`` and ``--help`` stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from defi_perps.domain import OraclePrice, SnapshotMeta, Token
+
+if TYPE_CHECKING:   # pragma: no cover - types only
+    from defi_perps.book.arrays import Book
+    from defi_perps.config import ChainConfig
+    from defi_perps.rpc.client import RpcClient
+    from defi_perps.rpc.pin import PinnedBlock
+
+Progress = Callable[[int, int], None]      # (done, total) positions read
+
+
+class DeploymentModel(BaseModel):
+    """Base of a chain-file section: unknown keys are refused, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---- shared records (the ``snapshot_market`` / ``snapshot_position`` tables) ----------------------
+@dataclass(frozen=True, slots=True)
+class SharedMarket:
+    """What every perp market has. ``market`` is the protocol's market id as text (a GMX v2 market
+    token, a GMX v1 index token, a gTrade pair index, a Synthetix market id, …)."""
+
+    market: str
+    index_token: str                  # the priced asset (an address, or a symbol where none exists)
+    long_token: str | None = None     # collateral/pool token of longs, where the protocol has one
+    short_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SharedPosition:
+    """What every perp position has, in the protocol's own exact units (the plug-in documents them;
+    ``book`` converts). Unknown quantities are None, never a made-up 0."""
+
+    key: str                          # unique within a snapshot (GMX: the position key)
+    account: str
+    market: str                       # = SharedMarket.market
+    collateral_token: str | None
+    is_long: bool
+    size_in_usd: int                  # notional in the protocol's USD scale (GMX: 1e30)
+    size_in_tokens: int | None        # index-token units, where the protocol keeps them
+    collateral_amount: int | None     # collateral-token units, where the protocol keeps them
+    collateral_usd: int | None = None  # collateral as USD, where the protocol keeps it so (GMX v1)
+    entry_price: int | None = None    # in the protocol's price scale (GMX v2: implicit, floor(usd/tokens))
+
+
+@dataclass(frozen=True)
+class SharedRecords:
+    """The shared part of one snapshot, as the store writes it."""
+
+    tokens: tuple[Token, ...]
+    prices: tuple[OraclePrice, ...]
+    markets: tuple[SharedMarket, ...]
+    positions: tuple[SharedPosition, ...]
+
+
+# ---- what a reader gets and gives back -------------------------------------------------------------
+@dataclass
+class ReadContext:
+    """Everything a reader needs for one snapshot. ``client`` is the one JSON-RPC client (live,
+    recording or replaying); ``block`` is pinned by number and hash; every read uses it."""
+
+    client: RpcClient
+    chain: ChainConfig
+    deployment: Any                   # the plug-in's validated chain-file section
+    block: PinnedBlock
+    batch_size: int = 500             # calls per Multicall3 batch (halves on failure)
+    parallel: int = 4                 # batches in flight
+    prices: Any = None                # the plug-in's parsed --prices file, or None
+    price_source: str = "chainlink"   # the snapshot identity's price source
+    progress: Progress | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReadStats:
+    batches: int = 0
+    halvings: int = 0
+    final_batch_size: int = 0
+    growths: int = 0
+    log_requests: int = 0             # eth_getLogs requests (event-scanning readers)
+    log_halvings: int = 0             # block ranges halved on "too many results"
+
+
+class ProtocolSnapshot(Protocol):
+    """A plug-in's snapshot record: any object with these (a frozen dataclass in practice)."""
+
+    meta: SnapshotMeta
+
+    @property
+    def markets(self) -> Sequence[Any]: ...
+
+    @property
+    def positions(self) -> Sequence[Any]: ...
+
+
+# ---- the plug-in -----------------------------------------------------------------------------------
+class ProtocolPlugin:
+    """Subclass this in ``protocols/<key>/plugin.py`` and export an instance as ``PLUGIN``.
+
+    Class attributes are data; methods do the work. Only ``read`` does I/O (through ``ctx.client``);
+    the rest are pure functions of records, so the store, ``book`` and the CLI can call them on a
+    snapshot read back from the database.
+    """
+
+    name: ClassVar[str]               # CLI name: "gmx-v1"
+    key: ClassVar[str]                # chain-file section, stored snapshot.protocol, table prefix: "gmx_v1"
+    title: ClassVar[str]              # "GMX v1"
+    deployment_model: ClassVar[type[DeploymentModel]]
+    tables_module: ClassVar[str | None] = None   # module declaring the plug-in's SQLModel tables
+    root_field: ClassVar[str]         # deployment field naming the root contract (snapshot.data_store)
+    price_file_help: ClassVar[str | None] = None  # None: --prices is refused for this protocol
+    devnet_account: ClassVar[int | None] = None  # anvil default account (1..9) its devnet deploy sends from
+
+    # -- deployment --------------------------------------------------------------------------------
+    def root(self, dep: Any) -> str:
+        """The contract that identifies a deployment (GMX v2 DataStore, GMX v1 Vault)."""
+        return str(getattr(dep, self.root_field))
+
+    def deploy_block(self, dep: Any) -> int:
+        return int(getattr(dep, "deploy_block", 0) or 0)
+
+    # -- I/O ------------------------------------------------------------------------------------------
+    def load_prices(self, path: str) -> Any:
+        """Parse a ``--prices`` file (before any RPC). Default: refused."""
+        from defi_perps.exceptions import InputError
+
+        raise InputError(f"--prices is not supported for {self.name}")
+
+    def read(self, ctx: ReadContext) -> tuple[ProtocolSnapshot, ReadStats]:
+        """Read the whole protocol at ``ctx.block`` (the only method that does I/O)."""
+        raise NotImplementedError
+
+    # -- store ----------------------------------------------------------------------------------------
+    def shared(self, snap: Any) -> SharedRecords:
+        """The shared rows of ``snap``."""
+        raise NotImplementedError
+
+    def own_rows(self, snap: Any) -> dict[str, list[dict[str, Any]]]:
+        """The plug-in's own rows: table name → rows as dicts of column → value (exact ints). The store
+        adds ``snapshot_id``, ``chain_id``, ``block_number`` and ``block_hash`` to each row."""
+        return {}
+
+    def from_rows(self, meta: SnapshotMeta, shared: SharedRecords,
+                  own: dict[str, list[dict[str, Any]]]) -> ProtocolSnapshot:
+        """Rebuild the snapshot from what the store read back (rows in insertion order)."""
+        raise NotImplementedError
+
+    def own_tables(self) -> tuple[Any, ...]:
+        """The plug-in's SQLModel table classes (imported from ``tables_module``)."""
+        if not self.tables_module:
+            return ()
+        import importlib
+
+        mod = importlib.import_module(self.tables_module)
+        return tuple(getattr(mod, "TABLES"))
+
+    # -- book and summary -------------------------------------------------------------------------
+    def to_book(self, snap: Any) -> Book:
+        """The snapshot as float64 arrays (the one conversion point for this protocol)."""
+        raise NotImplementedError
+
+    def summarize(self, snap: Any) -> dict[str, Any]:
+        """A JSON-able summary (strings, ints, bools, None: exact values as decimal strings). It must
+        carry ``protocol``, ``snapshot_id``, ``chain_id``, ``block_number``, ``markets`` (a list)."""
+        raise NotImplementedError
+
+    def render(self, summary: dict[str, Any]) -> None:
+        """Print the summary as terminal tables (default: the shared renderer)."""
+        from defi_perps.protocols.summary import render_generic
+
+        render_generic(summary)
+
+    summary_code: ClassVar[tuple[str, ...]] = ()   # modules whose source keys the cached summary
+
+    # -- devnet -------------------------------------------------------------------------------------
+    def devnet_deploy(self, ctx: DevnetContext) -> DevnetPart | None:
+        """Deploy this protocol's devnet contracts and seed a book (None: no devnet support)."""
+        return None
+
+
+@dataclass
+class DevnetContext:
+    """What ``devnet up --protocols …`` hands a plug-in's deploy step. ``w3`` is connected to the fresh
+    anvil; ``deployer`` is an unlocked anvil account reserved for this plug-in (its own nonces, so the
+    plug-in's addresses are deterministic whatever the other plug-ins deployed)."""
+
+    w3: Any                           # web3.Web3
+    rpc_url: str
+    deployer: str
+    seed: int
+    positions: int                    # the size of book asked for (a plug-in may scale it)
+    state_dir: Any                    # pathlib.Path of the devnet state folder
+    progress: Callable[[int], None] | None = None
+
+
+@dataclass
+class DevnetPart:
+    """A plug-in's share of the devnet: its chain-file section (written into the instance's
+    ``devnet.toml``), its addresses (``state.json``) and a JSON-able description of the seeded book."""
+
+    section: dict[str, Any]           # [<key>] table of the chain file: addresses, deploy_block, …
+    addresses: dict[str, Any]
+    book: dict[str, Any] = field(default_factory=dict)
+    positions: int = 0
