@@ -120,9 +120,29 @@ def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple
         codes[sel] = code(row)
     if gmx or params.margin.kind == "gtrade":
         own = np.flatnonzero(~np.isnan(book.position_mm_rate))
-        for v in np.unique(book.position_mm_rate[own]):
-            codes[own[book.position_mm_rate[own] == v]] = code((float(v), 0.0, 0.0))
+        rates = book.position_mm_rate[own]
+        if params.margin.kind == "gtrade":
+            rates = _gtrade_rate_classes(rates)
+        for v in np.unique(rates):
+            codes[own[rates == v]] = code((float(v), 0.0, 0.0))
     return codes, np.array(rows or [(0.01, 0.0, 1.0)], dtype=np.float64)
+
+
+GTRADE_RATE_CLASSES = 40
+
+
+def _gtrade_rate_classes(rates: np.ndarray) -> np.ndarray:
+    """gTrade's maintenance, (1 − liqThreshold) · collateral, is a different rate on notional for every
+    leverage; the engine groups positions into at most 64 maintenance classes, so the rates are snapped
+    to ``GTRADE_RATE_CLASSES`` log-spaced levels (to the nearest level below: never a later trigger). A
+    gTrade snapshot's positions trigger at their exact prices (``thresholds``), for which the class only
+    groups segments; only a position without one (topped up at admission, or another book) uses it."""
+    if rates.size == 0 or np.unique(rates).size <= GTRADE_RATE_CLASSES:
+        return rates
+    lo, hi = float(rates.min()), float(rates.max())
+    levels = np.geomspace(lo, hi, GTRADE_RATE_CLASSES)
+    k = np.clip(np.searchsorted(levels, rates * (1 + 1e-12), side="right") - 1, 0, levels.size - 1)
+    return levels[k]
 
 
 def _max_leverage(params: VenueParams, market: str, notional: np.ndarray) -> np.ndarray:
@@ -189,6 +209,9 @@ def _admit(params: VenueParams, book: Book, top_up: bool = True) -> tuple[Book, 
         if unknown.any():
             changes["pool_long_tokens"] = np.where(unknown, share / book.price, book.pool_long_tokens)
             changes["pool_short_usd"] = np.where(unknown, share, book.pool_short_usd)
+    if book.meta.get("protocol") == "gtrade" and params.margin.kind != "gtrade":
+        # a gTrade trade's maintenance (its liquidation threshold) is gTrade's rule, not another venue's
+        changes["position_mm_rate"] = np.full(book.n_positions, np.nan)
     own_rate = changes.pop("gtrade_position_mm_rate", None)
     if own_rate is not None:
         changes["position_mm_rate"] = own_rate
@@ -302,8 +325,9 @@ def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, ad
     position_mm = _position_mm(params, admitted, admitted.notional())
     thresholds = None
     # gTrade's exact liquidation prices belong to a gTrade snapshot's book, not to another protocol's
-    exact = params.margin.kind == "gmx_v2" or (params.margin.kind == "gtrade"
-                                               and admitted.meta.get("protocol") == "gtrade")
+    protocol = admitted.meta.get("protocol")
+    exact = (params.margin.kind == "gmx_v2" and protocol != "gtrade") or (params.margin.kind == "gtrade"
+                                                                          and protocol == "gtrade")
     if exact and admitted.liquidation_price is not None and np.isfinite(admitted.liquidation_price).any():
         # the contract's own flip price (funding, fees, referral, impact) is the trigger; a
         # topped-up position (admission NaNs it) or one math.py could not price uses the formula

@@ -98,7 +98,7 @@ def from_snapshot(snap: R.GTradeSnapshot) -> Book:
         entry[k] = float(open_usd)
         realized = t.realized_pnl_collateral - t.realized_trading_fees_collateral
         coll_usd[k] = float((t.collateral_amount - t.holding_fee_collateral + realized) * cp)
-        liq, closing, all_fees = trade_terms(t, pair, fee, coll, snap.meta.contracts_version)
+        liq, closing, all_fees = trade_terms(t, pair, fee, coll, snap.contracts_version)
         liq_px[k] = _f(liq, gm.P_10)
         assert pair.price is not None
         pnl_p = gm.pnl_percent(t.open_price, pair.price, t.long, t.leverage)

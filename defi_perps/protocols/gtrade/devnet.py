@@ -2,8 +2,9 @@
 ``contracts/src/GTradeDiamond.sol`` (the Diamond's real selectors and struct layouts), Chainlink-
 style feeds per pair and collateral tokens, and a reproducible book of open trades.
 
-Everything is sent from anvil's second default account, so the addresses depend only on that
-account's nonces (``chains/devnet.toml`` names them), whatever else the devnet deploys.
+Everything is sent from one anvil default account (the plug-in's ``devnet_account``, 4), so the
+addresses depend only on that account's nonces (``chains/devnet.toml`` names them), whatever else
+the devnet deploys.
 
 The universe is a small copy of Arbitrum's (collateral indices 1 DAI, 2 WETH, 3 USDC; pairs 0 BTC,
 1 ETH, 2 LINK, 3 DOGE in the crypto group, 4 EUR/USD in forex). Parameter values are modelling
@@ -25,7 +26,7 @@ from defi_perps.devnet.artifacts import artifact
 from defi_perps.exceptions import DevnetError
 from defi_perps.protocols.gtrade import math as gm
 
-DEPLOYER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"   # anvil default account 1
+DEPLOYER = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"   # anvil default account 4 (plugin.devnet_account)
 TRADES_PER_TX = 150
 CONTRACTS_VERSION_V10 = 2                                 # ITradingStorage.ContractsVersion.V10
 P = gm.P_10
@@ -86,8 +87,8 @@ class GTradeDevnet:
                 "feeds": dict(self.feeds)}
 
 
-def _send(w3: Web3, tx: dict[str, Any]) -> Any:
-    tx = {"from": DEPLOYER, "gas": 1_000_000_000, **tx}
+def _send(w3: Web3, sender: str, tx: dict[str, Any]) -> Any:
+    tx = {"from": sender, "gas": 1_000_000_000, **tx}
     h = w3.eth.send_transaction(tx)  # type: ignore[arg-type]
     rc = w3.eth.wait_for_transaction_receipt(h, timeout=300, poll_latency=0.01)
     if rc["status"] != 1:
@@ -95,15 +96,15 @@ def _send(w3: Web3, tx: dict[str, Any]) -> Any:
     return rc
 
 
-def _deploy(w3: Web3, name: str, *args: Any) -> str:
+def _deploy(w3: Web3, sender: str, name: str, *args: Any) -> str:
     art = artifact(name)
     data = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]).constructor(*args).data_in_transaction
-    return str(_send(w3, {"data": data})["contractAddress"])
+    return str(_send(w3, sender, {"data": data})["contractAddress"])
 
 
-def _call(w3: Web3, name: str, address: str, fn: str, *args: Any) -> Any:
+def _call(w3: Web3, sender: str, name: str, address: str, fn: str, *args: Any) -> Any:
     c = w3.eth.contract(address=address, abi=artifact(name)["abi"])  # type: ignore[call-overload]
-    return _send(w3, {"to": address, "data": c.encode_abi(fn, args=list(args))})
+    return _send(w3, sender, {"to": address, "data": c.encode_abi(fn, args=list(args))})
 
 
 def pair_name(p: PairSpec) -> str:
@@ -161,35 +162,34 @@ def _accounts(n: int, seed: int) -> list[str]:
 
 
 def deploy_and_seed(w3: Web3, n_trades: int = 600, n_accounts: int | None = None, seed: int = 0,
-                    progress: Callable[[int], None] | None = None) -> GTradeDevnet:
-    """Deploy the gTrade devnet contracts and write ``n_trades`` open trades; returns the addresses
-    and the book exactly as written (the test oracle for the reader)."""
+                    progress: Callable[[int], None] | None = None, deployer: str = DEPLOYER) -> GTradeDevnet:
+    """Deploy the gTrade devnet contracts from ``deployer`` and write ``n_trades`` open trades;
+    returns the addresses and the book exactly as written (the test oracle for the reader)."""
     if n_trades < 0:
         raise DevnetError("the gTrade devnet needs n_trades >= 0")
     n_acc = n_accounts if n_accounts is not None else max(1, n_trades // 3)
-    w3.provider.make_request("anvil_setBalance", [DEPLOYER, hex(10**24)])  # type: ignore[arg-type]
     out = GTradeDevnet()
-    out.diamond = _deploy(w3, "GTradeDiamond", CONTRACTS_VERSION_V10)
+    out.diamond = _deploy(w3, deployer, "GTradeDiamond", CONTRACTS_VERSION_V10)
     for cs in COLLATERALS:
-        out.tokens[cs.symbol] = _deploy(w3, "Token", f"devnet {cs.symbol}", cs.symbol, cs.decimals)
-        out.gtokens[cs.symbol] = _deploy(w3, "GTokenVault", out.tokens[cs.symbol], cs.decimals, f"g{cs.symbol}")
+        out.tokens[cs.symbol] = _deploy(w3, deployer, "Token", f"devnet {cs.symbol}", cs.symbol, cs.decimals)
+        out.gtokens[cs.symbol] = _deploy(w3, deployer, "GTokenVault", out.tokens[cs.symbol], cs.decimals, f"g{cs.symbol}")
     for ps in PAIRS:
         answer = ps.price_1e10 * 10**ps.feed_decimals // P
-        out.feeds[pair_name(ps)] = _deploy(w3, "PriceFeed", ps.feed_decimals, f"{ps.base} / {ps.quote}", answer)
+        out.feeds[pair_name(ps)] = _deploy(w3, deployer, "PriceFeed", ps.feed_decimals, f"{ps.base} / {ps.quote}", answer)
     out.deploy_block = int(w3.eth.block_number)
     now = int(w3.eth.get_block("latest")["timestamp"])
     d = out.diamond
     for cs in COLLATERALS:
-        _call(w3, "GTradeDiamond", d, "addCollateral", out.tokens[cs.symbol], out.gtokens[cs.symbol],
+        _call(w3, deployer, "GTradeDiamond", d, "addCollateral", out.tokens[cs.symbol], out.gtokens[cs.symbol],
               10**cs.decimals, 10 ** (18 - cs.decimals), cs.price_usd_1e8)
     for name, lo, hi, lp in GROUPS:
-        _call(w3, "GTradeDiamond", d, "addGroup", (name, b"\x00" * 32, lo, hi),
+        _call(w3, deployer, "GTradeDiamond", d, "addGroup", (name, b"\x00" * 32, lo, hi),
               (lp.max_liq_spread_p, lp.start_liq_threshold_p, lp.end_liq_threshold_p, lp.start_leverage, lp.end_leverage))
     for f in FEES:
-        _call(w3, "GTradeDiamond", d, "addFee", (f[0], f[1], f[2], f[3], 0))
+        _call(w3, deployer, "GTradeDiamond", d, "addFee", (f[0], f[1], f[2], f[3], 0))
     for ps in PAIRS:
         feed = (out.feeds[pair_name(ps)], "0x" + "00" * 20, 0, 2 * P)
-        _call(w3, "GTradeDiamond", d, "addPair", (ps.base, ps.quote, feed, ps.spread_p, ps.group, ps.fee),
+        _call(w3, deployer, "GTradeDiamond", d, "addPair", (ps.base, ps.quote, feed, ps.spread_p, ps.group, ps.fee),
               ps.max_leverage)
     # borrowing v2 per (collateral, pair): the accumulator as it stands `now`, updated an hour ago
     acc_now: dict[tuple[int, int], int] = {}
@@ -198,7 +198,7 @@ def deploy_and_seed(w3: Web3, n_trades: int = 600, n_accounts: int | None = None
             acc = BORROW_RATE_PER_SECOND_P * SEEDED_HOURS * 3600 * ps.price_1e10
             acc_now[(ci, pi)] = acc
             max_oi = 5_000_000 * 10**8 // cs.price_usd_1e8 * 10**cs.decimals
-            _call(w3, "GTradeDiamond", d, "setPairCollateralParams", ci, pi, max_oi, BORROW_RATE_PER_SECOND_P,
+            _call(w3, deployer, "GTradeDiamond", d, "setPairCollateralParams", ci, pi, max_oi, BORROW_RATE_PER_SECOND_P,
                   acc, now - 3600)
     trades = generate_trades(n_trades, n_acc, seed, now, _accounts(n_acc, seed))
     for t in trades:
@@ -210,7 +210,7 @@ def deploy_and_seed(w3: Web3, n_trades: int = 600, n_accounts: int | None = None
     written = 0
     for s in range(0, len(trades), TRADES_PER_TX):
         chunk = trades[s:s + TRADES_PER_TX]
-        _call(w3, "GTradeDiamond", d, "storeTrades",
+        _call(w3, deployer, "GTradeDiamond", d, "storeTrades",
               [(t["user"], t["index"], t["pairIndex"], t["leverage"], t["long"], True, t["collateralIndex"], 0,
                 t["collateralAmount"], t["openPrice"], 0, 0, False, t["positionSizeToken"], 0) for t in chunk],
               [(t["createdBlock"], 0, 0, 1000, t["lastOiUpdateTs"], t["collateralPriceUsd"], CONTRACTS_VERSION_V10,
@@ -228,13 +228,24 @@ def deploy_and_seed(w3: Web3, n_trades: int = 600, n_accounts: int | None = None
         supply = max(3 * oi_units, 10**cs.decimals * 1000)
         rewards = 4 * 10**16                   # 4 % of fees accrued per share
         used = -2 * 10**16                     # traders net losing: over-collateralized
-        _call(w3, "GTokenVault", out.gtokens[cs.symbol], "seed", supply, rewards, used, used, supply, -supply // 50,
+        _call(w3, deployer, "GTokenVault", out.gtokens[cs.symbol], "seed", supply, rewards, used, used, supply, -supply // 50,
               supply * rewards // 10**18, supply // 20)
     out.trades = trades
     out.seeded_block = int(w3.eth.block_number)
     return out
 
 
-def chain_section(dep: GTradeDevnet) -> str:
-    """The ``[gtrade]`` section of a devnet chain file for this deployment."""
-    return "\n".join(["[gtrade]", f'diamond = "{dep.diamond}"', f"deploy_block = {dep.deploy_block}", ""])
+def book_json(dep: GTradeDevnet) -> dict[str, Any]:
+    """The seeded book as JSON (exact ints as decimal strings)."""
+    def plain(t: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in t.items():
+            if isinstance(v, gm.LiquidationParams):
+                v = [str(x) for x in (v.max_liq_spread_p, v.start_liq_threshold_p, v.end_liq_threshold_p,
+                                      v.start_leverage, v.end_leverage)]
+            elif isinstance(v, int) and not isinstance(v, bool):
+                v = str(v)
+            out[k] = v
+        return out
+    return {"diamond": dep.diamond, "deploy_block": dep.deploy_block, "seeded_block": dep.seeded_block,
+            "trades": [plain(t) for t in dep.trades]}

@@ -28,10 +28,11 @@ from collections.abc import Callable
 from typing import Any
 
 from defi_perps.config import ChainConfig
+from defi_perps.domain import SnapshotMeta
 from defi_perps.exceptions import AbiMismatchError, InputError
 from defi_perps.protocols.gtrade import mappers as M
 from defi_perps.protocols.gtrade import records as R
-from defi_perps.protocols.gtrade.deployment import GTradeDeployment, deployment_of
+from defi_perps.protocols.gtrade.deployment import GTradeDeployment
 from defi_perps.rpc.abi import contract_abi
 from defi_perps.rpc.client import RpcAnswerError, RpcClient
 from defi_perps.rpc.multicall import Call, Multicall
@@ -51,7 +52,7 @@ class GTradeReader:
     def __init__(self, client: RpcClient, chain: ChainConfig, block: PinnedBlock, batch_size: int = 500,
                  parallel: int = 4, deployment: GTradeDeployment | None = None) -> None:
         self.client, self.chain, self.block = client, chain, block
-        self.dep = deployment or deployment_of(chain)
+        self.dep: GTradeDeployment = deployment or chain.deployment("gtrade")
         if block.number < chain.multicall3_block:
             raise InputError(f"block {block.number} is before Multicall3 was deployed on {chain.name} "
                              f"(block {chain.multicall3_block})")
@@ -214,9 +215,10 @@ class GTradeReader:
         if unpriced:
             self.warnings.append(f"no Chainlink reference price at block {n} for {', '.join(unpriced)}: their "
                                  f"trades' pending holding fees are stored as 0")
-        meta = R.GTradeMeta(chain_id=self.chain.chain_id, block_number=n, block_timestamp=self.block.timestamp,
-                            block_hash=self.block.hash, diamond=self.d, contracts_version=version)
-        return R.GTradeSnapshot(meta=meta, collaterals=tuple(collaterals), vaults=tuple(vaults), groups=tuple(groups),
+        meta = SnapshotMeta(chain_id=self.chain.chain_id, block_number=n, block_timestamp=self.block.timestamp,
+                            block_hash=self.block.hash, protocol="gtrade", data_store=self.d,
+                            price_source="chainlink")
+        return R.GTradeSnapshot(meta=meta, contracts_version=version, collaterals=tuple(collaterals), vaults=tuple(vaults), groups=tuple(groups),
                                 fees=tuple(fees), pairs=tuple(pairs), pair_collaterals=tuple(pair_colls),
                                 trades=trades, pending_orders=pending, warnings=tuple(self.warnings))
 

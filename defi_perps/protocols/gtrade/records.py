@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from defi_perps.domain import SnapshotMeta
 from defi_perps.protocols.gtrade.math import LiquidationParams
 
 
 @dataclass(frozen=True)
-class GTradeMeta:
-    chain_id: int
-    block_number: int
-    block_timestamp: int
-    block_hash: str
-    diamond: str
+class GTradeHeader:
+    """What a gTrade snapshot has beyond the shared ``snapshot`` row (table ``gtrade_meta``)."""
+
     contracts_version: int               # ITradingStorage.ContractsVersion (0 BEFORE_V9_2, 1 V9_2, 2 V10)
-    price_source: str = "chainlink"
-    id: int | None = None
+    pending_orders: int                  # open limit/stop orders (tradeType 1/2): counted, not positions
+    warnings: str                        # JSON list of the reader's warnings
 
 
 @dataclass(frozen=True)
@@ -152,7 +150,10 @@ class Trade:
 
 @dataclass(frozen=True)
 class GTradeSnapshot:
-    meta: GTradeMeta
+    """``meta.protocol == "gtrade"``, ``meta.data_store`` = the Diamond (the snapshot identity's root)."""
+
+    meta: SnapshotMeta
+    contracts_version: int
     collaterals: tuple[Collateral, ...]
     vaults: tuple[Vault, ...]
     groups: tuple[Group, ...]
@@ -162,3 +163,11 @@ class GTradeSnapshot:
     trades: tuple[Trade, ...]            # open positions (tradeType 0)
     pending_orders: int = 0              # open limit/stop orders (tradeType 1/2): counted, not positions
     warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def markets(self) -> tuple[Pair, ...]:
+        return self.pairs
+
+    @property
+    def positions(self) -> tuple[Trade, ...]:
+        return self.trades

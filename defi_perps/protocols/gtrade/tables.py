@@ -23,12 +23,10 @@ from defi_perps.store.types import BigInt
 
 LIQ_FIELDS = tuple(f.name for f in dataclasses.fields(LiquidationParams))
 RECORD_TABLES: dict[str, type] = {
-    "gtrade_meta": R.GTradeMeta, "gtrade_collateral": R.Collateral, "gtrade_vault": R.Vault,
+    "gtrade_meta": R.GTradeHeader, "gtrade_collateral": R.Collateral, "gtrade_vault": R.Vault,
     "gtrade_group": R.Group, "gtrade_fee": R.FeeGroup, "gtrade_pair": R.Pair,
     "gtrade_pair_collateral": R.PairCollateral, "gtrade_trade": R.Trade,
 }
-_SKIP = {"gtrade_meta": {"chain_id", "block_number", "block_timestamp", "block_hash", "id"}}
-_EXTRA = {"gtrade_meta": (("pending_orders", "int"), ("warnings", "str"))}
 
 
 def columns_of(table: str) -> list[tuple[str, str, bool]]:
@@ -37,8 +35,6 @@ def columns_of(table: str) -> list[tuple[str, str, bool]]:
     hints = typing.get_type_hints(cls)
     out: list[tuple[str, str, bool]] = []
     for f in dataclasses.fields(cls):
-        if f.name in _SKIP.get(table, ()):
-            continue
         hint = hints[f.name]
         if hint is LiquidationParams:
             out += [(f"liq_{n}", "int", False) for n in LIQ_FIELDS]
@@ -47,7 +43,6 @@ def columns_of(table: str) -> list[tuple[str, str, bool]]:
         base = next((a for a in typing.get_args(hint) if a is not type(None)), hint) if nullable else hint
         kind = {int: "int", str: "str", bool: "bool"}[base]
         out.append((f.name, kind, nullable))
-    out += [(n, k, True) for n, k in _EXTRA.get(table, ())]
     return out
 
 
@@ -68,7 +63,21 @@ def _table(name: str) -> sa.Table:
     return sa.Table(name, SQLModel.metadata, *cols)
 
 
-TABLES: dict[str, sa.Table] = {name: _table(name) for name in RECORD_TABLES}
+class TableModel:
+    """What the store needs of a plug-in table (``__tablename__``, ``__table__``, usable in
+    ``insert()``): these tables are SQLAlchemy Core tables built from the records, so a field added to
+    a record is a column here without a second hand-written list (the migration freezes it)."""
+
+    def __init__(self, table: sa.Table) -> None:
+        self.__table__ = table
+        self.__tablename__ = table.name
+
+    def __clause_element__(self) -> sa.Table:
+        return self.__table__
+
+
+BY_NAME: dict[str, sa.Table] = {name: _table(name) for name in RECORD_TABLES}
+TABLES: tuple[TableModel, ...] = tuple(TableModel(t) for t in BY_NAME.values())
 
 
 def to_row(rec: Any) -> dict[str, Any]:

@@ -22,11 +22,9 @@ depends_on = None
 # table -> ((column, kind, nullable), ...); kind: int (BigInt), str, bool
 TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
     'gtrade_meta': (
-        ('diamond', 'str', False),
         ('contracts_version', 'int', False),
-        ('price_source', 'str', False),
-        ('pending_orders', 'int', True),
-        ('warnings', 'str', True),
+        ('pending_orders', 'int', False),
+        ('warnings', 'str', False),
     ),
     'gtrade_collateral': (
         ('index', 'int', False),
