@@ -98,9 +98,9 @@ class GTradePlugin(ProtocolPlugin):
             vaults=tuple(from_row(R.Vault, r) for r in own.get("gtrade_vault", [])),
             groups=tuple(from_row(R.Group, r) for r in own.get("gtrade_group", [])),
             fees=tuple(from_row(R.FeeGroup, r) for r in own.get("gtrade_fee", [])),
-            pairs=tuple(from_row(R.Pair, r) for r in own.get("gtrade_pair", [])),
+            markets=tuple(from_row(R.Pair, r) for r in own.get("gtrade_pair", [])),
             pair_collaterals=tuple(from_row(R.PairCollateral, r) for r in own.get("gtrade_pair_collateral", [])),
-            trades=trades, pending_orders=int(head[0]["pending_orders"]),
+            positions=trades, pending_orders=int(head[0]["pending_orders"]),
             warnings=tuple(json.loads(head[0]["warnings"])))
 
     # -- book and summary ---------------------------------------------------------------------------

@@ -219,8 +219,8 @@ class GTradeReader:
                             block_hash=self.block.hash, protocol="gtrade", data_store=self.d,
                             price_source="chainlink")
         return R.GTradeSnapshot(meta=meta, contracts_version=version, collaterals=tuple(collaterals), vaults=tuple(vaults), groups=tuple(groups),
-                                fees=tuple(fees), pairs=tuple(pairs), pair_collaterals=tuple(pair_colls),
-                                trades=trades, pending_orders=pending, warnings=tuple(self.warnings))
+                                fees=tuple(fees), markets=tuple(pairs), pair_collaterals=tuple(pair_colls),
+                                positions=trades, pending_orders=pending, warnings=tuple(self.warnings))
 
     def _priced(self, p: R.Pair, answers: dict[str, tuple[int, int, int] | None]) -> R.Pair:
         from dataclasses import replace

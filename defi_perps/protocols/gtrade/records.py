@@ -158,16 +158,16 @@ class GTradeSnapshot:
     vaults: tuple[Vault, ...]
     groups: tuple[Group, ...]
     fees: tuple[FeeGroup, ...]
-    pairs: tuple[Pair, ...]
+    markets: tuple[Pair, ...]            # the pairs
     pair_collaterals: tuple[PairCollateral, ...]
-    trades: tuple[Trade, ...]            # open positions (tradeType 0)
+    positions: tuple[Trade, ...]         # open trades (tradeType 0)
     pending_orders: int = 0              # open limit/stop orders (tradeType 1/2): counted, not positions
     warnings: tuple[str, ...] = field(default=())
 
     @property
-    def markets(self) -> tuple[Pair, ...]:
-        return self.pairs
+    def pairs(self) -> tuple[Pair, ...]:
+        return self.markets
 
     @property
-    def positions(self) -> tuple[Trade, ...]:
-        return self.trades
+    def trades(self) -> tuple[Trade, ...]:
+        return self.positions
