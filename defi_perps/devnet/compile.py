@@ -69,9 +69,12 @@ def compile_sources(src_dir: Path, solcjs: Path | None = None) -> dict[str, dict
     solc = solcjs or find_solcjs()
     payload = json.dumps(standard_input(src_dir))
     # solcjs (node) calls process.exit() right after writing; on a pipe that can cut the output
-    # short, so it writes into a temporary file instead.
-    with tempfile.TemporaryFile(mode="w+") as sink:
-        proc = subprocess.run([str(solc), "--standard-json"], input=payload, stdout=sink,
+    # short, so it writes into a temporary file instead. Its input is a file too: node's
+    # readFileSync(0) on a pipe fails with EAGAIN when it outruns the writer (large inputs).
+    with tempfile.TemporaryFile(mode="w+") as sink, tempfile.TemporaryFile(mode="w+") as source:
+        source.write(payload)
+        source.seek(0)
+        proc = subprocess.run([str(solc), "--standard-json"], stdin=source, stdout=sink,
                               stderr=subprocess.PIPE, text=True, check=False)
         sink.seek(0)
         text = sink.read()
