@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from defi_perps.exceptions import ConfigError
 
 VENUE_NAMES: tuple[str, ...] = ("gmx-v2", "gmx-v1", "hyperliquid", "binance", "bybit", "okx", "bitmex", "bbook",
-                                "abook", "gtrade")
+                                "abook", "gtrade", "gtrade-v8")
 """Venues the engine can run (``simulate --venue``, ``compare --venues``)."""
 
 SPEC_ONLY_VENUES: tuple[str, ...] = ("ccp",)

@@ -92,11 +92,17 @@ def test_helper_matches_twin_on_random_open_books() -> None:
             assert a >= 0.0
 
 
-def test_gtrade_venue_file_runs_the_cap() -> None:
-    # the gtrade venue (venues/params/gtrade.toml) carries the v8 cap into the engine's rules
+def test_gtrade_v8_venue_runs_the_cap_and_current_gtrade_does_not() -> None:
+    # venues/params/gtrade_v8.toml carries v8's +900 % cap into the engine's rules; current contracts
+    # (venue gtrade) dropped it (MAX_PNL_P deprecated), so the same winner is paid in full there
     book = _book([1], [10.0], [100.0], [100.0])
-    vi = venue_inputs(load_venue("gtrade"), book)
-    assert vi.rules.max_trade_gain == 9.0
-    assert vi.rules.adl_trigger == 0            # no ADL
-    r = _run(vi.book, vi.rules, "+150%@1m")
-    assert r.totals["profit_cap_haircut"][0] == pytest.approx(600.0, rel=1e-6)
+    v8 = venue_inputs(load_venue("gtrade-v8"), book)
+    now = venue_inputs(load_venue("gtrade"), book)
+    assert v8.rules.max_trade_gain == 9.0 and now.rules.max_trade_gain == float("inf")
+    assert v8.rules.adl_trigger == now.rules.adl_trigger == 0            # no ADL
+    r8 = _run(v8.book, v8.rules, "+150%@1m")
+    r10 = _run(now.book, now.rules, "+150%@1m")
+    assert r8.totals["profit_cap_haircut"][0] == pytest.approx(600.0, rel=1e-6)
+    assert r8.parties()["traders"][0] == pytest.approx(900.0, rel=1e-6)
+    assert r10.totals["profit_cap_haircut"][0] == 0.0
+    assert r10.parties()["traders"][0] == pytest.approx(1500.0, rel=1e-6)
