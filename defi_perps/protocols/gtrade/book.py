@@ -108,7 +108,7 @@ def from_snapshot(snap: R.GTradeSnapshot) -> Book:
         liq_now[k] = gm.is_liquidatable(pair.price, liq, t.long)
         thr = gm.liq_pnl_threshold_p(t.liquidation, t.leverage)
         mm_rate[k] = float(Fraction(100 * gm.P_10 - thr, 100 * gm.P_10) * t.collateral_amount * cp / size_usd)
-        account[k] = ids.setdefault(t.user, len(ids))
+        account[k] = ids.setdefault(t.trader, len(ids))
     m = snap.meta
     return Book(
         market_names=names, price=price, market=market, side=side, size=size, entry_price=entry,

@@ -48,7 +48,7 @@ def is_empty_trade(raw: Any) -> bool:
 def trade_from_raw(raw: Any, info: Any, liq: Any) -> R.Trade:
     """Trade + TradeInfo + liquidation params of the same global index → record (fees filled later)."""
     return R.Trade(
-        user=to_checksum_address(raw[0]), index=int(raw[1]), pair_index=int(raw[2]), leverage=int(raw[3]),
+        trader=to_checksum_address(raw[0]), index=int(raw[1]), pair_index=int(raw[2]), leverage=int(raw[3]),
         long=bool(raw[4]), collateral_index=int(raw[6]), trade_type=int(raw[7]), collateral_amount=int(raw[8]),
         open_price=int(raw[9]), tp=int(raw[10]), sl=int(raw[11]), is_counter_trade=bool(raw[12]),
         position_size_token=int(raw[13]), created_block=int(info[0]), contracts_version=int(info[6]),

@@ -53,7 +53,7 @@ class GTradePlugin(ProtocolPlugin):
             c = colls[t.collateral_index]
             size = t.collateral_amount * t.leverage // 1000
             positions.append(SharedPosition(
-                key=t.key, account=t.user, market=pairs[t.pair_index].name, collateral_token=c.token, is_long=t.long,
+                key=t.key, account=t.trader, market=pairs[t.pair_index].name, collateral_token=c.token, is_long=t.long,
                 size_in_usd=size * c.precision_delta * c.price_usd // 10**8,
                 size_in_tokens=t.position_size_token or None, collateral_amount=t.collateral_amount,
                 collateral_usd=t.collateral_amount * c.precision_delta * c.price_usd // 10**8,

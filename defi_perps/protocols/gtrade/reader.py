@@ -85,7 +85,7 @@ class GTradeReader:
         calls: list[Call] = []
         for i in range(1, len(raw_colls) + 1):
             calls += [self._c("getGToken", i), self._c("getCollateralPriceUsd", i)]
-        for i, c in enumerate(raw_colls, start=1):
+        for c in raw_colls:
             calls += [Call(c[0], self.erc20["symbol"], label="ERC20.symbol"),
                       Call(c[0], self.erc20["decimals"], allow_failure=False, label="ERC20.decimals")]
         for p in range(n_pairs):
@@ -192,11 +192,11 @@ class GTradeReader:
 
         # 5. fee data and pending holding fees per open position
         price_of = {p.index: p.price for p in pairs}
-        calls = [self._c("getTradeFeesDataArray", [t.user for t in positions[s:s + FEE_PAGE]],
+        calls = [self._c("getTradeFeesDataArray", [t.trader for t in positions[s:s + FEE_PAGE]],
                          [t.index for t in positions[s:s + FEE_PAGE]]) for s in range(0, len(positions), FEE_PAGE)]
         n_fee_pages = len(calls)
         priced = [t for t in positions if price_of.get(t.pair_index)]
-        calls += [self._c("getTradePendingHoldingFeesCollateral", t.user, t.index, price_of[t.pair_index])
+        calls += [self._c("getTradePendingHoldingFeesCollateral", t.trader, t.index, price_of[t.pair_index])
                   for t in priced]
 
         done = [0]
@@ -244,13 +244,13 @@ class GTradeReader:
         seen: set[str] = set()
         for t in trades:
             if t.key in seen:
-                raise RpcAnswerError(f"trade {t.user}#{t.index} listed twice at block {n}")
+                raise RpcAnswerError(f"trade {t.trader}#{t.index} listed twice at block {n}")
             seen.add(t.key)
             if t.pair_index >= n_pairs or t.collateral_index not in collaterals:
-                raise RpcAnswerError(f"trade {t.user}#{t.index} at block {n} names pair {t.pair_index} / collateral "
+                raise RpcAnswerError(f"trade {t.trader}#{t.index} at block {n} names pair {t.pair_index} / collateral "
                                      f"{t.collateral_index}, which the Diamond does not list")
             if t.leverage <= 0 or t.open_price <= 0:
-                raise RpcAnswerError(f"trade {t.user}#{t.index} at block {n} has leverage {t.leverage} and open "
+                raise RpcAnswerError(f"trade {t.trader}#{t.index} at block {n} has leverage {t.leverage} and open "
                                      f"price {t.open_price}: not an open trade")
 
     def stats(self) -> dict[str, int]:

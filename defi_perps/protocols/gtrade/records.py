@@ -118,7 +118,7 @@ class PairCollateral:
 class Trade:
     """One open trade (``ITradingStorage.Trade``) with its info, liquidation params and fee data."""
 
-    user: str
+    trader: str                          # Trade.user
     index: int
     pair_index: int
     leverage: int                        # 1e3
@@ -145,7 +145,7 @@ class Trade:
 
     @property
     def key(self) -> str:
-        return f"{self.user.lower()}:{self.index}"
+        return f"{self.trader.lower()}:{self.index}"
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ def summarize(snap: R.GTradeSnapshot) -> dict[str, Any]:
         if not p.price:
             continue
         liq, _, _ = trade_terms(t, p, fees[p.fee_index], colls[t.collateral_index], snap.contracts_version)
-        d = (p.price - liq) / p.price if t.long else (liq - p.price) / p.price
-        dist.setdefault(t.pair_index, []).append(d)
+        gap = (p.price - liq) / p.price if t.long else (liq - p.price) / p.price
+        dist.setdefault(t.pair_index, []).append(gap)
         liq_now[t.pair_index] = liq_now.get(t.pair_index, 0) + int(gm.is_liquidatable(p.price, liq, t.long))
     oi_match = all(recount.get((pc.collateral_index, pc.pair_index, True), 0) == pc.oi_long_collateral
                    and recount.get((pc.collateral_index, pc.pair_index, False), 0) == pc.oi_short_collateral
@@ -45,7 +45,7 @@ def summarize(snap: R.GTradeSnapshot) -> dict[str, Any]:
         p = pairs[i]
         ds = sorted(dist.get(i, []))
 
-        def q(x: float) -> str | None:
+        def q(x: float, ds: list[float] = ds) -> str | None:
             return f"{ds[min(len(ds) - 1, int(x * len(ds)))]:.6f}" if ds else None
 
         oi = per_pair.get(i, {"oi_long_usd": Fraction(0), "oi_short_usd": Fraction(0)})

@@ -51,7 +51,7 @@ def _sa_type(kind: str) -> Any:
 
 
 def _table(name: str) -> sa.Table:
-    cols = [sa.Column("id", sa.Integer(), primary_key=True),
+    cols: list[sa.Column[Any]] = [sa.Column("id", sa.Integer(), primary_key=True),
             sa.Column("snapshot_id", sa.Integer(), sa.ForeignKey("snapshot.id"), nullable=False, index=True),
             sa.Column("chain_id", sa.BigInteger(), nullable=False),
             sa.Column("block_number", sa.BigInteger(), nullable=False),

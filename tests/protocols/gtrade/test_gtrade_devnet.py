@@ -62,7 +62,7 @@ def test_reader_returns_every_seeded_trade_exactly(gdev: Any) -> None:
     want = {(t["user"], t["index"]): t for t in gdev.dep.trades}
     assert len(snap.trades) == len(want) == N_TRADES
     for t in snap.trades:
-        w = want[(t.user, t.index)]
+        w = want[(t.trader, t.index)]
         assert (t.pair_index, t.leverage, t.long, t.collateral_index, t.collateral_amount, t.open_price,
                 t.position_size_token, t.collateral_price_usd_at_open, t.liquidation, t.initial_acc_borrowing_fee_p) == (
             w["pairIndex"], w["leverage"], w["long"], w["collateralIndex"], w["collateralAmount"], w["openPrice"],
@@ -75,6 +75,11 @@ def test_reader_returns_every_seeded_trade_exactly(gdev: Any) -> None:
 
     assert summarize(snap)["totals"]["oi_matches_trades"] is True
     assert [v.symbol for v in snap.vaults] == ["gDAI", "gWETH", "gUSDC"]
+    # each gToken's share price, assets and collateralization follow GToken's formulas (math.py)
+    for v in snap.vaults:
+        assert v.share_to_assets_price == gm.share_to_assets_price(v.max_acc_pnl_per_token, v.acc_pnl_per_token_used)
+        assert v.total_assets == gm.total_assets(v.total_supply, v.share_to_assets_price)
+        assert v.collateralization_p == gm.collateralization_p(v.max_acc_pnl_per_token, v.acc_pnl_per_token_used)
 
 
 def test_pending_borrowing_fee_is_the_contract_answer_at_the_pinned_block(gdev: Any) -> None:
@@ -102,7 +107,7 @@ def test_reads_are_pinned_to_the_block(gdev: Any) -> None:
 
     before = _read(gdev, gdev.dep.seeded_block)
     victim = before.trades[0]
-    _call(gdev.w3, DEPLOYER, "GTradeDiamond", gdev.dep.diamond, "closeTrade", victim.user, victim.index)
+    _call(gdev.w3, DEPLOYER, "GTradeDiamond", gdev.dep.diamond, "closeTrade", victim.trader, victim.index)
     after = _read(gdev)
     old = _read(gdev, gdev.dep.seeded_block)
     assert [t.key for t in old.trades] == [t.key for t in before.trades]
@@ -116,16 +121,25 @@ def test_reads_are_pinned_to_the_block(gdev: Any) -> None:
     assert artifact("GTradeDiamond")  # the devnet contract is the committed artifact
 
 
-def test_store_round_trip_is_exact(gdev: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_store_round_trip_is_exact(gdev: Any, tmp_path: Path, backend: str) -> None:
+    import os
+
     from defi_perps.config import load_chain_file
     from defi_perps.devnet.fixtures import snapshot_json
     from defi_perps.indexer.job import index_protocol
     from defi_perps.store.queries import load_snapshot
 
-    db = f"sqlite:///{tmp_path / 'g.db'}"
+    if backend == "postgresql":
+        db = os.environ.get("DEFI_PERPS_TEST_PG")
+        if not db:
+            pytest.skip("DEFI_PERPS_TEST_PG not set (scripts/pg.sh starts a throwaway PostgreSQL)")
+    else:
+        db = f"sqlite:///{tmp_path / 'g.db'}"
     chain = load_chain_file(gdev.chain_file)
-    rep, snap = index_protocol("gtrade", chain, block=gdev.dep.seeded_block, db_url=db)
-    assert rep.created and snap is not None
+    rep, snap = index_protocol("gtrade", chain, block=gdev.dep.seeded_block, db_url=db, store=False)
+    rep, _ = index_protocol("gtrade", chain, block=gdev.dep.seeded_block, db_url=db)
+    assert snap is not None and rep.snapshot_id
     again, none = index_protocol("gtrade", chain, block=gdev.dep.seeded_block, db_url=db)
     assert not again.created and none is None and again.snapshot_id == rep.snapshot_id
     back = load_snapshot(db, rep.snapshot_id)

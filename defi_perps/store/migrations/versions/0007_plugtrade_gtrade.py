@@ -9,6 +9,8 @@ plug-in API asks (it builds on plugcore's 0006); the lead renumbers at merge.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -107,7 +109,7 @@ TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
         ('last_borrowing_update_ts', 'int', False),
     ),
     'gtrade_trade': (
-        ('user', 'str', False),
+        ('trader', 'str', False),
         ('index', 'int', False),
         ('pair_index', 'int', False),
         ('leverage', 'int', False),
@@ -139,7 +141,7 @@ TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
 }
 
 
-def _type(kind: str) -> sa.types.TypeEngine:  # type: ignore[type-arg]
+def _type(kind: str) -> Any:
     return {"int": BigInt(), "str": sa.String(), "bool": sa.Boolean()}[kind]
 
 
