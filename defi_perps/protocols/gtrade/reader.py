@@ -83,8 +83,11 @@ class GTradeReader:
 
         # 2. collaterals, pairs, groups, fees, traders
         calls: list[Call] = []
-        for i in range(1, len(raw_colls) + 1):
-            calls += [self._c("getGToken", i), self._c("getCollateralPriceUsd", i)]
+        for i, c in enumerate(raw_colls, start=1):
+            # an inactive collateral may have no live USD feed: its price may fail (no trades use it)
+            price = self._c("getCollateralPriceUsd", i)
+            calls += [self._c("getGToken", i), price if c[1] else Call(self.d, price.fn, price.args,
+                                                                       label=price.label)]
         for c in raw_colls:
             calls += [Call(c[0], self.erc20["symbol"], label="ERC20.symbol"),
                       Call(c[0], self.erc20["decimals"], allow_failure=False, label="ERC20.decimals")]
@@ -101,7 +104,7 @@ class GTradeReader:
         gtok: dict[int, str] = {}
         cprice: dict[int, int] = {}
         for i in range(1, len(raw_colls) + 1):
-            gtok[i], cprice[i] = res[k].value, int(res[k + 1].value)
+            gtok[i], cprice[i] = res[k].value, int(res[k + 1].value) if res[k + 1].success else 0
             k += 2
         collaterals: list[R.Collateral] = []
         for i, c in enumerate(raw_colls, start=1):
@@ -126,6 +129,7 @@ class GTradeReader:
 
         # 3. counters, OI and borrowing per (collateral, pair), feeds, vaults
         cidx = [c.index for c in collaterals]
+        colls_by = {c.index: c for c in collaterals}
         cp = [(ci, p) for ci in cidx for p in range(n_pairs)]
         calls = [self._c("getCountersForTraders", traders[s:s + TRADER_PAGE], COUNTER_TRADE)
                  for s in range(0, len(traders), TRADER_PAGE)]
@@ -140,7 +144,8 @@ class GTradeReader:
         for f in feeds:
             calls += [Call(f, self.feed["latestRoundData"], label="AggregatorV3.latestRoundData"),
                       Call(f, self.feed["decimals"], label="AggregatorV3.decimals")]
-        for c in collaterals:
+        with_vault = [c for c in collaterals if int(c.gtoken, 16) != 0]   # a listed collateral may have none
+        for c in with_vault:
             calls += [Call(c.gtoken, self.ga[name], allow_failure=False, label=f"GToken.{name}")
                       for name in M.VAULT_FIELDS]
         res = self.mc.run(calls)
@@ -165,7 +170,7 @@ class GTradeReader:
             feed_answer[f.lower()] = (int(rd.value[1]), int(dec.value), int(rd.value[3])) \
                 if rd.success and dec.success else None
         vaults = []
-        for c in collaterals:
+        for c in with_vault:
             vals = {name: res[k + j].value for j, name in enumerate(M.VAULT_FIELDS)}
             k += len(M.VAULT_FIELDS)
             vaults.append(M.vault_from_values(c.index, c.gtoken, vals))
@@ -187,6 +192,11 @@ class GTradeReader:
                     continue
                 all_trades.append(M.trade_from_raw(raw, info, liq))
         self._check_trades(all_trades, n_open, len(pairs), set(cidx))
+        unpriced_coll = sorted({colls_by[t.collateral_index].symbol for t in all_trades
+                                if colls_by[t.collateral_index].price_usd == 0})
+        if unpriced_coll:
+            raise RpcAnswerError(f"getCollateralPriceUsd failed or answered 0 at block {n} for {', '.join(unpriced_coll)}, "
+                                 f"which open trades use")
         positions = [t for t in all_trades if t.trade_type == 0]
         pending = len(all_trades) - len(positions)
 
