@@ -35,6 +35,11 @@ class PerpMarketParams:
 
 
 def gmx_v2_market_params(snapshot: Snapshot) -> list[PerpMarketParams]:
+    if snapshot.meta.protocol != "gmx_v2":
+        from defi_perps.exceptions import InputError
+
+        raise InputError(f"the manipulation lab's perp leg reads GMX v2 market parameters; snapshot "
+                         f"{snapshot.meta.id} is {snapshot.meta.protocol} (use --book or --synthetic)")
     tokens = {t.address.lower(): t for t in snapshot.tokens}
     out = []
     for mk in snapshot.markets:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from defi_perps.commands._common import emit_json, json_option
@@ -19,7 +21,7 @@ def protocols(as_json: bool) -> None:
 
     chains = {c: load_chain(c) for c in bundled_chains()}
     devnet = set(devnet_protocols())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for n in registry.names():
         p = registry.get(n)
         rows.append({"name": p.name, "key": p.key, "title": p.title,

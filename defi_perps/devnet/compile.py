@@ -32,7 +32,7 @@ SETTINGS: dict[str, Any] = {
 }
 # Contracts we deploy (others in the sources are libraries/types only).
 CONTRACTS = ("DataStore", "Reader", "ReaderV21", "Seeder", "PriceFeed", "Token", "Multicall3", "ReferralStorage",
-             "GTradeDiamond", "GTokenVault")
+             "GmxV1Vault", "GmxV1GlpManager", "GTradeDiamond", "GTokenVault")
 
 
 def repo_contracts_dir() -> Path:

@@ -2,7 +2,8 @@
 
 ``python -m defi_perps.devnet.fixtures gmx-v2 gmx-v1 [--out tests/fixtures/rpc] [--positions 24]``
 starts a small devnet with those protocols, indexes each one through a recording client
-(rpc/replay.py) at the seeded block and writes, per protocol:
+(rpc/replay.py) at the seeded block, with the CLI's default batching (so ``index … --replay DIR``
+answers with default options), and writes, per protocol:
 
 * ``web3_response.<method>_<digest>.json``: every request the reader made and the node's exact answer;
 * ``chain.toml``: the instance's chain file (its ``rpc_url`` is never contacted on replay);
@@ -22,6 +23,9 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+
+
+BATCH, PARALLEL = 500, 4      # the CLI's defaults (commands/index.py)
 
 
 def plain(x: Any) -> Any:
@@ -60,7 +64,6 @@ def record(protocols: list[str], out: Path, positions: int = 24, seed: int = 11)
                          protocols=protocols)
         try:
             chain = load_chain_file(h.chain_file)
-            block = h.block_number()
             for name in protocols:
                 plugin = registry.get(name)
                 folder = out / plugin.key
@@ -68,15 +71,15 @@ def record(protocols: list[str], out: Path, positions: int = 24, seed: int = 11)
                     shutil.rmtree(folder)
                 client = recording_client(h.rpc_url, folder)
                 try:
-                    rep, snap = index_protocol(name, chain, h.rpc_url, block, store=False, client=client,
-                                               batch_size=50, parallel=1)
+                    rep, snap = index_protocol(name, chain, h.rpc_url, None, store=False, client=client,
+                                               batch_size=BATCH, parallel=PARALLEL)
                 finally:
                     client.close()
                 text = h.chain_file.read_text()
                 (folder / "chain.toml").write_text(text)
                 (folder / "expected.json").write_text(json.dumps(
                     {"protocol": name, "block_number": rep.block_number, "block_hash": rep.block_hash,
-                     "batch_size": 50, "parallel": 1, "snapshot": snapshot_json(snap)}, indent=1, sort_keys=True)
+                     "batch_size": BATCH, "parallel": PARALLEL, "snapshot": snapshot_json(snap)}, indent=1, sort_keys=True)
                     + "\n")
                 written.append(folder)
         finally:

@@ -47,6 +47,9 @@ PLACES = {"oi_long_usd": 2, "oi_short_usd": 2, "pool_value_usd": 2, "pnl_to_pool
 
 def diff_snapshots(a: Snapshot, b: Snapshot) -> dict[str, Any]:
     """The per-market diff of two snapshots of the same chain and deployment (else InputError)."""
+    for s in (a, b):
+        if s.meta.protocol != "gmx_v2":
+            raise InputError(f"snapshots diff compares GMX v2 snapshots; snapshot {s.meta.id} is {s.meta.protocol}")
     if (a.meta.chain_id, a.meta.protocol, a.meta.data_store.lower()) != \
             (b.meta.chain_id, b.meta.protocol, b.meta.data_store.lower()):
         raise InputError(f"snapshots {a.meta.id} and {b.meta.id} are of different chains or deployments "

@@ -79,6 +79,8 @@ def index_protocol(protocol: str, chain: ChainConfig, rpc_url: str | None = None
     root = plugin.root(dep)
     overrides = plugin.load_prices(prices_path) if prices_path else None  # bad file fails before any RPC
     price_source, price_label = price_identity(prices_path)
+    if not prices_path:
+        price_source = plugin.default_price_source
     own_client = client is None
     if client is None:
         client = RpcClient(chain.resolve_rpc_url(rpc_url), retry)  # a bad RPC URL fails before the store is opened

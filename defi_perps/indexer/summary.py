@@ -77,6 +77,10 @@ def liquidation_distances(moves: list[tuple[Fraction | None, int]], total_oi: in
 
 
 def summarize(snap: Snapshot) -> dict[str, Any]:
+    if snap.meta.protocol != "gmx_v2":     # another protocol's snapshot: its plug-in's summary
+        from defi_perps.protocols import registry
+
+        return registry.get(snap.meta.protocol).summarize(snap)
     tokens = {t.address.lower(): t for t in snap.tokens}
     fees_of = {a.account.lower(): a for a in snap.accounts}
     by_market: dict[str, list] = defaultdict(list)

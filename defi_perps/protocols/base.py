@@ -137,6 +137,7 @@ class ProtocolPlugin:
     tables_module: ClassVar[str | None] = None   # module declaring the plug-in's SQLModel tables
     root_field: ClassVar[str]         # deployment field naming the root contract (snapshot.data_store)
     price_file_help: ClassVar[str | None] = None  # None: --prices is refused for this protocol
+    default_price_source: ClassVar[str] = "chainlink"  # snapshot identity's price source without --prices
     devnet_account: ClassVar[int | None] = None  # anvil default account (1..9) its devnet deploy sends from
 
     # -- deployment --------------------------------------------------------------------------------
@@ -154,8 +155,9 @@ class ProtocolPlugin:
 
         raise InputError(f"--prices is not supported for {self.name}")
 
-    def read(self, ctx: ReadContext) -> tuple[ProtocolSnapshot, ReadStats]:
-        """Read the whole protocol at ``ctx.block`` (the only method that does I/O)."""
+    def read(self, ctx: ReadContext) -> tuple[Any, ReadStats]:
+        """Read the whole protocol at ``ctx.block`` (the only method that does I/O); the snapshot
+        record satisfies :class:`ProtocolSnapshot`."""
         raise NotImplementedError
 
     # -- store ----------------------------------------------------------------------------------------
@@ -169,7 +171,7 @@ class ProtocolPlugin:
         return {}
 
     def from_rows(self, meta: SnapshotMeta, shared: SharedRecords,
-                  own: dict[str, list[dict[str, Any]]]) -> ProtocolSnapshot:
+                  own: dict[str, list[dict[str, Any]]]) -> Any:
         """Rebuild the snapshot from what the store read back (rows in insertion order)."""
         raise NotImplementedError
 
@@ -180,7 +182,7 @@ class ProtocolPlugin:
         import importlib
 
         mod = importlib.import_module(self.tables_module)
-        return tuple(getattr(mod, "TABLES"))
+        return tuple(mod.TABLES)
 
     # -- book and summary -------------------------------------------------------------------------
     def to_book(self, snap: Any) -> Book:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:   # pragma: no cover
 
 PLUGINS: dict[str, str] = {
     "gmx-v2": "defi_perps.protocols.gmx_v2.plugin:PLUGIN",
-    # "gmx-v1": "defi_perps.protocols.gmx_v1.plugin:PLUGIN",
+    "gmx-v1": "defi_perps.protocols.gmx_v1.plugin:PLUGIN",
     "gtrade": "defi_perps.protocols.gtrade.plugin:PLUGIN",
 }
 

@@ -100,6 +100,11 @@ _UNKNOWN_BLOCK_PATTERNS = re.compile(
 )
 _RATE_LIMIT_PATTERNS = re.compile(r"rate limit|too many requests|limit exceeded|capacity|try again",
                                   re.IGNORECASE)
+# eth_getLogs refused for its size: result-count or block-span caps of nodes and providers
+_LOG_RANGE_PATTERNS = re.compile(
+    r"more than \d+ results|too many (results|logs|blocks)|block range|range (is )?too (wide|large|big)|"
+    r"response size|exceed(s|ed)? (the )?(max|maximum|limit) .*(results|logs|range|blocks)|query timeout|"
+    r"logs? (response|result) (size|limit)|limit of \d+ (results|blocks)", re.IGNORECASE)
 _QUANTITY = re.compile(r"0x(?:0|[1-9a-fA-F][0-9a-fA-F]*)")
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 
@@ -350,6 +355,10 @@ class RpcClient:
         code = err.get("code") if isinstance(err, dict) else None
         msg = str(err.get("message", err)) if isinstance(err, dict) else str(err)
         msg = scrub(msg, self.url)
+        if method == "eth_getLogs" and _LOG_RANGE_PATTERNS.search(msg):
+            # a range or result cap (Infura/Alchemy answer -32005 for these too): not retried as a rate
+            # limit; rpc/logs.py halves the range at once
+            raise RpcCallError(f"RPC {self.where} refused {method}: {msg[:200]}", code, msg)
         if code == 429 or code == -32005 or _RATE_LIMIT_PATTERNS.search(msg):
             raise _Transient(f"rate limited ({msg[:80]})", kind="rate")
         if code == -32603 or "internal error" in msg.lower():

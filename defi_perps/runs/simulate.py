@@ -49,9 +49,14 @@ class SimulateRun:
 
 
 def default_venue(book: Book) -> str:
-    """GMX v2 for a book read from a GMX v2 snapshot, else the generic rule."""
+    """The snapshot's own protocol's rules (GMX v2, GMX v1, … where venues/params has them), else the
+    generic rule."""
+    from defi_perps.venues.params import VENUE_NAMES
+
     protocol = str((book.meta or {}).get("protocol", "")).lower().replace("_", "-")
-    return "gmx-v2" if protocol in ("gmx-v2", "gmxv2", "gmx") else GENERIC_NAME
+    if protocol in ("gmx-v2", "gmxv2", "gmx"):
+        return "gmx-v2"
+    return protocol if protocol in VENUE_NAMES else GENERIC_NAME
 
 
 def run_simulate(book: Book, setup: RunSetup, venue: str | VenueParams | None = None, n_paths: int = 1000,

@@ -47,20 +47,31 @@ def test_changed_reader_calls_fail_against_the_recording(folder: Path) -> None:
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
 def test_changed_answer_bytes_change_the_snapshot(folder: Path, tmp_path: Path) -> None:
-    """Flip one byte in the largest recorded eth_call answer: the replayed snapshot differs from the
-    golden one or the reader refuses the answer; it is never silently the same."""
+    """Change the last digit of a value the reader decoded (the first position's first large integer,
+    found verbatim as a 32-byte word in a recorded eth_call answer): the replayed snapshot differs
+    from the golden one or the reader refuses the answer; it is never silently the same."""
     import shutil
 
     from defi_perps.exceptions import DefiPerpsError
 
+    exp = json.loads((folder / "expected.json").read_text())
+    first = exp["snapshot"]["positions"][0]
+    words = [format(int(v), "064x") for v in first.values()
+             if isinstance(v, str) and v.lstrip("-").isdigit() and int(v) > 2**40]
     copy = tmp_path / folder.name
     shutil.copytree(folder, copy)
-    biggest = max(copy.glob("web3_response.eth_call_*.json"), key=lambda p: p.stat().st_size)
-    rec = json.loads(biggest.read_text())
-    res = rec["responses"][0]["result"]
-    i = len(res) - 3                                     # inside the last word of the answer
-    rec["responses"][0]["result"] = res[:i] + ("1" if res[i] != "1" else "2") + res[i + 1:]
-    biggest.write_text(json.dumps(rec))
+    for f in sorted(copy.glob("web3_response.eth_call_*.json")):
+        rec = json.loads(f.read_text())
+        res = rec["responses"][0].get("result", "")
+        hit = next((w for w in words if w in res), None)
+        if hit is None:
+            continue
+        i = res.index(hit) + 63                          # the value's least significant hex digit
+        rec["responses"][0]["result"] = res[:i] + ("1" if res[i] != "1" else "2") + res[i + 1:]
+        f.write_text(json.dumps(rec))
+        break
+    else:
+        pytest.fail(f"no value of the first position of {folder.name} appears verbatim in a recorded answer")
     try:
         _, snap, exp = _replay(copy)
     except DefiPerpsError:

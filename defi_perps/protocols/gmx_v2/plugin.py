@@ -82,23 +82,23 @@ class GmxV2Plugin(ProtocolPlugin):
         own_market = {r["market_token"]: r for r in own.get("gmx_v2_market", [])}
         markets = []
         for sm in shared.markets:
-            r = own_market.get(sm.market)
-            if r is None:
+            mrow = own_market.get(sm.market)
+            if mrow is None:
                 raise StoreError(f"snapshot {meta.id}: GMX v2 market {sm.market} has no gmx_v2_market row")
-            kw = {n: r[n] for n in _MARKET_OWN}
+            kw = {n: mrow[n] for n in _MARKET_OWN}
             markets.append(Market(**kw, index_token=sm.index_token, long_token=sm.long_token or "",
                                   short_token=sm.short_token or "", open_interest=tuple(ois.get(sm.market, ()))))
         own_pos = {r["key"]: r for r in own.get("gmx_v2_position", [])}
         positions = []
         for sp in shared.positions:
-            r = own_pos.get(sp.key)
-            if r is None:
+            prow = own_pos.get(sp.key)
+            if prow is None:
                 raise StoreError(f"snapshot {meta.id}: GMX v2 position {sp.key} has no gmx_v2_position row")
             positions.append(Position(key=sp.key, account=sp.account, market=sp.market,
                                       collateral_token=sp.collateral_token or "", is_long=sp.is_long,
                                       size_in_usd=sp.size_in_usd, size_in_tokens=sp.size_in_tokens or 0,
                                       collateral_amount=sp.collateral_amount or 0,
-                                      **{n: r[n] for n in _POSITION_OWN if n != "key"}))
+                                      **{n: prow[n] for n in _POSITION_OWN if n != "key"}))
         glob = None
         for g in own.get("gmx_v2_globals", [])[:1]:
             glob = GlobalParams(g["min_collateral_usd"], g["min_position_size_usd"] or 0,

@@ -11,6 +11,8 @@ own fields move into its plug-in's tables (``protocols/gmx_v2/tables.py``).
 * the GMX v2 globals on ``snapshot`` move to ``gmx_v2_globals`` (one row per snapshot that had them).
 * ``snapshot_open_interest`` and ``snapshot_account`` are GMX v2's only: renamed ``gmx_v2_open_interest``
   and ``gmx_v2_account`` (their rows unchanged).
+* GMX v1's tables (``protocols/gmx_v1/tables.py``): ``gmx_v1_token``, ``gmx_v1_position``,
+  ``gmx_v1_globals``.
 
 Every stored value is copied before a column is dropped, in the migration's one transaction, so an
 upgraded database reads back the same snapshots (tests/store/test_migrations.py).
@@ -129,6 +131,36 @@ def upgrade() -> None:
         for c in (*GLOBALS_BIG, *GLOBALS_FLAGS):
             b.drop_column(c)
     _fill_entry_prices()
+    _gmx_v1_tables()
+
+
+GMX_V1_TOKEN_BIG = ("token_decimals", "min_profit_basis_points", "pool_amount", "reserved_amount", "guaranteed_usd",
+                    "global_short_size", "global_short_average_price", "cumulative_funding_rate", "last_funding_time",
+                    "next_funding_rate")
+GMX_V1_GLOBALS_BIG = ("max_leverage", "liquidation_fee_usd", "margin_fee_basis_points", "min_profit_time",
+                      "funding_interval", "funding_rate_factor", "stable_funding_rate_factor")
+GMX_V1_GLOBALS_NULLABLE = ("aum_max", "aum_min", "aum_addition", "aum_deduction", "scan_from_block", "scan_to_block",
+                           "scan_events", "scan_candidates", "scan_resumed_from")
+
+
+def _gmx_v1_tables() -> None:
+    op.create_table("gmx_v1_token", *_identity(), sa.Column("token", sa.String(), nullable=False),
+                    *[sa.Column(c, sa.Boolean(), nullable=False) for c in ("is_whitelisted", "is_stable",
+                                                                          "is_shortable")],
+                    *[sa.Column(c, BigInt(), nullable=False) for c in GMX_V1_TOKEN_BIG],
+                    sa.Column("glp_global_short_average_price", BigInt(), nullable=True))
+    op.create_index("ix_gmx_v1_token_snapshot_id", "gmx_v1_token", ["snapshot_id"])
+    op.create_table("gmx_v1_position", *_identity(), sa.Column("key", sa.String(), nullable=False),
+                    sa.Column("index_token", sa.String(), nullable=False),
+                    *[sa.Column(c, BigInt(), nullable=False) for c in ("entry_funding_rate", "reserve_amount",
+                                                                      "realised_pnl", "last_increased_time")])
+    op.create_index("ix_gmx_v1_position_snapshot_id", "gmx_v1_position", ["snapshot_id"])
+    op.create_index("ix_gmx_v1_position_snapshot_key", "gmx_v1_position", ["snapshot_id", "key"])
+    op.create_table("gmx_v1_globals", *_identity(),
+                    *[sa.Column(c, BigInt(), nullable=False) for c in GMX_V1_GLOBALS_BIG],
+                    sa.Column("in_private_liquidation_mode", sa.Boolean(), nullable=False),
+                    *[sa.Column(c, BigInt(), nullable=True) for c in GMX_V1_GLOBALS_NULLABLE])
+    op.create_index("ix_gmx_v1_globals_snapshot_id", "gmx_v1_globals", ["snapshot_id"])
 
 
 def _fill_entry_prices() -> None:
@@ -150,6 +182,8 @@ def _fill_entry_prices() -> None:
 
 
 def downgrade() -> None:
+    for t in ("gmx_v1_globals", "gmx_v1_position", "gmx_v1_token"):
+        op.drop_table(t)
     with op.batch_alter_table("snapshot") as b:
         for c in GLOBALS_BIG:
             b.add_column(sa.Column(c, BigInt(), nullable=True))
