@@ -328,4 +328,14 @@ def attach_devnet(state_dir: str | Path | None = None) -> DevnetHandle:
         raise DevnetError(f"the devnet at {state['rpc_url']} does not answer ({err}); run `defi-perps devnet up`") from None
     h = DevnetHandle(None, state["rpc_url"], sdir, state["addresses"], book, U.select_markets(state.get("markets")))
     h.protocols = list(state.get("protocols") or ["gmx-v2"])
+    from defi_perps.protocols.base import DevnetPart
+
+    for key, part in (state.get("parts") or {}).items():
+        book_file = Path(part.get("book_file", sdir / f"{key}_book.json"))
+        try:
+            book_json = json.loads(book_file.read_text())
+        except (OSError, ValueError):
+            book_json = {}
+        h.parts[key] = DevnetPart(section={}, addresses=part.get("addresses", {}), book=book_json,
+                                  positions=int(part.get("positions", 0)))
     return h

@@ -44,14 +44,15 @@ def _load(name: str) -> ProtocolPlugin:
 
 
 def get(name: str) -> ProtocolPlugin:
-    """The plug-in for a CLI name (``gmx-v2``) or a stored key (``gmx_v2``); a one-line error otherwise."""
-    raw = (name or "").strip().lower()
+    """The plug-in for a CLI name (``gmx-v2``) or a stored key (``gmx_v2``), spelled exactly; a one-line
+    error otherwise (with the closest name, so ``GMX-V2`` or ``gmx_v2 `` get a hint, not a guess)."""
+    raw = name if isinstance(name, str) else ""
     for n in PLUGINS:
         if raw in (n, key_of(n)):
             return _load(n)
     import difflib
 
-    close = difflib.get_close_matches(raw, list(PLUGINS), n=1)
+    close = difflib.get_close_matches(raw.strip().lower().replace("_", "-"), list(PLUGINS), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise UnknownProtocolError(f"unknown protocol {name!r}{hint}; supported: {', '.join(PLUGINS)}")
 

@@ -53,6 +53,11 @@ def summary_key(protocol: str = "gmx_v2") -> str:
     return h.hexdigest()[:32]
 
 
+def _key(protocol: str) -> str:
+    # GMX v2's key is summary_key() itself (callers and tests use it without an argument)
+    return summary_key() if protocol == "gmx_v2" else summary_key(protocol)
+
+
 def cached_summary(db_url: str | None, snapshot_id: int | str) -> tuple[int, dict[str, Any] | None]:
     """(snapshot id, its cached summary or None). Read-only: never creates a database."""
     try:
@@ -60,7 +65,7 @@ def cached_summary(db_url: str | None, snapshot_id: int | str) -> tuple[int, dic
             sid = resolve_id(c, snapshot_id)
             protocol = c.execute(text("SELECT protocol FROM snapshot WHERE id = :s"), {"s": sid}).scalar()
             body = c.execute(text("SELECT body FROM snapshot_summary WHERE snapshot_id = :s AND summary_key = :k"),
-                             {"s": sid, "k": summary_key(str(protocol))}).scalar()
+                             {"s": sid, "k": _key(str(protocol))}).scalar()
     except SQLAlchemyError as err:
         raise StoreError(f"cannot read snapshot {snapshot_id}: {_first_line(err)}") from None
     return sid, (json.loads(body) if body is not None else None)
@@ -75,7 +80,7 @@ def store_summary(db_url: str | None, snapshot_id: int, summary: dict[str, Any])
                              {"s": snapshot_id}).first()
             if meta is None:
                 return False
-            key = summary_key(str(meta[3]))
+            key = _key(str(meta[3]))
             c.execute(text("DELETE FROM snapshot_summary WHERE snapshot_id = :s AND summary_key = :k"),
                       {"s": snapshot_id, "k": key})
             c.execute(text("INSERT INTO snapshot_summary (snapshot_id, chain_id, block_number, block_hash, "

@@ -205,8 +205,9 @@ def _forget_devnet_snapshot(url: str, h) -> None:  # type: ignore[no-untyped-def
             "SELECT id FROM snapshot WHERE chain_id = :c AND block_number = :b AND lower(data_store) = lower(:d)"),
             {"c": h.chain_id, "b": h.book.block_number, "d": h.data_store})]
         for sid in ids:
-            for t in ("snapshot_position", "snapshot_open_interest", "snapshot_market", "snapshot_price",
-                      "snapshot_token", "snapshot_summary", "snapshot_account"):
+            for t in ("snapshot_position", "gmx_v2_open_interest", "snapshot_market", "snapshot_price",
+                      "snapshot_token", "snapshot_summary", "gmx_v2_account", "gmx_v2_market", "gmx_v2_position",
+                      "gmx_v2_globals"):
                 c.execute(text(f"DELETE FROM {t} WHERE snapshot_id = :s"), {"s": sid})
             c.execute(text("DELETE FROM snapshot WHERE id = :s"), {"s": sid})
 
