@@ -229,3 +229,34 @@ def test_cli_index_gtrade_json_and_one_line_errors(gdev: Any, tmp_path: Path) ->
     wrong.write_text(gdev.chain_file.read_text().replace(gdev.dep.diamond, "0x" + "11" * 20))
     r = _cli("index", "gtrade", "--chain-file", str(wrong), "--db", db, home=tmp_path)
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Diamond" in r.stderr, r.stderr
+
+
+def test_simulate_and_compare_run_gtrades_own_rules_on_its_snapshot(gdev: Any, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from defi_perps.cli import main
+
+    monkeypatch.setenv("DEFI_PERPS_HOME", str(tmp_path))
+    db = f"sqlite:///{tmp_path / 'sim.db'}"
+    r = CliRunner().invoke(main, ["index", "gtrade", "--chain-file", str(gdev.chain_file), "--block",
+                                  str(gdev.dep.seeded_block), "--db", db, "--json"])
+    assert r.exit_code == 0, r.output
+    sid = json.loads(r.output)["index"]["snapshot_id"]
+    # no --venue: a gTrade snapshot runs under gTrade's rules (runs/simulate.py default_venue)
+    r = CliRunner().invoke(main, ["simulate", "--snapshot", str(sid), "--db", db, "--scenario", "oct-10-2025",
+                                  "--paths", "20", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert out["venue"] == "gtrade" and out["liquidations"] > 0
+    # the gToken vault (pool) is the counterparty and absorbs all bad debt; gTrade has no ADL
+    assert out["adl_notional_usd"] == 0.0
+    assert out["paid_by"]["pool"] == pytest.approx(out["bad_debt_usd"], rel=1e-9, abs=1e-9)
+    assert all(v == 0.0 for k, v in out["paid_by"].items() if k != "pool")
+    r = CliRunner().invoke(main, ["compare", "--snapshot", str(sid), "--db", db, "--scenario", "oct-10-2025",
+                                  "--paths", "20", "--venues", "gtrade,gtrade-v8,hyperliquid", "--json"])
+    assert r.exit_code == 0, r.output
+    venues = json.loads(r.output)["venues"]
+    assert [v["venue"] for v in venues] == ["gtrade", "gtrade-v8", "hyperliquid"]
+    caps = {v["venue"]: v["rules"]["max_trade_gain"] for v in venues}
+    assert caps == {"gtrade": None, "gtrade-v8": 9.0, "hyperliquid": None}
