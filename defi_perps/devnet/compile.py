@@ -33,7 +33,7 @@ SETTINGS: dict[str, Any] = {
 # Contracts we deploy (others in the sources are libraries/types only).
 CONTRACTS = ("DataStore", "Reader", "ReaderV21", "Seeder", "PriceFeed", "Token", "Multicall3", "ReferralStorage",
              "GmxV1Vault", "GmxV1GlpManager", "HyperCoreState", "HyperCoreReadPrecompile", "DevPerpsMarketProxy",
-             "DevPerpsAccountNft")
+             "DevPerpsAccountNft", "GTradeDiamond", "GTokenVault")
 
 
 def repo_contracts_dir() -> Path:

@@ -46,6 +46,7 @@ from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, De
 from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
 from defi_perps.engine.exogenous import exog_step
 from defi_perps.engine.liq_window import window_take
+from defi_perps.engine.profit_cap_nb import open_profit_cap_haircut_nb
 from defi_perps.engine.rng import path_state
 from defi_perps.engine.ccp_nb import ccp_gate, ccp_settled, ccp_state, ccp_waterfall
 from defi_perps.engine.liquidity_nb import WD_ON, WD_THIN, band_depth_now, liquidity_state, liquidity_update
@@ -1162,6 +1163,12 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
         par[Party.MARKET] -= v
     if hmk >= 0:
         hedger_nb.finish(h_f, out.hedger, p, last_mark[hmk])
+    if rules.max_trade_gain < np.inf:   # a per-trade profit cap (gTrade v8): profit_cap_nb.py
+        cut = open_profit_cap_haircut_nb(pos.qty, pos.entry, pos.coll_usd, pos.coll_tok, pos.seg_start, pos.seg_market,
+                                         pos.seg_side, rem, final_mark[p], phi, rules.max_trade_gain)
+        par[Party.TRADERS] -= cut
+        _pay_counterparty(par, rules.counterparty, alpha, -cut)
+        st[Tot.PROFIT_CAP_HAIRCUT] += cut
     for k in range(N_TOT):
         out.totals[p, k] = st[k]
     for k in range(N_PARTIES):

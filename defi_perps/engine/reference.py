@@ -675,6 +675,11 @@ class _Path:
             v = self.hedge_q[m] * fin - self.hedge_cost[m]
             self.par[Party.BROKER] += v
             self.par[Party.MARKET] -= v
+        if self.r.max_trade_gain < math.inf:   # per-trade profit cap (profit_cap_nb.py)
+            cut = open_profit_cap_haircut_reference(self.pos, self.rem, out.final_mark[p], self.phi, self.r.max_trade_gain)
+            self.par[Party.TRADERS] -= cut
+            self.pay_counterparty(-cut)
+            self.st[T.PROFIT_CAP_HAIRCUT] += cut
         if self.det_row >= 0:
             for j, v in enumerate(self.rem):
                 out.det_rem[self.det_row, j] = v
@@ -692,3 +697,23 @@ def simulate_chunk_reference(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_s
     (twin only) sees every ADL event and its candidates, for the ADL policy lab."""
     for p in range(p_lo, p_hi):
         _Path(p, seed, pos, mk, model, rules, out, n_detail, max_pending, observer).run(n_steps, record_every)
+
+
+def open_profit_cap_haircut_reference(pos, rem, final_mark, phi, cap_multiple: float) -> float:
+    """Twin of :func:`defi_perps.engine.profit_cap_nb.open_profit_cap_haircut_nb`: the profit above
+    ``cap_multiple`` × collateral on every position still open at the final mark."""
+    cut = 0.0
+    for g in range(len(pos.seg_market)):
+        m = int(pos.seg_market[g])
+        s = 1.0 if pos.seg_side[g] > 0 else -1.0
+        f = float(phi[m][0 if s > 0 else 1])
+        fin = float(final_mark[m])
+        for j in range(int(pos.seg_start[g]), int(pos.seg_start[g + 1])):
+            if rem[j] <= 0.0:
+                continue
+            q = rem[j] * float(pos.qty[j])
+            pnl = s * q * (fin - float(pos.entry[j])) - f * q
+            cap = cap_multiple * rem[j] * (float(pos.coll_usd[j]) + float(pos.coll_tok[j]) * fin)
+            if pnl > cap:
+                cut += pnl - cap
+    return cut

@@ -110,6 +110,10 @@ profit realised by ADL is scaled by ``min(1, cap × pool / pnl)``. ``inf`` disab
 
 ``max_cascade_iterations`` bounds the fixed-point loop inside a step.
 
+``max_trade_gain`` caps each trade's profit at that multiple of its collateral (gTrade v8's +900 %:
+9.0), applied where open positions are marked at the end of a path (engine/profit_cap_nb.py); the
+withheld profit stays with the counterparty and is reported as ``profit_cap_haircut``. ``inf``: none.
+
 Why the sorted sweep stays valid
 --------------------------------
 Each rule above makes the trigger a threshold price per position: equity is affine in ``P`` and
@@ -206,6 +210,7 @@ class VenueRules(NamedTuple):
     mutual_gf: float = 0.0             # USD, non-defaulting members' guarantee fund
     assessments_cap: float = 0.0       # USD, what assessments can raise
     vm_haircut: bool = False           # last resort: haircut winners' variation-margin gains
+    max_trade_gain: float = math.inf  # per-trade profit cap, multiple of collateral (gTrade v8: 9.0); inf = none
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view (codes as names), stored with simulation runs."""
@@ -227,7 +232,7 @@ _FLOAT_FIELDS = {"mm_rate", "close_fee_rate", "min_collateral_usd", "liq_fee_rat
                  "backstop_mm_fraction", "insurance_initial", "max_pnl_factor_adl", "min_pnl_factor_after_adl",
                  "max_pnl_factor_traders", "internalized_fraction", "hedge_threshold", "fund_drawdown",
                  "fill_bankruptcy_below", "intraday_call_move", "defaulter_gf_fraction", "ccp_capital",
-                 "mutual_gf", "assessments_cap"}
+                 "mutual_gf", "assessments_cap", "max_trade_gain"}
 _INT_FIELDS = {"vm_interval_steps", "limit_halt_steps", "limit_reset_steps", "mm_kind", "liq_fee_dest", "exec_mode", "bad_debt_absorber", "adl_trigger", "adl_fill",
                "adl_ranking", "adl_policy", "counterparty", "partial_cooldown_steps", "max_cascade_iterations"}
 _BOOL_FIELDS = {"mm_on_entry_notional", "count_close_fee", "keep_remainder", "ccp", "vm_haircut"}
@@ -245,7 +250,7 @@ _DEFAULTS: dict[str, Any] = dict(
     adl_trigger=AdlTrigger.NONE, adl_fill=AdlFill.BANKRUPTCY, adl_ranking=Ranking.PNL, adl_policy=AdlPolicy.QUEUE,
     fund_drawdown=0.0, fill_bankruptcy_below=0.0,
     max_pnl_factor_adl=math.inf, min_pnl_factor_after_adl=math.inf, max_pnl_factor_traders=math.inf,
-    max_cascade_iterations=32,
+    max_cascade_iterations=32, max_trade_gain=math.inf,
     ccp=False, vm_interval_steps=0, intraday_call_move=math.inf, price_limits=(), limit_halt_steps=0, limit_reset_steps=0,
     defaulter_gf_fraction=0.0, ccp_capital=0.0, mutual_gf=0.0, assessments_cap=0.0, vm_haircut=False,
 )
@@ -311,6 +316,8 @@ def _check(r: VenueRules) -> None:
         bad("internalized_fraction must be in [0, 1]")
     if not (-1 <= r.fund_drawdown <= 0):
         bad("fund_drawdown must be in [-1, 0]")
+    if not (r.max_trade_gain > 0):
+        bad("max_trade_gain must be > 0 (a multiple of collateral; inf: no cap)")
     if not (r.hedge_threshold >= 0):
         bad("hedge_threshold must be >= 0 (inf: never hedge)")
     if r.partial_cooldown_steps < 0 or r.max_cascade_iterations < 1:

@@ -21,6 +21,7 @@ PLUGINS: dict[str, str] = {
     "gmx-v1": "defi_perps.protocols.gmx_v1.plugin:PLUGIN",
     "hyperliquid": "defi_perps.protocols.hyperliquid.plugin:PLUGIN",
     "synthetix-v3": "defi_perps.protocols.synthetix_v3.plugin:PLUGIN",
+    "gtrade": "defi_perps.protocols.gtrade.plugin:PLUGIN",
 }
 
 

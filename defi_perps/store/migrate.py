@@ -26,8 +26,8 @@ from sqlalchemy.engine import Connection, Engine
 from defi_perps.exceptions import StoreError
 
 BASELINE = "0001"            # the schema of defi-perps 0.1.0 (main at 7dc81a5)
-HEAD = "0008"                # the newest revision in migrations/versions (a test keeps them equal)
-KNOWN = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+HEAD = "0009"                # the newest revision in migrations/versions (a test keeps them equal)
+KNOWN = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
 PG_LOCK_KEY = 7_339_450_010   # pg_advisory_lock key of defi-perps schema changes
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -113,6 +113,8 @@ def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple
             row = (float(book.mm_rate[mi]) if gmx and np.isfinite(book.mm_rate[mi]) else m.mmr, 0.0, 0.0)
         elif m.kind == "gmx_v1":
             row = (1.0 / m.max_leverage, 0.0, 0.0)
+        elif m.kind == "gtrade":   # each position carries its own rate (_admit); this is the fallback
+            row = (m.mmr / m.max_leverage, 0.0, 0.0)
         elif m.kind == "stop_out":
             row = (m.stop_out_level / m.max_leverage, 0.0, 1.0)
         elif m.kind == "half_im_at_max_leverage":
@@ -120,10 +122,14 @@ def _position_mm(params: VenueParams, book: Book, notional: np.ndarray) -> tuple
         else:
             row = (m.mmr, 0.0, 1.0)
         codes[sel] = code(row)
-    if gmx and book.meta.get("protocol", "gmx_v2") == "gmx_v2":   # GMX's own per-position factors only
+    own_book = book.meta.get("protocol", "gmx_v2")   # a protocol's own per-position factors apply only to its books
+    if (gmx and own_book == "gmx_v2") or (params.margin.kind == "gtrade" and own_book == "gtrade"):
         own = np.flatnonzero(~np.isnan(book.position_mm_rate))
-        for v in np.unique(book.position_mm_rate[own]):
-            codes[own[book.position_mm_rate[own] == v]] = code((float(v), 0.0, 0.0))
+        rates = book.position_mm_rate[own]
+        if params.margin.kind == "gtrade":
+            rates = _gtrade_rate_classes(rates)
+        for v in np.unique(rates):
+            codes[own[rates == v]] = code((float(v), 0.0, 0.0))
     return codes, np.array(rows or [(0.01, 0.0, 1.0)], dtype=np.float64)
 
 
@@ -160,6 +166,23 @@ def _liquidation_windows(params: VenueParams, book: Book) -> np.ndarray | None:
         if p.liquidation.window_s > 0 and p.liquidation.window_skew_rate > 0 and p.margin.skew_scale > 0:
             out[mi] = p.liquidation.window_skew_rate * p.margin.skew_scale
     return None if np.isinf(out).all() else out
+
+
+GTRADE_RATE_CLASSES = 40
+
+
+def _gtrade_rate_classes(rates: np.ndarray) -> np.ndarray:
+    """gTrade's maintenance, (1 − liqThreshold) · collateral, is a different rate on notional for every
+    leverage; the engine groups positions into at most 64 maintenance classes, so the rates are snapped
+    to ``GTRADE_RATE_CLASSES`` log-spaced levels (to the nearest level below: never a later trigger). A
+    gTrade snapshot's positions trigger at their exact prices (``thresholds``), for which the class only
+    groups segments; only a position without one (topped up at admission, or another book) uses it."""
+    if rates.size == 0 or np.unique(rates).size <= GTRADE_RATE_CLASSES:
+        return rates
+    lo, hi = float(rates.min()), float(rates.max())
+    levels = np.geomspace(lo, hi, GTRADE_RATE_CLASSES)
+    k = np.clip(np.searchsorted(levels, rates * (1 + 1e-12), side="right") - 1, 0, levels.size - 1)
+    return levels[k]
 
 
 def _max_leverage(params: VenueParams, market: str, notional: np.ndarray) -> np.ndarray:
@@ -202,6 +225,14 @@ def _admit(params: VenueParams, book: Book, top_up: bool = True) -> tuple[Book, 
         # the protocol's exact liquidation terms were computed for the collateral actually posted
         for name in ("liquidation_price", "remaining_collateral_usd"):
             changes[name] = np.where(hit, np.nan, getattr(book, name))
+    if params.margin.kind == "gtrade":
+        # gTrade liquidates at a loss of liqThresholdP of the collateral: the equity left, mmr × collateral,
+        # as a rate on entry notional. A gTrade snapshot brings each trade's own rate (its stored
+        # liquidation params); any other book gets the venue file's share.
+        own = book.position_mm_rate if book.meta.get("protocol") == "gtrade" else np.full(book.n_positions, np.nan)
+        coll_after = coll + topup
+        changes["gtrade_position_mm_rate"] = np.where(
+            np.isfinite(own) & ~hit, own, np.minimum(params.margin.mmr * coll_after / notional0, 0.999))
     if params.margin.kind != "gmx_v2":
         # the book's own on-chain factors belong to GMX v2; other venues use their parameters (a
         # Synthetix v3 snapshot's exact per-position maintenance ratios stay for the Synthetix venue)
@@ -222,6 +253,12 @@ def _admit(params: VenueParams, book: Book, top_up: bool = True) -> tuple[Book, 
         if unknown.any():
             changes["pool_long_tokens"] = np.where(unknown, share / book.price, book.pool_long_tokens)
             changes["pool_short_usd"] = np.where(unknown, share, book.pool_short_usd)
+    if book.meta.get("protocol") == "gtrade" and params.margin.kind != "gtrade":
+        # a gTrade trade's maintenance (its liquidation threshold) is gTrade's rule, not another venue's
+        changes["position_mm_rate"] = np.full(book.n_positions, np.nan)
+    own_rate = changes.pop("gtrade_position_mm_rate", None)
+    if own_rate is not None:
+        changes["position_mm_rate"] = own_rate
     return (dataclasses.replace(book, **changes) if changes else book), info
 
 
@@ -260,6 +297,9 @@ def to_rules(params: VenueParams, insurance_initial: float = 0.0, step_seconds: 
     elif m.kind == "gmx_v1":
         f.update(mm_on_entry_notional=True, count_close_fee=True, close_fee_rate=m.close_fee_rate,
                  mm_rate=1.0 / m.max_leverage)
+    elif m.kind == "gtrade":
+        f.update(mm_on_entry_notional=True, count_close_fee=True, close_fee_rate=m.close_fee_rate,
+                 mm_rate=m.mmr / m.max_leverage)
     dest = {"insurance_fund": "insurance", "pool": "pool", "liquidator_vault": "vault", "keeper": "venue",
             "broker": "broker", "none": "venue"}[liq.fee_destination]
     f.update(liq_fee_rate=liq.fee_rate if liq.fee_destination != "none" else 0.0,
@@ -298,6 +338,8 @@ def to_rules(params: VenueParams, insurance_initial: float = 0.0, step_seconds: 
         from defi_perps.venues.ccp import ccp_rule_fields
 
         f.update(ccp_rule_fields(params.ccp, step_seconds))
+    if params.profit_cap.max_gain_collateral_multiple > 0:
+        f["max_trade_gain"] = params.profit_cap.max_gain_collateral_multiple
     return make_rules(**f)
 
 
@@ -336,8 +378,11 @@ def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, ad
     rules = to_rules(params, fund_size(params, admitted), step_seconds, adl_policy)
     position_mm = _position_mm(params, admitted, admitted.notional())
     thresholds = None
-    if params.margin.kind == "gmx_v2" and admitted.liquidation_price is not None \
-            and np.isfinite(admitted.liquidation_price).any():
+    # gTrade's exact liquidation prices belong to a gTrade snapshot's book, not to another protocol's
+    protocol = admitted.meta.get("protocol")
+    exact = (params.margin.kind == "gmx_v2" and protocol != "gtrade") or (params.margin.kind == "gtrade"
+                                                                          and protocol == "gtrade")
+    if exact and admitted.liquidation_price is not None and np.isfinite(admitted.liquidation_price).any():
         # the contract's own flip price (funding, fees, referral, impact) is the trigger; a
         # topped-up position (admission NaNs it) or one math.py could not price uses the formula
         thresholds = np.asarray(admitted.liquidation_price, dtype=np.float64)

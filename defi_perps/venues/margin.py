@@ -79,6 +79,8 @@ def maintenance_margin(m: Margin, notional: float, entry_notional: float | None 
         return n * b.mmr - b.maint_amount
     if m.kind in ("flat", "gmx_v2"):
         return n * m.mmr
+    if m.kind == "gtrade":   # mmr is a share of collateral: per notional, the bound at max leverage
+        return n * m.mmr / m.max_leverage
     if m.kind == "gmx_v1":
         return n * m.close_fee_rate  # position (close) fee; liquidation fee USD added by the caller
     if m.kind == "stop_out":
@@ -94,6 +96,8 @@ def maintenance_rate(m: Margin, notional: float = 0.0) -> float:
         return bracket_for(brackets, abs(notional)).mmr
     if m.kind in ("flat", "gmx_v2"):
         return m.mmr
+    if m.kind == "gtrade":
+        return m.mmr / m.max_leverage
     if m.kind == "gmx_v1":
         return m.close_fee_rate
     if m.kind == "stop_out":
@@ -115,6 +119,8 @@ def maintenance_margin_array(m: Margin, notional: np.ndarray, entry_notional: np
         return n * mmr - amt
     if m.kind in ("flat", "gmx_v2"):
         return n * m.mmr
+    if m.kind == "gtrade":
+        return n * m.mmr / m.max_leverage
     if m.kind == "gmx_v1":
         return n * m.close_fee_rate
     if m.kind == "stop_out":

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from defi_perps.exceptions import ConfigError
 
 VENUE_NAMES: tuple[str, ...] = ("gmx-v2", "gmx-v1", "hyperliquid", "binance", "bybit", "okx", "bitmex", "bbook",
-                                "abook", "ccp", "synthetix-v3")
+                                "abook", "ccp", "synthetix-v3", "gtrade", "gtrade-v8")
 """Venues the engine can run (``simulate --venue``, ``compare --venues``)."""
 
 SPEC_ONLY_VENUES: tuple[str, ...] = ()
@@ -62,7 +62,10 @@ class Tier(_Strict):
 
 
 class Margin(_Strict):
-    kind: Literal["tiered", "flat", "half_im_at_max_leverage", "gmx_v2", "gmx_v1", "stop_out", "synthetix_v3"]
+    # gtrade: liquidation when the loss reaches liqThresholdP of the collateral; ``mmr`` is the share of
+    # collateral left at that point (1 − 90 % = 0.10), per position a rate on entry notional of mmr/leverage
+    kind: Literal["tiered", "flat", "half_im_at_max_leverage", "gmx_v2", "gmx_v1", "stop_out", "synthetix_v3",
+                  "gtrade"]
     max_leverage: float = Field(gt=0)
     brackets: tuple[Bracket, ...] = ()
     # half_im_at_max_leverage: Hyperliquid margin tiers (empty = one tier at max_leverage)
@@ -142,6 +145,8 @@ class Adl(_Strict):
 
 class ProfitCap(_Strict):
     max_pnl_factor_for_traders: float = Field(ge=0, default=0.0)  # 0 = no cap
+    # per-trade cap: a trade gains at most this multiple of its collateral (gTrade v8 +900 %: 9.0); 0 = none
+    max_gain_collateral_multiple: float = Field(ge=0, default=0.0)
 
 
 class BBook(_Strict):
