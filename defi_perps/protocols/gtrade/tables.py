@@ -4,7 +4,7 @@ Each table's columns are its record's fields (records.py), liquidation params fl
 ``liq_max_liq_spread_p`` … ``liq_end_leverage``; every row also carries ``snapshot_id``,
 ``chain_id``, ``block_number`` and ``block_hash``. Integers from chain are lossless
 (``store.types.BigInt``: NUMERIC(78,0) on PostgreSQL, decimal text on SQLite). The schema is
-created by migration ``0007_plugtrade_gtrade`` (its column lists are these, frozen);
+created by migration ``0009_gtrade_tables`` (its column lists are these, frozen);
 ``tests/protocols/gtrade`` checks that the two agree.
 """
 
