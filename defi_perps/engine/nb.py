@@ -41,6 +41,7 @@ from typing import NamedTuple
 import numpy as np
 
 from defi_perps.engine._jit import njit, prange
+from defi_perps.engine.broker import hedge_trade
 from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Event, Exec, N_PARTIES, Party, Ranking
 from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
 from defi_perps.engine.exogenous import exog_step
@@ -960,6 +961,11 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     pnl_factor = rules.adl_trigger == AdlTrigger.PNL_FACTOR
     hedging = rules.counterparty == Party.BROKER and rules.hedge_threshold < np.inf
     alpha = rules.internalized_fraction
+    if hedging:
+        # the snapshot's hedge: in place before the path starts, at the initial price (broker.py)
+        for m in range(n_m):
+            hedge_q[m] = hedge_trade(-alpha * (oi_q[m, 0] - oi_q[m, 1]), 0.0, mk.hedge_limit[m] / mk.price0[m])
+            hedge_cost[m] = hedge_q[m] * mk.price0[m]
     # depth over the path: this step's band depth is band_d × the schedule's row t, written into
     # band_now by the step loop only on steps that walk the book (scalars in, no per-step arrays)
     band_d = mk.band_d
@@ -1017,11 +1023,10 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                 qcum = fs[0]
                 i_cum = fs[1]
             if hedging:
-                # the broker's net exposure: short its internalised share of the clients' net position
-                expo = hedge_q[m] - alpha * (oi_q[m, 0] - oi_q[m, 1])
-                lim = mk.hedge_limit[m] / pre
-                if abs(expo) > lim:
-                    dq = -(expo - lim) if expo > 0.0 else -(expo + lim)
+                # the broker's own book is short its internalised share of the clients' net position;
+                # the hedge follows that exposure above the limit (broker.py says why)
+                dq = hedge_trade(-alpha * (oi_q[m, 0] - oi_q[m, 1]), hedge_q[m], mk.hedge_limit[m] / pre)
+                if dq != 0.0:
                     q1 = qcum + dq * pre
                     i1 = walk_integral(abs(q1), mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m],
                                        bd_all[m], mk.band_n[m])
