@@ -46,6 +46,7 @@ from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, De
 from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
 from defi_perps.engine.exogenous import exog_step
 from defi_perps.engine.rng import path_state
+from defi_perps.engine.sweep import may_trigger, scan
 
 
 class _Tot(NamedTuple):
@@ -883,7 +884,13 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     n_seg_m = n_s // n_m
     state = np.empty(1, np.uint64)
     state[0] = path_state(seed, p)
+    spare = np.zeros(2)   # the held second normal of a pair (rng.gauss)
     ptr = pos.seg_start[:-1].copy()
+    nxt = np.zeros((n_m, 2))              # the trigger test's cached bounds (sweep.py)
+    phr = np.zeros((n_m, 2))
+    wlo = np.zeros((n_m, 2))
+    whi = np.zeros((n_m, 2))
+    dirty = np.ones(n_m, np.bool_)
     pend_idx = np.zeros((n_m, 2, max_pending), np.int64)
     pend_seg = np.zeros((n_m, 2, max_pending), np.int64)
     pend_until = np.zeros((n_m, 2, max_pending), np.int64)
@@ -976,7 +983,7 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     band_now = band_d.copy()
     bd_all = band_now if sched_on else band_d
     for t in range(1, n_steps + 1):
-        exog_step(state, mu, sigma, beta, ga, gb, model.jump_prob, model.jump_mean, model.jump_std, logx, h, n_m)
+        exog_step(state, spare, mu, sigma, beta, ga, gb, model.jump_prob, model.jump_mean, model.jump_std, logx, h, n_m)
         for m in range(n_m):
             trans[m] *= trans_decay[m]
             # one exp per market-step: the exogenous price itself is only needed at its extremes (kept in
@@ -999,15 +1006,11 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                                             mk.close_fee_in_trigger[m], mk.min_coll[m])
                         if r * eq + pend_extra[m, si, k] <= max(r * mm, 0.0):
                             busy = True
-            if not busy:
-                for g in range(m * n_seg_m, (m + 1) * n_seg_m):
-                    j = ptr[g]
-                    if j < seg_start[g + 1]:
-                        s = seg_side[g]
-                        th = thr_[j] + s * seg_w[g] * phi[m, 0 if s > 0 else 1]
-                        if (s > 0 and th >= pre) or (s < 0 and th <= pre):
-                            busy = True
-                            break
+            if not busy and (dirty[m] or may_trigger(m, pre, phi[m, 0], phi[m, 1], nxt, phr, wlo, whi)):
+                # the exact scan (sweep.py: the cached bounds only skip steps that cannot trigger)
+                busy = scan(m, m * n_seg_m, (m + 1) * n_seg_m, pre, phi[m, 0], phi[m, 1], thr_, ptr, seg_start,
+                            seg_side, seg_w, nxt, phr, wlo, whi)
+                dirty[m] = busy
             qcum = 0.0
             i_cum = 0.0
             if sched_on and (busy or hedging):
@@ -1022,6 +1025,7 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                                 ex_bs, cand, cscore, cw, acct_hit, acct_list, out, det_row)
                 qcum = fs[0]
                 i_cum = fs[1]
+                dirty[m] = True   # the cascade moved pointers: rescan next step
             if hedging:
                 # the broker's own book is short its internalised share of the clients' net position;
                 # the hedge follows that exposure above the limit (broker.py says why)

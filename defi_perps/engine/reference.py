@@ -575,12 +575,12 @@ class _Path:
                     self.hedge_q[m] = -(own - lim) if own > 0.0 else -(own + lim)
                     self.hedge_cost[m] = self.hedge_q[m] * float(mk.price0[m])
         for t in range(1, n_steps + 1):
-            zf = self.rng.normal()
+            zf = self.rng.gauss()
             jump = 0.0
             if model.jump_prob > 0.0 and self.rng.uniform() < model.jump_prob:
-                jump = model.jump_mean + model.jump_std * self.rng.normal()
+                jump = model.jump_mean + model.jump_std * self.rng.gauss()
             for m in range(n_m):
-                zi = self.rng.normal()
+                zi = self.rng.gauss()
                 b = float(model.beta[m])
                 e = b * zf + math.sqrt(1.0 - b * b) * zi
                 sig = float(model.sigma[m]) * math.sqrt(h[m])
