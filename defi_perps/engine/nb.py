@@ -3,8 +3,8 @@
 Only NumPy arrays, NamedTuples of arrays and scalars go in (see ``inputs.py``); outputs are
 preallocated by :mod:`defi_perps.engine.api` (``Outputs``) and filled row by row, one row per
 path. Paths run in parallel (``prange``) over chunks; each chunk owns thread-local scratch (every
-position's remaining fraction, ADL candidates, accounts hit) that is reset, touched entry by
-touched entry, between paths, so a path's result depends on its seed and index only. Each path
+position's remaining fraction, ADL candidates, accounts hit) that is reset between paths, entry by
+touched entry (liquidations touch only each segment's swept prefix; ADL lists what it touches), so a path's result depends on its seed and index only. Each path
 draws from its own SplitMix64 stream (``rng.py``).
 
 Units: float64 USD, USD per index token, index tokens; rates are fractions (see ``rules.py``).
@@ -688,10 +688,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                     px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = _settle(
                         c, bs, mark, book_px, float(s), qty_[j], entry_[j], cu_[j], ct_[j], close_fee, liq_fee,
                         fee_usd, impact_cap, ph, exec_mode, liq_impact_factor, keep, extra, fr < 1.0)
-                    if r >= 1.0:
-                        touched[ints[0]] = j
-                        ints[0] += 1
-                    rem[j] = 0.0 if fr >= 1.0 else r - c
+                    rem[j] = 0.0 if fr >= 1.0 else r - c   # inside its segment's swept prefix: reset at the path's end
                     cq = c * qty_[j]
                     sum_cpty += cpty
                     sum_cfee += cfee
@@ -877,13 +874,14 @@ def _pnl_factor_check(p: int, t: int, m: int, mark: float, mk, rules, pos, rem, 
 @njit
 def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: int, max_pending: int, pos, mk,
                   model, rules, out, rem, touched, cand, cscore, cw, acct_hit,
-                  acct_list) -> None:
-    """Simulate global path ``p`` into row ``p`` of ``out``, using (and then resetting) the scratch."""
+                  acct_list, p_base=0) -> None:
+    """Simulate global path ``p_base + p`` into row ``p`` of ``out``, using (and then resetting) the
+    scratch (``p_base``: the first path of a streamed chunk, :mod:`defi_perps.engine.stream`)."""
     n_m = mk.price0.size
     n_s = pos.seg_market.size
     n_seg_m = n_s // n_m
     state = np.empty(1, np.uint64)
-    state[0] = path_state(seed, p)
+    state[0] = path_state(seed, p_base + p)
     spare = np.zeros(2)   # the held second normal of a pair (rng.gauss)
     ptr = pos.seg_start[:-1].copy()
     nxt = np.zeros((n_m, 2))              # the trigger test's cached bounds (sweep.py)
@@ -925,7 +923,7 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     st[Tot.FUND_PEAK] = rules.insurance_initial
     det_row = p if p < n_detail else -1
     fs = np.zeros(2)
-    ints = np.zeros(2, np.int64)   # touched positions, accounts hit
+    ints = np.zeros(2, np.int64)   # positions touched by ADL, accounts hit
     for m in range(n_m):
         out.min_mark[p, m] = mk.price0[m]
         out.max_mark[p, m] = mk.price0[m]
@@ -1096,10 +1094,17 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
         out.totals[p, k] = st[k]
     for k in range(N_PARTIES):
         out.parties[p, k] = par[k]
-    if det_row >= 0:
+    # reset the scratch this path touched (the next path of this chunk starts clean): liquidations
+    # only touch each segment's swept prefix [seg_start, ptr); ADL lists what it touched anywhere
+    if det_row >= 0:   # (both lists first: a position can be in both)
+        for g in range(n_s):
+            for j in range(seg_start[g], ptr[g]):
+                out.det_rem[det_row, j] = rem[j]
         for i in range(ints[0]):
             out.det_rem[det_row, touched[i]] = rem[touched[i]]
-    # reset the scratch this path touched (the next path of this chunk starts clean)
+    for g in range(n_s):
+        for j in range(seg_start[g], ptr[g]):
+            rem[j] = 1.0
     for i in range(ints[0]):
         rem[touched[i]] = 1.0
     for i in range(ints[1]):
@@ -1108,9 +1113,10 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
 
 @njit(parallel=True)
 def simulate_chunk(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_steps: int, record_every: int, n_detail: int,
-                   max_pending: int, pos, mk, model, rules, out) -> None:
+                   max_pending: int, pos, mk, model, rules, out, p_base=0) -> None:
     """Paths ``[p_lo, p_hi)`` in ``n_chunks`` parallel chunks; each chunk allocates its scratch once
-    and runs its paths one after another; each path writes only its own rows of ``out``."""
+    and runs its paths one after another; each path writes only its own rows of ``out``. Row ``p``
+    holds global path ``p_base + p`` (its random stream)."""
     n = pos.qty.size
     n_paths = p_hi - p_lo
     # ADL scratch only where the rules can deleverage (it is O(positions) per thread)
@@ -1120,7 +1126,7 @@ def simulate_chunk(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_steps: int,
         lo = p_lo + (n_paths * c) // n_chunks
         hi = p_lo + (n_paths * (c + 1)) // n_chunks
         rem = np.ones(n)
-        touched = np.zeros(n, np.int32)
+        touched = np.zeros(n_adl, np.int32)   # what ADL touched (liquidations: the swept prefixes)
         cand = np.zeros(n_adl, np.int32)
         cscore = np.zeros(n_adl)
         cw = np.zeros(n_adl)
@@ -1128,4 +1134,4 @@ def simulate_chunk(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_steps: int,
         acct_list = np.zeros(n_acc, np.int64)
         for p in range(lo, hi):
             simulate_path(p, seed, n_steps, record_every, n_detail, max_pending, pos, mk, model, rules, out, rem,
-                          touched, cand, cscore, cw, acct_hit, acct_list)
+                          touched, cand, cscore, cw, acct_hit, acct_list, p_base)

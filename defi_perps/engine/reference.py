@@ -640,8 +640,12 @@ class _Path:
 
 
 def simulate_chunk_reference(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_steps: int, record_every: int,
-                             n_detail: int, max_pending: int, pos, mk, model, rules, out, observer=None) -> None:
+                             n_detail: int, max_pending: int, pos, mk, model, rules, out, observer=None,
+                             p_base: int = 0) -> None:
     """Same signature and outputs as :func:`defi_perps.engine.nb.simulate_chunk`; ``observer``
     (twin only) sees every ADL event and its candidates, for the ADL policy lab."""
     for p in range(p_lo, p_hi):
-        _Path(p, seed, pos, mk, model, rules, out, n_detail, max_pending, observer).run(n_steps, record_every)
+        path = _Path(p, seed, pos, mk, model, rules, out, n_detail, max_pending, observer)
+        if p_base:   # row p holds global path p_base + p (its random stream)
+            path.rng = PyStream(seed, p_base + p)
+        path.run(n_steps, record_every)
