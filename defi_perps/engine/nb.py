@@ -30,7 +30,9 @@ zero on every path (tests: relative 1e-9).
 
 Speed notes (``benchmarks/engine.py``): helpers that run per liquidation take scalars and return
 tuples; arrays are unpacked into locals once per call (reading ``pos.qty[j]`` inside a loop costs
-an atomic refcount per access); a step whose next thresholds are not crossed skips the cascade.
+an atomic refcount per access); a step whose next thresholds are not crossed skips the cascade,
+and that test is O(1) per market-step from cached bounds on the segments' next thresholds (``sweep.py``:
+exact, it only decides when to rescan); the price model draws both normals of each polar pair.
 """
 
 from __future__ import annotations
