@@ -571,15 +571,18 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                     break
                 r = rem[j]
                 if r > 0.0:
-                    n_new += 1
                     if simple:
                         flow -= s * r * qty_[j] * mark
                     else:
                         bs, fr, newp, free0, free1 = _first_trigger(
                             qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s, mark, ph,
                             fee_trig, min_coll, r, backstop_fraction, partial_min, partial_fraction, si, free0, free1)
+                        # kept for pass 2 in ``cand`` (ADL's scratch, free until the waterfall below;
+                        # sized for every position where the rules are not simple): 2 backstop, 1 slice
+                        cand[n_new] = 2 if bs else (1 if newp else 0)
                         if not bs:
                             flow -= s * fr * r * qty_[j] * mark
+                    n_new += 1
                 j += 1
             ptr[g] = j
         for si in range(2):
@@ -641,8 +644,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
         sum_fund = 0.0
         sum_vault = 0.0
         sum_trader = 0.0
-        free0 = maxp - pend_n[m, 0]
-        free1 = maxp - pend_n[m, 1]
+        k_dec = 0
         for x in range(-1, n_ex):
             if x == -1:
                 g_a = g_lo
@@ -673,11 +675,12 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                             bs = False
                             fr = 1.0
                             newp = False
-                        else:
-                            bs, fr, newp, free0, free1 = _first_trigger(
-                                qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s, mark,
-                                ph, fee_trig, min_coll, r, backstop_fraction, partial_min, partial_fraction, si, free0,
-                                free1)
+                        else:   # pass 1's decision, in the same order
+                            code = cand[k_dec]
+                            k_dec += 1
+                            bs = code == 2
+                            newp = code == 1
+                            fr = partial_fraction if newp else 1.0
                     else:
                         k = ex_k[x]
                         j = pend_idx[m, si, k]
@@ -1122,7 +1125,10 @@ def simulate_chunk(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_steps: int,
     n = pos.qty.size
     n_paths = p_hi - p_lo
     # ADL scratch only where the rules can deleverage (it is O(positions) per thread)
-    n_adl = n if rules.adl_trigger != AdlTrigger.NONE else 1
+    # (the cascade also keeps its pass-1 decisions in ``cand`` where the rules are not simple)
+    simple = rules.backstop_mm_fraction <= 0.0 and not (rules.partial_min_notional < np.inf
+                                                        and rules.partial_fraction < 1.0)
+    n_adl = n if rules.adl_trigger != AdlTrigger.NONE or not simple else 1
     n_acc = pos.n_accounts[0] if rules.adl_trigger != AdlTrigger.NONE else 1
     for c in prange(n_chunks):
         lo = p_lo + (n_paths * c) // n_chunks
