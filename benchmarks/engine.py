@@ -96,7 +96,7 @@ print(json.dumps({{"baseline_kib": base, "peak_kib": kib("VmHWM:")}}))
     d = json.loads(out.strip().splitlines()[-1])
     d["positions"] = n_positions
     d["bytes_per_position"] = (d["peak_kib"] - d["baseline_kib"]) * 1024 / n_positions
-    d["includes"] = "the book (49 B/position) and the engine's arrays and scratch"
+    d["includes"] = "the book (41 B/position: its required columns; unknown optional ones are broadcast) and the engine's arrays and scratch"
     return d
 
 

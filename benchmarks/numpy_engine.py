@@ -31,15 +31,39 @@ def _mix(z: np.ndarray) -> np.ndarray:
 class _Streams:
     def __init__(self, seed: int, n_paths: int) -> None:
         self.state = _mix(np.uint64(seed) ^ _mix(np.arange(n_paths, dtype=np.uint64) + _GAMMA))
+        self.spare = np.zeros(n_paths)
+        self.held = np.zeros(n_paths, dtype=bool)
 
-    def uniform(self) -> np.ndarray:
-        self.state = self.state + _GAMMA
-        return ((_mix(self.state) >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
+    def uniform(self, idx: np.ndarray | None = None) -> np.ndarray:
+        if idx is None:
+            self.state = self.state + _GAMMA
+            z = self.state
+        else:   # advance only these paths' streams
+            z = self.state[idx] + _GAMMA
+            self.state[idx] = z
+        return ((_mix(z) >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
 
-    def normal(self) -> np.ndarray:
-        u1 = self.uniform()
-        u2 = self.uniform()
-        return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * math.pi * u2)
+    def normal(self, where: np.ndarray | None = None) -> np.ndarray:
+        """The kernel's ``rng.gauss`` on every path (or only ``where``): polar pairs, the second
+        normal held for the next call; a rejected point redraws on that path only."""
+        want = np.ones(self.state.size, bool) if where is None else where
+        out = np.zeros(self.state.size)
+        use = want & self.held
+        out[use] = self.spare[use]
+        self.held[use] = False
+        pending = np.flatnonzero(want & ~use)
+        while pending.size:
+            u = 2.0 * self.uniform(pending) - 1.0
+            v = 2.0 * self.uniform(pending) - 1.0
+            r = u * u + v * v
+            ok = (r > 0.0) & (r < 1.0)
+            acc = pending[ok]
+            f = np.sqrt(-2.0 * np.log(r[ok]) / r[ok])
+            out[acc] = u[ok] * f
+            self.spare[acc] = v[ok] * f
+            self.held[acc] = True
+            pending = pending[~ok]
+        return out
 
 
 def _bands_distance(q: np.ndarray, bx: np.ndarray, bd: np.ndarray) -> np.ndarray:
@@ -155,10 +179,7 @@ def simulate_numpy(pos, mk, model, rules, n_paths: int, n_steps: int, seed: int)
 
 def _draw_where(rng: _Streams, hit: np.ndarray) -> np.ndarray:
     """One normal on the paths in ``hit`` only (the others' streams do not advance)."""
-    saved = rng.state.copy()
-    z = rng.normal()
-    rng.state = np.where(hit, rng.state, saved)
-    return np.where(hit, z, 0.0)
+    return rng.normal(hit)
 
 
 __all__ = ["simulate_numpy"]

@@ -34,6 +34,17 @@ OPTIONAL_POSITION_COLUMNS = ("position_mm_rate", "liquidation_price", "remaining
                              "close_cost_usd", "close_impact_usd", "liquidatable_now")
 
 
+def _column(value: np.ndarray | None, n: int, dtype: type, unknown: float | bool) -> np.ndarray:
+    """An optional per-position column. Unknown (``None``) is one read-only value broadcast over the
+    ``n`` positions (8 bytes, not 8 per position: a book with no exact terms holds no NaN columns);
+    such a column passed in again (``dataclasses.replace``) stays broadcast."""
+    if value is None or (isinstance(value, np.ndarray) and value.ndim == 1 and value.size == n and n > 1
+                         and value.strides == (0,) and value.dtype == dtype):
+        fill = unknown if value is None else value[0]
+        return np.broadcast_to(np.array(fill, dtype=dtype), (n,))
+    return np.ascontiguousarray(value, dtype=dtype)
+
+
 def _nan(m: int, *shape: int) -> np.ndarray:
     return np.full((m, *shape), np.nan)
 
@@ -91,8 +102,7 @@ class Book:
         for name in ("size", "entry_price", "collateral_usd", "collateral_tokens"):
             setattr(self, name, np.ascontiguousarray(getattr(self, name), dtype=np.float64))
         self.account = np.ascontiguousarray(self.account, dtype=np.int32)
-        self.position_mm_rate = (np.full(self.size.size, np.nan) if self.position_mm_rate is None
-                                 else np.ascontiguousarray(self.position_mm_rate, dtype=np.float64))
+        self.position_mm_rate = _column(self.position_mm_rate, self.size.size, np.float64, np.nan)
         for name in ("mm_rate", "close_fee_rate", "liq_fee_rate", "liq_impact_cap", "min_collateral_usd"):
             value = getattr(self, name)
             setattr(self, name, _nan(m) if value is None else np.ascontiguousarray(value, dtype=np.float64))
@@ -101,10 +111,8 @@ class Book:
             setattr(self, name, _nan(m, 2) if value is None else np.ascontiguousarray(value, dtype=np.float64))
         n = self.size.size
         for name in ("liquidation_price", "remaining_collateral_usd", "close_cost_usd", "close_impact_usd"):
-            value = getattr(self, name)
-            setattr(self, name, np.full(n, np.nan) if value is None else np.ascontiguousarray(value, dtype=np.float64))
-        self.liquidatable_now = (np.zeros(n, dtype=bool) if self.liquidatable_now is None
-                                 else np.ascontiguousarray(self.liquidatable_now, dtype=bool))
+            setattr(self, name, _column(getattr(self, name), n, np.float64, np.nan))
+        self.liquidatable_now = _column(self.liquidatable_now, n, np.bool_, False)
         self.pool_long_tokens = (np.zeros(m) if self.pool_long_tokens is None
                                  else np.ascontiguousarray(self.pool_long_tokens, dtype=np.float64))
         self.pool_short_usd = (np.zeros(m) if self.pool_short_usd is None

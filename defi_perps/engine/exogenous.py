@@ -21,22 +21,24 @@ import numpy as np
 
 from defi_perps.engine._jit import jit_disabled, njit, prange
 from defi_perps.engine.inputs import ModelArrays, PriceModel
-from defi_perps.engine.rng import PyStream, normal, path_state, uniform
+from defi_perps.engine.rng import PyStream, gauss, path_state, uniform
 from defi_perps.exceptions import EngineInputError
 
 
 @njit(inline="always")
-def exog_step(state, mu, sigma, beta, ga: float, gb: float, jump_prob: float, jump_mean: float, jump_std: float,
-              logx, h, n_m: int) -> None:
+def exog_step(state, spare, mu, sigma, beta, ga: float, gb: float, jump_prob: float, jump_mean: float,
+              jump_std: float, logx, h, n_m: int) -> None:
     """Advance the stochastic log price ``logx`` and GARCH multiplier ``h`` of every market by one
-    step (draw order: factor, [jump uniform, jump size], one idiosyncratic normal per market)."""
-    zf = normal(state)
+    step (draw order: factor, [jump uniform, jump size], one idiosyncratic normal per market; the
+    normals from :func:`~defi_perps.engine.rng.gauss`, so a held second normal can sit across a
+    jump uniform and across steps: ``spare`` is the path's, like ``state``)."""
+    zf = gauss(state, spare)
     jump = 0.0
     if jump_prob > 0.0:
         if uniform(state) < jump_prob:
-            jump = jump_mean + jump_std * normal(state)
+            jump = jump_mean + jump_std * gauss(state, spare)
     for m in range(n_m):
-        zi = normal(state)
+        zi = gauss(state, spare)
         b = beta[m]
         e = b * zf + math.sqrt(1.0 - b * b) * zi
         sig = sigma[m] * math.sqrt(h[m])
@@ -51,12 +53,13 @@ def exogenous_chunk(p_lo: int, seed: int, n_steps: int, model, out) -> None:
     for i in prange(out.shape[0]):
         state = np.empty(1, np.uint64)
         state[0] = path_state(seed, p_lo + i)
+        spare = np.zeros(2)
         logx = np.zeros(n_m)
         h = np.ones(n_m)
         for m in range(n_m):
             out[i, 0, m] = 1.0
         for t in range(1, n_steps + 1):
-            exog_step(state, model.mu, model.sigma, model.beta, model.garch_alpha, model.garch_beta,
+            exog_step(state, spare, model.mu, model.sigma, model.beta, model.garch_alpha, model.garch_beta,
                       model.jump_prob, model.jump_mean, model.jump_std, logx, h, n_m)
             for m in range(n_m):
                 out[i, t, m] = math.exp(logx[m] + model.base_log[t, m])
@@ -71,12 +74,12 @@ def exogenous_multipliers_reference(p_lo: int, p_hi: int, seed: int, n_steps: in
         rng = PyStream(seed, p)
         logx, h = [0.0] * n_markets, [1.0] * n_markets
         for t in range(1, n_steps + 1):
-            zf = rng.normal()
+            zf = rng.gauss()
             jump = 0.0
             if model.jump_prob > 0.0 and rng.uniform() < model.jump_prob:
-                jump = model.jump_mean + model.jump_std * rng.normal()
+                jump = model.jump_mean + model.jump_std * rng.gauss()
             for m in range(n_markets):
-                zi = rng.normal()
+                zi = rng.gauss()
                 b = float(model.beta[m])
                 e = b * zf + math.sqrt(1.0 - b * b) * zi
                 sig = float(model.sigma[m]) * math.sqrt(h[m])

@@ -264,7 +264,7 @@ def prepare_positions(book: Book, rules: VenueRules,
     if n_cls > MAX_CLASSES:
         raise EngineInputError(f"{n_cls} distinct maintenance rules in the book; at most {MAX_CLASSES} "
                                "(group per-position rates into classes)")
-    seg = (book.market.astype(np.int32) * 2 + (book.side < 0)) * n_cls + codes
+    seg = ((book.market.astype(np.int32) * 2 + (book.side < 0)) * n_cls + codes).astype(np.int32, copy=False)
     s_count = m_count * 2 * n_cls
     seg_market = np.repeat(np.arange(m_count), 2 * n_cls).astype(np.int64)
     seg_side = np.tile(np.repeat(np.array([1, -1]), n_cls), m_count).astype(np.int64)
@@ -296,27 +296,71 @@ def prepare_positions(book: Book, rules: VenueRules,
         raise EngineInputError("could not compute a liquidation threshold for some positions (check the book)")
     # by segment (stable: ties keep the book's order), then by threshold inside each segment:
     # longs from the highest threshold down, shorts from the lowest up
+    # memory: the permutation as int32, per-segment sort temporaries of one segment at a time, the
+    # sorted copies filled in chunks (no full-size index or gather temporaries), the unsorted
+    # thresholds freed as soon as they are copied
     order = np.argsort(seg, kind="stable")
+    if n < 2**31 - 1:
+        order = order.astype(np.int32)
     seg_start = np.zeros(s_count + 1, np.int64)
     np.cumsum(np.bincount(seg, minlength=s_count), out=seg_start[1:])
-    del seg
+    del seg, codes
     for g in range(s_count):
         a, b = seg_start[g], seg_start[g + 1]
         if b - a > 1:
-            idx = order[a:b]
-            key = -thr[idx] if seg_side[g] > 0 else thr[idx]
-            order[a:b] = idx[np.argsort(key, kind="stable")]
-    acct = book.account[order]
+            key = thr[order[a:b]]
+            if seg_side[g] > 0:
+                np.negative(key, out=key)
+            perm = np.argsort(key, kind="stable")
+            del key
+            order[a:b] = order[a:b][perm]
+            del perm
+    sorted_thr = _gather(thr, order)
+    del thr
+    acct = _gather(book.account, order, np.int32)
     n_acc = int(acct.max()) + 1 if n else 1
     if n and acct.min() < 0:
         raise EngineInputError("book account ids must be >= 0")
     pos = PositionArrays(
-        thr=thr[order], qty=book.size[order], entry=book.entry_price[order], coll_usd=book.collateral_usd[order],
-        coll_tok=book.collateral_tokens[order], seg_start=seg_start, seg_market=seg_market, seg_side=seg_side,
+        thr=sorted_thr, qty=_gather(book.size, order), entry=_gather(book.entry_price, order),
+        coll_usd=_gather(book.collateral_usd, order),
+        # no token collateral: fresh zeros, which the OS maps lazily (read-only zero pages, no memory)
+        coll_tok=_gather(book.collateral_tokens, order) if book.collateral_tokens.any() else np.zeros(n),
+        seg_start=seg_start, seg_market=seg_market, seg_side=seg_side,
         seg_rate=seg_rate.astype(np.float64), seg_amount=seg_amount.astype(np.float64), seg_mark=seg_mark,
-        seg_w=seg_w.astype(np.float64), acct=np.ascontiguousarray(acct, dtype=np.int32),
-        n_accounts=np.array([n_acc], np.int64))
+        seg_w=seg_w.astype(np.float64), acct=acct, n_accounts=np.array([n_acc], np.int64))
+    del sorted_thr
+    _release_freed_memory()
     return pos, order
+
+
+def _release_freed_memory() -> None:
+    """Give the sort's freed temporaries back to the OS before the long kernel run. glibc keeps
+    freed blocks of a few MB in its heap once its mmap threshold has grown past them (it grows on
+    every large free), so without this the process keeps ~12 B per position it no longer uses.
+    A no-op where the C library has no ``malloc_trim``."""
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+
+            _TRIM = ctypes.CDLL(None).malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM: Any = None
+
+
+def _gather(values: np.ndarray, order: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+    """``values[order]`` as a new contiguous ``dtype`` array, gathered 64k entries at a time."""
+    out: np.ndarray = np.empty(order.size, dtype)
+    step = 1 << 16
+    for lo in range(0, order.size, step):
+        out[lo:lo + step] = values[order[lo:lo + step]]
+    return out
 
 
 def _depth_schedule(mult: np.ndarray | None, band_d: np.ndarray, kind: str, n_steps: int | None) -> np.ndarray:

@@ -3,8 +3,8 @@
 Only NumPy arrays, NamedTuples of arrays and scalars go in (see ``inputs.py``); outputs are
 preallocated by :mod:`defi_perps.engine.api` (``Outputs``) and filled row by row, one row per
 path. Paths run in parallel (``prange``) over chunks; each chunk owns thread-local scratch (every
-position's remaining fraction, ADL candidates, accounts hit) that is reset, touched entry by
-touched entry, between paths, so a path's result depends on its seed and index only. Each path
+position's remaining fraction, ADL candidates, accounts hit) that is reset between paths, entry by
+touched entry (liquidations touch only each segment's swept prefix; ADL lists what it touches), so a path's result depends on its seed and index only. Each path
 draws from its own SplitMix64 stream (``rng.py``).
 
 Units: float64 USD, USD per index token, index tokens; rates are fractions (see ``rules.py``).
@@ -30,7 +30,9 @@ zero on every path (tests: relative 1e-9).
 
 Speed notes (``benchmarks/engine.py``): helpers that run per liquidation take scalars and return
 tuples; arrays are unpacked into locals once per call (reading ``pos.qty[j]`` inside a loop costs
-an atomic refcount per access); a step whose next thresholds are not crossed skips the cascade.
+an atomic refcount per access); a step whose next thresholds are not crossed skips the cascade,
+and that test is O(1) per market-step from cached bounds on the segments' next thresholds (``sweep.py``:
+exact, it only decides when to rescan); the price model draws both normals of each polar pair.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import numpy as np
 
 from defi_perps.engine import hedger_nb
 from defi_perps.engine._jit import njit, prange
+from defi_perps.engine.broker import hedge_trade
 from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Event, Exec, N_PARTIES, Party, Ranking
 from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
 from defi_perps.engine.exogenous import exog_step
@@ -50,6 +53,7 @@ from defi_perps.engine.profit_cap_nb import open_profit_cap_haircut_nb
 from defi_perps.engine.rng import path_state
 from defi_perps.engine.ccp_nb import ccp_gate, ccp_settled, ccp_state, ccp_waterfall
 from defi_perps.engine.liquidity_nb import WD_ON, WD_THIN, band_depth_now, liquidity_state, liquidity_update
+from defi_perps.engine.sweep import may_trigger, scan
 
 
 class _Tot(NamedTuple):
@@ -603,15 +607,18 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                     ok, cap_left = window_take(cap_left, r * qty_[j])
                     if not ok:
                         break     # the window is used up: this position waits (its trigger stays crossed)
-                    n_new += 1
                     if simple:
                         flow -= s * r * qty_[j] * mark
                     else:
                         bs, fr, newp, free0, free1 = _first_trigger(
                             qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s, mark, ph,
                             fee_trig, min_coll, r, backstop_fraction, partial_min, partial_fraction, si, free0, free1)
+                        # kept for pass 2 in ``cand`` (ADL's scratch, free until the waterfall below;
+                        # sized for every position where the rules are not simple): 2 backstop, 1 slice
+                        cand[n_new] = 2 if bs else (1 if newp else 0)
                         if not bs:
                             flow -= s * fr * r * qty_[j] * mark
+                    n_new += 1
                 j += 1
             ptr[g] = j
         for si in range(2):
@@ -675,8 +682,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
         sum_fund = 0.0
         sum_vault = 0.0
         sum_trader = 0.0
-        free0 = maxp - pend_n[m, 0]
-        free1 = maxp - pend_n[m, 1]
+        k_dec = 0
         for x in range(-1, n_ex):
             if x == -1:
                 g_a = g_lo
@@ -707,11 +713,12 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                             bs = False
                             fr = 1.0
                             newp = False
-                        else:
-                            bs, fr, newp, free0, free1 = _first_trigger(
-                                qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s, mark,
-                                ph, fee_trig, min_coll, r, backstop_fraction, partial_min, partial_fraction, si, free0,
-                                free1)
+                        else:   # pass 1's decision, in the same order
+                            code = cand[k_dec]
+                            k_dec += 1
+                            bs = code == 2
+                            newp = code == 1
+                            fr = partial_fraction if newp else 1.0
                     else:
                         k = ex_k[x]
                         j = pend_idx[m, si, k]
@@ -724,10 +731,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                     px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = _settle(
                         c, bs, mark, book_px, float(s), qty_[j], entry_[j], cu_[j], ct_[j], close_fee, liq_fee,
                         fee_usd, impact_cap, ph, exec_mode, liq_impact_factor, keep, extra, fr < 1.0)
-                    if r >= 1.0:
-                        touched[ints[0]] = j
-                        ints[0] += 1
-                    rem[j] = 0.0 if fr >= 1.0 else r - c
+                    rem[j] = 0.0 if fr >= 1.0 else r - c   # inside its segment's swept prefix: reset at the path's end
                     cq = c * qty_[j]
                     if j == hj:
                         hedger_nb.on_liq(out.hedger, p, cq, mark, trader)
@@ -921,14 +925,21 @@ def _pnl_factor_check(p: int, t: int, m: int, mark: float, mk, rules, pos, rem, 
 @njit
 def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: int, max_pending: int, pos, mk,
                   model, rules, out, rem, touched, cand, cscore, cw, acct_hit,
-                  acct_list) -> None:
-    """Simulate global path ``p`` into row ``p`` of ``out``, using (and then resetting) the scratch."""
+                  acct_list, p_base=0) -> None:
+    """Simulate global path ``p_base + p`` into row ``p`` of ``out``, using (and then resetting) the
+    scratch (``p_base``: the first path of a streamed chunk, :mod:`defi_perps.engine.stream`)."""
     n_m = mk.price0.size
     n_s = pos.seg_market.size
     n_seg_m = n_s // n_m
     state = np.empty(1, np.uint64)
-    state[0] = path_state(seed, p)
+    state[0] = path_state(seed, p_base + p)
+    spare = np.zeros(2)   # the held second normal of a pair (rng.gauss)
     ptr = pos.seg_start[:-1].copy()
+    nxt = np.zeros((n_m, 2))              # the trigger test's cached bounds (sweep.py)
+    phr = np.zeros((n_m, 2))
+    wlo = np.zeros((n_m, 2))
+    whi = np.zeros((n_m, 2))
+    dirty = np.ones(n_m, np.bool_)
     pend_idx = np.zeros((n_m, 2, max_pending), np.int64)
     pend_seg = np.zeros((n_m, 2, max_pending), np.int64)
     pend_until = np.zeros((n_m, 2, max_pending), np.int64)
@@ -963,7 +974,7 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     st[Tot.FUND_PEAK] = rules.insurance_initial
     det_row = p if p < n_detail else -1
     fs = np.zeros(2)
-    ints = np.zeros(2, np.int64)   # touched positions, accounts hit
+    ints = np.zeros(2, np.int64)   # positions touched by ADL, accounts hit
     h_i = pos.hedger_i
     h_f = pos.hedger_f
     h_lat = pos.hedger_lat
@@ -1012,6 +1023,11 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     pnl_factor = rules.adl_trigger == AdlTrigger.PNL_FACTOR
     hedging = rules.counterparty == Party.BROKER and rules.hedge_threshold < np.inf
     alpha = rules.internalized_fraction
+    if hedging:
+        # the snapshot's hedge: in place before the path starts, at the initial price (broker.py)
+        for m in range(n_m):
+            hedge_q[m] = hedge_trade(-alpha * (oi_q[m, 0] - oi_q[m, 1]), 0.0, mk.hedge_limit[m] / mk.price0[m])
+            hedge_cost[m] = hedge_q[m] * mk.price0[m]
     # depth over the path: this step's band depth is band_d × the schedule's row t, written into
     # band_now by the step loop only on steps that walk the book (scalars in, no per-step arrays)
     band_d = mk.band_d
@@ -1025,7 +1041,7 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     ccp_on = rules.ccp
     cst = ccp_state(price0, rules)
     for t in range(1, n_steps + 1):
-        exog_step(state, mu, sigma, beta, ga, gb, model.jump_prob, model.jump_mean, model.jump_std, logx, h, n_m)
+        exog_step(state, spare, mu, sigma, beta, ga, gb, model.jump_prob, model.jump_mean, model.jump_std, logx, h, n_m)
         for m in range(n_m):
             trans[m] *= trans_decay[m]
             # one exp per market-step: the exogenous price itself is only needed at its extremes (kept in
@@ -1048,15 +1064,11 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                                             mk.close_fee_in_trigger[m], mk.min_coll[m])
                         if r * eq + pend_extra[m, si, k] <= max(r * mm, 0.0):
                             busy = True
-            if not busy:
-                for g in range(m * n_seg_m, (m + 1) * n_seg_m):
-                    j = ptr[g]
-                    if j < seg_start[g + 1]:
-                        s = seg_side[g]
-                        th = thr_[j] + s * seg_w[g] * phi[m, 0 if s > 0 else 1]
-                        if (s > 0 and th >= pre) or (s < 0 and th <= pre):
-                            busy = True
-                            break
+            if not busy and (dirty[m] or may_trigger(m, pre, phi[m, 0], phi[m, 1], nxt, phr, wlo, whi)):
+                # the exact scan (sweep.py: the cached bounds only skip steps that cannot trigger)
+                busy = scan(m, m * n_seg_m, (m + 1) * n_seg_m, pre, phi[m, 0], phi[m, 1], thr_, ptr, seg_start,
+                            seg_side, seg_w, nxt, phr, wlo, whi)
+                dirty[m] = busy
             qcum = 0.0
             i_cum = 0.0
             settle = False
@@ -1075,14 +1087,14 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                                 ex_bs, cand, cscore, cw, acct_hit, acct_list, out, det_row, cst)
                 qcum = fs[0]
                 i_cum = fs[1]
+                dirty[m] = True   # the cascade moved pointers: rescan next step
             liq_q = qcum   # the liquidations' own flow this step (what the makers react to)
             liq_i = i_cum
             if hedging:
-                # the broker's net exposure: short its internalised share of the clients' net position
-                expo = hedge_q[m] - alpha * (oi_q[m, 0] - oi_q[m, 1])
-                lim = mk.hedge_limit[m] / pre
-                if abs(expo) > lim:
-                    dq = -(expo - lim) if expo > 0.0 else -(expo + lim)
+                # the broker's own book is short its internalised share of the clients' net position;
+                # the hedge follows that exposure above the limit (broker.py says why)
+                dq = hedge_trade(-alpha * (oi_q[m, 0] - oi_q[m, 1]), hedge_q[m], mk.hedge_limit[m] / pre)
+                if dq != 0.0:
                     q1 = qcum + dq * pre
                     i1 = walk_integral(abs(q1), mk.depth_kind[m], mk.depth_k[m], mk.depth_a[m], mk.band_x[m],
                                        bd_all[m], mk.band_n[m])
@@ -1173,10 +1185,17 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
         out.totals[p, k] = st[k]
     for k in range(N_PARTIES):
         out.parties[p, k] = par[k]
-    if det_row >= 0:
+    # reset the scratch this path touched (the next path of this chunk starts clean): liquidations
+    # only touch each segment's swept prefix [seg_start, ptr); ADL lists what it touched anywhere
+    if det_row >= 0:   # (both lists first: a position can be in both)
+        for g in range(n_s):
+            for j in range(seg_start[g], ptr[g]):
+                out.det_rem[det_row, j] = rem[j]
         for i in range(ints[0]):
             out.det_rem[det_row, touched[i]] = rem[touched[i]]
-    # reset the scratch this path touched (the next path of this chunk starts clean)
+    for g in range(n_s):
+        for j in range(seg_start[g], ptr[g]):
+            rem[j] = 1.0
     for i in range(ints[0]):
         rem[touched[i]] = 1.0
     for i in range(ints[1]):
@@ -1185,19 +1204,23 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
 
 @njit(parallel=True)
 def simulate_chunk(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_steps: int, record_every: int, n_detail: int,
-                   max_pending: int, pos, mk, model, rules, out) -> None:
+                   max_pending: int, pos, mk, model, rules, out, p_base=0) -> None:
     """Paths ``[p_lo, p_hi)`` in ``n_chunks`` parallel chunks; each chunk allocates its scratch once
-    and runs its paths one after another; each path writes only its own rows of ``out``."""
+    and runs its paths one after another; each path writes only its own rows of ``out``. Row ``p``
+    holds global path ``p_base + p`` (its random stream)."""
     n = pos.qty.size
     n_paths = p_hi - p_lo
     # ADL scratch only where the rules can deleverage (it is O(positions) per thread)
-    n_adl = n if rules.adl_trigger != AdlTrigger.NONE else 1
+    # (the cascade also keeps its pass-1 decisions in ``cand`` where the rules are not simple)
+    simple = rules.backstop_mm_fraction <= 0.0 and not (rules.partial_min_notional < np.inf
+                                                        and rules.partial_fraction < 1.0)
+    n_adl = n if rules.adl_trigger != AdlTrigger.NONE or not simple else 1
     n_acc = pos.n_accounts[0] if rules.adl_trigger != AdlTrigger.NONE else 1
     for c in prange(n_chunks):
         lo = p_lo + (n_paths * c) // n_chunks
         hi = p_lo + (n_paths * (c + 1)) // n_chunks
         rem = np.ones(n)
-        touched = np.zeros(n, np.int32)
+        touched = np.zeros(n_adl, np.int32)   # what ADL touched (liquidations: the swept prefixes)
         cand = np.zeros(n_adl, np.int32)
         cscore = np.zeros(n_adl)
         cw = np.zeros(n_adl)
@@ -1205,4 +1228,4 @@ def simulate_chunk(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_steps: int,
         acct_list = np.zeros(n_acc, np.int64)
         for p in range(lo, hi):
             simulate_path(p, seed, n_steps, record_every, n_detail, max_pending, pos, mk, model, rules, out, rem,
-                          touched, cand, cscore, cw, acct_hit, acct_list)
+                          touched, cand, cscore, cw, acct_hit, acct_list, p_base)

@@ -559,11 +559,20 @@ class _Path:
 
     def hedge(self, m: int, pre: float, qcum: float, i_cum: float, mark: float) -> float:
         r = self.r
-        expo = self.hedge_q[m] - r.internalized_fraction * (self.oi_q[m][0] - self.oi_q[m][1])
+        # the broker's own book: short its share of the clients' net position. The hedge covers the
+        # part above the limit and never more than the client book (engine/broker.py says why)
+        own = -r.internalized_fraction * (self.oi_q[m][0] - self.oi_q[m][1])
         lim = float(self.mk.hedge_limit[m]) / pre
-        if abs(expo) <= lim:
+        h = self.hedge_q[m]
+        under = abs(own + h) > lim
+        over = (h > 0.0 and own + h > 0.0) or (h < 0.0 and own + h < 0.0)
+        if not (under or over):
             return mark
-        dq = -(expo - lim) if expo > 0.0 else -(expo + lim)
+        if abs(own) <= lim:
+            target = 0.0
+        else:
+            target = -(own - lim) if own > 0.0 else -(own + lim)
+        dq = target - h
         q1 = qcum + dq * pre
         fill = pre * (1.0 + (_integ(q1, self.mk, m, self.bd) - i_cum) / (q1 - qcum))
         self.hedge_q[m] += dq
@@ -586,13 +595,20 @@ class _Path:
                 out.det_exog[self.det_row, 0, m] = p0
         ga, gb = float(model.garch_alpha), float(model.garch_beta)
         hedging = int(r.counterparty) == Party.BROKER and r.hedge_threshold < math.inf
+        if hedging:   # the snapshot's hedge, in place before the path at the initial price
+            for m in range(n_m):
+                own = -r.internalized_fraction * (self.oi_q[m][0] - self.oi_q[m][1])
+                lim = float(mk.hedge_limit[m]) / float(mk.price0[m])
+                if abs(own) > lim:
+                    self.hedge_q[m] = -(own - lim) if own > 0.0 else -(own + lim)
+                    self.hedge_cost[m] = self.hedge_q[m] * float(mk.price0[m])
         for t in range(1, n_steps + 1):
-            zf = self.rng.normal()
+            zf = self.rng.gauss()
             jump = 0.0
             if model.jump_prob > 0.0 and self.rng.uniform() < model.jump_prob:
-                jump = model.jump_mean + model.jump_std * self.rng.normal()
+                jump = model.jump_mean + model.jump_std * self.rng.gauss()
             for m in range(n_m):
-                zi = self.rng.normal()
+                zi = self.rng.gauss()
                 b = float(model.beta[m])
                 e = b * zf + math.sqrt(1.0 - b * b) * zi
                 sig = float(model.sigma[m]) * math.sqrt(h[m])
@@ -692,11 +708,15 @@ class _Path:
 
 
 def simulate_chunk_reference(p_lo: int, p_hi: int, n_chunks: int, seed: int, n_steps: int, record_every: int,
-                             n_detail: int, max_pending: int, pos, mk, model, rules, out, observer=None) -> None:
+                             n_detail: int, max_pending: int, pos, mk, model, rules, out, observer=None,
+                             p_base: int = 0) -> None:
     """Same signature and outputs as :func:`defi_perps.engine.nb.simulate_chunk`; ``observer``
     (twin only) sees every ADL event and its candidates, for the ADL policy lab."""
     for p in range(p_lo, p_hi):
-        _Path(p, seed, pos, mk, model, rules, out, n_detail, max_pending, observer).run(n_steps, record_every)
+        path = _Path(p, seed, pos, mk, model, rules, out, n_detail, max_pending, observer)
+        if p_base:   # row p holds global path p_base + p (its random stream)
+            path.rng = PyStream(seed, p_base + p)
+        path.run(n_steps, record_every)
 
 
 def open_profit_cap_haircut_reference(pos, rem, final_mark, phi, cap_multiple: float) -> float:

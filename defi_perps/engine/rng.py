@@ -3,8 +3,15 @@
 Every path owns its stream, so results do not depend on how paths are split across threads or
 chunks (numba's global RNG keeps one state per thread, numba issue #3249; we never use it).
 SplitMix64 is Steele, Lea & Flood, "Fast splittable pseudorandom number generators" (OOPSLA 2014);
-the constants are the published ones. Normals come from Box–Muller (cosine branch only, two
-uniforms per normal) so the kernel and the pure-Python twin below draw identical sequences.
+the constants are the published ones. The kernel and the pure-Python twin below draw identical
+sequences. :func:`normal` is Box–Muller, cosine branch only (two uniforms per normal).
+:func:`gauss`, which the price model draws from, is Marsaglia's polar method (Marsaglia & Bray,
+"A convenient method for generating normal variables", SIAM Review 6, 1964): a point (u, v)
+uniform in the square [-1, 1]², rejected unless 0 < s = u² + v² < 1 (accepted with probability
+π/4), gives two independent normals u·f and v·f with f = sqrt(−2 ln s / s). Both are used: the
+second is kept in a two-slot ``spare`` array and returned by the next call. A normal then costs
+about 1.27 uniforms, half a logarithm, half a square root and half a division, and no sine or
+cosine; every operation is IEEE-exact or libm's log, so the twin's values are the kernel's bit for bit.
 """
 
 from __future__ import annotations
@@ -55,11 +62,31 @@ def normal(state: np.ndarray) -> float:
     return math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
 
 
+@njit(inline="always")
+def gauss(state: np.ndarray, spare: np.ndarray) -> float:
+    """A standard normal from polar-method pairs: the first now, the second (kept in ``spare[0]``,
+    ``spare[1] = 1`` while held) at the next call."""
+    if spare[1] != 0.0:
+        spare[1] = 0.0
+        return spare[0]
+    while True:
+        u = 2.0 * uniform(state) - 1.0
+        v = 2.0 * uniform(state) - 1.0
+        s = u * u + v * v
+        if 0.0 < s < 1.0:
+            break
+    f = math.sqrt(-2.0 * math.log(s) / s)
+    spare[0] = v * f
+    spare[1] = 1.0
+    return u * f
+
+
 class PyStream:
     """The same stream in plain Python integers (used by the reference twin)."""
 
     def __init__(self, seed: int, path: int) -> None:
         self.state = self._mix(seed ^ self._mix((path + _GAMMA) & _MASK))
+        self.spare: float | None = None
 
     @staticmethod
     def _mix(z: int) -> int:
@@ -78,3 +105,18 @@ class PyStream:
         u1 = self.uniform()
         u2 = self.uniform()
         return math.sqrt(-2.0 * math.log(u1)) * math.cos(_TWO_PI * u2)
+
+    def gauss(self) -> float:
+        """:func:`gauss` (polar method, both normals of a pair)."""
+        if self.spare is not None:
+            z, self.spare = self.spare, None
+            return z
+        while True:
+            u = 2.0 * self.uniform() - 1.0
+            v = 2.0 * self.uniform() - 1.0
+            s = u * u + v * v
+            if 0.0 < s < 1.0:
+                break
+        f = math.sqrt(-2.0 * math.log(s) / s)
+        self.spare = v * f
+        return u * f

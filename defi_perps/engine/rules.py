@@ -97,8 +97,9 @@ OKX, BitMEX); ``True``: the trader keeps it.
 (:data:`~defi_perps.engine.codes.Party`: ``market`` for order books, ``pool`` for GMX, ``broker``
 for a B-book). A B-book broker internalises ``internalized_fraction`` of every client position and
 passes the rest to an A-book LP; the pass-through leg closes with the client's position. It hedges
-its net exposure above ``hedge_threshold`` × the market's open interest through the depth once per
-step (``inf``: never). The kernel deleverages *accounts inside the path*: the
+the client exposure above ``hedge_threshold`` × the market's open interest through the depth once per
+step (``inf``: never); the snapshot's hedge is in place at the start, and the hedge never covers more
+than the client book, so stop-outs unwind it (:mod:`defi_perps.engine.broker`). The kernel deleverages *accounts inside the path*: the
 opposite side's open positions are ranked by the venue's own score (``adl_ranking``, see
 :data:`~defi_perps.engine.codes.Ranking`) and closed one after another (``adl_policy = queue``),
 or all by the same fraction (``pro_rata``), or in proportion to their profit (``pro_rata_pnl``).

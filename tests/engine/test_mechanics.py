@@ -268,17 +268,65 @@ def test_b_book_pass_through_leg_closes_with_the_clients_position():
     assert p["traders"][0] == pytest.approx(-10.0, rel=1e-9)
 
 
-def test_hedged_b_book_broker_trades_its_net_exposure_through_the_book():
+def test_hedged_b_book_broker_keeps_only_its_limit_of_the_clients_exposure():
+    # ten 2x longs (nobody is stopped out by -10 %); the broker internalises all of them (short 10)
+    # and holds the snapshot's hedge above its limit, 10 % of OI = $100 = 1 token at 100: long 9
     book = _book([1] * 10, [1.0] * 10, [100.0] * 10, [50.0] * 10)
     rules = make_rules(mm_rate=0.01, exec_mode="oracle", counterparty="broker", bad_debt_absorber="broker",
                        internalized_fraction=1.0, hedge_threshold=0.1)
     r = _run(book, rules, "-10%@10m", stress=1.0)
-    assert r.totals["hedge_notional"][0] > 0
-    # it bought most of the clients' net long back at ~100 as the price fell: the hedge gives back
-    # most of what the clients' losses earned it
+    fin = r.outputs.final_mark[0, 0]
     p = r.parties()
-    assert 0.0 <= p["broker"][0] < 0.5 * -p["traders"][0]
-    assert p["market"][0] == pytest.approx(-(p["broker"][0] + p["traders"][0]), rel=1e-9)
+    assert p["traders"][0] == pytest.approx(10.0 * (fin - 100.0), rel=1e-9)
+    # the hedge was in place at 100 and its limit (in tokens) only widens as the price falls: no trade
+    assert r.totals["hedge_notional"][0] == 0.0
+    assert p["market"][0] == pytest.approx(-9.0 * (fin - 100.0), rel=1e-9)
+    assert p["broker"][0] == pytest.approx(-1.0 * (fin - 100.0), rel=1e-9)   # a tenth of its clients' loss
+
+
+def test_b_book_hedge_unwinds_when_its_clients_are_stopped_out():
+    # ten 10x longs (stop-out at 100·0.9/0.99 = 90.9); the broker is short 10 against them and long a
+    # 9-token hedge. When the longs are stopped out its client exposure is gone, so it sells the whole
+    # hedge there (through the depth, here deep: fill = mark) and holds nothing into the rest of the
+    # fall to 80. A band on the net exposure alone would sell only down to +1 token (its limit) and
+    # keep that naked long to the end: 1.1 tokens × (90.9 − 80) ≈ $12 more loss.
+    book = _book([1] * 10, [1.0] * 10, [100.0] * 10, [10.0] * 10)
+    rules = make_rules(mm_rate=0.01, exec_mode="oracle", counterparty="broker", bad_debt_absorber="broker",
+                       liq_fee_rate=0.0, internalized_fraction=1.0, hedge_threshold=0.1)
+    r = _run(book, rules, "-20%@10m")
+    marks = r.outputs.det_mark[0, :, 0]
+    k = int(np.argmax(marks <= 90.0 / 0.99 + 1e-12))
+    px = marks[k]
+    assert r.outputs.liq_count[0, 0, 0] == 10 and marks[-1] == pytest.approx(80.0, rel=1e-6)
+    p = r.parties()
+    assert px < 90.0 and p["traders"][0] == pytest.approx(-100.0, rel=1e-9)        # gapped: all collateral lost
+    assert r.totals["hedge_notional"][0] == pytest.approx(9.0 * px, rel=1e-6)      # sold all 9, at px
+    assert p["market"][0] == pytest.approx(9.0 * (100.0 - px), rel=1e-6)           # the hedge's loss, no more
+    # the clients' losses (their collateral; the broker pays the gap beyond it) less the hedge's loss
+    assert p["broker"][0] == pytest.approx(100.0 - 9.0 * (100.0 - px), rel=1e-6)
+
+
+def test_b_book_hedge_follows_a_client_book_that_flips_side():
+    # longs 10 (10x, stopped out at 90.9) and shorts 4 (2x, never): the broker's own book goes from
+    # short 6 to long 4. Limit 10 % of OI = $140 = 1.4 tokens at 100 (1.54 at 90.9). It holds a 4.6
+    # long hedge, then after the stop-out a 4 − 140/px short hedge: its net stays on its clients' side.
+    book = _book([1] * 10 + [-1] * 4, [1.0] * 14, [100.0] * 14, [10.0] * 10 + [50.0] * 4)
+    rules = make_rules(mm_rate=0.01, exec_mode="oracle", counterparty="broker", bad_debt_absorber="broker",
+                       liq_fee_rate=0.0, internalized_fraction=1.0, hedge_threshold=0.1)
+    r = _run(book, rules, "-20%@10m")
+    marks = r.outputs.det_mark[0, :, 0]
+    px = marks[int(np.argmax(marks <= 90.0 / 0.99 + 1e-12))]
+    h1 = -(4.0 - 140.0 / px)
+    sold = 4.6 - h1
+    assert r.totals["hedge_notional"][0] == pytest.approx(sold * px, rel=1e-6)
+    # each later step the limit in tokens widens (the price falls), so the hedge is kept as it is
+    fin = marks[-1]
+    hedge_pnl = 4.6 * (px - 100.0) + h1 * (fin - px)
+    assert p_close(r.parties()["market"][0], -hedge_pnl)
+
+
+def p_close(a: float, b: float) -> bool:
+    return a == pytest.approx(b, rel=1e-6)
 
 
 @pytest.mark.parametrize("policy,expected", [("queue", [1.0, 1.0, 0.0]), ("pro-rata", [2 / 3] * 3)])
