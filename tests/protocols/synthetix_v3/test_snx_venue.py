@@ -56,7 +56,7 @@ def test_classes_stay_within_the_engine_bound() -> None:
 def test_a_synthetix_books_own_rates_are_kept() -> None:
     v = load_venue("synthetix-v3")
     b = _book([10.0, 20.0], protocol="synthetix_v3")
-    b.position_mm_rate[:] = [0.011, 0.012]
+    b.position_mm_rate = np.array([0.011, 0.012])   # an unknown column is a read-only broadcast: replace it
     codes, table = venue_inputs(v, b).position_mm
     assert list(table[codes, 0]) == pytest.approx([0.011, 0.012])
     # any other book's per-position rates are not Synthetix's
