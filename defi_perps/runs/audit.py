@@ -355,11 +355,10 @@ def _shared_health_section(ctx: AuditContext) -> Section:
                   data=rec.canonical({"protocol_summary": {"totals": h.get("totals") or {},
                                                            "markets": h.get("markets") or []}}))
     ctx.skip("health.pnl_to_pool_vs_adl", "Traders' pnl-to-pool vs the ADL thresholds",
-             f"GMX v2 only: the curve uses GMX v2's getPnlToPoolFactor and MAX_PNL_FACTOR_FOR_ADL market "
-             f"parameters, which a {title} snapshot does not have.")
-    ctx.skip("health.liquidation_distances", "ADL thresholds and liquidation distances",
-             f"GMX v2 only: exact per-position liquidation prices come from GMX v2's liquidation check "
-             f"(protocols/gmx_v2/math.py); the {title} summary above is what its plug-in computes exactly.")
+             f"GMX v2 only: the curve and its findings (sides past their ADL threshold, the move that triggers "
+             f"ADL, the move that liquidates 10% of a side) use GMX v2's getPnlToPoolFactor, "
+             f"MAX_PNL_FACTOR_FOR_ADL and liquidation check, which a {title} snapshot does not have; the health "
+             f"section's {title} summary table carries what its plug-in computes exactly.")
     tot_oi = float(table["oi_long_usd"].sum() + table["oi_short_usd"].sum()) if rows else 0.0
     sec.notes.append(f"total open interest {usd(tot_oi)} across {len(rows)} markets")
     return sec
@@ -444,7 +443,8 @@ def stress_section(ctx: AuditContext) -> Section:
     sec.figures.append(FigureSpec(
         "oi_liquidated_vs_move", "oi_liquidated_vs_move", "Open interest liquidated vs price move",
         f"Share of each market's open interest liquidated (mean over paths) as every market falls by the shock "
-        f"size over 10 minutes. Left: {venue}'s own rules (oracle fills: depth plays no part). Right: the same book "
+        f"size over 10 minutes. Left: {venue}'s own rules"
+        f"{' (oracle fills: depth plays no part)' if venue != GRID_BOOK_VENUE else ' at normal depth'}. Right: the same book "
         f"on {GRID_BOOK_VENUE}'s order-book rules, solid at normal depth, dashed at the thinnest depth in the grid; "
         "the gap is what thin liquidity adds through the cascade.",
         {"grid": grid.to_dict("list"), "depths": list(ctx.request.depth_stresses), "protocol_venue": venue,
@@ -454,8 +454,8 @@ def stress_section(ctx: AuditContext) -> Section:
         "cascade_amplification", "cascade_amplification", "Cascade amplification vs depth",
         f"Median over paths of (price drop with liquidation selling) ÷ (the shock's own drop), per shock size, on "
         f"{GRID_BOOK_VENUE}'s order-book rules, for the market with the most open interest (left) and the median "
-        f"of markets (right). 1× means liquidations did not move the price; on {venue}'s oracle-priced rules it is "
-        "1× by construction.",
+        "of markets (right). 1× means liquidations did not move the price"
+        + (f"; on {venue}'s oracle-priced rules it is 1× by construction." if venue != GRID_BOOK_VENUE else "."),
         {"grid": grid[grid["venue"] == GRID_BOOK_VENUE].to_dict("list"),
          "market": names[int(np.argmax(oi.sum(axis=1)))]},
         [r for r in grid_runs if r is not None]))
