@@ -414,7 +414,9 @@ def stress_section(ctx: AuditContext) -> Section:
     grid_runs: list[int] = []
     # GMX v2 fills liquidations at the oracle price: its own selling does not move the price, so depth
     # stress changes nothing on its rules. The depth axis is run on an order-book venue's rules.
-    cells = [(venue, shock, 1.0) for shock in ctx.request.shocks]
+    # (a protocol whose own rules are the order book's, Hyperliquid, runs the depth axis only: no duplicate cells)
+    own_cells = not (venue == GRID_BOOK_VENUE and 1.0 in ctx.request.depth_stresses)
+    cells = [(venue, shock, 1.0) for shock in ctx.request.shocks] if own_cells else []
     cells += [(GRID_BOOK_VENUE, shock, depth) for shock in ctx.request.shocks for depth in ctx.request.depth_stresses]
     for cell_venue, shock, depth in cells:
         spec = f"*:{shock * 100:g}%@10m"
