@@ -39,7 +39,9 @@ def _csv(value: str | None) -> list[str] | None:
 def audit(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url: str | None, block: str | None,
           db_url: str | None, out_dir: Path | None, scenarios: str | None, venues: str | None, n_paths: int,
           seed: int, threads: int | None, as_json: bool) -> None:
-    """Audit PROTOCOL (gmx-v2) at a block: snapshot health, stress suite, venue comparison.
+    """Audit PROTOCOL (gmx-v2, gmx-v1, gtrade, hyperliquid, synthetix-v3) at a block: snapshot health,
+    stress suite on the protocol's own rules, venue comparison. Sections that exist only for GMX v2 are
+    listed in the report as not run, with why.
 
     Writes report.html (self-contained), summary.json, tables/*.csv|parquet and figures/*.png, and
     stores every run inside it (`defi-perps runs list --parent ID`).

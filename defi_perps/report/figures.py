@@ -110,7 +110,8 @@ def oi_liquidated_vs_move(data: dict[str, Any], path: Path | None, run_ids: list
         ax.set_xlabel("fall of every market over 10 minutes (%)")
         style.pct_axis(ax, "x")
         style.pct_axis(ax, "y")
-    axes[0].set_title(f"{data['protocol_venue']} rules (oracle fills)", fontsize=9.5)
+    own = " (oracle fills)" if data["protocol_venue"] != data["book_venue"] else " at normal depth"
+    axes[0].set_title(f"{data['protocol_venue']} rules{own}", fontsize=9.5)
     axes[1].set_title(f"{data['book_venue']} rules: depth ×{normal:g} (solid), ×{thin:g} (dashed)", fontsize=9.5)
     axes[0].set_ylabel("open interest liquidated (% of the market's OI)")
     axes[0].legend(ncol=1, loc="upper left", fontsize=7.5)

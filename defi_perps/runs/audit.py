@@ -29,7 +29,7 @@ from defi_perps.runs import audit_inputs as ai
 from defi_perps.runs import record as rec
 
 SCHEMA_VERSION = 1
-PROTOCOL_VENUE = {"gmx-v2": "gmx-v2"}          # the protocol's own rules for the stress suite
+PROTOCOL_VENUE = {"gmx-v2": "gmx-v2"}          # kept for callers; the stress suite runs protocol_venue(book)
 GRID_SHOCKS = (-0.05, -0.10, -0.20, -0.35)     # every market, over 10 minutes
 GRID_DEPTH = (1.0, 0.25, 0.05)                 # depth multipliers (1 = normal book)
 PRIMARY_SCENARIO = "oct-10-2025"               # the record the venue comparison is run on by default
@@ -58,8 +58,9 @@ class AuditRequest:
     depth_stresses: tuple[float, ...] = GRID_DEPTH
 
     def check(self) -> None:
-        if self.protocol not in PROTOCOL_VENUE:
-            raise InputError(f"unknown protocol {self.protocol!r}; supported: {', '.join(PROTOCOL_VENUE)}")
+        if self.protocol not in ai.protocol_names():
+            ai.protocol_title(self.protocol)      # the registry's one-line error, with the closest name
+            raise InputError(f"unknown protocol {self.protocol!r}; supported: {', '.join(ai.protocol_names())}")
         if self.snapshot_id is None and (self.chain is None) == (self.chain_file is None):
             raise InputError("give exactly one of --chain NAME or --chain-file FILE")
         if self.n_paths < 1:
@@ -108,6 +109,22 @@ def _check_writable_folder(out: Path) -> None:
         raise InputError(f"--out {out}: {probe} is a file, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f"--out {out}: folder {probe} is not writable")
+
+
+class SectionSkipped(Exception):
+    """Raised by a section producer that does not apply to the audited snapshot (a GMX v2-only section
+    on a gTrade snapshot): the audit lists the section under ``sections_skipped`` with this reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def protocol_venue(book: Any) -> str:
+    """The audited snapshot's own protocol's venue rules (``simulate``'s default for a snapshot)."""
+    from defi_perps.runs.simulate import default_venue
+
+    return default_venue(book)
 
 
 @dataclass
@@ -161,6 +178,30 @@ class AuditContext:
     advance: Callable[[str, float], None]
     outcomes: dict[str, ai.Outcome] = field(default_factory=dict)   # label -> outcome (API access)
     run_ids: dict[str, int] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)    # parts of a section not run, with why
+
+    @property
+    def protocol_key(self) -> str:
+        """The stored protocol key of the audited snapshot (``gmx_v2``, ``gtrade``, …)."""
+        return str(self.provenance.get("protocol") or self.health.get("protocol") or "")
+
+    @property
+    def is_gmx_v2(self) -> bool:
+        return self.protocol_key == "gmx_v2"
+
+    @property
+    def protocol_title(self) -> str:
+        try:
+            return ai.protocol_title(self.protocol_key)
+        except InputError:
+            return self.protocol_key
+
+    @property
+    def protocol_venue(self) -> str:
+        return protocol_venue(self.book)
+
+    def skip(self, key: str, title: str, reason: str) -> None:
+        self.skipped.append({"key": key, "title": title, "reason": reason})
 
     @property
     def scenarios(self) -> list[str]:
@@ -217,9 +258,12 @@ def _f(x: str | None) -> float | None:
 
 
 def health_section(ctx: AuditContext) -> Section:
-    """The snapshot as the contracts see it: exact pnl-to-pool vs ADL thresholds, liquidation distances."""
+    """The snapshot as the contracts see it: exact pnl-to-pool vs ADL thresholds, liquidation distances
+    (GMX v2), or the plug-in's own snapshot summary with the book's open interest (any other protocol)."""
     from defi_perps.report.style import pct, usd
 
+    if not ctx.is_gmx_v2:
+        return _shared_health_section(ctx)
     h = ctx.health
     rows = []
     for m in h["markets"]:
@@ -283,11 +327,48 @@ def health_section(ctx: AuditContext) -> Section:
     return sec
 
 
+def _shared_health_section(ctx: AuditContext) -> Section:
+    """Snapshot health of a protocol other than GMX v2: per market, the book's price, open interest and
+    position counts (the float64 book every simulation runs on), and the plug-in's exact summary
+    (``snapshots show``) beside it. GMX v2's pnl-to-pool curve is listed as not run, with why."""
+    from defi_perps.report.style import usd
+
+    h, book = ctx.health, ctx.book
+    oi = book.open_interest()
+    longs = np.bincount(book.market[book.side > 0], minlength=len(book.market_names))
+    shorts = np.bincount(book.market[book.side < 0], minlength=len(book.market_names))
+    rows = [{"market": name, "price_usd": float(book.price[m]), "oi_long_usd": float(oi[m, 0]),
+             "oi_short_usd": float(oi[m, 1]), "positions_long": int(longs[m]), "positions_short": int(shorts[m])}
+            for m, name in enumerate(book.market_names)]
+    table = pd.DataFrame(rows)
+    own = pd.DataFrame([{k: v for k, v in m.items() if not isinstance(v, (dict, list))}
+                        for m in h.get("markets") or []])
+    title = ctx.protocol_title
+    sec = Section("health", "Snapshot health",
+                  f"Snapshot {ctx.snapshot_id} of {title} on chain {h['chain_id']} at block {h['block_number']} "
+                  f"({h.get('block_hash')}), {int(h.get('positions') or 0):,} open positions, prices from "
+                  f"{h.get('price_source')}. The first table is the book the simulations run on (USD at the "
+                  f"snapshot's prices); the second is {title}'s own exact summary (protocols/{ctx.protocol_key}/"
+                  "summary.py, decimal strings from the contracts' integers), as `defi-perps snapshots show` "
+                  "prints it.",
+                  tables={"health_markets": table, "health_protocol_markets": own},
+                  data=rec.canonical({"protocol_summary": {"totals": h.get("totals") or {},
+                                                           "markets": h.get("markets") or []}}))
+    ctx.skip("health.pnl_to_pool_vs_adl", "Traders' pnl-to-pool vs the ADL thresholds",
+             f"GMX v2 only: the curve and its findings (sides past their ADL threshold, the move that triggers "
+             f"ADL, the move that liquidates 10% of a side) use GMX v2's getPnlToPoolFactor, "
+             f"MAX_PNL_FACTOR_FOR_ADL and liquidation check, which a {title} snapshot does not have; the health "
+             f"section's {title} summary table carries what its plug-in computes exactly.")
+    tot_oi = float(table["oi_long_usd"].sum() + table["oi_short_usd"].sum()) if rows else 0.0
+    sec.notes.append(f"total open interest {usd(tot_oi)} across {len(rows)} markets")
+    return sec
+
+
 def stress_section(ctx: AuditContext) -> Section:
     """Built-in scenarios on the protocol's own rules, and a grid of shocks × depth stress."""
     from defi_perps.report.style import pct, ratio, usd
 
-    venue = PROTOCOL_VENUE[ctx.request.protocol]
+    venue = ctx.protocol_venue
     oi = ctx.book.open_interest()
     names = ctx.book.market_names
     sec = Section("stress", "Stress suite",
@@ -333,7 +414,9 @@ def stress_section(ctx: AuditContext) -> Section:
     grid_runs: list[int] = []
     # GMX v2 fills liquidations at the oracle price: its own selling does not move the price, so depth
     # stress changes nothing on its rules. The depth axis is run on an order-book venue's rules.
-    cells = [(venue, shock, 1.0) for shock in ctx.request.shocks]
+    # (a protocol whose own rules are the order book's, Hyperliquid, runs the depth axis only: no duplicate cells)
+    own_cells = not (venue == GRID_BOOK_VENUE and 1.0 in ctx.request.depth_stresses)
+    cells = [(venue, shock, 1.0) for shock in ctx.request.shocks] if own_cells else []
     cells += [(GRID_BOOK_VENUE, shock, depth) for shock in ctx.request.shocks for depth in ctx.request.depth_stresses]
     for cell_venue, shock, depth in cells:
         spec = f"*:{shock * 100:g}%@10m"
@@ -362,7 +445,8 @@ def stress_section(ctx: AuditContext) -> Section:
     sec.figures.append(FigureSpec(
         "oi_liquidated_vs_move", "oi_liquidated_vs_move", "Open interest liquidated vs price move",
         f"Share of each market's open interest liquidated (mean over paths) as every market falls by the shock "
-        f"size over 10 minutes. Left: {venue}'s own rules (oracle fills: depth plays no part). Right: the same book "
+        f"size over 10 minutes. Left: {venue}'s own rules"
+        f"{' (oracle fills: depth plays no part)' if venue != GRID_BOOK_VENUE else ' at normal depth'}. Right: the same book "
         f"on {GRID_BOOK_VENUE}'s order-book rules, solid at normal depth, dashed at the thinnest depth in the grid; "
         "the gap is what thin liquidity adds through the cascade.",
         {"grid": grid.to_dict("list"), "depths": list(ctx.request.depth_stresses), "protocol_venue": venue,
@@ -372,8 +456,8 @@ def stress_section(ctx: AuditContext) -> Section:
         "cascade_amplification", "cascade_amplification", "Cascade amplification vs depth",
         f"Median over paths of (price drop with liquidation selling) ÷ (the shock's own drop), per shock size, on "
         f"{GRID_BOOK_VENUE}'s order-book rules, for the market with the most open interest (left) and the median "
-        f"of markets (right). 1× means liquidations did not move the price; on {venue}'s oracle-priced rules it is "
-        "1× by construction.",
+        "of markets (right). 1× means liquidations did not move the price"
+        + (f"; on {venue}'s oracle-priced rules it is 1× by construction." if venue != GRID_BOOK_VENUE else "."),
         {"grid": grid[grid["venue"] == GRID_BOOK_VENUE].to_dict("list"),
          "market": names[int(np.argmax(oi.sum(axis=1)))]},
         [r for r in grid_runs if r is not None]))
@@ -394,8 +478,9 @@ def stress_section(ctx: AuditContext) -> Section:
         sec.findings.append(Finding(
             "worst_scenario_bad_debt", f"Bad debt in {worst}", float(bad.mean()),
             f"mean {usd(float(bad.mean()))}, 99th percentile {usd(float(np.quantile(bad, 0.99)))}",
-            "Losses beyond the liquidated traders' collateral (per path, all markets): on GMX v2 the GM pool's LPs "
-            "absorb them.", "stress", cite, "alert" if float(bad.mean()) > 0.001 * total_oi else "info"))
+            "Losses beyond the liquidated traders' collateral (per path, all markets)"
+            + (": on GMX v2 the GM pool's LPs absorb them." if venue == "gmx-v2" else
+               f"; {venue}'s rules say who absorbs them (see the venue comparison's who-pays figure)."), "stress", cite, "alert" if float(bad.mean()) > 0.001 * total_oi else "info"))
     thin = grid[(grid["venue"] == GRID_BOOK_VENUE) & (grid["depth_stress"] == min(ctx.request.depth_stresses))]
     thin = thin[thin["amplification_p50"].notna()]
     if not thin.empty:
@@ -588,14 +673,19 @@ def run_audit(req: AuditRequest, progress: Callable[[str, float], None] | None =
                     skipped.append({"key": spec.key, "title": spec.title,
                                     "reason": f"not in this version ({spec.producer.split(':')[0]} is not installed)"})
                     continue
-                sections.append(producer(ctx))
+                try:
+                    sections.append(producer(ctx))
+                except SectionSkipped as sk:      # does not apply to this protocol's snapshot
+                    skipped.append({"key": spec.key, "title": spec.title, "reason": sk.reason})
+        skipped.extend(ctx.skipped)
         findings = [f for s in sections for f in s.findings]
         child_ids = sorted({rid for s in sections for rid in s.run_ids} | set(ctx.run_ids.values()))
         from defi_perps.store.runs import get_run
 
         digests = [get_run(req.db_url, rid).result_digest for rid in child_ids]
         summary: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION, "audit_run_id": audit_id, "protocol": req.protocol,
+            "schema_version": SCHEMA_VERSION, "audit_run_id": audit_id,
+            "protocol": req.protocol if req.snapshot_id is None else str(prov["protocol"]).replace("_", "-"),
             "snapshot": prov, "index": {k: v for k, v in idx.items() if k != "snapshot_id"},
             "request": req.to_dict(), "code_version": version, "threads": threads,
             "findings": [f.to_dict() for f in findings],
@@ -629,8 +719,10 @@ __all__ = [
     "FigureSpec",
     "Finding",
     "Section",
+    "SectionSkipped",
     "SectionSpec",
     "fan_data",
     "planned_steps",
+    "protocol_venue",
     "run_audit",
 ]

@@ -116,11 +116,38 @@ def load_snapshot_record(db_url: str | None, snapshot_id: int | str = "latest") 
 
 
 def snapshot_health(db_url: str | None, snapshot_id: int) -> dict[str, Any]:
-    """The exact per-market summary (``snapshots show``): prices, pool value, OI, pnl-to-pool vs the
-    ADL thresholds, liquidation distances; decimal strings computed with the contract's integers."""
-    from defi_perps.indexer.summary import summarize
+    """The exact per-market summary (``snapshots show``). GMX v2: prices, pool value, OI, pnl-to-pool vs
+    the ADL thresholds, liquidation distances; decimal strings computed with the contract's integers.
+    Any other protocol: its plug-in's own summary (``ProtocolPlugin.summarize``: ``protocol``,
+    ``markets``, ``totals``, exact values as decimal strings), with ``shared`` set to True."""
+    from defi_perps.protocols import registry
 
-    return summarize(load_snapshot_record(db_url, snapshot_id))
+    snap = load_snapshot_record(db_url, snapshot_id)
+    key = str(snap.meta.protocol)
+    if key == "gmx_v2":
+        from defi_perps.indexer.summary import summarize
+
+        return summarize(snap)
+    summary = dict(registry.get(key).summarize(snap))
+    summary["shared"] = True
+    for k, v in (("price_source", snap.meta.price_source), ("block_hash", snap.meta.block_hash),
+                 ("chain_id", snap.meta.chain_id), ("block_number", snap.meta.block_number)):
+        summary.setdefault(k, v)
+    summary.setdefault("positions", len(snap.positions))
+    return summary
+
+
+def protocol_title(protocol: str) -> str:
+    """A registered protocol's display title (``gtrade`` → ``gTrade v8+``); a one-line error otherwise."""
+    from defi_perps.protocols import registry
+
+    return str(registry.get(protocol).title)
+
+
+def protocol_names() -> tuple[str, ...]:
+    from defi_perps.protocols import registry
+
+    return registry.names()
 
 
 def snapshot_provenance(db_url: str | None, snapshot_id: int) -> dict[str, Any]:
@@ -192,15 +219,13 @@ def index_or_reuse(protocol: str, chain_name: str | None, chain_file: str | None
 
     Returns the snapshot id, whether it was written now, warnings and the RPC figures.
     """
-    if protocol != "gmx-v2":
-        from defi_perps.exceptions import UnknownProtocolError
-
-        raise UnknownProtocolError(f"unknown protocol {protocol!r}; supported: gmx-v2")
     from defi_perps.config import load_chain
-    from defi_perps.indexer.gmx_v2 import index_gmx_v2
+    from defi_perps.indexer.job import index_protocol
+    from defi_perps.protocols import registry
 
+    plugin = registry.get(protocol)        # an unknown name fails in one line, before the chain file is read
     chain = load_chain(chain_name, chain_file)
-    report, _ = index_gmx_v2(chain, rpc_url, block, db_url, None, progress=progress)
+    report, _ = index_protocol(plugin.name, chain, rpc_url, block, db_url, None, progress=progress)
     return {"snapshot_id": report.snapshot_id, "created": report.created, "warnings": list(report.warnings),
             "chain": report.chain, "block_number": report.block_number, "round_trips": report.round_trips,
             "elapsed_s": report.elapsed_s}
@@ -382,6 +407,8 @@ __all__ = [
     "load_book",
     "load_snapshot_record",
     "pnl_to_pool_curves",
+    "protocol_names",
+    "protocol_title",
     "scenario_applies",
     "scenario_setup",
     "scenario_text",

@@ -481,6 +481,12 @@ def audit_section(ctx: Any) -> Any:
     from defi_perps.runs.audit import FigureSpec, Finding, Section
     from defi_perps.venues.oracles import load_reference_venues
 
+    if not getattr(ctx, "is_gmx_v2", True):
+        from defi_perps.runs.audit import SectionSkipped
+
+        raise SectionSkipped(
+            f"GMX v2 only: the attack model takes each market's OI caps, price-impact factors and max pnl factor "
+            f"from a GMX v2 snapshot; this is a {ctx.protocol_title} snapshot, which has none of them.")
     venue = "gmx-v2"
     book = ctx.book
     sec = Section("manipulation", "Oracle manipulation",
