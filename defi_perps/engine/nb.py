@@ -158,18 +158,15 @@ def _equity_mm(q: float, e: float, cu: float, ct: float, seg_mark: int, rate: fl
 
 @njit(inline="always")
 def _decide(eq: float, mm: float, notional_rem: float, backstop_fraction: float, partial_min: float,
-            partial_fraction: float, in_cooldown: bool, slot_free: bool, tried: bool) -> tuple:
+            partial_fraction: float, in_cooldown: bool, slot_free: bool) -> tuple:
     """(to the backstop?, fraction of the *remaining* size closed now, opens a pending slice?)
 
     Hyperliquid (venues.md §1.6): a position above ``partial_min`` sends a ``partial_fraction``
     slice to the book; while the cooldown that follows runs, a position still liquidatable is
     liquidated in full; after it, a new trigger starts a new slice. Equity under
-    ``backstop_fraction`` × MM goes to the backstop vault whole, but only once the book has been tried
-    on the position (``tried``: a sliced position re-tested): "below 2/3 of the maintenance margin
-    *without successful liquidation through the order book*". A first trigger always goes to the
-    book, however far the mark gapped within the step (docs/hyperliquid_adl_calibration.md).
+    ``backstop_fraction`` × MM goes to the backstop vault whole.
     """
-    if tried and backstop_fraction > 0.0 and eq < backstop_fraction * mm:
+    if backstop_fraction > 0.0 and eq < backstop_fraction * mm:
         return True, 1.0, False
     if in_cooldown:
         return False, 1.0, False
@@ -188,8 +185,7 @@ def _first_trigger(q: float, e: float, cu: float, ct: float, sm: int, sr: float,
     new slice?, free0, free1)."""
     eq, mm = _equity_mm(q, e, cu, ct, sm, sr, sa, s, mark, ph, fee_trig, min_coll)
     free = free0 if si == 0 else free1
-    bs, fr, newp = _decide(eq, mm, q * r * mark, backstop_fraction, partial_min, partial_fraction, False, free > 0,
-                           False)
+    bs, fr, newp = _decide(eq, mm, q * r * mark, backstop_fraction, partial_min, partial_fraction, False, free > 0)
     if newp:
         if si == 0:
             free0 -= 1
@@ -642,7 +638,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                 if not eq <= max(mm, 0.0):
                     continue
                 bs, fr, newp = _decide(eq, mm, qty_[j] * r * mark, backstop_fraction, partial_min, partial_fraction,
-                                       t <= pend_until[m, si, k], True, True)
+                                       t <= pend_until[m, si, k], True)
                 ex_k[n_ex] = k
                 ex_si[n_ex] = si
                 ex_fr[n_ex] = fr

@@ -165,8 +165,7 @@ class _Path:
         if extra is not None:   # a sliced position: its own equity, with the collateral a slice left
             eq = self.rem[j] * eq + extra
             mm = self.rem[j] * mm
-        # the backstop only takes what the book was tried on: a sliced position (``extra``) re-tested
-        if extra is not None and r.backstop_mm_fraction > 0.0 and eq < r.backstop_mm_fraction * mm:
+        if r.backstop_mm_fraction > 0.0 and eq < r.backstop_mm_fraction * mm:
             return True, 1.0, False
         if in_cooldown:
             return False, 1.0, False

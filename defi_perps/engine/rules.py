@@ -52,11 +52,9 @@ remains after the close (never more), to ``liq_fee_dest``: ``insurance`` (CEX in
   ``partial_cooldown_steps`` steps before the next slice (Hyperliquid: 20 % slices above
   $100k with a 30 s cooldown, venues.md §1.6). ``inf`` disables it. Waiting slices are kept in a
   small per-(market, side) list (``MAX_PENDING``), so the state is O(events), not O(positions).
-* ``backstop_mm_fraction``: if a position the book has already been tried on (a sliced position
-  re-tested) has equity below this fraction of MM, the backstop vault takes the whole remaining
-  position at mark with no book impact and keeps the remaining equity (Hyperliquid: 2/3, "the
-  maintenance margin is not returned", "without successful liquidation through the order book").
-  A first trigger always goes to the book. 0 disables it.
+* ``backstop_mm_fraction``: if at the trigger equity is below this fraction of MM, the backstop
+  vault takes the whole position at mark with no book impact and keeps the remaining equity
+  (Hyperliquid: 2/3, "the maintenance margin is not returned"). 0 disables it.
 
 **Loss absorption.** Loss beyond collateral is bad debt. ``insurance_initial`` seeds the
 insurance fund, which receives the liquidation fees routed to it. ``bad_debt_absorber``

@@ -179,38 +179,18 @@ def test_hyperliquid_slice_waits_when_the_remainder_is_no_longer_liquidatable():
     assert r.parties()["traders"][0] == pytest.approx(-r.parties()["market"][0], rel=1e-12)
 
 
-def test_backstop_takes_only_what_the_book_was_tried_on_at_mark_and_keeps_its_equity():
-    # Hyperliquid: "below 2/3 of the maintenance margin without successful liquidation through the order
-    # book" (venues.md §1.6): the first trigger goes to the book, even gapped below 2/3 MM; the vault
-    # takes the remainder the book did not liquidate. $200k 10x long, MM 5 %: trigger below 94.74.
-    book = _book([1], [2000.0], [100.0], [20000.0])
-    rules = make_rules(mm_rate=0.05, liq_fee_rate=0.0, backstop_mm_fraction=2 / 3, bad_debt_absorber="vault",
-                       insurance_initial=50.0, partial_min_notional=1e5, partial_fraction=0.2,
-                       partial_cooldown_steps=1)
-    # one gap to 92: equity 4,000 < 2/3 x MM (6,133); a 20 % slice to the (deep) book leaves its 800 of
-    # equity with the rest, whose equity 0.8 x 4,000 + 800 = 4,000 is still < 2/3 x 7,360: the vault takes it
-    r = _run(book, rules, "-8%@1m", steps=2)
-    o = r.outputs
-    assert o.liq_count[0, 0, 0] == 2
-    assert o.backstop_notional[0, 0, 0] == pytest.approx(0.8 * 2000.0 * 92.0, rel=1e-6)
-    assert o.liq_notional[0, 0, 0] == pytest.approx(2000.0 * 92.0, rel=1e-6)
-    assert r.totals["backstop_gain"][0] == pytest.approx(4000.0, rel=1e-6)
-    assert r.totals["fund"][0] == pytest.approx(4050.0, rel=1e-6)   # the vault's capital grows by it
-    assert r.parties()["vault"][0] == pytest.approx(4000.0, rel=1e-6)
-    assert r.bad_debt[0] == 0.0
-
-
-def test_backstop_does_not_take_a_first_trigger_the_book_has_not_been_tried_on():
-    # the same gap below 2/3 MM for a position under the slice threshold: the book liquidates it (a tiny
-    # book: the fill walks far below the mark, the position goes bankrupt) and nothing goes to the vault
-    book = _book([1], [100.0], [100.0], [1000.0])   # 10x, threshold 9000 / 95 = 94.74; 92: equity 200 < 460
+def test_backstop_takes_the_position_at_mark_without_impact_and_keeps_its_equity():
+    book = _book([1], [100.0], [100.0], [1000.0])   # 10x
     rules = make_rules(mm_rate=0.05, backstop_mm_fraction=2 / 3, bad_debt_absorber="vault", insurance_initial=50.0)
+    # threshold 9000 / 95 = 94.74; one gap to 92: equity 200 < 2/3 x MM (460)
     r = _run(book, rules, "-8%@1m", steps=2, stress=1e-6)
     o = r.outputs
-    assert o.backstop_notional[0, 0, 0] == 0.0 and r.totals["backstop_gain"][0] == 0.0
-    assert o.liq_count[0, 0, 0] == 1
-    assert o.min_mark[0, 0] < o.min_exog[0, 0]   # the close walked the book
-    assert r.bad_debt[0] > 0.0
+    assert o.backstop_notional[0, 0, 0] == pytest.approx(100.0 * 92.0, rel=1e-9)
+    assert o.min_mark[0, 0] == pytest.approx(o.min_exog[0, 0])   # no book impact despite a tiny book
+    assert r.totals["backstop_gain"][0] == pytest.approx(200.0, rel=1e-9)
+    assert r.totals["fund"][0] == pytest.approx(250.0, rel=1e-9)  # the vault's capital grows by it
+    assert r.parties()["vault"][0] == pytest.approx(200.0, rel=1e-9)
+    assert r.bad_debt[0] == 0.0
 
 
 def _two_bankrupt_longs_and_a_winner(fund: float, **rules):

@@ -78,16 +78,12 @@ def test_a_venue_whose_adl_does_not_fire_never_deleverages_it(record):
             assert "no ADL" in why and "never deleveraged" in why
 
 
-def test_at_5x_the_queue_reaches_it_on_few_paths_and_the_table_says_so(record):
-    # Updated deliberately (docs/hyperliquid_adl_calibration.md): since the backstop takes only what the
-    # book was tried on, ADL on this book is ~20 % of its liquidations (was ~1 %; the record's ~38 %,
-    # incidents.md §1.3) and the queue goes deeper, reaching the 5x hedger (ranked below the 20x one) on
-    # a minority of paths
+def test_at_5x_the_queue_does_not_reach_it_on_this_book_and_the_table_says_why(record):
     book, setup = record
     v = run_hedger(book, setup, ["hyperliquid"], HedgerInputs(market="BTC"), n_paths=12, seed=3).venues[0]
-    hit = int((v.rows[:, H.ADL_QTY] > 0).sum())
-    assert 0 < hit <= 4
+    assert np.all(v.rows[:, H.ADL_QTY] == 0)
     assert v.result.outputs.adl_notional[:, 0, 1].sum() > 0                 # ADL did fire on BTC shorts
-    assert f"in {hit}/12 paths" in v.why()
+    assert "did not reach the hedger" in v.why()
+    # the book's ADL is a small share of its liquidations (the record's was ~38 %, incidents.md §1.3)
     t = v.result.totals
-    assert 0.1 * t["liq_notional"].mean() < t["adl_notional"].mean() < 0.6 * t["liq_notional"].mean()
+    assert t["adl_notional"].mean() < 0.1 * t["liq_notional"].mean()
