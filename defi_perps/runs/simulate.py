@@ -7,6 +7,12 @@ numbers for the same book, scenario, seed and venue. It returns a :class:`Simula
 
 Default rules: a book read from a GMX v2 snapshot runs under GMX v2's rules; any other book under
 the generic rule (``defi_perps.engine.rules.GENERIC``). Every output names the rules it used.
+
+Memory: a run whose per-path results fit ``result_budget`` bytes (default
+``engine.stream.DEFAULT_RESULT_BUDGET_BYTES``, 1 GiB) runs as today (exact quantiles); a larger one
+runs through :func:`~defi_perps.engine.stream.simulate_streaming` in chunks (same paths, same means
+to rounding, tails from the quantile sketch: ``tails_method: "sketch"``), see
+:func:`~defi_perps.engine.stream.plan_run`.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from defi_perps.engine.api import SimulationConfig, simulate
 from defi_perps.engine.liquidity import Withdrawal
 from defi_perps.engine.results import SimulationResult
 from defi_perps.engine.rules import GENERIC
+from defi_perps.engine.stream import StreamingResult, plan_run, simulate_streaming
+from defi_perps.exceptions import InputError
 from defi_perps.scenarios.setup import RunSetup
 from defi_perps.venues.engine_rules import VenueInputs, venue_inputs
 from defi_perps.venues.params import VenueParams, load_venue
@@ -29,7 +37,7 @@ GENERIC_NAME = "generic"
 
 @dataclass
 class SimulateRun:
-    result: SimulationResult
+    result: SimulationResult | StreamingResult
     setup: RunSetup
     inputs: VenueInputs | None
     adl_policy: str
@@ -47,8 +55,11 @@ class SimulateRun:
         (:mod:`defi_perps.runs.oracle_series`); None for a venue whose feed is the exogenous price."""
         from defi_perps.runs.oracle_series import oracle_section
 
-        o = self.result.outputs
-        book = self.result.book
+        res = self.result.detail if isinstance(self.result, StreamingResult) else self.result
+        if res is None:
+            return None
+        o = res.outputs
+        book = res.book
         return oracle_section(self.venue, o.det_exog, o.det_mark, book.price, list(book.market_names),
                               self.setup.step_seconds)
 
@@ -77,18 +88,24 @@ def run_simulate(book: Book, setup: RunSetup, venue: str | VenueParams | None = 
                  seed: int = 0, adl_policy: str = "venue", threads: int | None = None, detail_paths: int = 8,
                  max_events: int = 64, progress: Callable[[int], None] | None = None,
                  notice: Callable[[str], None] | None = None, engine: str = "auto",
-                 withdrawal: Withdrawal | None = None) -> SimulateRun:
+                 withdrawal: Withdrawal | None = None, result_budget: int | None = None) -> SimulateRun:
     """Run ``book`` under ``venue`` (a name, a .toml path, parsed params, or None for the default).
     ``withdrawal`` (None: off): the makers' depth withdraws inside the path, and the same run without
     it (same seed, the counterfactual) says how much of the move and of the liquidations withdrawal
-    caused (``withdrawal_share_of_move``, :mod:`defi_perps.runs.withdrawal`)."""
+    caused (``withdrawal_share_of_move``, :mod:`defi_perps.runs.withdrawal`). ``result_budget``: bytes of
+    per-path results above which the run streams (see the module docstring)."""
+    plan = plan_run(n_paths, book.n_markets, setup.n_steps, max_events, result_budget)
     args = (book, setup, venue, n_paths, seed, adl_policy, threads, detail_paths, max_events)
+    if plan.streamed and withdrawal is not None:
+        raise InputError(f"--withdrawal needs every path's results (its counterfactual), and --paths {n_paths:,} "
+                         "runs streamed; use fewer paths or a larger --result-budget")
     if withdrawal is None:
-        return _run_once(*args, progress, notice, engine, None)
+        return _run_once(*args, progress, notice, engine, None, plan.chunk_paths if plan.streamed else None)
     from defi_perps.runs.withdrawal import withdrawal_share
 
-    run = _run_once(*args, progress, notice, engine, withdrawal)
-    off = _run_once(*args, None, None, engine, None)
+    run = _run_once(*args, progress, notice, engine, withdrawal, None)
+    off = _run_once(*args, None, None, engine, None, None)
+    assert isinstance(run.result, SimulationResult) and isinstance(off.result, SimulationResult)
     run.result.withdrawal_share = withdrawal_share(run.result, off.result)
     return run
 
@@ -96,24 +113,40 @@ def run_simulate(book: Book, setup: RunSetup, venue: str | VenueParams | None = 
 def _run_once(book: Book, setup: RunSetup, venue: str | VenueParams | None, n_paths: int, seed: int,
               adl_policy: str, threads: int | None, detail_paths: int, max_events: int,
               progress: Callable[[int], None] | None, notice: Callable[[str], None] | None, engine: str,
-              withdrawal: Withdrawal | None) -> SimulateRun:
+              withdrawal: Withdrawal | None, stream_chunk: int | None = None) -> SimulateRun:
+    """One run; ``stream_chunk`` (paths per chunk) streams it through ``simulate_streaming``."""
     if venue is None:
         venue = default_venue(book)
     config = SimulationConfig(n_paths=n_paths, n_steps=setup.n_steps, step_seconds=setup.step_seconds, seed=seed,
                               threads=threads, n_detail=detail_paths, max_events=max_events)
+    result: SimulationResult | StreamingResult
     if isinstance(venue, str) and venue.strip().lower() == GENERIC_NAME:
-        result = simulate(book, GENERIC, model=setup.model, depth=setup.depth, funding=setup.funding, config=config,
-                          base_log=setup.base_log, progress=progress, scenario=setup.info(), notice=notice,
-                          engine=engine, depth_multiplier=setup.depth_multiplier, withdrawal=withdrawal)
+        if stream_chunk is not None:
+            result = simulate_streaming(book, GENERIC, model=setup.model, depth=setup.depth, funding=setup.funding,
+                                        config=config, base_log=setup.base_log, depth_multiplier=setup.depth_multiplier,
+                                        chunk_paths=stream_chunk, engine=engine, progress=progress, notice=notice,
+                                        scenario=setup.info())
+        else:
+            result = simulate(book, GENERIC, model=setup.model, depth=setup.depth, funding=setup.funding, config=config,
+                              base_log=setup.base_log, progress=progress, scenario=setup.info(), notice=notice,
+                              engine=engine, depth_multiplier=setup.depth_multiplier, withdrawal=withdrawal)
         result.venue = GENERIC_NAME
         result.venue_info = {"venue": GENERIC_NAME, "display": "generic rule (1 % MM, 0.5 % fee, no ADL)"}
         return SimulateRun(result, setup, None, adl_policy)
     params = venue if isinstance(venue, VenueParams) else load_venue(venue)
     inputs = venue_inputs(params, book, setup.step_seconds, adl_policy)
-    result = simulate(inputs.book, inputs.rules, model=setup.model, depth=setup.depth, funding=setup.funding,
-                      config=config, base_log=setup.base_log, progress=progress, scenario=setup.info(),
-                      position_mm=inputs.position_mm, notice=notice, engine=engine,
-                      depth_multiplier=setup.depth_multiplier, thresholds=inputs.thresholds, withdrawal=withdrawal)
+    if stream_chunk is not None:
+        result = simulate_streaming(inputs.book, inputs.rules, model=setup.model, depth=setup.depth,
+                                    funding=setup.funding, config=config, base_log=setup.base_log,
+                                    position_mm=inputs.position_mm, depth_multiplier=setup.depth_multiplier,
+                                    thresholds=inputs.thresholds, chunk_paths=stream_chunk, engine=engine,
+                                    progress=progress, notice=notice, scenario=setup.info())
+    else:
+        result = simulate(inputs.book, inputs.rules, model=setup.model, depth=setup.depth, funding=setup.funding,
+                          config=config, base_log=setup.base_log, progress=progress, scenario=setup.info(),
+                          position_mm=inputs.position_mm, notice=notice, engine=engine,
+                          depth_multiplier=setup.depth_multiplier, thresholds=inputs.thresholds,
+                          withdrawal=withdrawal)
     result.venue = params.name
     result.venue_info = inputs.info()
     return SimulateRun(result, setup, inputs, adl_policy)
