@@ -68,7 +68,7 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
     "sketch" in the JSON).
     """
     from defi_perps.book import load_snapshot_book, read_book_file, synthetic_book
-    from defi_perps.runs.simulate import run_simulate
+    from defi_perps.runs.simulate import run_simulate_budgeted
     from defi_perps.scenarios.setup import choose_scenario, resolve_setup
 
     if sum(x is not None for x in (snapshot_id, book_file, synthetic_n)) != 1:
@@ -91,7 +91,7 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
             raise InputError(f"--include-paths: --paths {n_paths:,} runs streamed (per-path results above "
                              "--result-budget), so per-path arrays are not kept; use fewer paths")
     with progress_bar("simulating paths", n_paths) as bar:
-        run = run_simulate(book, setup, venue, n_paths=n_paths, seed=seed, adl_policy=adl_policy, threads=threads,
+        run = run_simulate_budgeted(book, setup, venue, n_paths=n_paths, seed=seed, adl_policy=adl_policy, threads=threads,
                            detail_paths=detail_paths, progress=bar.advance, notice=notice,
                            withdrawal=resolve_withdrawal(withdrawal), result_budget=int(result_budget_mib * 2**20))
     data = run.to_dict(include_paths=include_paths)

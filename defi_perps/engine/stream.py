@@ -138,9 +138,9 @@ class StreamingResult:
     def stats_dict(self) -> dict[str, Any]:
         """``SimulationResult.stats()``'s shape: loss metrics from the sketch, per market means only."""
         d = self.describe
-        per_market = {}
+        per_market: dict[str, Any] = {}
         for m, name in enumerate(self.book.market_names):
-            row = {k: {"n": self.stats.count, "mean": self._market_mean(k, m)}
+            row: dict[str, Any] = {k: {"n": self.stats.count, "mean": self._market_mean(k, m)}
                    for k in ("liquidated_notional_long_usd", "liquidated_notional_short_usd", "bad_debt_usd",
                              "min_price_drop")}
             row["exogenous_min_price_drop"] = {"n": self.stats.count, "mean": self._market_mean("exog_drop", m)}

@@ -21,7 +21,7 @@ from defi_perps.engine.liquidity import Withdrawal
 from defi_perps.engine.results import SimulationResult, describe
 from defi_perps.engine.stream import StreamingResult
 from defi_perps.exceptions import InputError
-from defi_perps.runs.simulate import SimulateRun, run_simulate
+from defi_perps.runs.simulate import SimulateRun, StreamedRun, run_simulate_budgeted
 from defi_perps.scenarios.setup import RunSetup
 from defi_perps.venues.params import VENUE_NAMES, VenueParams
 
@@ -36,7 +36,7 @@ class CompareRun:
     n_paths: int
     seed: int
     adl_policy: str
-    runs: list[SimulateRun] = field(default_factory=list)
+    runs: list[SimulateRun | StreamedRun] = field(default_factory=list)
 
     def exogenous(self) -> dict[str, Any]:
         """Per market: the exogenous price's drop and final level across paths (the same for every venue)."""
@@ -97,10 +97,10 @@ def run_compare(book: Book, venues: list[VenueParams | str], setup: RunSetup, n_
     ``result_budget``: bytes of per-path results above which each venue's run streams."""
     run = CompareRun(book, setup, n_paths, seed, adl_policy)
     for v in venues:
-        run.runs.append(run_simulate(book, setup, v, n_paths=n_paths, seed=seed, adl_policy=adl_policy,
-                                     threads=threads, detail_paths=min(ORACLE_DETAIL_PATHS, n_paths),
-                                     progress=progress, notice=notice, withdrawal=withdrawal,
-                                     result_budget=result_budget))
+        run.runs.append(run_simulate_budgeted(book, setup, v, n_paths=n_paths, seed=seed, adl_policy=adl_policy,
+                                              threads=threads, detail_paths=min(ORACLE_DETAIL_PATHS, n_paths),
+                                              progress=progress, notice=notice, withdrawal=withdrawal,
+                                              result_budget=result_budget))
         notice = None   # the compile notice, once
     return run
 

@@ -93,7 +93,7 @@ def test_streamed_run_is_stored_and_reruns_bit_for_bit(db):
 
 
 def test_compare_streams_each_venue_with_the_plain_means(db):
-    args = ["compare", *BASE, "--venues", "generic,binance", "--db", db, "--json"]
+    args = ["compare", *BASE, "--venues", "gmx-v2,binance", "--db", db, "--json"]
     plain = _json(args)
     s = _json([*args, *TINY])
     for pr, sr in zip(plain["venues"], s["venues"]):
@@ -108,13 +108,13 @@ def test_compare_streams_each_venue_with_the_plain_means(db):
 
 def test_progress_advances_per_chunk_across_the_whole_run():
     from defi_perps.book import synthetic_book
-    from defi_perps.runs.simulate import run_simulate
+    from defi_perps.runs.simulate import run_simulate_budgeted
     from defi_perps.scenarios.setup import make_setup
 
     book = synthetic_book(200, n_markets=2, seed=1)
     setup = make_setup(book, shock="-10%@5m", horizon="10m")
     ticks: list[int] = []
-    run = run_simulate(book, setup, "generic", n_paths=30, seed=2, threads=1, progress=ticks.append,
+    run = run_simulate_budgeted(book, setup, "generic", n_paths=30, seed=2, threads=1, progress=ticks.append,
                        result_budget=4 * result_bytes(1, 2, setup.n_steps, max(1, setup.n_steps // 96), 64))
     assert sum(ticks) == 30 and len(ticks) == 8 and ticks[0] == 4     # chunks of 4 paths
     assert run.summary()["streamed"]["paths"] == 30
