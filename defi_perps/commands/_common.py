@@ -191,7 +191,7 @@ class RunRef(SnapshotRef):
 DEFAULT_PATHS = 1000
 DEFAULT_MARKETS = 4
 # paths are not memory-bounded: above the result budget a run streams in chunks (engine/stream.py,
-# plan_run refuses more than 1e12 market-steps in one line)
+# plan_run refuses more than 1e10 market-steps in one line)
 MAX_PATHS = 10**12
 DEFAULT_RESULT_BUDGET_MIB = 1024.0
 MAX_SYNTHETIC = 100_000_000

@@ -18,8 +18,9 @@ and says so under ``streamed`` and ``tails_method: "sketch"``.
 path's results in memory, exact quantiles) while its per-path results (:func:`~defi_perps.engine.api.result_bytes`)
 fit the result budget, ``DEFAULT_RESULT_BUDGET_BYTES`` (1 GiB; ``--result-budget MIB``). Above it they
 stream in chunks of at most ``min(budget, MAX_STREAM_CHUNK_BYTES)`` of per-path results. A run of
-more than ``MAX_MARKET_STEPS`` path × step × market updates (days of CPU at the kernel's ~10^7
-market-steps per second) is refused in one line before anything is allocated.
+more than ``MAX_MARKET_STEPS`` (10^10) path × step × market updates (hours of CPU; a small book ran
+~6·10^5 market-steps per second per thread here, per-path overhead included) is refused in one
+line before anything is allocated.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ TOTALS: tuple[str, ...] = tuple(nb.totals_dt.names or ())
 DEFAULT_CHUNK_PATHS = 4096
 MAX_STREAM_CHUNK_BYTES = 256 * 2**20
 DEFAULT_RESULT_BUDGET_BYTES = 2**30      # per-path results kept in memory before a run streams
-MAX_MARKET_STEPS = 10**12                # path × step × market updates one command runs
+MAX_MARKET_STEPS = 10**10                # path × step × market updates one command runs (hours of CPU)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +73,7 @@ def plan_run(n_paths: int, n_markets: int, n_steps: int, max_events: int = 64,
     work = n_paths * n_steps * max(1, n_markets)
     if work > MAX_MARKET_STEPS:
         raise EngineInputError(f"--paths {n_paths:,} × {n_steps:,} steps × {n_markets} market(s) = {work:.2e} "
-                               f"market-steps, more than the {MAX_MARKET_STEPS:.0e} one command runs (days of CPU); "
+                               f"market-steps, more than the {MAX_MARKET_STEPS:.0e} one command runs (hours of CPU); "
                                "use fewer paths or a shorter horizon")
     rec = record_every or max(1, n_steps // 96)
     total = result_bytes(n_paths, n_markets, n_steps, rec, max_events)

@@ -124,7 +124,7 @@ def test_a_billion_paths_is_planned_in_bounded_chunks_or_refused_in_one_line(db)
     plan = plan_run(10**9, 4, 1)                        # one step: it runs (slowly), chunk by chunk
     assert plan.streamed and plan.chunk_bytes <= MAX_STREAM_CHUNK_BYTES
     assert plan.n_chunks * plan.chunk_paths >= 10**9 and plan.result_bytes > 10**12
-    # the default horizon (1,440 one-minute steps) is days of CPU: refused before anything is allocated
+    # the default horizon (1,440 one-minute steps) is far too long: refused before anything is allocated
     r = _invoke(["simulate", "--synthetic", "100", "--paths", "1000000000", "--db", db, "--json"])
     assert r.exit_code != 0
     lines = r.output.strip().splitlines()
