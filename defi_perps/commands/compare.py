@@ -61,7 +61,7 @@ def _load_book(snapshot: int | str | None, book_file: str | None, synthetic: int
 @scenario_options
 @click.option("--venues", "venue_spec", default=_ALL, show_default=True,
               help="Comma-separated venues (names or .toml files).")
-@paths_option()
+@paths_option(streamed=True)
 @result_budget_option()
 @seed_option()
 @withdrawal_option

@@ -36,7 +36,7 @@ from defi_perps.venues.params import VENUE_NAMES
 @synthetic_option("synthetic_n")
 @markets_option("n_markets")
 @db_option
-@paths_option()
+@paths_option(streamed=True)
 @result_budget_option()
 @scenario_options
 @click.option("--venue", default=None, metavar="NAME|FILE",
