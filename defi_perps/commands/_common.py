@@ -191,6 +191,10 @@ class RunRef(SnapshotRef):
 DEFAULT_PATHS = 1000
 DEFAULT_MARKETS = 4
 MAX_PATHS = 100_000_000
+# simulate / compare: paths are not memory-bounded, above --result-budget a run streams in chunks
+# (engine/stream.py; plan_run refuses more than 1e10 market-steps in one line)
+MAX_STREAMED_PATHS = 10**12
+DEFAULT_RESULT_BUDGET_MIB = 1024.0
 MAX_SYNTHETIC = 100_000_000
 # per-path results (totals, per-market figures, loss split) kept in memory; per-position state for
 # a book (struct-of-arrays of ~25 float64/int columns plus the engine's copies)
@@ -203,9 +207,25 @@ def seed_option(help_text: str = "Seed of the price paths (and of a --synthetic 
                         help=help_text)
 
 
-def paths_option(dest: str = "n_paths") -> Any:
+def paths_option(dest: str = "n_paths", streamed: bool = False) -> Any:
+    """``--paths``; ``streamed`` (simulate, compare): up to 1e12, the run streams above --result-budget;
+    else bounded by this machine's memory."""
+    if streamed:
+        return click.option("--paths", dest, type=click.IntRange(1, MAX_STREAMED_PATHS), default=DEFAULT_PATHS,
+                            show_default=True,
+                            help="Monte Carlo price paths (beyond --result-budget the run streams in chunks: bounded "
+                                 "memory, tails from a quantile sketch).")
     return click.option("--paths", dest, type=MemoryBoundedCount(1, MAX_PATHS, BYTES_PER_PATH, "paths"),
                         default=DEFAULT_PATHS, show_default=True, help="Monte Carlo price paths.")
+
+
+def result_budget_option(dest: str = "result_budget_mib") -> Any:
+    """Per-path results (MiB) kept in memory; a larger run streams through engine/stream.py."""
+    return click.option("--result-budget", dest, type=FiniteFloat(0, 2**20, min_open=True, example="1024"),
+                        default=DEFAULT_RESULT_BUDGET_MIB,
+                        show_default=True, metavar="MIB",
+                        help="MiB of per-path results a run keeps in memory (exact quantiles); above it the run "
+                             "streams in chunks with tails from a quantile sketch (relative error 0.5 %).")
 
 
 def snapshot_option(dest: str = "snapshot") -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from defi_perps.commands._common import (
+    DEFAULT_RESULT_BUDGET_MIB,
     FiniteFloat,
     book_file_option,
     check_db_option,
@@ -18,6 +19,7 @@ from defi_perps.commands._common import (
     notice,
     paths_option,
     progress_bar,
+    result_budget_option,
     scenario_options,
     seed_option,
     snapshot_option,
@@ -59,7 +61,8 @@ def _load_book(snapshot: int | str | None, book_file: str | None, synthetic: int
 @scenario_options
 @click.option("--venues", "venue_spec", default=_ALL, show_default=True,
               help="Comma-separated venues (names or .toml files).")
-@paths_option()
+@paths_option(streamed=True)
+@result_budget_option()
 @seed_option()
 @withdrawal_option
 @click.option("--adl-policy", default="venue", show_default=True, type=click.Choice(ADL_POLICIES),
@@ -82,14 +85,15 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
             depth_stress: float | None, volatility: float | None, venue_spec: str, n_paths: int, seed: int,
             adl_policy: str, threads: int | None, adl_events: str | None, per_path: bool,
             hedge_usd: float | None, hedge_leverage: float, hedge_latency: str, as_json: bool,
-            withdrawal: str = "off") -> None:
+            withdrawal: str = "off", result_budget_mib: float = DEFAULT_RESULT_BUDGET_MIB) -> None:
     """Run one book and one shock on several venues and show who bears the loss.
 
     Every venue runs through the one engine (the same code path as `defi-perps simulate --venue V`,
     identical numbers) on the same positions and the same seeded price paths. The table gives, per
     venue, liquidated notional, bad debt and who paid it (insurance fund, pool/LPs, backstop vault,
     broker, ADL'd traders, uncovered), ADL'd notional and accounts, and the counterparty's P&L.
-    Venue rules and their sources: defi_perps/venues/params/*.toml.
+    Venue rules and their sources: defi_perps/venues/params/*.toml. A run whose per-path results
+    exceed --result-budget streams in chunks (bounded memory; tails from a quantile sketch).
     """
     from defi_perps.runs.compare import run_compare
     from defi_perps.scenarios.setup import choose_scenario, resolve_setup
@@ -102,9 +106,17 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
     if book.n_positions == 0:
         raise InputError("the book has no open positions")
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)
+    budget = int(result_budget_mib * 2**20)
+    if hedge_usd is not None or per_path:
+        from defi_perps.engine.stream import plan_run
+
+        if plan_run(n_paths, book.n_markets, setup.n_steps, budget_bytes=budget).streamed:
+            raise InputError(f"{'--hedge' if hedge_usd is not None else '--per-path'} keeps every path's results, "
+                             f"and --paths {n_paths:,} runs streamed (above --result-budget); use fewer paths or "
+                             "a larger --result-budget")
     with progress_bar("venues × paths", total=len(venues) * n_paths) as bar:
         run = run_compare(book, list[VenueParams | str](venues), setup, n_paths, seed, adl_policy, threads=threads, progress=bar.advance,
-                          notice=notice, withdrawal=resolve_withdrawal(withdrawal))
+                          notice=notice, withdrawal=resolve_withdrawal(withdrawal), result_budget=budget)
     data = run.to_dict(per_path=per_path)
     if hedge_usd is not None:   # the hedger's P&L per venue (runs/hedger.py)
         from defi_perps.runs.hedger import compare_rows

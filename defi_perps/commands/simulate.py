@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from defi_perps.commands._common import (
+    DEFAULT_RESULT_BUDGET_MIB,
     book_file_option,
     check_db_option,
     db_option,
@@ -16,6 +17,7 @@ from defi_perps.commands._common import (
     notice,
     paths_option,
     progress_bar,
+    result_budget_option,
     scenario_options,
     seed_option,
     snapshot_option,
@@ -34,7 +36,8 @@ from defi_perps.venues.params import VENUE_NAMES
 @synthetic_option("synthetic_n")
 @markets_option("n_markets")
 @db_option
-@paths_option()
+@paths_option(streamed=True)
+@result_budget_option()
 @scenario_options
 @click.option("--venue", default=None, metavar="NAME|FILE",
               help=f"Venue rules: {', '.join(('generic',) + VENUE_NAMES)} or a .toml file. Default: gmx-v2 on a "
@@ -53,16 +56,19 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
              db_url: str | None, n_paths: int, horizon: str | None, step: str | None, shock: str | None,
              replay: Path | None, scenario: str | None, depth_stress: float | None, venue: str | None,
              adl_policy: str, volatility: float | None, seed: int, threads: int | None, include_paths: bool,
-             detail_paths: int, as_json: bool, withdrawal: str = "off") -> None:
+             detail_paths: int, as_json: bool, withdrawal: str = "off",
+             result_budget_mib: float = DEFAULT_RESULT_BUDGET_MIB) -> None:
     """Monte Carlo of liquidation cascades under shallow liquidity, under one venue's rules.
 
     Exactly one of --snapshot, --book, --synthetic picks the book; at most one of --shock,
     --replay, --scenario picks the deterministic path the random part rides on. The output names
     the venue rules it ran, means and tails of liquidated notional, bad debt and ADL, who paid the
-    bad debt, and every party's balance change.
+    bad debt, and every party's balance change. A run whose per-path results exceed
+    --result-budget streams in chunks (bounded memory; tails from a quantile sketch, "tails_method":
+    "sketch" in the JSON).
     """
     from defi_perps.book import load_snapshot_book, read_book_file, synthetic_book
-    from defi_perps.runs.simulate import run_simulate
+    from defi_perps.runs.simulate import run_simulate_budgeted
     from defi_perps.scenarios.setup import choose_scenario, resolve_setup
 
     if sum(x is not None for x in (snapshot_id, book_file, synthetic_n)) != 1:
@@ -78,10 +84,16 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
     if book.n_positions == 0:
         raise InputError("the book has no open positions")
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)
+    if include_paths:
+        from defi_perps.engine.stream import plan_run
+
+        if plan_run(n_paths, book.n_markets, setup.n_steps, budget_bytes=int(result_budget_mib * 2**20)).streamed:
+            raise InputError(f"--include-paths: --paths {n_paths:,} runs streamed (per-path results above "
+                             "--result-budget), so per-path arrays are not kept; use fewer paths")
     with progress_bar("simulating paths", n_paths) as bar:
-        run = run_simulate(book, setup, venue, n_paths=n_paths, seed=seed, adl_policy=adl_policy, threads=threads,
+        run = run_simulate_budgeted(book, setup, venue, n_paths=n_paths, seed=seed, adl_policy=adl_policy, threads=threads,
                            detail_paths=detail_paths, progress=bar.advance, notice=notice,
-                           withdrawal=resolve_withdrawal(withdrawal))
+                           withdrawal=resolve_withdrawal(withdrawal), result_budget=int(result_budget_mib * 2**20))
     data = run.to_dict(include_paths=include_paths)
     record_command_run(data, book)   # stored run: `defi-perps runs show|rerun ID`
     if as_json:
