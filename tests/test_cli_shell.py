@@ -56,7 +56,7 @@ import pytest  # noqa: E402
     (["simulate", "--depth-stress", "inf"], "'--depth-stress'"),
     (["compare", "--seed", "-1"], "'--seed'"),
     (["simulate", "--synthetic", "100000000"], "GiB"),
-    (["compare", "--paths", "1000000000"], "'--paths'"),
+    (["compare", "--paths", "10000000000000"], "'--paths'"),   # above 10^12 (a billion streams: tests/engine/test_stream_cli.py)
     (["simulate", "--snapshot", "99999999999999999999999"], "snapshot ids run from 1"),
     (["simulate", "--snapshot", "abc"], "expected a snapshot id"),
     (["adl", "replay", "x.csv", "--risk-power", "nan"], "'--risk-power'"),
