@@ -98,6 +98,19 @@ def allocate_outputs(n_paths: int, n_markets: int, n_steps: int, record_every: i
         wd_min=np.ones((p, m)), wd_thin=np.zeros((p, m), np.int64), det_wd=np.ones((d, n_steps + 1, m)))
 
 
+def checked_inputs(config: SimulationConfig | None, model: PriceModel | None, depth: DepthSpec | None,
+                   rules: object, engine: str) -> tuple[SimulationConfig, PriceModel, DepthSpec, int]:
+    """The defaults and checks every engine entry point shares (:func:`simulate` and
+    :func:`defi_perps.engine.stream.simulate_streaming`): (config, model, depth, record_every)."""
+    config = config or SimulationConfig()
+    config.check()
+    if not isinstance(rules, VenueRules):
+        raise EngineInputError("rules must be a VenueRules (see defi_perps.engine.rules.make_rules)")
+    if engine not in {"auto", "numba", "reference"}:
+        raise EngineInputError(f"unknown engine {engine!r}")
+    return config, model or PriceModel(), depth or DepthSpec(), config.record_every or max(1, config.n_steps // 96)
+
+
 def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None = None,
              depth: DepthSpec | None = None, funding: Funding | None = None,
              config: SimulationConfig | None = None, base_log: np.ndarray | None = None,
@@ -123,15 +136,7 @@ def simulate(book: Book, rules: VenueRules = GENERIC, model: PriceModel | None =
     holds its P&L by cause per path, columns ``hedger_nb.H``). ``withdrawal``
     (:func:`defi_perps.engine.liquidity.load_withdrawal`; None = off): the makers' depth withdraws
     with volatility, their drawdown and ADL against them, and recovers (on top of the schedule)."""
-    config = config or SimulationConfig()
-    config.check()
-    model = model or PriceModel()
-    depth = depth or DepthSpec()
-    if not isinstance(rules, VenueRules):
-        raise EngineInputError("rules must be a VenueRules (see defi_perps.engine.rules.make_rules)")
-    if engine not in {"auto", "numba", "reference"}:
-        raise EngineInputError(f"unknown engine {engine!r}")
-    record_every = config.record_every or max(1, config.n_steps // 96)
+    config, model, depth, record_every = checked_inputs(config, model, depth, rules, engine)
     limit = config.max_result_bytes or int(os.environ.get("DEFI_PERPS_MAX_RESULT_BYTES", DEFAULT_MAX_RESULT_BYTES))
     need = result_bytes(config.n_paths, book.n_markets, config.n_steps, record_every, config.max_events)
     if need > limit:

@@ -34,8 +34,8 @@ import numpy as np
 from defi_perps.book.arrays import Book
 from defi_perps.engine import nb
 from defi_perps.engine._jit import jit_disabled, kernel_cache_dir, kernels_cached
-from defi_perps.engine.api import (MAX_DETAIL_BYTES, SimulationConfig, allocate_outputs, detail_bytes,
-                                   result_bytes)
+from defi_perps.engine.api import (MAX_DETAIL_BYTES, SimulationConfig, allocate_outputs, checked_inputs,
+                                   detail_bytes, result_bytes)
 from defi_perps.engine.codes import Absorber
 from defi_perps.engine.inputs import DepthSpec, Funding, PriceModel, prepare_markets, prepare_positions
 from defi_perps.engine.results import PAID_BY, PARTY_NAMES, SimulationResult
@@ -256,17 +256,9 @@ def simulate_streaming(book: Book, rules: VenueRules = GENERIC, model: PriceMode
     """``config.n_paths`` paths in chunks of ``chunk_paths``; see the module docstring. ``progress(n)``
     after each chunk of ``n`` paths; ``config.threads`` numba threads; ``notice`` and ``withdrawal``
     as in :func:`~defi_perps.engine.api.simulate` (the withdrawal counterfactual is not run here)."""
-    config = config or SimulationConfig()
-    config.check()
-    model = model or PriceModel()
-    depth = depth or DepthSpec()
-    if not isinstance(rules, VenueRules):
-        raise EngineInputError("rules must be a VenueRules (see defi_perps.engine.rules.make_rules)")
-    if engine not in {"auto", "numba", "reference"}:
-        raise EngineInputError(f"unknown engine {engine!r}")
+    config, model, depth, record_every = checked_inputs(config, model, depth, rules, engine)
     if chunk_paths < 1:
         raise EngineInputError("chunk_paths must be at least 1")
-    record_every = config.record_every or max(1, config.n_steps // 96)
     chunk = min(chunk_paths, config.n_paths)
     if result_bytes(chunk, book.n_markets, config.n_steps, record_every, config.max_events) > MAX_STREAM_CHUNK_BYTES:
         raise EngineInputError(f"chunk_paths {chunk:,} needs more than {MAX_STREAM_CHUNK_BYTES // 2**20} MiB of "

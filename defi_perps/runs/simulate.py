@@ -37,6 +37,15 @@ from defi_perps.venues.params import VenueParams, load_venue
 GENERIC_NAME = "generic"
 
 
+def _oracle(venue: str, result: SimulationResult, setup: RunSetup) -> dict[str, Any] | None:
+    """The venue's oracle / mark series on a result's detail paths (runs/oracle_series.py)."""
+    from defi_perps.runs.oracle_series import oracle_section
+
+    o = result.outputs
+    return oracle_section(venue, o.det_exog, o.det_mark, result.book.price, list(result.book.market_names),
+                          setup.step_seconds)
+
+
 @dataclass
 class SimulateRun:
     result: SimulationResult
@@ -55,12 +64,7 @@ class SimulateRun:
     def oracle(self) -> dict[str, Any] | None:
         """The venue's own oracle / mark series on the detail paths vs the exogenous price
         (:mod:`defi_perps.runs.oracle_series`); None for a venue whose feed is the exogenous price."""
-        from defi_perps.runs.oracle_series import oracle_section
-
-        o = self.result.outputs
-        book = self.result.book
-        return oracle_section(self.venue, o.det_exog, o.det_mark, book.price, list(book.market_names),
-                              self.setup.step_seconds)
+        return _oracle(self.venue, self.result, self.setup)
 
     def to_dict(self, include_paths: bool = False) -> dict[str, Any]:
         out = self.result.to_dict(include_paths=include_paths)
@@ -91,14 +95,8 @@ class StreamedRun:
 
     def oracle(self) -> dict[str, Any] | None:
         """As :meth:`SimulateRun.oracle`, on the first chunk's detail paths."""
-        from defi_perps.runs.oracle_series import oracle_section
-
         det = self.result.detail
-        if det is None:
-            return None
-        o = det.outputs
-        return oracle_section(self.venue, o.det_exog, o.det_mark, det.book.price, list(det.book.market_names),
-                              self.setup.step_seconds)
+        return None if det is None else _oracle(self.venue, det, self.setup)
 
     def to_dict(self, include_paths: bool = False) -> dict[str, Any]:
         out = self.result.to_dict(include_paths=include_paths)
