@@ -38,11 +38,25 @@ def _column(value: np.ndarray | None, n: int, dtype: type, unknown: float | bool
     """An optional per-position column. Unknown (``None``) is one read-only value broadcast over the
     ``n`` positions (8 bytes, not 8 per position: a book with no exact terms holds no NaN columns);
     such a column passed in again (``dataclasses.replace``) stays broadcast."""
-    if value is None or (isinstance(value, np.ndarray) and value.ndim == 1 and value.size == n and n > 1
+    if not _given(value) or (isinstance(value, np.ndarray) and value.ndim == 1 and value.size == n and n > 1
                          and value.strides == (0,) and value.dtype == dtype):
-        fill = unknown if value is None else value[0]
+        fill = value[0] if _given(value) else unknown  # type: ignore[index]
         return np.broadcast_to(np.array(fill, dtype=dtype), (n,))
     return np.ascontiguousarray(value, dtype=dtype)
+
+
+# Optional columns default to this empty marker (``None`` is accepted too); ``__post_init__`` replaces
+# it, so after construction every column is an array of its documented shape (typed ``np.ndarray``).
+_EMPTY = np.empty(0)
+_EMPTY.flags.writeable = False
+
+
+def _unset() -> Any:
+    return field(default_factory=lambda: _EMPTY)
+
+
+def _given(value: np.ndarray | None) -> bool:
+    return value is not None and value is not _EMPTY
 
 
 def _nan(m: int, *shape: int) -> np.ndarray:
@@ -66,25 +80,25 @@ class Book:
     account: np.ndarray                     # int32[N] index into account_names (or a synthetic id)
     account_names: list[str] = field(default_factory=list)
     # per-market venue-rule overrides (NaN: use the venue's rules)
-    mm_rate: np.ndarray | None = None               # float64[M]
-    position_mm_rate: np.ndarray | None = None      # float64[N] a position's own maintenance rate (NaN: none)
-    close_fee_rate: np.ndarray | None = None        # float64[M]
-    liq_fee_rate: np.ndarray | None = None          # float64[M]
-    liq_impact_cap: np.ndarray | None = None        # float64[M]
-    min_collateral_usd: np.ndarray | None = None    # float64[M]
-    max_pnl_factor_adl: np.ndarray | None = None    # float64[M, 2]  [:, 0] longs, [:, 1] shorts
-    min_pnl_factor_after_adl: np.ndarray | None = None
-    max_pnl_factor_traders: np.ndarray | None = None
+    mm_rate: np.ndarray = _unset()  # float64[M]
+    position_mm_rate: np.ndarray = _unset()  # float64[N] a position's own maintenance rate (NaN: none)
+    close_fee_rate: np.ndarray = _unset()  # float64[M]
+    liq_fee_rate: np.ndarray = _unset()  # float64[M]
+    liq_impact_cap: np.ndarray = _unset()  # float64[M]
+    min_collateral_usd: np.ndarray = _unset()  # float64[M]
+    max_pnl_factor_adl: np.ndarray = _unset()  # float64[M, 2]  [:, 0] longs, [:, 1] shorts
+    min_pnl_factor_after_adl: np.ndarray = _unset()
+    max_pnl_factor_traders: np.ndarray = _unset()
     # pools backing traders' profit (GMX pool amounts); 0 where unknown
-    pool_long_tokens: np.ndarray | None = None      # float64[M] long-side pool, index-token units
-    pool_short_usd: np.ndarray | None = None        # float64[M] short-side pool, USD
+    pool_long_tokens: np.ndarray = _unset()  # float64[M] long-side pool, index-token units
+    pool_short_usd: np.ndarray = _unset()  # float64[M] short-side pool, USD
     # exact per-position terms from the protocol's own check (GMX: protocols/gmx_v2/math.py), NaN
     # where the source has none (files, generators): the contract's threshold and costs at book time
-    liquidation_price: np.ndarray | None = None     # float64[N] index price where the exact check flips
-    remaining_collateral_usd: np.ndarray | None = None  # float64[N] the check's remaining collateral
-    close_cost_usd: np.ndarray | None = None        # float64[N] close fee − discounts + borrowing + funding
-    close_impact_usd: np.ndarray | None = None      # float64[N] impact term of the check (<= 0)
-    liquidatable_now: np.ndarray | None = None      # bool[N] the exact flag at book time
+    liquidation_price: np.ndarray = _unset()  # float64[N] index price where the exact check flips
+    remaining_collateral_usd: np.ndarray = _unset()  # float64[N] the check's remaining collateral
+    close_cost_usd: np.ndarray = _unset()  # float64[N] close fee − discounts + borrowing + funding
+    close_impact_usd: np.ndarray = _unset()  # float64[N] impact term of the check (<= 0)
+    liquidatable_now: np.ndarray = _unset()  # bool[N] the exact flag at book time
     # provenance: every stored or reported figure can be traced to a chain and block
     chain_id: int | None = None
     block_number: int | None = None
@@ -92,7 +106,7 @@ class Book:
     meta: dict[str, Any] = field(default_factory=dict)
     # per market, the venue's liquidation window (Synthetix v3 maxLiquidationAmountInWindow over
     # maxSecondsInLiquidationWindow): index tokens that may be liquidated per second; inf = no window
-    liq_window_qty_per_s: np.ndarray | None = None
+    liq_window_qty_per_s: np.ndarray = _unset()
 
     def __post_init__(self) -> None:
         m = len(self.market_names)
@@ -105,19 +119,19 @@ class Book:
         self.position_mm_rate = _column(self.position_mm_rate, self.size.size, np.float64, np.nan)
         for name in ("mm_rate", "close_fee_rate", "liq_fee_rate", "liq_impact_cap", "min_collateral_usd"):
             value = getattr(self, name)
-            setattr(self, name, _nan(m) if value is None else np.ascontiguousarray(value, dtype=np.float64))
+            setattr(self, name, _nan(m) if not _given(value) else np.ascontiguousarray(value, dtype=np.float64))
         for name in ("max_pnl_factor_adl", "min_pnl_factor_after_adl", "max_pnl_factor_traders"):
             value = getattr(self, name)
-            setattr(self, name, _nan(m, 2) if value is None else np.ascontiguousarray(value, dtype=np.float64))
+            setattr(self, name, _nan(m, 2) if not _given(value) else np.ascontiguousarray(value, dtype=np.float64))
         n = self.size.size
         for name in ("liquidation_price", "remaining_collateral_usd", "close_cost_usd", "close_impact_usd"):
             setattr(self, name, _column(getattr(self, name), n, np.float64, np.nan))
         self.liquidatable_now = _column(self.liquidatable_now, n, np.bool_, False)
-        self.pool_long_tokens = (np.zeros(m) if self.pool_long_tokens is None
+        self.pool_long_tokens = (np.zeros(m) if not _given(self.pool_long_tokens)
                                  else np.ascontiguousarray(self.pool_long_tokens, dtype=np.float64))
-        self.pool_short_usd = (np.zeros(m) if self.pool_short_usd is None
+        self.pool_short_usd = (np.zeros(m) if not _given(self.pool_short_usd)
                                else np.ascontiguousarray(self.pool_short_usd, dtype=np.float64))
-        self.liq_window_qty_per_s = (np.full(m, np.inf) if self.liq_window_qty_per_s is None
+        self.liq_window_qty_per_s = (np.full(m, np.inf) if not _given(self.liq_window_qty_per_s)
                                      else np.ascontiguousarray(self.liq_window_qty_per_s, dtype=np.float64))
         self.validate()
 
@@ -181,11 +195,9 @@ class Book:
             arr = getattr(self, name)
             if not np.all(np.isfinite(arr)):
                 raise EngineInputError(f"book {name} must be finite")
-        assert self.liq_window_qty_per_s is not None
         w = self.liq_window_qty_per_s
         if w.shape != (m,) or np.any(np.isnan(w)) or np.any(w <= 0):
             raise EngineInputError("book liquidation windows must be > 0 (inf: none), one per market")
-        assert self.position_mm_rate is not None  # filled with NaN by __post_init__
         rates = self.position_mm_rate[~np.isnan(self.position_mm_rate)]
         if np.any(rates < 0) or np.any(rates >= 1):
             raise EngineInputError("book position maintenance rates must be in [0, 1)")

@@ -152,11 +152,10 @@ def _rows(book: Book, market_mm: bool = False) -> list[list[object]]:
     maintenance rate gets its market's (``book.mm_rate``), so a book exported from a snapshot keeps
     the protocol's rate instead of falling back to the venue's."""
     out: list[list[object]] = []
-    assert book.position_mm_rate is not None  # Book.__post_init__ fills it with NaN
     for i in range(book.n_positions):
         m = int(book.market[i])
         rate = book.position_mm_rate[i]
-        if market_mm and np.isnan(rate) and book.mm_rate is not None:
+        if market_mm and np.isnan(rate):
             rate = book.mm_rate[m]
         out.append([book.market_names[m], "long" if book.side[i] > 0 else "short", float(book.size[i]),
                     float(book.entry_price[i]), float(book.collateral_usd[i]), float(book.collateral_tokens[i]),

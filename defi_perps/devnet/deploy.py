@@ -64,7 +64,7 @@ class Deployment:
     deploy_block: int = 0
 
     def contract(self, name: str, address: str) -> Any:
-        return self.w3.eth.contract(address=address, abi=artifact(name)["abi"])
+        return self.w3.eth.contract(address=to_checksum_address(address), abi=artifact(name)["abi"])
 
     def addresses(self) -> dict[str, Any]:
         return {"data_store": self.data_store, "reader": self.reader, "reader_v2_1": self.reader_v2_1,
@@ -285,7 +285,7 @@ def referral_setup(dep: Deployment, accounts: Sequence[str], seed: int) -> dict[
     rng = np.random.default_rng(seed + 7)
     for tier, (total, share) in enumerate(U.REFERRAL_TIERS):
         call_fn(dep, "ReferralStorage", dep.referral_storage, "setTier", tier, total, share)
-    affiliates = [to_checksum_address(keccak(text=f"defi-perps devnet affiliate {seed} {i}")[12:])
+    affiliates: list[str] = [to_checksum_address(keccak(text=f"defi-perps devnet affiliate {seed} {i}")[12:])
                   for i in range(U.REFERRAL_AFFILIATES)]
     codes = [keccak(text=f"defi-perps devnet code {seed} {i}") for i in range(U.REFERRAL_AFFILIATES)]
     call_fn(dep, "ReferralStorage", dep.referral_storage, "setCodeOwners", codes, affiliates)

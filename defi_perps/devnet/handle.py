@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from web3 import Web3
 
@@ -23,6 +23,9 @@ from defi_perps.devnet.statefiles import BOOK_FILE, CHAIN_FILE, LOG_FILE, STATE_
 from defi_perps.domain import Position
 from defi_perps.exceptions import DevnetError, InputError
 from defi_perps.protocols.gmx_v2 import keys as K
+
+if TYPE_CHECKING:
+    from web3.types import TxParams
 
 __all__ = ["DevnetBook", "DevnetHandle", "attach_devnet", "default_accounts", "start_devnet",
            "BOOK_FILE", "CHAIN_FILE", "LOG_FILE", "STATE_FILE"]
@@ -91,7 +94,7 @@ class DevnetHandle:
         txs = list(txs)
         rpc(self.rpc_url, "evm_setAutomine", [False])
         try:
-            hashes = [self.w3.eth.send_transaction({"from": DEPLOYER, "gas": 200_000_000, **tx})  # type: ignore[arg-type]
+            hashes = [self.w3.eth.send_transaction(cast("TxParams", {"from": DEPLOYER, "gas": 200_000_000, **tx}))
                       for tx in txs]
             rpc(self.rpc_url, "evm_mine", [])
         finally:

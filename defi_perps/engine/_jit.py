@@ -75,6 +75,7 @@ def kernels_cached(module_stem: str = "nb", function: str = "simulate_chunk") ->
     return root.is_dir() and any(root.rglob(f"{module_stem}.{function}-*.nbi"))
 
 
+prange: Any   # numba.prange, or range when numba is disabled
 if jit_disabled():  # pragma: no cover - exercised by a subprocess test
     prange = range
 

@@ -394,16 +394,16 @@ def prepare_markets(book: Book, rules: VenueRules, depth: DepthSpec, funding: Fu
     that withdraws as state of the path, on top of the schedule."""
     m = book.n_markets
     # open interest per (market, side), in chunks (no per-position temporaries of the whole book)
-    oi_qty = np.zeros(2 * m)
-    oi_entry = np.zeros(2 * m)
+    qty_flat = np.zeros(2 * m)
+    entry_flat = np.zeros(2 * m)
     step = 1 << 16
     for lo in range(0, book.n_positions, step):
         hi = min(book.n_positions, lo + step)
         key = book.market[lo:hi] * 2 + (book.side[lo:hi] < 0)
-        oi_qty += np.bincount(key, weights=book.size[lo:hi], minlength=2 * m)
-        oi_entry += np.bincount(key, weights=book.size[lo:hi] * book.entry_price[lo:hi], minlength=2 * m)
-    oi_qty = oi_qty.reshape(m, 2)
-    oi_entry = oi_entry.reshape(m, 2)
+        qty_flat += np.bincount(key, weights=book.size[lo:hi], minlength=2 * m)
+        entry_flat += np.bincount(key, weights=book.size[lo:hi] * book.entry_price[lo:hi], minlength=2 * m)
+    oi_qty = qty_flat.reshape(m, 2)
+    oi_entry = entry_flat.reshape(m, 2)
     oi_usd = oi_qty * book.price[:, None]
     close_fee = _override(book.close_fee_rate, rules.close_fee_rate)
     if not (depth.stress > 0 and math.isfinite(depth.stress)):

@@ -231,7 +231,7 @@ class _Path:
             return resid
         so = 1.0 if o == 0 else -1.0
         ph = self.phi[m][o]
-        cands = []   # [j, score, pnl]
+        cands: list[tuple[int, float, float]] = []   # (j, score, pnl)
         side_pnl = pos_pnl = 0.0
         for g in self.side_segments(m, o):
             for j in range(int(pos.seg_start[g]), int(pos.seg_start[g + 1])):
@@ -240,7 +240,7 @@ class _Path:
                 sc, pnl = adl_score(int(r.adl_ranking), so, float(pos.qty[j]), float(pos.entry[j]),
                                     float(pos.coll_usd[j]), float(pos.coll_tok[j]), self.rem[j], mark,
                                     float(pos.seg_rate[g]), float(pos.seg_amount[g]), int(pos.seg_mark[g]), ph)
-                cands.append([j, sc, pnl])
+                cands.append((j, sc, pnl))
                 side_pnl += pnl
                 if pnl > 0.0:
                     pos_pnl += pnl

@@ -248,7 +248,7 @@ class SimulationResult:
         o = self.outputs
         t = self.totals
         return {
-            "totals": {name: t[name] for name in nb.totals_dt.names},
+            "totals": {name: t[name] for name in nb.totals_dt.names or ()},
             "paid_by": self.paid_by(), "parties": self.parties(),
             "liquidated_notional_usd": o.liq_notional, "liquidations": o.liq_count,
             "adl_notional_usd": o.adl_notional, "adl_haircut_usd": o.adl_haircut,

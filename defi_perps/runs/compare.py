@@ -71,7 +71,7 @@ class CompareRun:
                     raise InputError(f"--per-path: --paths {self.n_paths:,} runs streamed (per-path results above "
                                      "the result budget), so per-path figures are not kept; use fewer paths")
                 t = r.result.totals
-                row["per_path"] = {"totals": {k: t[k].tolist() for k in t.dtype.names},
+                row["per_path"] = {"totals": {k: t[k].tolist() for k in t.dtype.names or ()},
                                    "paid_by": {k: v.tolist() for k, v in r.result.paid_by().items()},
                                    "parties": {k: v.tolist() for k, v in r.result.parties().items()}}
         from defi_perps.engine.results import _clean

@@ -325,8 +325,6 @@ def legs_from_book(book: Book, venue: str, market_params: list[Any] | None, post
     legs = []
     for i in range(m):
         p0 = float(book.price[i])
-        assert book.pool_long_tokens is not None and book.pool_short_usd is not None
-        assert book.max_pnl_factor_traders is not None and book.close_fee_rate is not None
         raw_pool = (float(book.pool_long_tokens[i]) * p0, float(book.pool_short_usd[i]))
         pool = (raw_pool[0] if raw_pool[0] > 0 else math.inf, raw_pool[1] if raw_pool[1] > 0 else math.inf)
         f_l, f_s = (float(v) if np.isfinite(v) and v > 0 else math.inf for v in book.max_pnl_factor_traders[i])

@@ -382,7 +382,7 @@ def venue_inputs(params: VenueParams, book: Book, step_seconds: float = 60.0, ad
     protocol = admitted.meta.get("protocol")
     exact = (params.margin.kind == "gmx_v2" and protocol != "gtrade") or (params.margin.kind == "gtrade"
                                                                           and protocol == "gtrade")
-    if exact and admitted.liquidation_price is not None and np.isfinite(admitted.liquidation_price).any():
+    if exact and np.isfinite(admitted.liquidation_price).any():
         # the contract's own flip price (funding, fees, referral, impact) is the trigger; a
         # topped-up position (admission NaNs it) or one math.py could not price uses the formula
         thresholds = np.asarray(admitted.liquidation_price, dtype=np.float64)

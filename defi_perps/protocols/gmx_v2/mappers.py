@@ -85,13 +85,12 @@ def market_from_values(props: tuple[str, str, str, str], v: dict[str, Any],
     from eth_utils import to_checksum_address as cs
 
     market, index, long_t, short_t = (cs(a) for a in props)
-    return Market(
-        market_token=market, index_token=index, long_token=long_t, short_token=short_t,
-        open_interest=open_interest,
-        **{f: (bool(v[f]) if f.startswith("is_") else hex32(v[f]) if f.startswith("virtual_") and f.endswith("_id")
-               else int(v[f])) for f in MARKET_VALUE_FIELDS},
-        **{f: (int(v[f]) if v.get(f) is not None else None) for f in MARKET_V22_FIELDS},
-    )
+    values: dict[str, Any] = {
+        f: (bool(v[f]) if f.startswith("is_") else hex32(v[f]) if f.startswith("virtual_") and f.endswith("_id")
+            else int(v[f])) for f in MARKET_VALUE_FIELDS}
+    values.update({f: (int(v[f]) if v.get(f) is not None else None) for f in MARKET_V22_FIELDS})
+    return Market(market_token=market, index_token=index, long_token=long_t, short_token=short_t,
+                  open_interest=open_interest, **values)
 
 
 MARKET_VALUE_FIELDS = (
@@ -251,12 +250,13 @@ def load_price_file(path: str | Path) -> dict[str, PriceOverride]:
                 if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 36:
                     raise InputError(f"{where}: decimals must be a whole number 0..36")
             if "min_raw" in val or "max_raw" in val:
-                lo, hi = val.get("min_raw"), val.get("max_raw", val.get("min_raw"))
-                if lo is None:
-                    lo = hi
-                for x in (lo, hi):
+                lo_v, hi_v = val.get("min_raw"), val.get("max_raw", val.get("min_raw"))
+                if lo_v is None:
+                    lo_v = hi_v
+                for x in (lo_v, hi_v):
                     if isinstance(x, bool) or not isinstance(x, int) or x <= 0 or x >= 2**256:
                         raise InputError(f"{where}: min_raw/max_raw must be positive integers below 2**256")
+                lo, hi = int(lo_v or 0), int(hi_v or 0)   # both checked positive ints above
                 if lo > hi:
                     raise InputError(f"{where}: min_raw > max_raw")
                 out[token] = PriceOverride(token, min_raw=lo, max_raw=hi, decimals=decimals)

@@ -191,7 +191,8 @@ class GmxV2Reader:
             raise AbiMismatchError(f"no GMX v2 DataStore answers at {self.ds} on block {self.block.number} "
                                    f"({err})") from None
         n_markets, n_positions = int(r[0].value), int(r[1].value)
-        glob = GlobalParams(*(int(x.value or 0) for x in r[2:6]), *(bool(x.value) for x in r[6:8]))
+        u = [int(x.value or 0) for x in r[2:6]]
+        glob = GlobalParams(u[0], u[1], u[2], u[3], bool(r[6].value), bool(r[7].value))
         if progress:
             progress(0, n_positions)
 
@@ -210,7 +211,10 @@ class GmxV2Reader:
             raise AbiMismatchError(
                 f"Reader {self.reader_addr} did not answer getMarkets at block {self.block.number}: it was not "
                 f"deployed yet or has another ABI; use a chain file naming the Reader live at that block") from None
-        market_props = [tuple(to_checksum_address(a) for a in mp) for pg in pages[:n_market_pages] for mp in pg.value]
+        # (market token, index token, long token, short token), checksummed
+        market_props: list[tuple[str, str, str, str]] = [
+            (str(to_checksum_address(mp[0])), str(to_checksum_address(mp[1])), str(to_checksum_address(mp[2])),
+             str(to_checksum_address(mp[3]))) for pg in pages[:n_market_pages] for mp in pg.value]
         position_keys: list[bytes] = [k for pg in pages[n_market_pages:] for k in pg.value]
         _no_duplicates("market", [mp[0] for mp in market_props], n_markets, self.block.number)
         _no_duplicates("position key", position_keys, n_positions, self.block.number)
@@ -256,7 +260,7 @@ class GmxV2Reader:
                 tinfo[what[0]][what[1]] = cr.value if cr.success else None
 
         # 4. feeds and virtual inventories
-        feeds = {t: to_checksum_address(i["feed"]) for t, i in tinfo.items()
+        feeds: dict[str, str] = {t: to_checksum_address(i["feed"]) for t, i in tinfo.items()
                  if i.get("feed") and i["feed"] != ZERO_ADDRESS}
         vtids = sorted({i["vtid"] for i in tinfo.values() if i.get("vtid") and any(i["vtid"])})
         calls, plan = [], []
@@ -272,6 +276,7 @@ class GmxV2Reader:
         res = self.mc.run(calls) if calls else []
         vinv: dict[bytes, int] = {}
         vinvt: dict[bytes, int] = {}
+        who: Any
         for (who, what), cr in zip(plan, res):
             if what == "vinv":
                 vinv[who] = int(cr.value) if cr.success else 0
@@ -383,7 +388,8 @@ class GmxV2Reader:
         calls = [Call(rs, self.rsa["codeOwners"], (c,)) for c in uniq_codes] if rs is not None else []
         calls += [self._ds("getUint", K.pro_discount_factor_key(t)) for t in pro_levels]
         res = self.mc.run(calls) if calls else []
-        owners = {c: to_checksum_address(r.value) for c, r in zip(uniq_codes, res) if r.success and r.value}
+        owners: dict[bytes, str] = {c: to_checksum_address(r.value) for c, r in zip(uniq_codes, res)
+                                    if r.success and r.value}
         pro_factor = {t: int(r.value or 0) for t, r in zip(pro_levels, res[len(uniq_codes):]) if r.success}
         # a code whose owner is unset still reads referrerTiers(address(0)), as the contract does
         affiliates = sorted(set(owners.values()))
@@ -402,10 +408,11 @@ class GmxV2Reader:
             code, tier = codes.get(a), tiers.get(a, 0)
             if code is None and not tier:
                 continue
-            aff: str | None = owners.get(code) if code is not None else None
-            tv = tier_values.get(level.get(aff, 0)) if aff is not None else None
+            affiliate: str | None = owners.get(code) if code is not None else None
+            tv = tier_values.get(level.get(affiliate, 0)) if affiliate is not None else None
             tv2 = (tv[0], tv[1]) if tv is not None else None
-            out.append(M.account_fees(a, code or bytes(32), aff, tv2, custom.get(aff, 0) if aff else 0, tier,
+            out.append(M.account_fees(a, code or bytes(32), affiliate, tv2,
+                                      custom.get(affiliate, 0) if affiliate else 0, tier,
                                       pro_factor.get(tier, 0)))
         return out
 
