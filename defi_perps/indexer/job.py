@@ -84,15 +84,17 @@ def index_protocol(protocol: str, chain: ChainConfig, rpc_url: str | None = None
     own_client = client is None
     if client is None:
         client = RpcClient(chain.resolve_rpc_url(rpc_url), retry)  # a bad RPC URL fails before the store is opened
+    stored_before = False
     if store:
-        from defi_perps.store.db import get_engine
+        from defi_perps.store.db import check_database
 
-        get_engine(db_url)  # a bad --db fails before any RPC too
+        # a bad --db fails before any RPC too; a new database is created only when a snapshot is stored
+        stored_before = check_database(db_url)
     try:
         check_chain_id(client, chain.chain_id, chain.name)
         pinned = pin_block(client, block, plugin.deploy_block(dep), f"the {plugin.title} deployment on {chain.name}")
         warnings: list[str] = []
-        if store:
+        if stored_before:
             from defi_perps.store.queries import find_snapshot, snapshots_at
 
             info = find_snapshot(db_url, chain.chain_id, plugin.key, root, pinned.number, pinned.hash,

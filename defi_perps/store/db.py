@@ -72,6 +72,20 @@ def get_engine(db_url: str | None = None, create: bool = True) -> Engine:
     return engine
 
 
+def check_database(db_url: str | None = None) -> bool:
+    """Validate ``db_url`` for a command that will write to it, creating nothing yet: True when it already
+    holds a defi-perps schema (opened, and upgraded in place if older), False when it is a database that
+    can be created (a new SQLite file in a writable folder, an empty PostgreSQL database). A bad URL, a
+    missing folder or an unreachable server is a one-line StoreError. ``index`` calls this before any
+    RPC, so a node that does not answer leaves no new, empty database behind."""
+    try:
+        get_engine(db_url, create=False)
+        return True
+    except NoDatabase:
+        _engine(db_url or default_db_url(), create=True).dispose()   # the path checks only; connects nothing
+        return False
+
+
 def schema_status(db_url: str | None = None) -> dict[str, str]:
     """Where a database stands, changing nothing: {"database", "state", "head"}."""
     from defi_perps.store import migrate

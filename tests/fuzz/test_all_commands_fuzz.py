@@ -207,6 +207,21 @@ def test_index_against_a_dead_node_leaves_an_existing_database_unchanged(home: P
     assert _db_files(home) == before
 
 
+@pytest.mark.parametrize("protocol", ["gmx-v2", "gmx-v1"])
+def test_index_against_a_dead_node_creates_no_database(home: Path, protocol: str) -> None:
+    """A new database is created only when a snapshot is stored: a node that does not answer leaves
+    no empty database behind (neither the default file nor a --db one)."""
+    target = home / "new.db"
+    for extra in ([], ["--db", f"sqlite:///{target}"]):
+        r = CliRunner().invoke(main, ["index", protocol, "--chain", "devnet", "--block", "5", *NO_RPC, *extra])
+        assert r.exit_code == 1 and r.output.strip().startswith("Error: cannot reach RPC"), r.output
+        assert not any(home.rglob("*.db")), sorted(home.rglob("*"))
+    # a --db in a missing folder is still refused before any RPC (the node is dead here too)
+    r = CliRunner().invoke(main, ["index", protocol, "--chain", "devnet", *NO_RPC, "--db",
+                                  f"sqlite:///{home / 'missing' / 'x.db'}"])
+    assert r.exit_code == 1 and r.output.strip().startswith("Error: folder"), r.output
+
+
 def test_a_bad_db_fails_before_a_simulation_runs(home: Path, tmp_path: Path) -> None:
     """simulate / compare store their run at the end: a --db typo is refused up front, not a warning
     after minutes of work."""
