@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from defi_perps.book.arrays import Book
 from defi_perps.engine.api import SimulationConfig, simulate
@@ -35,6 +35,7 @@ from defi_perps.venues.engine_rules import VenueInputs, venue_inputs
 from defi_perps.venues.params import VenueParams, load_venue
 
 GENERIC_NAME = "generic"
+R = TypeVar("R", SimulationResult, StreamingResult)
 
 
 def _oracle(venue: str, result: SimulationResult, setup: RunSetup) -> dict[str, Any] | None:
@@ -47,8 +48,10 @@ def _oracle(venue: str, result: SimulationResult, setup: RunSetup) -> dict[str, 
 
 
 @dataclass
-class SimulateRun:
-    result: SimulationResult
+class _Run(Generic[R]):
+    """A run's result with the setup it ran under: the one surface of plain and streamed runs."""
+
+    result: R
     setup: RunSetup
     inputs: VenueInputs | None
     adl_policy: str
@@ -61,41 +64,14 @@ class SimulateRun:
         """The one output shape (venue, rules, means, paid_by, parties, tails, depth_capped)."""
         return self.result.summary()
 
+    def _detail(self) -> SimulationResult | None:
+        """The result holding the detail paths the oracle series is read from."""
+        raise NotImplementedError
+
     def oracle(self) -> dict[str, Any] | None:
         """The venue's own oracle / mark series on the detail paths vs the exogenous price
         (:mod:`defi_perps.runs.oracle_series`); None for a venue whose feed is the exogenous price."""
-        return _oracle(self.venue, self.result, self.setup)
-
-    def to_dict(self, include_paths: bool = False) -> dict[str, Any]:
-        out = self.result.to_dict(include_paths=include_paths)
-        out["shock"] = self.setup.describe()
-        out["adl_policy"] = self.adl_policy
-        oracle = self.oracle()
-        if oracle is not None:
-            out["oracle"] = oracle
-        return out
-
-
-@dataclass
-class StreamedRun:
-    """A run streamed in chunks (:mod:`defi_perps.engine.stream`): aggregates and sketch tails, the
-    first chunk's detail paths; no per-path arrays."""
-
-    result: StreamingResult
-    setup: RunSetup
-    inputs: VenueInputs | None
-    adl_policy: str
-
-    @property
-    def venue(self) -> str:
-        return self.result.venue
-
-    def summary(self) -> dict[str, Any]:
-        return self.result.summary()
-
-    def oracle(self) -> dict[str, Any] | None:
-        """As :meth:`SimulateRun.oracle`, on the first chunk's detail paths."""
-        det = self.result.detail
+        det = self._detail()
         return None if det is None else _oracle(self.venue, det, self.setup)
 
     def to_dict(self, include_paths: bool = False) -> dict[str, Any]:
@@ -106,6 +82,21 @@ class StreamedRun:
         if oracle is not None:
             out["oracle"] = oracle
         return out
+
+
+class SimulateRun(_Run[SimulationResult]):
+    """A run with every path's results (exact quantiles)."""
+
+    def _detail(self) -> SimulationResult | None:
+        return self.result
+
+
+class StreamedRun(_Run[StreamingResult]):
+    """A run streamed in chunks (:mod:`defi_perps.engine.stream`): aggregates and sketch tails, the
+    first chunk's detail paths; no per-path arrays."""
+
+    def _detail(self) -> SimulationResult | None:
+        return self.result.detail
 
 
 def default_venue(book: Book) -> str:
