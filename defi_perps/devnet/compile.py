@@ -98,7 +98,7 @@ def source_files(src_dir: Path, folders: set[str]) -> list[Path]:
 
 def standard_input(src_dir: Path, folders: set[str] | None = None) -> dict[str, Any]:
     """The standard-JSON input: the sources of :func:`source_files`, keyed by their path below
-    ``src_dir`` (``Token.sol``, ``gmx_v1/GmxV1Vault.sol``), sorted."""
+    ``src_dir`` (``Token.sol``, ``<key>/<Contract>.sol``), sorted."""
     if folders is None:
         folders = {k for k in owners().values() if k}
     sources = {p.relative_to(src_dir).as_posix(): {"content": p.read_text()} for p in source_files(src_dir, folders)}
