@@ -91,6 +91,25 @@ def _load(name: str) -> ProtocolPlugin:
     return plugin
 
 
+def migrations_package(name: str) -> str | None:
+    """The package of a plug-in's own migrations: ``migrations`` beside its plug-in module
+    (``defi_perps.protocols.gmx_v1.plugin:PLUGIN`` → ``defi_perps.protocols.gmx_v1.migrations``), or
+    None when it has none. Found without importing the plug-in module (only its package's
+    ``__init__``), so the store can check a database's chains cheaply on every open."""
+    import importlib.util
+
+    module = _registered()[name].partition(":")[0]
+    parent = module.rpartition(".")[0]
+    if not parent:
+        return None
+    pkg = f"{parent}.migrations"
+    try:
+        spec = importlib.util.find_spec(pkg)
+    except ImportError:       # the plug-in's package itself is missing: get() says so in one line
+        return None
+    return pkg if spec is not None and spec.submodule_search_locations else None
+
+
 def get(name: str) -> ProtocolPlugin:
     """The plug-in for a CLI name (``gmx-v2``) or a stored key (``gmx_v2``), spelled exactly; a one-line
     error otherwise (with the closest name, so ``GMX-V2`` or ``gmx_v2 `` get a hint, not a guess)."""

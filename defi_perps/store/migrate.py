@@ -17,8 +17,9 @@ Two kinds of chains, so that this module names no protocol:
 * the **core chain** (``migrations/versions/0001…``, ``alembic_version``, :data:`HEAD`/:data:`KNOWN`):
   the shared tables, runs, sweeps, and the tables of the built-in plug-ins as they were created before
   plug-ins owned their migrations (0006, 0008, 0009; those files stay as they are);
-* one **plug-in chain** per registered plug-in that declares ``migrations`` (protocols/base.py): its
-  own revisions in its own package, recorded in its own version table ``alembic_version_<key>``. They
+* one **plug-in chain** per registered plug-in with a ``migrations`` package beside its plug-in
+  module (``protocols/<key>/migrations/``; protocols/base.py): its own revisions, recorded in its own
+  version table ``alembic_version_<key>``. They
   run after the core chain is at its head (so they may reference ``snapshot.id``), in registry order,
   in the same transaction and under the same lock. Why not Alembic branches in one version table: a
   database must keep opening when a plug-in is uninstalled (its version table is then left alone),
@@ -99,27 +100,21 @@ def is_version_table(name: str) -> bool:
 
 
 def plugin_chains() -> tuple[PluginChain, ...]:
-    """The registered plug-ins that own migrations, in registry order (none imports Alembic)."""
+    """The registered plug-ins that own migrations, in registry order (imports no plug-in, no Alembic)."""
     import importlib.util
 
     from defi_perps.protocols import registry
-    from defi_perps.protocols.base import migrations_of
 
     out = []
     for n in registry.names():
-        plugin = registry.get(n)
-        pkg = migrations_of(plugin)
+        pkg = registry.migrations_package(n)
         if pkg is None:
             continue
-        try:
-            spec = importlib.util.find_spec(pkg)
-        except ImportError:
-            spec = None
+        spec = importlib.util.find_spec(pkg)
         where = list(spec.submodule_search_locations or ()) if spec is not None else []
         if not where or not Path(where[0]).is_dir():
-            raise ConfigError(f"protocol plug-in {plugin.name}: its migrations package {pkg!r} is not a folder "
-                              "that can be imported")
-        out.append(PluginChain(plugin.name, plugin.key, pkg, Path(where[0])))
+            raise ConfigError(f"protocol plug-in {n}: its migrations package {pkg!r} is not a folder")
+        out.append(PluginChain(n, registry.key_of(n), pkg, Path(where[0])))
     return tuple(out)
 
 

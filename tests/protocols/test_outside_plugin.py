@@ -55,7 +55,6 @@ class ToyPlugin(ProtocolPlugin):
     deployment_model = ToyDeployment
     tables_module = "toy_perps.tables"
     root_field = "pool"
-    migrations = "toy_perps.migrations"
 
     def shared(self, snap: Any) -> SharedRecords:
         return SharedRecords((), (), tuple(SharedMarket(m, "TOY") for m in snap.markets), snap.positions)
