@@ -114,6 +114,9 @@ def plugin_chains() -> tuple[PluginChain, ...]:
         where = list(spec.submodule_search_locations or ()) if spec is not None else []
         if not where or not Path(where[0]).is_dir():
             raise ConfigError(f"protocol plug-in {n}: its migrations package {pkg!r} is not a folder")
+        if spec is None or spec.origin in (None, "namespace"):   # setuptools' find_packages would not ship it
+            raise ConfigError(f"protocol plug-in {n}: its migrations folder {where[0]} needs an __init__.py "
+                              "(a package, so that it ships in the wheel)")
         out.append(PluginChain(n, registry.key_of(n), pkg, Path(where[0])))
     return tuple(out)
 

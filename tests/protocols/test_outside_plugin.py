@@ -305,6 +305,38 @@ def test_toy_plugin_owns_its_migrations(db_url: str, tmp_path: Path) -> None:
     assert r.returncode == 0 and "up to date" in r.stdout, r.stderr
 
 
+def test_two_processes_open_a_fresh_database_with_the_toy_at_once(db_url: str, tmp_path: Path) -> None:
+    """The plug-in chain runs under the store's lock too: both writers succeed, the schema is made once."""
+    from defi_perps.store import migrate
+
+    site, home = tmp_path / "site", tmp_path / "home"
+    _write_toy(site, 2)
+    go = tmp_path / "go"
+    wait = f"import pathlib, time\nwhile not pathlib.Path({str(go)!r}).exists():\n    time.sleep(0.005)\n"
+    path = os.pathsep.join([str(ROOT), str(site)])
+    env = {**os.environ, "PYTHONPATH": path, "DEFI_PERPS_HOME": str(home)}
+    procs = [subprocess.Popen([sys.executable, "-c", wait + ROUNDTRIP, db_url, str(b), "1"], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for b in (201, 202)]
+    import time
+
+    time.sleep(1.5)
+    go.write_text("x")
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (_out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+    assert sorted(json.loads(o)["created"] for o, _ in outs) == [True, True]
+    assert _versions(db_url) == {"alembic_version": [migrate.HEAD], "alembic_version_toy_perp": ["t0002"]}
+
+
+def test_a_migrations_folder_without_init_is_refused(tmp_path: Path) -> None:
+    site, home = tmp_path / "site", tmp_path / "home"
+    _write_toy(site, 1)
+    (site / "toy_perps" / "migrations" / "__init__.py").unlink()
+    r = _cli(["db", "upgrade", "--db", f"sqlite:///{tmp_path / 'x.db'}"], site, home)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "__init__.py" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
 def test_entry_point_taking_a_registered_name_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from defi_perps.exceptions import ConfigError
     from defi_perps.protocols import registry
