@@ -19,9 +19,8 @@ Two kinds of chains, so that this module names no protocol:
   plug-ins owned their migrations (0006, 0008, 0009; those files stay as they are);
 * one **plug-in chain** per registered plug-in with a ``migrations`` package beside its plug-in
   module (``protocols/<key>/migrations/``; protocols/base.py): its own revisions, recorded in its own
-  version table ``alembic_version_<key>``. They
-  run after the core chain is at its head (so they may reference ``snapshot.id``), in registry order,
-  in the same transaction and under the same lock. Why not Alembic branches in one version table: a
+  version table ``alembic_version_<key>``. They run after the core chain is at its head (so they may
+  reference ``snapshot.id``), in registry order, in the same transaction and under the same lock. Why not Alembic branches in one version table: a
   database must keep opening when a plug-in is uninstalled (its version table is then left alone),
   and a plug-in's revision ids must not have to be unique across everyone's plug-ins.
 
