@@ -333,7 +333,7 @@ def _batched_set(dep: Deployment, fn: str, items: dict[bytes, Any]) -> None:
 
 
 def position_tuple(p: Position) -> tuple[Any, ...]:
-    """A Position as the Seeder's PositionInput tuple (field order of contracts/src/Seeder.sol)."""
+    """A Position as the Seeder's PositionInput tuple (field order of contracts/src/gmx_v2/Seeder.sol)."""
     return (p.account, p.market, p.collateral_token, p.is_long, p.size_in_usd, p.size_in_tokens,
             p.collateral_amount, p.pending_impact_amount, p.borrowing_factor, p.funding_fee_amount_per_size,
             p.long_token_claimable_funding_amount_per_size, p.short_token_claimable_funding_amount_per_size,

@@ -232,3 +232,30 @@ class DevnetPart:
     addresses: dict[str, Any]
     book: dict[str, Any] = field(default_factory=dict)
     positions: int = 0
+
+
+
+
+# ---- what a plug-in owns outside its Python code (issue 12 "done when": no shared file names a protocol)
+# * Devnet contracts: the optional class attribute ``devnet_contracts: ClassVar[tuple[str, ...]]``
+#   lists the contracts its devnet deploys, compiled from its own folder ``contracts/src/<key>/*.sol``
+#   (imports relative within it). ``devnet/compile.py`` builds ``contracts/build/<Name>.json`` for the
+#   devnet core's contracts (Multicall3, Token, PriceFeed: ``contracts/src/*.sol``) plus every
+#   registered plug-in's list, read through :func:`devnet_contracts_of`. Default: none.
+# * Migrations: a ``migrations`` package beside the plug-in module (``protocols/<key>/migrations/``:
+#   ``__init__.py`` and one file per Alembic revision, the first with ``down_revision = None``) holds
+#   the plug-in's own schema history. It is found by that place alone, without importing the
+#   plug-in (``registry.migrations_package``), so opening an up-to-date database stays cheap.
+#   ``store/migrate.py`` runs it after the core chain is at its head (so it may reference
+#   ``snapshot.id``) and records it in its own version table ``alembic_version_<key>``. Without one,
+#   the plug-in's tables come from the core chain (the five built-in plug-ins: core 0006, 0008 and
+#   0009; a later change to their tables goes in their own ``migrations`` package).
+def devnet_contracts_of(plugin: ProtocolPlugin) -> tuple[str, ...]:
+    """The plug-in's declared devnet contracts (checked: a tuple of contract names)."""
+    names = getattr(plugin, "devnet_contracts", ())
+    if not isinstance(names, tuple) or not all(isinstance(n, str) and n.isidentifier() for n in names):
+        from defi_perps.exceptions import ConfigError
+
+        raise ConfigError(f"protocol plug-in {plugin.name}: devnet_contracts must be a tuple of contract names, "
+                          f"not {names!r}")
+    return names

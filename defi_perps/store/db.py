@@ -58,7 +58,7 @@ def get_engine(db_url: str | None = None, create: bool = True) -> Engine:
         if state == "empty" and not create:
             engine.dispose()
             raise NoDatabase(f"no snapshots stored yet in {safe_url(url)} (run `defi-perps index gmx-v2 …`)")
-        if state != migrate.HEAD:
+        if state != migrate.HEAD or migrate.plugins_behind(engine):   # plug-ins' own chains too
             migrate.upgrade(engine, safe_url(url))
     except SQLAlchemyError as err:
         engine.dispose()
@@ -93,7 +93,7 @@ def schema_status(db_url: str | None = None) -> dict[str, str]:
     url = db_url or default_db_url()
     engine = _engine(url, create=False)
     try:
-        return {"database": safe_url(url), "state": migrate.current(engine), "head": migrate.HEAD}
+        return {"database": safe_url(url), "state": migrate.state(engine), "head": migrate.head()}
     except SQLAlchemyError as err:
         raise StoreError(f"cannot open database {safe_url(url)}: {_first_line(err)}") from None
     finally:

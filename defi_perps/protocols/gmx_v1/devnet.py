@@ -1,4 +1,4 @@
-"""GMX v1 on the devnet: deploy our GMX v1-compatible Vault and GlpManager (contracts/src/GmxV1*.sol),
+"""GMX v1 on the devnet: deploy our GMX v1-compatible Vault and GlpManager (contracts/src/gmx_v1/*.sol),
 configure tokens and prices, and seed a book whose positions arrive with the Vault's own events.
 
 Everything is sent from the plug-in's anvil account (``ProtocolPlugin.devnet_account`` = 1), so the

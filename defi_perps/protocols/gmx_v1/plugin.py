@@ -27,6 +27,7 @@ class GmxV1Plugin(ProtocolPlugin):
     deployment_model = GmxV1Deployment
     tables_module: ClassVar[str | None] = "defi_perps.protocols.gmx_v1.tables"
     root_field: ClassVar[str] = "vault"
+    devnet_contracts: ClassVar[tuple[str, ...]] = ("GmxV1GlpManager", "GmxV1Vault")   # contracts/src/gmx_v1/
     default_price_source: ClassVar[str] = "vault"     # Vault.getMinPrice/getMaxPrice (VaultPriceFeed)
     devnet_account: ClassVar[int | None] = 1
     summary_code: ClassVar[tuple[str, ...]] = ("defi_perps.protocols.gmx_v1.summary", "defi_perps.protocols.gmx_v1.book",

@@ -31,6 +31,8 @@ class GmxV2Plugin(ProtocolPlugin):
     deployment_model = GmxV2Deployment
     tables_module: ClassVar[str | None] = "defi_perps.protocols.gmx_v2.tables"
     root_field: ClassVar[str] = "data_store"
+    devnet_contracts: ClassVar[tuple[str, ...]] = ("DataStore", "Reader", "ReaderV21", "ReferralStorage",
+                                                  "Seeder")   # contracts/src/gmx_v2/
     price_file_help: ClassVar[str | None] = "JSON price file overriding the Chainlink feeds (protocols/gmx_v2/mappers.py)"
     summary_code: ClassVar[tuple[str, ...]] = ("defi_perps.indexer.summary", "defi_perps.protocols.gmx_v2.math",
                                                "defi_perps.domain")

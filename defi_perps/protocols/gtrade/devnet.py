@@ -1,5 +1,5 @@
 """Deploy and seed a gTrade devnet book: the GTradeDiamond and gToken vaults of
-``contracts/src/GTradeDiamond.sol`` (the Diamond's real selectors and struct layouts), Chainlink-
+``contracts/src/gtrade/GTradeDiamond.sol`` (the Diamond's real selectors and struct layouts), Chainlink-
 style feeds per pair and collateral tokens, and a reproducible book of open trades.
 
 Everything is sent from one anvil default account (the plug-in's ``devnet_account``, 4), so the

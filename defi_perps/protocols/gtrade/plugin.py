@@ -27,6 +27,7 @@ class GTradePlugin(ProtocolPlugin):
     deployment_model = GTradeDeployment
     tables_module: ClassVar[str | None] = "defi_perps.protocols.gtrade.tables"
     root_field: ClassVar[str] = "diamond"
+    devnet_contracts: ClassVar[tuple[str, ...]] = ("GTokenVault", "GTradeDiamond")   # contracts/src/gtrade/
     price_file_help: ClassVar[str | None] = None
     devnet_account: ClassVar[int | None] = 4
     summary_code: ClassVar[tuple[str, ...]] = ("defi_perps.protocols.gtrade.plugin", "defi_perps.protocols.gtrade.summary",

@@ -1,6 +1,6 @@
 """The Hyperliquid part of the devnet: HyperCore read precompiles on anvil, with a seeded book.
 
-``contracts/src/HyperCore.sol`` holds the state (``HyperCoreState``, placed at :data:`STATE`) and
+``contracts/src/hyperliquid/HyperCore.sol`` holds the state (``HyperCoreState``, placed at :data:`STATE`) and
 the precompile code (``HyperCoreReadPrecompile``, placed at every read-precompile address the
 reader uses); both with ``anvil_setCode``, so the precompiles sit at their real addresses and
 answer in the real encodings (abis/hyperliquid/SOURCES.md). The book is generated from a seed:

@@ -36,6 +36,7 @@ class HyperliquidPlugin(ProtocolPlugin):
     deployment_model = HyperliquidDeployment
     tables_module: ClassVar[str | None] = "defi_perps.protocols.hyperliquid.tables"
     root_field: ClassVar[str] = "perps"
+    devnet_contracts: ClassVar[tuple[str, ...]] = ("HyperCoreReadPrecompile", "HyperCoreState")   # contracts/src/hyperliquid/
     price_file_help: ClassVar[str | None] = None
     devnet_account: ClassVar[int | None] = 2
     summary_code: ClassVar[tuple[str, ...]] = ("defi_perps.protocols.hyperliquid.plugin",

@@ -1,6 +1,6 @@
 """The Synthetix perps v3 part of the devnet: a PerpsMarketProxy read surface and its account NFT.
 
-``contracts/src/SynthetixPerps.sol`` (``DevPerpsMarketProxy``, which creates ``DevPerpsAccountNft``)
+``contracts/src/synthetix_v3/SynthetixPerps.sol`` (``DevPerpsMarketProxy``, which creates ``DevPerpsAccountNft``)
 exposes the real selectors and layouts and computes the margin views with the contracts' formulas
 from seeded state. :func:`seed` deploys it from the given account, lists a few markets with devnet
 parameters (Base market ids and parameters: 100 ETH, 200 BTC, 400 SOL; prices are the devnet's),

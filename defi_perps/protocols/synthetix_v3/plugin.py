@@ -36,6 +36,7 @@ class SynthetixV3Plugin(ProtocolPlugin):
     deployment_model = SynthetixV3Deployment
     tables_module: ClassVar[str | None] = "defi_perps.protocols.synthetix_v3.tables"
     root_field: ClassVar[str] = "perps_market_proxy"
+    devnet_contracts: ClassVar[tuple[str, ...]] = ("DevPerpsAccountNft", "DevPerpsMarketProxy")   # contracts/src/synthetix_v3/
     price_file_help: ClassVar[str | None] = None
     devnet_account: ClassVar[int | None] = 3
     summary_code: ClassVar[tuple[str, ...]] = ("defi_perps.protocols.synthetix_v3.plugin",

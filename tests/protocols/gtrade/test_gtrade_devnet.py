@@ -1,5 +1,5 @@
 """The gTrade reader, store, book and CLI against a real anvil running our GTradeDiamond devnet
-(contracts/src/GTradeDiamond.sol: the Diamond's selectors and struct layouts), checked against the
+(contracts/src/gtrade/GTradeDiamond.sol: the Diamond's selectors and struct layouts), checked against the
 book exactly as it was written (protocols/gtrade/devnet.py)."""
 
 from __future__ import annotations
