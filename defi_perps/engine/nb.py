@@ -164,11 +164,12 @@ def _decide(eq: float, mm: float, notional_rem: float, backstop_fraction: float,
     Hyperliquid (venues.md §1.6): a position above ``partial_min`` sends a ``partial_fraction``
     slice to the book; while the cooldown that follows runs, a position still liquidatable is
     liquidated in full; after it, a new trigger starts a new slice. Equity under
-    ``backstop_fraction`` × MM goes to the backstop vault whole, but only once the book has been
-    tried on the position (``tried``: a sliced position re-tested): "below 2/3 of the maintenance
-    margin *without successful liquidation through the order book*". A first trigger always goes to
-    the book, however far the mark gapped within the step; what the book cannot fill of its order
-    goes to the vault at once (:func:`_book_share`; docs/hyperliquid_adl_calibration.md).
+    ``backstop_fraction`` × MM goes to the backstop vault whole if ``tried``. Under the book-first
+    order (``rules.backstop_book_first``: "below 2/3 of the maintenance margin *without successful
+    liquidation through the order book*") only a position the book was tried on (a sliced position
+    re-tested) is ``tried``: a first trigger goes to the book however far the mark gapped within the
+    step, and what the book cannot fill of its order goes to the vault at once (:func:`_book_share`;
+    docs/hyperliquid_adl_calibration.md). Otherwise every trigger is ``tried``.
     """
     if tried and backstop_fraction > 0.0 and eq < backstop_fraction * mm:
         return True, 1.0, False
@@ -182,15 +183,17 @@ def _decide(eq: float, mm: float, notional_rem: float, backstop_fraction: float,
 @njit(inline="always")
 def _first_trigger(q: float, e: float, cu: float, ct: float, sm: int, sr: float, sa: float, s: float, mark: float,
                    ph: float, fee_trig: float, min_coll: float, r: float, backstop_fraction: float,
-                   partial_min: float, partial_fraction: float, si: int, free0: int, free1: int) -> tuple:
+                   partial_min: float, partial_fraction: float, si: int, free0: int, free1: int,
+                   tried: bool) -> tuple:
     """A position's first trigger in a step, as both cascade passes decide it (one place, so the flow
     pass and the execution pass cannot drift apart): :func:`_decide` on its equity and maintenance,
-    taking a pending-slice slot of its side when it opens a slice. Returns (backstop?, fraction,
-    new slice?, free0, free1)."""
+    taking a pending-slice slot of its side when it opens a slice; ``tried`` is false under the
+    book-first order (``rules.backstop_book_first``). Returns (backstop?, fraction, new slice?,
+    free0, free1)."""
     eq, mm = _equity_mm(q, e, cu, ct, sm, sr, sa, s, mark, ph, fee_trig, min_coll)
     free = free0 if si == 0 else free1
     bs, fr, newp = _decide(eq, mm, q * r * mark, backstop_fraction, partial_min, partial_fraction, False, free > 0,
-                           False)
+                           tried)
     if newp:
         if si == 0:
             free0 -= 1
@@ -588,9 +591,10 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     g_hi = g_lo + n_seg_m
     maxp = pend_idx.shape[2]
     simple = backstop_fraction <= 0.0 and not (partial_min < np.inf and partial_fraction < 1.0)
-    # Hyperliquid's backstop takes what a liquidation order cannot fill in the book: the part that would
-    # walk past the end of this step's depth curve (_book_share)
-    book_first = backstop_fraction > 0.0 and exec_mode == Exec.BOOK
+    # the book-first order: the backstop takes what a liquidation order cannot fill in the book, the part
+    # that would walk past the end of this step's depth curve (_book_share)
+    first_tried = not rules.backstop_book_first
+    book_first = rules.backstop_book_first and backstop_fraction > 0.0 and exec_mode == Exec.BOOK
     q_end = curve_end_depth(dkind, dk, da, bx, bdp, nbands) if book_first else math.inf
     liq_count = out.liq_count
     liq_notional = out.liq_notional
@@ -632,7 +636,8 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                     else:
                         bs, fr, newp, free0, free1 = _first_trigger(
                             qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s, mark, ph,
-                            fee_trig, min_coll, r, backstop_fraction, partial_min, partial_fraction, si, free0, free1)
+                            fee_trig, min_coll, r, backstop_fraction, partial_min, partial_fraction, si, free0, free1,
+                            first_tried)
                         # kept for pass 2 in ``cand`` (ADL's scratch, free until the waterfall below;
                         # sized for every position where the rules are not simple): 2 backstop, 1 slice,
                         # 3 the book fills a share of the order (in ``cscore``) and the vault takes the rest

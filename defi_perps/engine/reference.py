@@ -13,13 +13,14 @@ Every rule, in the order the kernel applies it:
 
 * trigger: equity (collateral + PnL − close fee in the trigger − accrued funding) below the
   maintenance requirement (flat, tiered, entry-notional, min collateral);
-* decision, in Hyperliquid's documented order (the book first, the backstop for what the book did
-  not liquidate): a first trigger goes to the book; a position above ``partial_min_notional`` sends a
+* decision: equity under ``backstop_mm_fraction`` × MM → the backstop vault takes the position at
+  mark and keeps its equity; a position above ``partial_min_notional`` sends a
   ``partial_fraction`` slice and starts a cooldown during which it is liquidated in full if it
-  triggers again; otherwise a full close. A sliced position re-tested with equity under
-  ``backstop_mm_fraction`` × MM goes to the backstop vault at mark, which keeps its equity; and a
-  liquidation order that would walk past the end of the step's depth curve fills in the book up to
-  the curve's end while the vault takes the rest of the position at mark at once;
+  triggers again; otherwise a full close. Under ``backstop_book_first`` (Hyperliquid's documented
+  order: the book first, the backstop for what the book did not liquidate) a first trigger always
+  goes to the book, the 2/3 test applies to a sliced position re-tested, and a liquidation order
+  that would walk past the end of the step's depth curve fills in the book up to the curve's end
+  while the vault takes the rest of the position at mark at once;
 * execution at the iteration's average fill in the book (or at the oracle price less the capped
   protocol impact); fees (rate + fixed) to their destination; the remainder to the trader or, at
   a bankruptcy settlement, to the fund;
@@ -168,9 +169,10 @@ class _Path:
         if extra is not None:   # a sliced position: its own equity, with the collateral a slice left
             eq = self.rem[j] * eq + extra
             mm = self.rem[j] * mm
-        # the backstop takes, on the 2/3 test, only what the book was tried on: a sliced position
-        # (``extra``) re-tested ("without successful liquidation through the order book")
-        if extra is not None and r.backstop_mm_fraction > 0.0 and eq < r.backstop_mm_fraction * mm:
+        # under the book-first order the backstop takes, on the 2/3 test, only what the book was tried
+        # on: a sliced position (``extra``) re-tested ("without successful liquidation through the book")
+        tried = extra is not None or not r.backstop_book_first
+        if tried and r.backstop_mm_fraction > 0.0 and eq < r.backstop_mm_fraction * mm:
             return True, 1.0, False
         if in_cooldown:
             return False, 1.0, False
@@ -397,7 +399,7 @@ class _Path:
         cap_left = float(self.mk.liq_cap[m])   # the market's liquidation window for this step
         # Hyperliquid: what a liquidation order cannot fill before its walk reaches the end of this
         # step's depth curve goes to the backstop vault (the book liquidation did not succeed)
-        book_first = r.backstop_mm_fraction > 0.0 and r.exec_mode == Exec.BOOK
+        book_first = r.backstop_book_first and r.backstop_mm_fraction > 0.0 and r.exec_mode == Exec.BOOK
         q_end = curve_end_depth(int(self.mk.depth_kind[m]), float(self.mk.depth_k[m]), float(self.mk.depth_a[m]),
                                 self.mk.band_x[m], self.bd, int(self.mk.band_n[m])) if book_first else math.inf
         for it in range(r.max_cascade_iterations):

@@ -179,13 +179,28 @@ def test_hyperliquid_slice_waits_when_the_remainder_is_no_longer_liquidatable():
     assert r.parties()["traders"][0] == pytest.approx(-r.parties()["market"][0], rel=1e-12)
 
 
-# Hyperliquid's documented order (venues.md §1.6): "if the account equity drops below 2/3 of the maintenance
-# margin *without successful liquidation through the order book*, the backstop liquidation mechanism kicks
-# in": (a) a first trigger goes to the book; (b) the vault takes a sliced remainder below 2/3 MM; (c) the
-# vault takes at once what the book cannot fill, the part of the order that would walk past the depth
-# curve's end (docs/hyperliquid_adl_calibration.md).
+def test_backstop_takes_the_position_at_mark_without_impact_and_keeps_its_equity():
+    # the default reading (backstop_book_first off): the 2/3 test at the trigger
+    book = _book([1], [100.0], [100.0], [1000.0])   # 10x
+    rules = make_rules(mm_rate=0.05, backstop_mm_fraction=2 / 3, bad_debt_absorber="vault", insurance_initial=50.0)
+    # threshold 9000 / 95 = 94.74; one gap to 92: equity 200 < 2/3 x MM (460)
+    r = _run(book, rules, "-8%@1m", steps=2, stress=1e-6)
+    o = r.outputs
+    assert o.backstop_notional[0, 0, 0] == pytest.approx(100.0 * 92.0, rel=1e-9)
+    assert o.min_mark[0, 0] == pytest.approx(o.min_exog[0, 0])   # no book impact despite a tiny book
+    assert r.totals["backstop_gain"][0] == pytest.approx(200.0, rel=1e-9)
+    assert r.totals["fund"][0] == pytest.approx(250.0, rel=1e-9)  # the vault's capital grows by it
+    assert r.parties()["vault"][0] == pytest.approx(200.0, rel=1e-9)
+    assert r.bad_debt[0] == 0.0
+
+
+# Hyperliquid's documented order (venues.md §1.6), ``backstop_book_first``: "if the account equity drops
+# below 2/3 of the maintenance margin *without successful liquidation through the order book*, the backstop
+# liquidation mechanism kicks in": (a) a first trigger goes to the book; (b) the vault takes a sliced
+# remainder below 2/3 MM; (c) the vault takes at once what the book cannot fill, the part of the order
+# that would walk past the depth curve's end (docs/hyperliquid_adl_calibration.md).
 _HL_BACKSTOP = dict(mm_rate=0.05, liq_fee_rate=0.0, backstop_mm_fraction=2 / 3, bad_debt_absorber="vault",
-                    insurance_initial=50.0)
+                    insurance_initial=50.0, backstop_book_first=True)
 
 
 def test_a_first_trigger_below_two_thirds_mm_goes_to_the_book_when_the_book_can_fill_it():
