@@ -6,11 +6,16 @@ and prints one JSON line: liquidated notional, the share taken over by the HLP b
 who paid it, ADL notional and its share of liquidated notional (the record, incidents.md §1.3:
 $2.10B ADL / $5.51B liquidated = 38 %; negative equity only $23.2M).
 
+``--book-first`` runs Hyperliquid's documented liquidation order instead of the default reading
+(``liquidation.backstop_book_first``: the book first; the backstop takes a sliced remainder below 2/3
+of maintenance and, at once, what a liquidation order cannot fill before the end of the depth curve).
+
 ``--counterfactuals`` prints one more JSON line per diagnostic variant (not venue settings: each
 switches one mechanism off or changes one input to measure how much it contributes): no backstop,
-10-second steps, depth x0.5 / x2, and a concentrated ("whale") book.
+10-second steps, depth x0.5 / x2, a concentrated ("whale") book, and the book-first order on the
+record and whale books.
 
-    PYTHONPATH=$PWD python3 benchmarks/hl_adl_share.py [--paths 50] [--seed 3] [--counterfactuals]
+    PYTHONPATH=$PWD python3 benchmarks/hl_adl_share.py [--paths 50] [--seed 3] [--book-first] [--counterfactuals]
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ def measure(n_paths: int, seed: int, venue: VenueParams | None = None, book: Boo
         "adl_per_bad_debt": adl / bad if bad else 0.0,
         "adl_events": float(t["adl_events"].sum()), "adl_positions": float(t["adl_positions"].sum()),
         "paths_with_adl": int((t["adl_events"] > 0).sum()),
+        "depth_capped_steps": int(r.outputs.depth_capped.sum()),
         "fund_initial": float(r.rules.insurance_initial), "fund_min": float(t["fund_min"].min()),
         "fund_end_mean": float(t["fund"].mean()),
         "record_adl_share": RECORD["adl_notional"] / RECORD["liq_notional"],
@@ -77,16 +83,26 @@ def measure(n_paths: int, seed: int, venue: VenueParams | None = None, book: Boo
     }
 
 
+def book_first_venue() -> VenueParams:
+    """Hyperliquid with the book-first backstop order (docs/hyperliquid_adl_calibration.md)."""
+    v = load_venue("hyperliquid")
+    return v.model_copy(update={"liquidation": v.liquidation.model_copy(update={"backstop_book_first": True})})
+
+
 def counterfactuals(n_paths: int, seed: int) -> list[tuple[str, dict[str, Any]]]:
     v = load_venue("hyperliquid")
     nb = v.model_copy(update={"liquidation": v.liquidation.model_copy(update={"backstop_mm_fraction": 0.0})})
+    bf = book_first_venue()
     runs: list[tuple[str, dict[str, Any]]] = []
     for name, venue, book, kw in (
             ("base", v, None, {}), ("no_backstop", nb, None, {}),
             ("step_10s", v, None, {"horizon": "30m", "step": "10s"}),
             ("step_10s_no_backstop", nb, None, {"horizon": "30m", "step": "10s"}),
             ("depth_x0.5", v, None, {"depth_stress": 0.5}), ("depth_x2", v, None, {"depth_stress": 2.0}),
-            ("whale_book", v, whale_book(), {}), ("whale_book_no_backstop", nb, whale_book(), {})):
+            ("whale_book", v, whale_book(), {}), ("whale_book_no_backstop", nb, whale_book(), {}),
+            ("book_first", bf, None, {}), ("book_first_step_10s", bf, None, {"horizon": "30m", "step": "10s"}),
+            ("book_first_depth_x0.5", bf, None, {"depth_stress": 0.5}),
+            ("whale_book_book_first", bf, whale_book(), {})):
         runs.append((name, measure(n_paths, seed, venue, book, **kw)))
     return runs
 
@@ -95,13 +111,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--paths", type=int, default=50)
     ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--book-first", action="store_true", help="Hyperliquid's book-first backstop order")
     ap.add_argument("--counterfactuals", action="store_true")
     a = ap.parse_args()
     if a.counterfactuals:
         for name, d in counterfactuals(a.paths, a.seed):
             print(json.dumps({"variant": name, **d}), flush=True)
     else:
-        print(json.dumps(measure(a.paths, a.seed)))
+        venue = book_first_venue() if a.book_first else None
+        print(json.dumps({"book_first": a.book_first, **measure(a.paths, a.seed, venue)}))
 
 
 if __name__ == "__main__":

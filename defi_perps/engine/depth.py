@@ -65,6 +65,31 @@ def walk_distance(q: float, kind: int, k: float, a: float, bx: np.ndarray, bd: n
 
 
 @njit
+def curve_end_depth(kind: int, k: float, a: float, bx: np.ndarray, bd: np.ndarray, nb: int) -> float:
+    """USD a market order can fill before its walk reaches the curve's end (``MAX_DISTANCE`` from
+    mid): the inverse of :func:`walk_distance` at ``MAX_DISTANCE``. An order beyond it walks past
+    the end of the depth curve (nb.py counts those steps as ``depth_capped``); Hyperliquid's
+    backstop takes what a liquidation order cannot fill there (rules.py, ``backstop_mm_fraction``)."""
+    if kind == DEPTH_LINEAR:
+        return k * MAX_DISTANCE
+    if kind == DEPTH_POWER:
+        return k * MAX_DISTANCE ** a
+    prev_x = 0.0
+    prev_d = 0.0
+    for j in range(nb):
+        if bx[j] >= MAX_DISTANCE:
+            return prev_d + (MAX_DISTANCE - prev_x) * (bd[j] - prev_d) / (bx[j] - prev_x)
+        prev_x = bx[j]
+        prev_d = bd[j]
+    # beyond the last band: the last band's slope, as walk_distance extends it
+    if nb == 1:
+        slope = bx[0] / bd[0]
+    else:
+        slope = (bx[nb - 1] - bx[nb - 2]) / (bd[nb - 1] - bd[nb - 2])
+    return bd[nb - 1] + (MAX_DISTANCE - bx[nb - 1]) / slope
+
+
+@njit
 def walk_integral(q: float, kind: int, k: float, a: float, bx: np.ndarray, bd: np.ndarray, nb: int) -> float:
     """``∫₀^q distance(u) du`` (USD × fraction): the total slippage cost of walking ``q`` USD."""
     if q <= 0.0:

@@ -46,7 +46,7 @@ from defi_perps.engine import hedger_nb
 from defi_perps.engine._jit import njit, prange
 from defi_perps.engine.broker import hedge_trade
 from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Event, Exec, N_PARTIES, Party, Ranking
-from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
+from defi_perps.engine.depth import MAX_DISTANCE, curve_end_depth, walk_distance, walk_integral
 from defi_perps.engine.exogenous import exog_step
 from defi_perps.engine.liq_window import window_take
 from defi_perps.engine.profit_cap_nb import open_profit_cap_haircut_nb
@@ -158,15 +158,20 @@ def _equity_mm(q: float, e: float, cu: float, ct: float, seg_mark: int, rate: fl
 
 @njit(inline="always")
 def _decide(eq: float, mm: float, notional_rem: float, backstop_fraction: float, partial_min: float,
-            partial_fraction: float, in_cooldown: bool, slot_free: bool) -> tuple:
+            partial_fraction: float, in_cooldown: bool, slot_free: bool, tried: bool) -> tuple:
     """(to the backstop?, fraction of the *remaining* size closed now, opens a pending slice?)
 
     Hyperliquid (venues.md §1.6): a position above ``partial_min`` sends a ``partial_fraction``
     slice to the book; while the cooldown that follows runs, a position still liquidatable is
     liquidated in full; after it, a new trigger starts a new slice. Equity under
-    ``backstop_fraction`` × MM goes to the backstop vault whole.
+    ``backstop_fraction`` × MM goes to the backstop vault whole if ``tried``. Under the book-first
+    order (``rules.backstop_book_first``: "below 2/3 of the maintenance margin *without successful
+    liquidation through the order book*") only a position the book was tried on (a sliced position
+    re-tested) is ``tried``: a first trigger goes to the book however far the mark gapped within the
+    step, and what the book cannot fill of its order goes to the vault at once (:func:`_book_share`;
+    docs/hyperliquid_adl_calibration.md). Otherwise every trigger is ``tried``.
     """
-    if backstop_fraction > 0.0 and eq < backstop_fraction * mm:
+    if tried and backstop_fraction > 0.0 and eq < backstop_fraction * mm:
         return True, 1.0, False
     if in_cooldown:
         return False, 1.0, False
@@ -178,20 +183,34 @@ def _decide(eq: float, mm: float, notional_rem: float, backstop_fraction: float,
 @njit(inline="always")
 def _first_trigger(q: float, e: float, cu: float, ct: float, sm: int, sr: float, sa: float, s: float, mark: float,
                    ph: float, fee_trig: float, min_coll: float, r: float, backstop_fraction: float,
-                   partial_min: float, partial_fraction: float, si: int, free0: int, free1: int) -> tuple:
+                   partial_min: float, partial_fraction: float, si: int, free0: int, free1: int,
+                   tried: bool) -> tuple:
     """A position's first trigger in a step, as both cascade passes decide it (one place, so the flow
     pass and the execution pass cannot drift apart): :func:`_decide` on its equity and maintenance,
-    taking a pending-slice slot of its side when it opens a slice. Returns (backstop?, fraction,
-    new slice?, free0, free1)."""
+    taking a pending-slice slot of its side when it opens a slice; ``tried`` is false under the
+    book-first order (``rules.backstop_book_first``). Returns (backstop?, fraction, new slice?,
+    free0, free1)."""
     eq, mm = _equity_mm(q, e, cu, ct, sm, sr, sa, s, mark, ph, fee_trig, min_coll)
     free = free0 if si == 0 else free1
-    bs, fr, newp = _decide(eq, mm, q * r * mark, backstop_fraction, partial_min, partial_fraction, False, free > 0)
+    bs, fr, newp = _decide(eq, mm, q * r * mark, backstop_fraction, partial_min, partial_fraction, False, free > 0,
+                           tried)
     if newp:
         if si == 0:
             free0 -= 1
         else:
             free1 -= 1
     return bs, fr, newp, free0, free1
+
+
+@njit(inline="always")
+def _book_share(order: float, room: float) -> float:
+    """Share of a liquidation order of ``order`` USD the book fills when ``room`` USD of depth is left
+    before the walk reaches the curve's end (``depth.curve_end_depth`` less what this step's walk
+    already took in the order's direction). The rest walks past the end of the depth curve: the book
+    liquidation did not succeed, and the backstop vault takes the rest of the position at once."""
+    if order <= room:
+        return 1.0
+    return max(room, 0.0) / order
 
 
 @njit(inline="always")
@@ -572,6 +591,11 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     g_hi = g_lo + n_seg_m
     maxp = pend_idx.shape[2]
     simple = backstop_fraction <= 0.0 and not (partial_min < np.inf and partial_fraction < 1.0)
+    # the book-first order: the backstop takes what a liquidation order cannot fill in the book, the part
+    # that would walk past the end of this step's depth curve (_book_share)
+    first_tried = not rules.backstop_book_first
+    book_first = rules.backstop_book_first and backstop_fraction > 0.0 and exec_mode == Exec.BOOK
+    q_end = curve_end_depth(dkind, dk, da, bx, bdp, nbands) if book_first else math.inf
     liq_count = out.liq_count
     liq_notional = out.liq_notional
     backstop_notional = out.backstop_notional
@@ -612,12 +636,25 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                     else:
                         bs, fr, newp, free0, free1 = _first_trigger(
                             qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s, mark, ph,
-                            fee_trig, min_coll, r, backstop_fraction, partial_min, partial_fraction, si, free0, free1)
+                            fee_trig, min_coll, r, backstop_fraction, partial_min, partial_fraction, si, free0, free1,
+                            first_tried)
                         # kept for pass 2 in ``cand`` (ADL's scratch, free until the waterfall below;
-                        # sized for every position where the rules are not simple): 2 backstop, 1 slice
-                        cand[n_new] = 2 if bs else (1 if newp else 0)
+                        # sized for every position where the rules are not simple): 2 backstop, 1 slice,
+                        # 3 the book fills a share of the order (in ``cscore``) and the vault takes the rest
+                        code = 2 if bs else (1 if newp else 0)
                         if not bs:
-                            flow -= s * fr * r * qty_[j] * mark
+                            o = fr * r * qty_[j] * mark
+                            bsh = _book_share(o, q_end + s * (qcum + flow)) if book_first else 1.0
+                            if bsh < 1.0:
+                                if newp:   # no slice waits: the position is finished now
+                                    if si == 0:
+                                        free0 += 1
+                                    else:
+                                        free1 += 1
+                                code = 3 if bsh > 0.0 else 2
+                                cscore[n_new] = bsh * fr
+                            flow -= s * bsh * o
+                        cand[n_new] = code
                     n_new += 1
                 j += 1
             ptr[g] = j
@@ -638,14 +675,22 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                 if not eq <= max(mm, 0.0):
                     continue
                 bs, fr, newp = _decide(eq, mm, qty_[j] * r * mark, backstop_fraction, partial_min, partial_fraction,
-                                       t <= pend_until[m, si, k], True)
+                                       t <= pend_until[m, si, k], True, True)
+                bsh = 1.0
+                if not bs:
+                    o = fr * r * qty_[j] * mark
+                    bsh = _book_share(o, q_end + s * (qcum + flow)) if book_first else 1.0
+                    if bsh <= 0.0:
+                        bs = True
+                        fr = 1.0
+                    else:
+                        flow -= s * bsh * o
+                cscore[n_new + n_ex] = bsh * fr   # the book's share of the remaining size, when < fr
                 ex_k[n_ex] = k
                 ex_si[n_ex] = si
                 ex_fr[n_ex] = fr
                 ex_bs[n_ex] = bs
                 n_ex += 1
-                if not bs:
-                    flow -= s * fr * r * qty_[j] * mark
         if n_new == 0 and n_ex == 0:
             break
         st[Tot.ITERATIONS] += 1.0
@@ -709,12 +754,16 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                         if r <= 0.0:
                             continue
                         k = -1
+                        split = False
+                        cb = 1.0
                         if simple:
                             bs = False
                             fr = 1.0
                             newp = False
                         else:   # pass 1's decision, in the same order
                             code = cand[k_dec]
+                            split = code == 3
+                            cb = cscore[k_dec]
                             k_dec += 1
                             bs = code == 2
                             newp = code == 1
@@ -726,53 +775,71 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                         fr = ex_fr[x]
                         bs = ex_bs[x]
                         newp = False
-                    c = r if fr >= 1.0 else fr * r
-                    extra = pend_extra[m, si, k] * fr if k >= 0 else 0.0
-                    px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = _settle(
-                        c, bs, mark, book_px, float(s), qty_[j], entry_[j], cu_[j], ct_[j], close_fee, liq_fee,
-                        fee_usd, impact_cap, ph, exec_mode, liq_impact_factor, keep, extra, fr < 1.0)
-                    rem[j] = 0.0 if fr >= 1.0 else r - c   # inside its segment's swept prefix: reset at the path's end
-                    cq = c * qty_[j]
-                    if j == hj:
-                        hedger_nb.on_liq(out.hedger, p, cq, mark, trader)
-                    sum_cpty += cpty
-                    sum_cfee += cfee
-                    sum_fee += fee
-                    sum_fund += to_fund
-                    sum_vault += to_vault
-                    sum_trader += trader
-                    if newp:
+                        cb = cscore[n_new + x]
+                        split = not bs and cb < fr
+                    # a split: the book fills ``cb`` of the remaining size, the backstop takes the rest
+                    for part in range(2 if split else 1):
+                        if not split:
+                            c = r if fr >= 1.0 else fr * r
+                            extra = pend_extra[m, si, k] * fr if k >= 0 else 0.0
+                            bsp = bs
+                            slc = fr < 1.0
+                        elif part == 0:
+                            c = cb * r
+                            extra = pend_extra[m, si, k] * cb if k >= 0 else 0.0
+                            bsp = False
+                            slc = False
+                        else:
+                            c = r - cb * r
+                            extra = pend_extra[m, si, k] * (1.0 - cb) if k >= 0 else 0.0
+                            bsp = True
+                            slc = False
+                        px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = _settle(
+                            c, bsp, mark, book_px, float(s), qty_[j], entry_[j], cu_[j], ct_[j], close_fee, liq_fee,
+                            fee_usd, impact_cap, ph, exec_mode, liq_impact_factor, keep, extra, slc)
+                        cq = c * qty_[j]
+                        if j == hj:
+                            hedger_nb.on_liq(out.hedger, p, cq, mark, trader)
+                        sum_cpty += cpty
+                        sum_cfee += cfee
+                        sum_fee += fee
+                        sum_fund += to_fund
+                        sum_vault += to_vault
+                        sum_trader += trader
+                        if si == 0:
+                            dq0 += cq
+                            de0 += cq * entry_[j]
+                            bd0 += bad
+                            if bad > 0.0:
+                                bq0 += cq
+                                gm0 -= trader
+                            n0 += 1
+                            u0 += notional
+                            if bsp:
+                                b0 += notional
+                        else:
+                            dq1 += cq
+                            de1 += cq * entry_[j]
+                            bd1 += bad
+                            if bad > 0.0:
+                                bq1 += cq
+                                gm1 -= trader
+                            n1 += 1
+                            u1 += notional
+                            if bsp:
+                                b1 += notional
+                    # inside its segment's swept prefix: reset at the path's end
+                    rem[j] = 0.0 if (fr >= 1.0 or split) else r - c
+                    if newp:   # (never with a split: pass 1 gave its slot back)
                         kk = pend_n[m, si]
                         pend_idx[m, si, kk] = j
                         pend_seg[m, si, kk] = g
                         pend_until[m, si, kk] = t + cooldown
                         pend_extra[m, si, kk] = kept
                         pend_n[m, si] = kk + 1
-                    elif k >= 0 and fr < 1.0:
+                    elif k >= 0 and fr < 1.0 and not split:
                         pend_until[m, si, k] = t + cooldown   # a new slice after the cooldown: a new cooldown
                         pend_extra[m, si, k] = pend_extra[m, si, k] - extra + kept
-                    if si == 0:
-                        dq0 += cq
-                        de0 += cq * entry_[j]
-                        bd0 += bad
-                        if bad > 0.0:
-                            bq0 += cq
-                            gm0 -= trader
-                        n0 += 1
-                        u0 += notional
-                        if bs:
-                            b0 += notional
-                    else:
-                        dq1 += cq
-                        de1 += cq * entry_[j]
-                        bd1 += bad
-                        if bad > 0.0:
-                            bq1 += cq
-                            gm1 -= trader
-                        n1 += 1
-                        u1 += notional
-                        if bs:
-                            b1 += notional
         oi_q[m, 0] -= dq0
         oi_e[m, 0] -= de0
         oi_q[m, 1] -= dq1

@@ -16,7 +16,11 @@ Every rule, in the order the kernel applies it:
 * decision: equity under ``backstop_mm_fraction`` × MM → the backstop vault takes the position at
   mark and keeps its equity; a position above ``partial_min_notional`` sends a
   ``partial_fraction`` slice and starts a cooldown during which it is liquidated in full if it
-  triggers again; otherwise a full close;
+  triggers again; otherwise a full close. Under ``backstop_book_first`` (Hyperliquid's documented
+  order: the book first, the backstop for what the book did not liquidate) a first trigger always
+  goes to the book, the 2/3 test applies to a sliced position re-tested, and a liquidation order
+  that would walk past the end of the step's depth curve fills in the book up to the curve's end
+  while the vault takes the rest of the position at mark at once;
 * execution at the iteration's average fill in the book (or at the oracle price less the capped
   protocol impact); fees (rate + fixed) to their destination; the remainder to the trader or, at
   a bankruptcy settlement, to the fund;
@@ -39,7 +43,7 @@ from defi_perps.engine import nb as K
 from defi_perps.engine.ccp_reference import ClearingState
 from defi_perps.engine.liquidity import MakerState
 from defi_perps.engine.codes import Absorber, AdlFill, AdlPolicy, AdlTrigger, Dest, Event, Exec, Party, Ranking
-from defi_perps.engine.depth import MAX_DISTANCE, walk_distance, walk_integral
+from defi_perps.engine.depth import MAX_DISTANCE, curve_end_depth, walk_distance, walk_integral
 from defi_perps.engine.hedger_reference import HedgerTwin
 from defi_perps.engine.rng import PyStream
 
@@ -165,7 +169,10 @@ class _Path:
         if extra is not None:   # a sliced position: its own equity, with the collateral a slice left
             eq = self.rem[j] * eq + extra
             mm = self.rem[j] * mm
-        if r.backstop_mm_fraction > 0.0 and eq < r.backstop_mm_fraction * mm:
+        # under the book-first order the backstop takes, on the 2/3 test, only what the book was tried
+        # on: a sliced position (``extra``) re-tested ("without successful liquidation through the book")
+        tried = extra is not None or not r.backstop_book_first
+        if tried and r.backstop_mm_fraction > 0.0 and eq < r.backstop_mm_fraction * mm:
             return True, 1.0, False
         if in_cooldown:
             return False, 1.0, False
@@ -173,6 +180,20 @@ class _Path:
         if notional > r.partial_min_notional and r.partial_fraction < 1.0 and slot_free:
             return False, r.partial_fraction, True
         return False, 1.0, False
+
+    def book_share(self, j: int, si: int, fr: float, mark: float, qcum: float, flow: float, q_end: float,
+                   book_first: bool) -> tuple[float, float]:
+        """(the book's share of the remaining size, the iteration's flow after this order). A liquidation
+        order fills in the book up to the end of the depth curve (``q_end`` USD walked from the step's
+        price, in the order's direction); what would walk past it the book cannot fill."""
+        s = 1.0 if si == 0 else -1.0
+        order = fr * self.rem[j] * float(self.pos.qty[j]) * mark
+        share = 1.0
+        if book_first:
+            room = q_end + s * (qcum + flow)
+            if order > room:
+                share = max(room, 0.0) / order
+        return share * fr, flow - s * share * order
 
     def pay_counterparty(self, amount: float) -> None:
         cp = int(self.r.counterparty)
@@ -376,9 +397,18 @@ class _Path:
         n_seg_m = len(pos.seg_market) // self.n_m
         mark, qcum, i_cum = pre, 0.0, 0.0
         cap_left = float(self.mk.liq_cap[m])   # the market's liquidation window for this step
+        # Hyperliquid: what a liquidation order cannot fill before its walk reaches the end of this
+        # step's depth curve goes to the backstop vault (the book liquidation did not succeed)
+        book_first = r.backstop_book_first and r.backstop_mm_fraction > 0.0 and r.exec_mode == Exec.BOOK
+        q_end = curve_end_depth(int(self.mk.depth_kind[m]), float(self.mk.depth_k[m]), float(self.mk.depth_a[m]),
+                                self.mk.band_x[m], self.bd, int(self.mk.band_n[m])) if book_first else math.inf
         for it in range(r.max_cascade_iterations):
-            # pass 1: every open position is checked (naive scan), then the pending slices
-            items = []   # [j, g, si, fraction of remaining, backstop, pending slot or -1 / -2 new]
+            # pass 1: every open position is checked (naive scan), then the pending slices; the flow each
+            # sends to the book is summed in the same order, so each order sees the depth left before it
+            # [j, g, si, fraction of remaining, backstop, pending slot or -1 / -2 new, book's share of the
+            # remaining size (< fraction: the vault takes the rest)]
+            items = []
+            flow = 0.0
             free = [self.maxp - len(self.pending[m][0]), self.maxp - len(self.pending[m][1])]
             pending_js = {e[0] for si in range(2) for e in self.pending[m][si]}
             for g in range(m * n_seg_m, (m + 1) * n_seg_m):
@@ -392,7 +422,15 @@ class _Path:
                     bs, fr, newp = self.decide(g, j, m, si, mark, False, free[si] > 0)
                     if newp:
                         free[si] -= 1
-                    items.append([j, g, si, fr, bs, -2 if newp else -1])
+                    cb = fr
+                    if not bs:
+                        cb, flow = self.book_share(j, si, fr, mark, qcum, flow, q_end, book_first)
+                        if cb < fr and newp:
+                            free[si] += 1   # the position finishes now: no slice waits
+                            newp = False
+                        if cb <= 0.0:
+                            bs, fr, cb = True, 1.0, 1.0
+                    items.append([j, g, si, fr, bs, -2 if newp else -1, cb])
             for si in range(2):
                 for k, entry in enumerate(self.pending[m][si]):
                     j, g, until, extra = entry
@@ -405,15 +443,15 @@ class _Path:
                     if not eq <= max(mm, 0.0):
                         continue
                     bs, fr, _ = self.decide(g, j, m, si, mark, t <= until, True, extra)
-                    items.append([j, g, si, fr, bs, k])
+                    cb = fr
+                    if not bs:
+                        cb, flow = self.book_share(j, si, fr, mark, qcum, flow, q_end, book_first)
+                        if cb <= 0.0:
+                            bs, fr, cb = True, 1.0, 1.0
+                    items.append([j, g, si, fr, bs, k, cb])
             if not items:
                 break
             st[T.ITERATIONS] += 1.0
-            flow = 0.0
-            for j, _g, si, fr, bs, _ in items:
-                if not bs:
-                    s = 1.0 if si == 0 else -1.0
-                    flow -= s * fr * self.rem[j] * float(pos.qty[j]) * mark
             ext = flow if r.exec_mode == Exec.BOOK else flow * r.oracle_feedback
             qnew = qcum + ext
             if qnew != qcum:
@@ -427,35 +465,40 @@ class _Path:
             bd, bq, n_liq, usd, bsn = [0.0, 0.0], [0.0, 0.0], [0, 0], [0.0, 0.0], [0.0, 0.0]
             gm = [0.0, 0.0]   # margin of the positions that went bankrupt (a clearing house's first layer)
             sums = {"cpty": 0.0, "cfee": 0.0, "fee": 0.0, "fund": 0.0, "vault": 0.0, "trader": 0.0}
-            for j, g, si, fr, bs, k in items:
+            for j, g, si, fr, bs, k, cb in items:
                 s = 1.0 if si == 0 else -1.0
                 rem = self.rem[j]
-                c = rem if fr >= 1.0 else fr * rem
-                extra = self.pending[m][si][k][3] * fr if k >= 0 else 0.0
-                px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = self.settle(
-                    m, j, s, si, c, bs, mark, book_px, extra, fr < 1.0)
-                self.rem[j] = 0.0 if fr >= 1.0 else rem - c
+                held = self.pending[m][si][k][3] if k >= 0 else 0.0
+                split = not bs and cb < fr
+                if split:   # the book fills ``cb`` of the remaining size; the vault takes the rest at mark
+                    parts = [(cb * rem, False, held * cb, False), (rem - cb * rem, True, held * (1.0 - cb), False)]
+                else:
+                    parts = [(rem if fr >= 1.0 else fr * rem, bs, held * fr, fr < 1.0)]
                 q = float(pos.qty[j])
-                if j == self.hj and self.hed is not None:
-                    self.hed.on_liq(c * q, mark, trader)
-                self.oi_q[m][si] -= c * q
-                self.oi_e[m][si] -= c * q * float(pos.entry[j])
-                for key, v in (("cpty", cpty), ("cfee", cfee), ("fee", fee), ("fund", to_fund), ("vault", to_vault),
-                               ("trader", trader)):
-                    sums[key] += v
+                for c, bs_part, extra, is_slice in parts:
+                    px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = self.settle(
+                        m, j, s, si, c, bs_part, mark, book_px, extra, is_slice)
+                    if j == self.hj and self.hed is not None:
+                        self.hed.on_liq(c * q, mark, trader)
+                    self.oi_q[m][si] -= c * q
+                    self.oi_e[m][si] -= c * q * float(pos.entry[j])
+                    for key, v in (("cpty", cpty), ("cfee", cfee), ("fee", fee), ("fund", to_fund),
+                                   ("vault", to_vault), ("trader", trader)):
+                        sums[key] += v
+                    bd[si] += bad
+                    if bad > 0.0:
+                        bq[si] += c * q
+                        gm[si] -= trader
+                    n_liq[si] += 1
+                    usd[si] += notional
+                    if bs_part:
+                        bsn[si] += notional
+                self.rem[j] = 0.0 if fr >= 1.0 or split else rem - c
                 if k == -2:
                     self.pending[m][si].append([j, g, t + r.partial_cooldown_steps, kept])
-                elif k >= 0 and fr < 1.0:
+                elif k >= 0 and fr < 1.0 and not split:
                     self.pending[m][si][k][2] = t + r.partial_cooldown_steps
                     self.pending[m][si][k][3] = self.pending[m][si][k][3] - extra + kept
-                bd[si] += bad
-                if bad > 0.0:
-                    bq[si] += c * q
-                    gm[si] -= trader
-                n_liq[si] += 1
-                usd[si] += notional
-                if bs:
-                    bsn[si] += notional
             for si in range(2):
                 self.pending[m][si] = [e for e in self.pending[m][si] if self.rem[e[0]] > 0.0]
             # book the flows

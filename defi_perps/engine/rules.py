@@ -55,6 +55,12 @@ remains after the close (never more), to ``liq_fee_dest``: ``insurance`` (CEX in
 * ``backstop_mm_fraction``: if at the trigger equity is below this fraction of MM, the backstop
   vault takes the whole position at mark with no book impact and keeps the remaining equity
   (Hyperliquid: 2/3, "the maintenance margin is not returned"). 0 disables it.
+  ``backstop_book_first`` (off by default) applies Hyperliquid's documented order instead: "below
+  2/3 of the maintenance margin *without successful liquidation through the order book*". A first
+  trigger always goes to the book; the vault takes a sliced position re-tested below the fraction,
+  and, at once, the rest of a position whose liquidation order would walk past the end of the
+  step's depth curve (the book fills up to the end). Measured against the records (Oct 10, JELLY,
+  POPCAT) in docs/hyperliquid_adl_calibration.md, which says why it is not the default.
 
 **Loss absorption.** Loss beyond collateral is bad debt. ``insurance_initial`` seeds the
 insurance fund, which receives the liquidation fees routed to it. ``bad_debt_absorber``
@@ -212,6 +218,7 @@ class VenueRules(NamedTuple):
     assessments_cap: float = 0.0       # USD, what assessments can raise
     vm_haircut: bool = False           # last resort: haircut winners' variation-margin gains
     max_trade_gain: float = math.inf  # per-trade profit cap, multiple of collateral (gTrade v8: 9.0); inf = none
+    backstop_book_first: bool = False  # Hyperliquid's book-first order for the backstop (see the docstring)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly view (codes as names), stored with simulation runs."""
@@ -236,7 +243,7 @@ _FLOAT_FIELDS = {"mm_rate", "close_fee_rate", "min_collateral_usd", "liq_fee_rat
                  "mutual_gf", "assessments_cap", "max_trade_gain"}
 _INT_FIELDS = {"vm_interval_steps", "limit_halt_steps", "limit_reset_steps", "mm_kind", "liq_fee_dest", "exec_mode", "bad_debt_absorber", "adl_trigger", "adl_fill",
                "adl_ranking", "adl_policy", "counterparty", "partial_cooldown_steps", "max_cascade_iterations"}
-_BOOL_FIELDS = {"mm_on_entry_notional", "count_close_fee", "keep_remainder", "ccp", "vm_haircut"}
+_BOOL_FIELDS = {"mm_on_entry_notional", "count_close_fee", "keep_remainder", "ccp", "vm_haircut", "backstop_book_first"}
 _ARRAY_FIELDS = {"tier_floor", "tier_rate", "tier_amount", "price_limits"}
 
 _DEFAULTS: dict[str, Any] = dict(
@@ -254,6 +261,7 @@ _DEFAULTS: dict[str, Any] = dict(
     max_cascade_iterations=32, max_trade_gain=math.inf,
     ccp=False, vm_interval_steps=0, intraday_call_move=math.inf, price_limits=(), limit_halt_steps=0, limit_reset_steps=0,
     defaulter_gf_fraction=0.0, ccp_capital=0.0, mutual_gf=0.0, assessments_cap=0.0, vm_haircut=False,
+    backstop_book_first=False,
 )
 
 

@@ -309,7 +309,8 @@ def to_rules(params: VenueParams, insurance_initial: float = 0.0, step_seconds: 
     if liq.partial_threshold_usd > 0 and liq.partial_fraction < 1:
         f.update(partial_min_notional=liq.partial_threshold_usd, partial_fraction=liq.partial_fraction,
                  partial_cooldown_steps=int(math.ceil(liq.cooldown_s / step_seconds)))
-    f.update(backstop_mm_fraction=liq.backstop_mm_fraction, insurance_initial=insurance_initial,
+    f.update(backstop_mm_fraction=liq.backstop_mm_fraction, backstop_book_first=liq.backstop_book_first,
+             insurance_initial=insurance_initial,
              bad_debt_absorber={"insurance_fund": "insurance", "liquidator_vault": "vault", "pool": "pool",
                                 "broker": "broker"}[ins.absorber],
              counterparty={"book": "market", "pool": "pool", "broker": "broker",

@@ -120,6 +120,9 @@ class Liquidation(_Strict):
     partial_fraction: float = Field(gt=0, le=1, default=1.0)
     cooldown_s: float = Field(ge=0, default=0.0)
     backstop_mm_fraction: float = Field(ge=0, le=1, default=0.0)  # Hyperliquid 2/3 of MM; 0 = none
+    # the book first, the backstop for what the book did not liquidate (engine/rules.py); off: the 2/3
+    # test at the trigger. Off by default: docs/hyperliquid_adl_calibration.md says why
+    backstop_book_first: bool = False
     # Synthetix v3 per-market liquidation window (PerpsMarketConfiguration.maxLiquidationAmountInWindow):
     # at most (maker + taker fee) · skew_scale · multiplier · window_s asset units per window_s seconds;
     # window_skew_rate = (maker + taker) · multiplier. 0 = no window (engine/liq_window.py enforces it).

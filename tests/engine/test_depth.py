@@ -37,3 +37,18 @@ def test_bands_hit_their_points_and_stress_thins_the_book():
 def test_transient_half_life():
     assert decay_per_step(2.0) ** 2 == pytest.approx(0.5)
     assert decay_per_step(0.0) == 0.0
+
+
+@pytest.mark.parametrize("kind,k,a,bx,bd", [
+    (0, 2e6, 1.0, [0.01], [1.0]),
+    (1, 3e6, 1.7, [0.01], [1.0]),
+    (2, 1.0, 1.0, [0.005, 0.01, 0.02, 0.05, 0.10], [60e3, 120e3, 300e3, 900e3, 2.0e6]),
+    (2, 1.0, 1.0, [0.5, 1.5], [1e6, 2e6]),          # a band beyond the curve's end
+])
+def test_curve_end_depth_is_where_the_walk_reaches_the_end_of_the_curve(kind, k, a, bx, bd):
+    from defi_perps.engine.depth import MAX_DISTANCE, curve_end_depth, walk_distance
+
+    bx_, bd_ = np.array(bx), np.array(bd)
+    end = curve_end_depth(kind, k, a, bx_, bd_, len(bx))
+    assert walk_distance(end, kind, k, a, bx_, bd_, len(bx)) == pytest.approx(MAX_DISTANCE, rel=1e-12)
+    assert walk_distance(0.999 * end, kind, k, a, bx_, bd_, len(bx)) < MAX_DISTANCE

@@ -180,6 +180,7 @@ def test_hyperliquid_slice_waits_when_the_remainder_is_no_longer_liquidatable():
 
 
 def test_backstop_takes_the_position_at_mark_without_impact_and_keeps_its_equity():
+    # the default reading (backstop_book_first off): the 2/3 test at the trigger
     book = _book([1], [100.0], [100.0], [1000.0])   # 10x
     rules = make_rules(mm_rate=0.05, backstop_mm_fraction=2 / 3, bad_debt_absorber="vault", insurance_initial=50.0)
     # threshold 9000 / 95 = 94.74; one gap to 92: equity 200 < 2/3 x MM (460)
@@ -191,6 +192,80 @@ def test_backstop_takes_the_position_at_mark_without_impact_and_keeps_its_equity
     assert r.totals["fund"][0] == pytest.approx(250.0, rel=1e-9)  # the vault's capital grows by it
     assert r.parties()["vault"][0] == pytest.approx(200.0, rel=1e-9)
     assert r.bad_debt[0] == 0.0
+
+
+# Hyperliquid's documented order (venues.md §1.6), ``backstop_book_first``: "if the account equity drops
+# below 2/3 of the maintenance margin *without successful liquidation through the order book*, the backstop
+# liquidation mechanism kicks in": (a) a first trigger goes to the book; (b) the vault takes a sliced
+# remainder below 2/3 MM; (c) the vault takes at once what the book cannot fill, the part of the order
+# that would walk past the depth curve's end (docs/hyperliquid_adl_calibration.md).
+_HL_BACKSTOP = dict(mm_rate=0.05, liq_fee_rate=0.0, backstop_mm_fraction=2 / 3, bad_debt_absorber="vault",
+                    insurance_initial=50.0, backstop_book_first=True)
+
+
+def test_a_first_trigger_below_two_thirds_mm_goes_to_the_book_when_the_book_can_fill_it():
+    # (a) 10x long, threshold 9000 / 95 = 94.74; one gap to 92: equity 200 < 2/3 x MM (460). The old
+    # reading sent it to the vault at 92; the book (linear, k = $1M: its end at $990k) fills the $9,200
+    book = _book([1], [100.0], [100.0], [1000.0])
+    r = _run(book, make_rules(**_HL_BACKSTOP), "-8%@1m", steps=2, stress=1e-3)
+    o = r.outputs
+    fill = 92.0 * (1.0 - 0.5 * 9200.0 / 1e6)     # the average over the walk of a linear book
+    assert o.backstop_notional[0, 0, 0] == 0.0 and r.totals["backstop_gain"][0] == 0.0
+    assert o.liq_count[0, 0, 0] == 1
+    assert o.liq_notional[0, 0, 0] == pytest.approx(100.0 * fill, rel=1e-9)
+    assert r.parties()["traders"][0] == pytest.approx(-1000.0 + 1000.0 + 100.0 * (fill - 100.0), rel=1e-9)
+    assert r.bad_debt[0] == 0.0 and o.depth_capped[0, 0] == 0
+
+
+def test_the_vault_takes_a_sliced_remainder_below_two_thirds_mm_at_mark_and_keeps_its_equity():
+    # (b) $200k 10x long gapped to 92 (equity 4,000 < 2/3 x MM 6,133): its first trigger sends a 20 %
+    # slice to the (deep) book, which leaves its 800 of equity with the rest; re-tested, the rest's
+    # equity 0.8 x 4,000 + 800 = 4,000 is still < 2/3 x 7,360: the vault takes it at mark
+    book = _book([1], [2000.0], [100.0], [20000.0])
+    rules = make_rules(**_HL_BACKSTOP, partial_min_notional=1e5, partial_fraction=0.2, partial_cooldown_steps=1)
+    r = _run(book, rules, "-8%@1m", steps=2)
+    o = r.outputs
+    assert o.liq_count[0, 0, 0] == 2
+    assert o.backstop_notional[0, 0, 0] == pytest.approx(0.8 * 2000.0 * 92.0, rel=1e-6)
+    assert o.liq_notional[0, 0, 0] == pytest.approx(2000.0 * 92.0, rel=1e-6)
+    assert r.totals["backstop_gain"][0] == pytest.approx(4000.0, rel=1e-6)
+    assert r.totals["fund"][0] == pytest.approx(4050.0, rel=1e-6)   # the vault's capital grows by it
+    assert r.parties()["vault"][0] == pytest.approx(4000.0, rel=1e-6)
+    assert r.bad_debt[0] == 0.0 and r.remaining()[0, 0] == 0.0
+
+
+def test_the_vault_takes_at_once_what_the_book_cannot_fill_past_the_end_of_the_depth_curve():
+    # (c) the same $9,200 first trigger on a book whose linear curve ends (99 % from mid) at $990
+    # (k = $1,000): the book fills $990 of the order, walking to the end; the rest of the order is the
+    # book liquidation that did not succeed, and the vault takes it at mark (92), keeping its equity
+    book = _book([1], [100.0], [100.0], [1000.0])
+    r = _run(book, make_rules(**{**_HL_BACKSTOP, "insurance_initial": 1000.0}), "-8%@1m", steps=2, stress=1e-6)
+    o, t = r.outputs, r.totals
+    cb = 990.0 / 9200.0                                # the book's share of the position
+    fill = 92.0 * (1.0 - 0.5 * 990.0 / 1000.0)         # its average over the walk to the end
+    assert o.liq_count[0, 0, 0] == 2 and r.remaining()[0, 0] == 0.0
+    assert o.backstop_notional[0, 0, 0] == pytest.approx((1.0 - cb) * 100.0 * 92.0, rel=1e-9)
+    assert o.liq_notional[0, 0, 0] == pytest.approx((1.0 - cb) * 9200.0 + cb * 100.0 * fill, rel=1e-9)
+    assert t["backstop_gain"][0] == pytest.approx((1.0 - cb) * 200.0, rel=1e-9)
+    # the book's share went bankrupt (fill 46.46 < bankruptcy 90): the vault, as absorber, pays it
+    bad = cb * (100.0 * (100.0 - fill) - 1000.0)
+    assert t["bad_debt"][0] == pytest.approx(bad, rel=1e-9)
+    assert r.parties()["vault"][0] == pytest.approx((1.0 - cb) * 200.0 - bad, rel=1e-9)
+    assert o.depth_capped[0, 0] == 1                   # the walk reached the curve's end, and says so
+
+
+def test_a_slice_the_book_cannot_fill_hands_the_whole_rest_of_the_position_to_the_vault():
+    # (c) with a slice: $200k 10x long gapped to 92; its 20 % slice ($36,800) meets a curve that ends at
+    # $19,800 (k = $20,000): the book fills $19,800 and the vault takes everything else at once (no slice
+    # waits for a cooldown behind a book that has nothing left)
+    book = _book([1], [2000.0], [100.0], [20000.0])
+    rules = make_rules(**_HL_BACKSTOP, partial_min_notional=1e5, partial_fraction=0.2, partial_cooldown_steps=1)
+    r = _run(book, rules, "-8%@1m", steps=2, stress=2e-5)
+    o = r.outputs
+    cb = 19800.0 / (2000.0 * 92.0)
+    assert o.liq_count[0, 0, 0] == 2 and r.remaining()[0, 0] == 0.0
+    assert o.backstop_notional[0, 0, 0] == pytest.approx((1.0 - cb) * 2000.0 * 92.0, rel=1e-9)
+    assert r.totals["backstop_gain"][0] == pytest.approx((1.0 - cb) * 4000.0, rel=1e-9)
 
 
 def _two_bankrupt_longs_and_a_winner(fund: float, **rules):

@@ -24,6 +24,11 @@ HAND = {
                              partial_cooldown_steps=1, backstop_mm_fraction=2 / 3, adl_trigger="negative_equity",
                              adl_fill="prev_mark", insurance_initial=500.0, bad_debt_absorber="vault",
                              adl_ranking="hyperliquid"),
+    # Hyperliquid's documented order: the book first, the backstop for what the book did not liquidate
+    "hyperliquid_book_first": dict(mm_rate=0.0125, liq_fee_rate=0.0, partial_min_notional=2000.0,
+                                   partial_fraction=0.2, partial_cooldown_steps=1, backstop_mm_fraction=2 / 3,
+                                   backstop_book_first=True, adl_trigger="negative_equity", adl_fill="prev_mark",
+                                   insurance_initial=500.0, bad_debt_absorber="vault", adl_ranking="hyperliquid"),
     "binance_like": dict(mm_kind="tiered", tier_floor=[0, 2e3, 2e4], tier_rate=[0.004, 0.01, 0.025],
                          tier_amount=[0, 12, 312], insurance_initial=300.0, adl_trigger="fund_exhausted",
                          liq_fee_rate=0.004, adl_ranking="binance"),
@@ -113,6 +118,23 @@ def test_twin_agrees_on_a_crash_with_every_mechanism_firing():
     assert o.liq_count.sum() > 0 and o.backstop_notional.sum() > 0
     assert a.bad_debt.sum() > 0 and o.adl_count.sum() > 0
     assert np.all(o.min_mark <= o.min_exog + 1e-9)  # liquidation selling only pushes further down
+
+
+@pytest.mark.parametrize("slices", [True, False])
+@pytest.mark.parametrize("kind", KINDS)
+def test_twin_agrees_on_the_book_first_backstop_with_a_book_that_runs_out(kind, slices):
+    """Hyperliquid's book-first order on a crash whose liquidation orders walk past the end of the
+    depth curve: book fills, sliced remainders taken by the vault and orders split between the book
+    (up to the curve's end) and the vault all happen, and the kernel agrees with the twin. Without
+    slices a first trigger never meets the 2/3 test, so the vault's share is the split's alone."""
+    book = random_book(5, 40, 2)
+    rules = make_rules(**{**HAND["hyperliquid_book_first"], **({} if slices else {"partial_min_notional": None})})
+    a = _both(book, rules, None, seed=1, steps=30, vol=0.5, stress=0.004, jumps=0.0, funding=0.0, kind=kind,
+              shock="-25%@10m")
+    o = a.outputs
+    assert o.backstop_notional.sum() > 0 and o.depth_capped.sum() > 0
+    assert o.liq_notional.sum() > o.backstop_notional.sum()    # the book took its share first
+    np.testing.assert_allclose(o.parties.sum(axis=1), 0.0, atol=1e-9 * max(1.0, np.abs(o.parties).max()))
 
 
 def test_twin_agrees_when_partial_slices_overflow_the_pending_list():
