@@ -131,6 +131,17 @@ class GmxV2Plugin(ProtocolPlugin):
         # anvil's account 0, so its addresses match chains/devnet.toml); nothing more to do here.
         return None
 
+    # -- snapshots diff / series ----------------------------------------------------------------------
+    def market_prices_usd(self, snap: Snapshot) -> Any:
+        from defi_perps.protocols.gmx_v2.diff import prices_usd
+
+        return prices_usd(snap)
+
+    def diff_markets(self, a: Snapshot, b: Snapshot) -> Any:
+        from defi_perps.protocols.gmx_v2.diff import diff_markets
+
+        return diff_markets(a, b)
+
 
 def _plain(rec: Any) -> dict[str, Any]:
     return {f.name: getattr(rec, f.name) for f in fields(rec)}
