@@ -49,7 +49,8 @@ def _same_deployment(a: Any, b: Any) -> None:
                          "list); diff compares one deployment over time")
 
 
-def _name(m: SharedMarket, shared: SharedRecords) -> str:
+def market_name(m: SharedMarket, shared: SharedRecords) -> str:
+    """A market's display name from the shared records: ``ETH/USD [WETH-USDC]``, ``BTC/USD``."""
     sym = {t.address.lower(): t.symbol for t in shared.tokens}
 
     def s(x: str) -> str:
@@ -177,7 +178,7 @@ def diff_snapshots(a: Any, b: Any, top: int = DEFAULT_TOP) -> dict[str, Any]:
         m_a, m_b = ma.get(mk), mb.get(mk)
         m = m_b or m_a
         assert m is not None
-        row: dict[str, Any] = {"market": m.market, "name": _name(m, sb if m_b else sa),
+        row: dict[str, Any] = {"market": m.market, "name": market_name(m, sb if m_b else sa),
                                "in": "both" if m_a and m_b else ("A" if m_a else "B")}
         va, vb = px_a.get(mk), px_b.get(mk)
         row["price_usd"] = {**_pair(va, vb, PRICE_PLACES),

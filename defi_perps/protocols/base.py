@@ -234,6 +234,13 @@ class ProtocolPlugin:
         value in B, decimal places to show)}; None where a snapshot has no value. Default: none."""
         return {}
 
+    # ``series``: metrics read from this plug-in's cached summary (``summarize``), beside the shared ones
+    # every protocol has (indexer/series.py): metric → (summary market field, sub-field or None, unit).
+    # ``series_summary_key``: the summary market field holding ``SharedMarket.market``.
+    series_metrics: ClassVar[dict[str, tuple[str, str | None, str]]] = {}
+    series_defaults: ClassVar[tuple[str, ...]] = ()
+    series_summary_key: ClassVar[str] = "market"
+
 
 @dataclass
 class DevnetContext:
