@@ -32,7 +32,7 @@ from defi_perps.protocols.base import SharedMarket, SharedPosition, SharedRecord
 
 POSITION_FIELDS = ("is_long", "size_in_usd", "size_in_tokens", "collateral_amount", "collateral_usd", "entry_price")
 COUNTS = ("opened", "closed", "changed", "unchanged", "increased", "decreased", "collateral_changed")
-USD_PLACES = 2
+USD_PLACES = 6             # at most: USDC-scaled venues (1e6) show exactly, 1e18/1e30 ones to a micro-dollar
 PRICE_PLACES = 12          # PEPE trades near $0.00001: keep its digits
 CHANGE_PLACES = 6
 DEFAULT_TOP = 20
@@ -92,7 +92,12 @@ def _changed(pa: SharedPosition, pb: SharedPosition) -> bool:
     return any(getattr(pa, f) != getattr(pb, f) for f in POSITION_FIELDS)
 
 
-def _position_row(kind: str, pa: SharedPosition | None, pb: SharedPosition | None, scale: int) -> dict[str, Any]:
+def usd_places(plugin: Any) -> int:
+    return min(plugin.usd_decimals, USD_PLACES)
+
+
+def _position_row(kind: str, pa: SharedPosition | None, pb: SharedPosition | None, scale: int,
+                  places: int) -> dict[str, Any]:
     p = pb or pa
     assert p is not None
 
@@ -110,10 +115,10 @@ def _position_row(kind: str, pa: SharedPosition | None, pb: SharedPosition | Non
     size_b = usd(pb, "size_in_usd") or Fraction(0)
     return {"key": p.key, "account": p.account, "market": p.market, "kind": kind, "is_long": p.is_long,
             "side_flipped": pa is not None and pb is not None and pa.is_long != pb.is_long,
-            "size_usd": {"a": None if pa is None else dec(size_a, USD_PLACES),
-                         "b": None if pb is None else dec(size_b, USD_PLACES),
-                         "delta": dec(size_b - size_a, USD_PLACES)},
-            "collateral_usd": _pair(usd(pa, "collateral_usd"), usd(pb, "collateral_usd"), USD_PLACES),
+            "size_usd": {"a": None if pa is None else dec(size_a, places),
+                         "b": None if pb is None else dec(size_b, places),
+                         "delta": dec(size_b - size_a, places)},
+            "collateral_usd": _pair(usd(pa, "collateral_usd"), usd(pb, "collateral_usd"), places),
             "size_in_tokens": raw("size_in_tokens"), "collateral_amount": raw("collateral_amount"),
             "entry_price": raw("entry_price"), "_abs": abs(size_b - size_a)}
 
@@ -126,7 +131,7 @@ def diff_snapshots(a: Any, b: Any, top: int = DEFAULT_TOP) -> dict[str, Any]:
         raise InputError(f"--top must be >= 0, got {top}")
     _same_deployment(a, b)
     plugin = registry.get(a.meta.protocol)
-    scale = 10 ** plugin.usd_decimals
+    scale, places = 10 ** plugin.usd_decimals, usd_places(plugin)
     sa, sb = plugin.shared(a), plugin.shared(b)
     pa = {p.key: p for p in sa.positions}
     pb = {p.key: p for p in sb.positions}
@@ -154,7 +159,7 @@ def diff_snapshots(a: Any, b: Any, top: int = DEFAULT_TOP) -> dict[str, Any]:
             c["unchanged"] += 1
             continue
         c[kind] += 1
-        moved.append(_position_row(kind, p_a, p_b, scale))
+        moved.append(_position_row(kind, p_a, p_b, scale, places))
     moved.sort(key=lambda r: (-r["_abs"], r["key"]))
 
     ma = {m.market: m for m in sa.markets}
@@ -187,7 +192,7 @@ def diff_snapshots(a: Any, b: Any, top: int = DEFAULT_TOP) -> dict[str, Any]:
         fa = _side_sums(pos_a.get(mk, []), scale) if m_a else {}
         fb = _side_sums(pos_b.get(mk, []), scale) if m_b else {}
         for f in ("oi_long_usd", "oi_short_usd", "collateral_long_usd", "collateral_short_usd"):
-            row[f] = _pair(fa.get(f), fb.get(f), USD_PLACES)
+            row[f] = _pair(fa.get(f), fb.get(f), places)
         for f, (xa, xb, places) in extra.get(mk, {}).items():
             row[f] = _pair(xa, xb, places)
         row["positions"] = by_market.get(mk, dict.fromkeys(COUNTS, 0))
@@ -209,7 +214,8 @@ def diff_snapshots(a: Any, b: Any, top: int = DEFAULT_TOP) -> dict[str, Any]:
         "chain_id": a.meta.chain_id, "protocol": a.meta.protocol, "data_store": a.meta.data_store,
         "rules": {"match": "positions by key", "changed": "any of " + ", ".join(POSITION_FIELDS) + " differs",
                   "delta": "B − A on exact values, then rounded half-even",
-                  "usd_scale": f"size and collateral in 1e{plugin.usd_decimals} USD ({plugin.title})",
+                  "usd_scale": f"size and collateral stored in 1e{plugin.usd_decimals} USD ({plugin.title}), "
+                               f"shown to {places} decimals",
                   "price": "USD per index token from the plug-in (market_prices_usd); price_raw: stored min/max "
                            "in the protocol's price scale"},
         "protocol_fields": protocol_fields,

@@ -145,11 +145,11 @@ class Series:
 
 def shared_values(plugin: Any, snap: Any) -> list[dict[str, Any]]:
     """Per market of ``snap``: {"market", "name", <shared metric>: exact decimal string or int or None}."""
-    from defi_perps.indexer.diff import market_name
+    from defi_perps.indexer.diff import market_name, usd_places
     from defi_perps.indexer.summary import dec, price_str
 
     shared = plugin.shared(snap)
-    scale = 10 ** plugin.usd_decimals
+    scale, places = 10 ** plugin.usd_decimals, usd_places(plugin)
     prices = plugin.market_prices_usd(snap)
     out = []
     by: dict[str, list[Any]] = {}
@@ -161,10 +161,10 @@ def shared_values(plugin: Any, snap: Any) -> list[dict[str, Any]]:
         row["price"] = None if px is None else price_str(px)
         for is_long, side in ((True, "long"), (False, "short")):
             ps = [p for p in by.get(m.market, []) if p.is_long == is_long]
-            row[f"oi_{side}"] = dec(Fraction(sum(p.size_in_usd for p in ps), scale), 2)
+            row[f"oi_{side}"] = dec(Fraction(sum(p.size_in_usd for p in ps), scale), places)
             row[f"positions_{side}"] = len(ps)
             coll = [p.collateral_usd for p in ps]   # a side's sum only where every position carries it
-            row[f"collateral_{side}"] = (dec(Fraction(sum(c for c in coll if c is not None), scale), 2)
+            row[f"collateral_{side}"] = (dec(Fraction(sum(c for c in coll if c is not None), scale), places)
                                          if all(c is not None for c in coll) else None)
         out.append(row)
     return out
@@ -196,8 +196,8 @@ def series(db_url: str | None, market: str, metrics: str | list[str] | None = No
     from defi_perps.store.summaries import cached_summaries, store_summary
 
     plugins = [registry.get(protocol)] if protocol else [registry.get(n) for n in registry.names()]
-    known = known_metrics(plugins)
-    asked = parse_metrics(metrics, known) if metrics else None   # an unknown metric fails before the store
+    # a metric no protocol has fails before the store; one another protocol has, once the market is found
+    asked = parse_metrics(metrics) if metrics else None
     lo, hi = Bound.parse(from_, "--from"), Bound.parse(to, "--to")
     # each protocol's own price source, never a --prices what-if (index ix_snapshot_series serves this)
     own = " OR ".join(f"(protocol = :pk{i} AND price_source = :ps{i})" for i in range(len(plugins)))
