@@ -247,3 +247,38 @@ def test_list_show_and_series_use_the_stored_price_source(world: dict[str, Any])
     r = CliRunner().invoke(main, ["series", "--market", moved.coin, "--protocol", "hyperliquid", "--metrics",
                                   "pool_value", "--db", db])
     _one_line_error(r, "'pool_value' is not available for hyperliquid")
+
+
+def test_history_reads_the_accounts_file_at_every_block(world: dict[str, Any],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from defi_perps.indexer.history import Every, index_history
+    from defi_perps.protocols.hyperliquid.accounts import snapshot_root
+    from defi_perps.store.listing import list_snapshots
+
+    hl_a, hs_a, hl_b, _ = world["hl"]
+    tmp: Path = world["tmp"]
+    few = [a.account for a in hs_a.accounts[:7]]
+    f = tmp / "hist_accounts.txt"
+    f.write_text("# seven accounts\n" + "".join(f"{a}\n" for a in few))
+    db = f"sqlite:///{tmp / 'hist.db'}"
+    chain = load_chain_file(world["h"].chain_file)
+    rep = index_history(chain, world["h"].rpc_url, hl_a.block_number, hl_b.block_number, Every(blocks=1), db,
+                        protocol="hyperliquid", accounts=str(f), reorg_buffer=0)
+    assert not rep.failed and len(rep.stored) == hl_b.block_number - hl_a.block_number + 1
+    rows = [r for r in list_snapshots(db) if r.protocol == "hyperliquid"]
+    assert {r.price_source for r in rows} == {"precompile"} and {r.data_store for r in rows} == {snapshot_root(few)}
+    import defi_perps.indexer.job as job
+
+    def no_read(*_a: Any, **_k: Any) -> Any:
+        raise AssertionError("a stored block was read again")
+
+    monkeypatch.setattr(job, "index_protocol", no_read)
+    again = index_history(chain, world["h"].rpc_url, hl_a.block_number, hl_b.block_number, Every(blocks=1), db,
+                          protocol="hyperliquid", accounts=str(f), reorg_buffer=0)
+    # found stored by (root, the plug-in's price source) at plan time: nothing read, nothing written
+    assert again.failed == [] and again.stored == [] and len(again.skipped) == len(rep.stored)
+    from defi_perps.exceptions import InputError
+
+    with pytest.raises(InputError, match="--accounts is not supported for synthetix-v3"):
+        index_history(chain, world["h"].rpc_url, hl_a.block_number, hl_b.block_number, Every(blocks=1), db,
+                      protocol="synthetix-v3", accounts=str(f))
