@@ -2,7 +2,8 @@
 
 Two layouts, told apart by content (not by the file name):
 
-* one 0x address per line; blank lines and ``#`` comments are ignored;
+* one 0x address per line; blank lines and ``#`` comments are ignored (a first line that is just a
+  column name such as ``address`` is a one-column CSV's header and is skipped);
 * CSV (the first non-comment line holds a comma): with a header row naming the address column
   (``account``, ``address``, ``user``, ``wallet`` or ``trader``, any case), or without one, the
   address then being the first column. Other columns (labels, balances) are ignored.
@@ -40,6 +41,8 @@ def parse_accounts_text(text: str, where: str) -> list[str]:
     items: list[tuple[int, str]]
     if lines and "," in lines[0][1]:
         items = _csv_items(lines, where)
+    elif lines and lines[0][1].strip('"').lower() in HEADER_NAMES:
+        items = lines[1:]                                  # a one-column CSV: its header, then addresses
     else:
         items = lines
     out: list[str] = []

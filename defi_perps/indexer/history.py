@@ -176,7 +176,7 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
         raise InputError(f"--from-block {from_block} is after --to-block {to_block}")
     if reorg_buffer < 0:
         raise InputError("--reorg-buffer must be >= 0")
-    from defi_perps.indexer.job import check_accounts_option, with_accounts
+    from defi_perps.indexer.job import check_accounts_option, deployment_root, with_accounts
 
     listed: list[str] | None = None
     if accounts is not None:            # parsed once (a bad file fails before any RPC), read at every block
@@ -186,6 +186,7 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
 
         listed = load_accounts_file(accounts) if isinstance(accounts, str) else list(accounts)
     dep = with_accounts(plugin, chain.deployment(plugin.key), listed)
+    root = deployment_root(plugin, dep, listed is not None)     # no account list: one line, before any RPC
     if from_block < plugin.deploy_block(dep):
         raise InputError(f"--from-block {from_block} is before the {plugin.title} deployment on {chain.name} "
                          f"(block {plugin.deploy_block(dep)})")
@@ -200,8 +201,8 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
         planned = plan_blocks(client, from_block, to_block, every)
         rep = HistoryReport(chain.name, chain.chain_id, from_block, to_block, every.label(), head, planned,
                             workers=workers, reorg_buffer=reorg_buffer)
-        have = _stored_hashes(db_url, chain.chain_id, plugin.root(dep), from_block, to_block,
-                              plugin.default_price_source, plugin.key)
+        have = _stored_hashes(db_url, chain.chain_id, root, from_block, to_block, plugin.default_price_source,
+                              plugin.key)
         todo: list[int] = []
         for b in planned:
             hashes = have.get(b)

@@ -79,7 +79,7 @@ def index_protocol(protocol: str, chain: ChainConfig, rpc_url: str | None = None
     t0 = time.perf_counter()
     plugin = registry.get(protocol)
     dep = with_accounts(plugin, chain.deployment(plugin.key), accounts)  # a missing [section] fails before any RPC
-    root = plugin.root(dep)
+    root = deployment_root(plugin, dep, accounts is not None)
     overrides = plugin.load_prices(prices_path) if prices_path else None  # bad file fails before any RPC
     price_source, price_label = price_identity(prices_path)
     if not prices_path:
@@ -160,6 +160,19 @@ def with_accounts(plugin: Any, dep: Any, accounts: str | Path | Sequence[str] | 
 
         accounts = load_accounts_file(accounts)
     return plugin.with_accounts(dep, list(accounts))
+
+
+def deployment_root(plugin: Any, dep: Any, accounts_given: bool) -> str:
+    """``plugin.root(dep)``; where the plug-in needs a list of accounts and the chain file gives none,
+    the one-line error also names ``--accounts FILE``."""
+    from defi_perps.exceptions import ConfigError
+
+    try:
+        return str(plugin.root(dep))
+    except ConfigError as err:
+        if plugin.accounts_required and not accounts_given:
+            raise ConfigError(f"{err}; or pass --accounts FILE") from None
+        raise
 
 
 def price_identity(prices_path: str | None) -> tuple[str, str | None]:
