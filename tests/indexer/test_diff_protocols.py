@@ -247,6 +247,12 @@ def test_list_show_and_series_use_the_stored_price_source(world: dict[str, Any])
     r = CliRunner().invoke(main, ["series", "--market", moved.coin, "--protocol", "hyperliquid", "--metrics",
                                   "pool_value", "--db", db])
     _one_line_error(r, "'pool_value' is not available for hyperliquid")
+    r = CliRunner().invoke(main, ["series", "--market", str(moved.perp), "--protocol", "hyperliquid", "--db", db])
+    assert r.exit_code == 0 and f"{moved.coin}/USD ({moved.perp})" in r.output and "units:" in r.output, r.output
+    from defi_perps import api
+
+    df = api.series(moved.coin, "price,oi_long", db=db, protocol="hyperliquid")
+    assert df["price"].tolist() == [float(p0), float(p1)] and df["oi_long"].dtype == "float64"
 
 
 def test_history_reads_the_accounts_file_at_every_block(world: dict[str, Any],
