@@ -288,3 +288,27 @@ def test_history_reads_the_accounts_file_at_every_block(world: dict[str, Any],
     with pytest.raises(InputError, match="--accounts is not supported for synthetix-v3"):
         index_history(chain, world["h"].rpc_url, hl_a.block_number, hl_b.block_number, Every(blocks=1), db,
                       protocol="synthetix-v3", accounts=str(f))
+
+
+def test_gmx_v2_diff_keeps_its_own_figures(world: dict[str, Any], tmp_path: Path) -> None:
+    """GMX v2 through the same generic diff: its plug-in adds pool value and pnl-to-pool (the values
+    `snapshots show` prints), and its shared OI is the sum of the positions' sizes."""
+    from defi_perps.protocols import registry
+    from defi_perps.store.queries import load_snapshot
+
+    hl_a, _, hl_b, _ = world["hl"]
+    db = f"sqlite:///{tmp_path / 'gmx.db'}"
+    chain = load_chain_file(world["h"].chain_file)
+    a, sa = index_protocol("gmx-v2", chain, db_url=db, block=hl_a.block_number)
+    b, _ = index_protocol("gmx-v2", chain, db_url=db, block=hl_b.block_number)
+    d = _diff(db, a.snapshot_id, b.snapshot_id)
+    assert d["protocol"] == "gmx_v2" and d["a"]["price_source"] == "chainlink"
+    assert d["protocol_fields"] == ["pool_value_usd", "pnl_to_pool_long", "pnl_to_pool_short"]
+    assert d["positions"]["unchanged"] == len(sa.positions) and d["positions"]["changed"] == 0
+    show = registry.get("gmx-v2").summarize(load_snapshot(db, a.snapshot_id))
+    by = {m["market"]: m for m in show["markets"]}
+    for m in d["markets"]:
+        assert m["pool_value_usd"]["a"] == by[m["market"]]["pool_value_usd"]      # the same exact formula
+        assert m["pool_value_usd"]["delta"] in (None, "0.00")
+        longs = sum(p.size_in_usd for p in sa.positions if p.market == m["market"] and p.is_long)
+        assert abs(Fraction(m["oi_long_usd"]["a"]) - Fraction(longs, 10**30)) <= Fraction(1, 2 * 10**6)   # 6 dp

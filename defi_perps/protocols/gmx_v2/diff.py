@@ -7,17 +7,10 @@ from __future__ import annotations
 from fractions import Fraction
 
 from defi_perps.domain import USD_SCALE, Market, Snapshot
+from defi_perps.indexer.summary import _prices_for      # the same market prices as `snapshots show`
 from defi_perps.protocols.gmx_v2 import math as gm
 
 PLACES = {"pool_value_usd": 2, "pnl_to_pool_long": 6, "pnl_to_pool_short": 6}
-
-
-def _prices_for(m: Market, snap: Snapshot) -> gm.MarketPrices | None:
-    by = {p.token.lower(): gm.Price.of(p) for p in snap.prices}
-    try:
-        return gm.MarketPrices(by[m.index_token.lower()], by[m.long_token.lower()], by[m.short_token.lower()])
-    except KeyError:
-        return None
 
 
 def market_figures(m: Market, snap: Snapshot) -> dict[str, Fraction | None]:
