@@ -380,13 +380,15 @@ __all__ = ["AttackResult", "AuditReport", "Comparison", "HedgerResult", "Simulat
 # -- history --------------------------------------------------------------------------------------
 
 def series(market: str, metrics: str | list[str] | None = None, *, from_: str | int | None = None,
-           to: str | int | None = None, db: str | None = None, chain_id: int | None = None) -> pd.DataFrame:
-    """One market's metrics over stored snapshots (``defi-perps series``) as a DataFrame: one row per
-    block (snapshot_id, block_number, block_timestamp, block_hash, time in UTC, then one float64
-    column per metric, NaN where the snapshot has no value). Units: ``defi_perps.indexer.series.METRICS``."""
+           to: str | int | None = None, db: str | None = None, chain_id: int | None = None,
+           protocol: str | None = None) -> pd.DataFrame:
+    """One market's metrics over stored snapshots of any protocol (``defi-perps series``) as a DataFrame:
+    one row per block (snapshot_id, block_number, block_timestamp, block_hash, time in UTC, then one
+    float64 column per metric, NaN where the snapshot has no value). Units: ``Series.units()`` in
+    ``defi_perps.indexer.series``."""
     from defi_perps.indexer.series import series as compute
 
-    return compute(db, market, metrics, from_, to, chain_id).to_pandas()
+    return compute(db, market, metrics, from_, to, chain_id, protocol).to_pandas()
 
 
 # -- the delta-neutral hedger ------------------------------------------------------------------------

@@ -16,6 +16,10 @@ from defi_perps.exceptions import InputError
 @click.option("--block", "block", metavar="N", help="Block to snapshot (default: the latest block when the run starts).")
 @click.option("--prices", "prices_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="JSON price file overriding the Chainlink feeds (GMX v2; format: protocols/gmx_v2/mappers.py).")
+@click.option("--accounts", "accounts_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Accounts to read, for protocols with no on-chain list of users (Hyperliquid): one 0x address "
+                   "per line, or CSV with an account/address column; replaces the chain file's list. Refused for "
+                   "protocols that enumerate their accounts on chain.")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000),
               help="Calls per Multicall3 batch (halves automatically when a batch fails).")
 @click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 32),
@@ -38,7 +42,7 @@ from defi_perps.exceptions import InputError
 @db_option
 @json_option
 def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url: str | None, block: str | None,
-          prices_path: str | None, batch_size: int, parallel: int, timeout: float, retries: int,
+          prices_path: str | None, accounts_path: str | None, batch_size: int, parallel: int, timeout: float, retries: int,
           from_block: str | None, to_block: str | None, every: str | None, reorg_buffer: int, workers: int,
           replay_dir: str | None, record_dir: str | None, db_url: str | None, as_json: bool) -> None:
     """Snapshot PROTOCOL (gmx-v2, gmx-v1, …; see `defi-perps protocols`) at one block: markets,
@@ -54,6 +58,14 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
 
     if prices_path is not None and plugin.price_file_help is None:
         raise InputError(f"--prices is not supported for {plugin.name}")
+    if accounts_path is not None:       # refused, or parsed and validated, before any RPC
+        from defi_perps.indexer.accounts import load_accounts_file
+        from defi_perps.indexer.job import check_accounts_option
+
+        check_accounts_option(plugin)
+        accounts: list[str] | None = load_accounts_file(accounts_path)
+    else:
+        accounts = None
     if replay_dir is not None and record_dir is not None:
         raise InputError("--replay and --record are exclusive")
 
@@ -61,14 +73,15 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
         if block is not None:
             raise InputError("--block and --from-block/--to-block are exclusive: one block, or a range")
         if prices_path is not None:
-            raise InputError("--prices applies to one block; a history reads the Chainlink feeds at each block")
+            raise InputError(f"--prices applies to one block; a history reads the protocol's own prices "
+                             f"({plugin.default_price_source}) at each block")
         if from_block is None or to_block is None:
             raise InputError("a history needs both --from-block and --to-block")
         if replay_dir is not None or record_dir is not None:
             raise InputError("--replay/--record apply to one block, not a history")
         _history(load_chain(chain_name, chain_file), rpc_url, from_block, to_block, every or "1", reorg_buffer,
                  workers, parallel, batch_size, RetryPolicy(max_retries=retries, timeout_s=timeout), db_url, as_json,
-                 plugin.name)
+                 plugin.name, accounts)
         return
     from defi_perps.indexer.job import index_protocol
 
@@ -90,7 +103,7 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
 
         try:
             report, snap = index_protocol(plugin.name, chain, rpc_url, blk, db_url, prices_path, batch_size, retry,
-                                          progress, parallel=parallel, client=client)
+                                          progress, parallel=parallel, client=client, accounts=accounts)
         finally:
             if client is not None:
                 client.close()
@@ -140,7 +153,7 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
 
 
 def _history(chain, rpc_url, from_block, to_block, every, reorg_buffer, workers, parallel, batch_size,  # type: ignore[no-untyped-def]
-             retry, db_url, as_json, protocol="gmx-v2") -> None:
+             retry, db_url, as_json, protocol="gmx-v2", accounts=None) -> None:
     from defi_perps.commands._common import stderr_is_tty
     from defi_perps.indexer.history import Every, index_history
 
@@ -181,10 +194,11 @@ def _history(chain, rpc_url, from_block, to_block, every, reorg_buffer, workers,
 
             rep = index_history(chain, rpc_url, a, b, ev, db_url, reorg_buffer=reorg_buffer, workers=workers,
                                 parallel=parallel, batch_size=batch_size, retry=retry, progress=progress,
-                                protocol=protocol)
+                                protocol=protocol, accounts=accounts)
     else:
         rep = index_history(chain, rpc_url, a, b, ev, db_url, reorg_buffer=reorg_buffer, workers=workers,
-                            parallel=parallel, batch_size=batch_size, retry=retry, protocol=protocol)
+                            parallel=parallel, batch_size=batch_size, retry=retry, protocol=protocol,
+                            accounts=accounts)
     for r in rep.reorged:
         click.echo(f"warning: block {r['block']} was stored with hash {r['stored_hash'][:12]}… but the node now has "
                    f"{r['node_hash'][:12]}… (a reorg): indexed again as a new snapshot", err=True)

@@ -122,14 +122,17 @@ def export_cmd(snapshot_id: str, fmt: str | None, output: str, db_url: str | Non
 @snapshots.command("diff")
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
+@click.option("--top", default=20, show_default=True, type=click.IntRange(0, 1_000_000),
+              help="List this many of the positions that changed most (by |Δ size $|); counts cover all.")
 @db_option
 @json_option
-def diff_cmd(a: str, b: str, db_url: str | None, as_json: bool) -> None:
-    """Per market from snapshot A to B: OI, pool value, pnl-to-pool, positions opened/closed/changed."""
+def diff_cmd(a: str, b: str, top: int, db_url: str | None, as_json: bool) -> None:
+    """From snapshot A to B of one deployment (any protocol): positions opened/closed/changed, per market
+    price, OI and collateral per side, plus the protocol's own figures (GMX v2: pool value, pnl-to-pool)."""
     from defi_perps.indexer.diff import diff_snapshots, render_diff
     from defi_perps.store.queries import load_snapshot
 
-    d = diff_snapshots(load_snapshot(db_url, a), load_snapshot(db_url, b))
+    d = diff_snapshots(load_snapshot(db_url, a), load_snapshot(db_url, b), top=top)
     if as_json:
         emit_json(d)
     else:

@@ -1,4 +1,4 @@
-"""Index GMX v2 over a block range: one snapshot per chosen block, each its own transaction.
+"""Index a protocol over a block range: one snapshot per chosen block, each its own transaction.
 
 Chunked and resumable in the manner of cryo: the blocks to read are fixed up front (every N blocks,
 or the first block at or after each step of block time, found by binary search over block
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,8 +157,12 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
                   db_url: str | None = None, *, reorg_buffer: int = DEFAULT_REORG_BUFFER, workers: int = 2,
                   parallel: int = 4, batch_size: int = 500, retry: RetryPolicy | None = None,
                   summaries: bool = True, progress: Progress | None = None,
-                  protocol: str = "gmx-v2") -> HistoryReport:
-    """Snapshot every planned block of [from_block, to_block] not yet stored; see the module docstring."""
+                  protocol: str = "gmx-v2", accounts: str | Sequence[str] | None = None) -> HistoryReport:
+    """Snapshot every planned block of [from_block, to_block] not yet stored; see the module docstring.
+
+    ``protocol``: any registered plug-in; blocks already stored are those with its root (for Hyperliquid,
+    the account list's digest) and its own price source (``default_price_source``). ``accounts``: an
+    accounts file or list (``index --accounts``), parsed once and read at every block."""
     from defi_perps.indexer.job import index_protocol
     from defi_perps.protocols import registry
     from defi_perps.store.db import get_engine
@@ -172,7 +176,17 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
         raise InputError(f"--from-block {from_block} is after --to-block {to_block}")
     if reorg_buffer < 0:
         raise InputError("--reorg-buffer must be >= 0")
-    dep = chain.deployment(plugin.key)
+    from defi_perps.indexer.job import check_accounts_option, deployment_root, with_accounts
+
+    listed: list[str] | None = None
+    if accounts is not None:            # parsed once (a bad file fails before any RPC), read at every block
+        from defi_perps.indexer.accounts import load_accounts_file
+
+        check_accounts_option(plugin)
+
+        listed = load_accounts_file(accounts) if isinstance(accounts, str) else list(accounts)
+    dep = with_accounts(plugin, chain.deployment(plugin.key), listed)
+    root = deployment_root(plugin, dep, listed is not None)     # no account list: one line, before any RPC
     if from_block < plugin.deploy_block(dep):
         raise InputError(f"--from-block {from_block} is before the {plugin.title} deployment on {chain.name} "
                          f"(block {plugin.deploy_block(dep)})")
@@ -187,7 +201,8 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
         planned = plan_blocks(client, from_block, to_block, every)
         rep = HistoryReport(chain.name, chain.chain_id, from_block, to_block, every.label(), head, planned,
                             workers=workers, reorg_buffer=reorg_buffer)
-        have = _stored_hashes(db_url, chain.chain_id, plugin.root(dep), from_block, to_block, "chainlink", plugin.key)
+        have = _stored_hashes(db_url, chain.chain_id, root, from_block, to_block, plugin.default_price_source,
+                              plugin.key)
         todo: list[int] = []
         for b in planned:
             hashes = have.get(b)
@@ -208,7 +223,8 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
         client.close()
 
     def one(b: int) -> dict[str, Any]:
-        r, snap = index_protocol(plugin.name, chain, url, b, db_url, None, batch_size, retry, parallel=parallel)
+        r, snap = index_protocol(plugin.name, chain, url, b, db_url, None, batch_size, retry, parallel=parallel,
+                                 accounts=listed)
         if summaries and snap is not None and r.snapshot_id:
             # cache the exact summary now: `series` and `snapshots show` read it without recomputing
             from dataclasses import replace

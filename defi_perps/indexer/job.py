@@ -1,22 +1,23 @@
 """Index one protocol at one block: chain-id check → pin block (number and hash) → read through the
 protocol's plug-in (Multicall3, pinned by hash) → store in one transaction.
 
-A snapshot's identity is (chain id, protocol, DataStore, block number, block hash, price source); the
-price source is ``chainlink`` (the feeds registered in DataStore) or ``file:sha256:<digest>`` of a
-``--prices`` file, so a what-if at an indexed block is its own snapshot, labelled with the file name.
+A snapshot's identity is (chain id, protocol, root contract, block number, block hash, price source); the
+price source is the plug-in's ``default_price_source`` (GMX v2 ``chainlink``: the feeds registered in
+DataStore; GMX v1 ``vault``; Hyperliquid ``precompile``; Synthetix v3 ``pyth``) or ``file:sha256:<digest>``
+of a ``--prices`` file, so a what-if at an indexed block is its own snapshot, labelled with the file name.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-
+from pathlib import Path
 from typing import Any
 
 from defi_perps.config import ChainConfig
+from defi_perps.exceptions import InputError
 from defi_perps.protocols import registry
 from defi_perps.protocols.base import ReadContext
 from defi_perps.rpc.client import RetryPolicy, RpcClient
@@ -66,17 +67,19 @@ def index_protocol(protocol: str, chain: ChainConfig, rpc_url: str | None = None
                    retry: RetryPolicy | None = None,
                    progress: Callable[[int, int], None] | None = None,
                    store: bool = True, parallel: int = 4,
-                   client: RpcClient | None = None) -> tuple[IndexReport, Any | None]:
+                   client: RpcClient | None = None,
+                   accounts: str | Path | Sequence[str] | None = None) -> tuple[IndexReport, Any | None]:
     """Snapshot ``protocol`` (a registry name) on ``chain`` at ``block`` (default: latest) into ``db_url``.
 
     ``client`` replaces the HTTP client built from the chain file (a recording or replaying client,
-    rpc/replay.py). Re-indexing a stored block reads nothing more than the block header and writes
-    nothing.
+    rpc/replay.py). ``accounts``: an accounts file (``index --accounts FILE``, indexer/accounts.py) or
+    an already-parsed list, replacing the chain file's list; refused for a plug-in that takes none.
+    Re-indexing a stored block reads nothing more than the block header and writes nothing.
     """
     t0 = time.perf_counter()
     plugin = registry.get(protocol)
-    dep = chain.deployment(plugin.key)     # a missing [section] fails before any RPC
-    root = plugin.root(dep)
+    dep = with_accounts(plugin, chain.deployment(plugin.key), accounts)  # a missing [section] fails before any RPC
+    root = deployment_root(plugin, dep, accounts is not None)
     overrides = plugin.load_prices(prices_path) if prices_path else None  # bad file fails before any RPC
     price_source, price_label = price_identity(prices_path)
     if not prices_path:
@@ -139,6 +142,39 @@ def index_gmx_v2(chain: ChainConfig, rpc_url: str | None = None, block: int | No
     """GMX v2 through :func:`index_protocol` (kept for callers written before the registry)."""
     return index_protocol("gmx-v2", chain, rpc_url, block, db_url, prices_path, batch_size, retry, progress,
                           store, parallel)
+
+
+def check_accounts_option(plugin: Any) -> None:
+    """A one-line error unless the plug-in takes a list of accounts (``accounts_help``)."""
+    if plugin.accounts_help is None:
+        raise InputError(f"--accounts is not supported for {plugin.name}: it reads no list of accounts "
+                         "(its accounts are enumerated on chain, or it has none); leave the option out")
+
+
+def with_accounts(plugin: Any, dep: Any, accounts: str | Path | Sequence[str] | None) -> Any:
+    """``dep`` reading the given accounts (a file path or a list), validated before any RPC; ``dep``
+    itself when none are given. A plug-in that declares no accounts option refuses them."""
+    if accounts is None:
+        return dep
+    check_accounts_option(plugin)
+    if isinstance(accounts, (str, Path)):
+        from defi_perps.indexer.accounts import load_accounts_file
+
+        accounts = load_accounts_file(accounts)
+    return plugin.with_accounts(dep, list(accounts))
+
+
+def deployment_root(plugin: Any, dep: Any, accounts_given: bool) -> str:
+    """``plugin.root(dep)``; where the plug-in needs a list of accounts and the chain file gives none,
+    the one-line error also names ``--accounts FILE``."""
+    from defi_perps.exceptions import ConfigError
+
+    try:
+        return str(plugin.root(dep))
+    except ConfigError as err:
+        if plugin.accounts_required and not accounts_given:
+            raise ConfigError(f"{err}; or pass --accounts FILE") from None
+        raise
 
 
 def price_identity(prices_path: str | None) -> tuple[str, str | None]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -206,6 +207,39 @@ class ProtocolPlugin:
     def devnet_deploy(self, ctx: DevnetContext) -> DevnetPart | None:
         """Deploy this protocol's devnet contracts and seed a book (None: no devnet support)."""
         return None
+
+    # -- accounts file, diff and series (store commands; issue 12) ------------------------------------
+    # ``index --accounts FILE``: None refuses the option (the protocol enumerates its accounts on chain,
+    # or reads none); otherwise the help text. ``accounts_required``: a read needs a list of accounts
+    # (from --accounts or the chain file), because the chain cannot enumerate them.
+    accounts_help: ClassVar[str | None] = None
+    accounts_required: ClassVar[bool] = False
+    # decimals of SharedPosition.size_in_usd / collateral_usd (GMX: 30; USDC-denominated venues: 6)
+    usd_decimals: ClassVar[int] = 30
+
+    def with_accounts(self, dep: Any, accounts: Sequence[str]) -> Any:
+        """``dep`` reading exactly ``accounts`` (checksummed, from ``index --accounts FILE``)."""
+        from defi_perps.exceptions import InputError
+
+        raise InputError(f"--accounts is not supported for {self.name}")
+
+    def market_prices_usd(self, snap: Any) -> dict[str, Fraction]:
+        """Exact USD price per whole index token of each shared market (``SharedMarket.market`` →
+        price) at the snapshot; a market without a price is left out. Used by ``snapshots diff`` and
+        ``series``; the default knows no scale and gives none (the diff then shows raw prices only)."""
+        return {}
+
+    def diff_markets(self, a: Any, b: Any) -> dict[str, dict[str, tuple[Fraction | None, Fraction | None, int]]]:
+        """Protocol-specific per-market figures for ``snapshots diff``: market → {field: (value in A,
+        value in B, decimal places to show)}; None where a snapshot has no value. Default: none."""
+        return {}
+
+    # ``series``: metrics read from this plug-in's cached summary (``summarize``), beside the shared ones
+    # every protocol has (indexer/series.py): metric → (summary market field, sub-field or None, unit).
+    # ``series_summary_key``: the summary market field holding ``SharedMarket.market``.
+    series_metrics: ClassVar[dict[str, tuple[str, str | None, str]]] = {}
+    series_defaults: ClassVar[tuple[str, ...]] = ()
+    series_summary_key: ClassVar[str] = "market"
 
 
 @dataclass

@@ -20,7 +20,8 @@ def table(s: Any) -> None:
 
     from defi_perps.indexer.summary import console
 
-    t = Table(title=f"{s.name} ({s.market[:10]}…) on chain {s.chain_id}: {len(s.rows)} snapshots")
+    mk = s.market if len(s.market) <= 10 else s.market[:10] + "…"
+    t = Table(title=f"{s.name} ({mk}) on chain {s.chain_id}: {len(s.rows)} snapshots")
     for col in ("block", "time (UTC)", *s.metrics):
         t.add_column(col, justify="right")
     for r in s.rows:

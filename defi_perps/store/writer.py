@@ -121,8 +121,13 @@ def _copy(conn: Any, model: type, rows: list[dict[str, Any]]) -> None:
     big = [isinstance(c.type, BigInt) for c in cols]
     binds = [c.type.process_bind_param if b else None for c, b in zip(cols, big)]
     names = [c.name for c in cols]
+    # Identifiers through the dialect's preparer (quoted where needed: a reserved word such as "order"
+    # or "user", a mixed-case or schema-qualified name), exactly as SQLAlchemy's own INSERT spells them.
+    prep = conn.dialect.identifier_preparer
+    target = prep.format_table(table)
+    columns = ", ".join(prep.quote(n) for n in names)
     raw = conn.connection.dbapi_connection
-    with raw.cursor() as cur, cur.copy(f'COPY {table.name} ({", ".join(names)}) FROM STDIN') as cp:
+    with raw.cursor() as cur, cur.copy(f"COPY {target} ({columns}) FROM STDIN") as cp:
         for r in rows:
             vals = [r.get(n) for n in names]
             for j, f in enumerate(binds):

@@ -222,8 +222,12 @@ def test_cli_index_show_simulate_compare(v1: Any, tmp_path: Path, monkeypatch: p
     assert r.exit_code == 0 and json.loads(r.output)["totals"]["liquidation_fee_usd"] == "5.00", r.output
     r = run.invoke(main, ["snapshots", "show", str(sid), "--db", db])
     assert r.exit_code == 0 and "GMX v1 snapshot" in r.output, r.output
-    r = run.invoke(main, ["snapshots", "diff", str(sid), str(sid), "--db", db])     # GMX v2 only: one line
-    assert r.exit_code == 1 and r.output.startswith("Error:") and "gmx_v1" in r.output, r.output
+    r = run.invoke(main, ["snapshots", "diff", str(sid), str(sid), "--db", db, "--json"])   # any protocol (issue 12)
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert d["protocol"] == "gmx_v1" and d["positions"]["unchanged"] == out["index"]["positions"] > 0
+    assert d["positions"]["opened"] == d["positions"]["closed"] == d["positions"]["changed"] == 0
+    assert all(m["price_usd"]["change"] == "0.000000" for m in d["markets"] if m["price_usd"]["a"] is not None)
     r = run.invoke(main, ["snapshots", "export", str(sid), "--db", db, "-o", str(tmp_path / "b.csv")])
     assert r.exit_code == 0 and (tmp_path / "b.csv").is_file(), r.output
     r = run.invoke(main, ["simulate", "--snapshot", str(sid), "--db", db, "--paths", "16", "--horizon", "1h",

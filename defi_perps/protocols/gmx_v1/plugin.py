@@ -103,5 +103,14 @@ class GmxV1Plugin(ProtocolPlugin):
 
         return deploy_and_seed(ctx)
 
+    # -- snapshots diff / series ----------------------------------------------------------------------
+    def market_prices_usd(self, snap: GmxV1Snapshot) -> Any:
+        """Mid of Vault.getMinPrice/getMaxPrice: 1e30 USD per whole token (Vault.sol PRICE_PRECISION)."""
+        from fractions import Fraction
+
+        px = {p.token.lower(): p for p in snap.prices}
+        return {m: Fraction(px[m.lower()].price_min + px[m.lower()].price_max, 2 * 10**30)
+                for m in snap.markets if m.lower() in px}
+
 
 PLUGIN = GmxV1Plugin()

@@ -24,6 +24,27 @@ _SHARED_POSITION = ("key", "account", "market", "collateral_token", "is_long", "
 _POSITION_OWN = ("key",) + tuple(f.name for f in fields(Position) if f.name not in _SHARED_POSITION)
 
 
+# ``series`` metrics from the exact summary (indexer/summary.py): metric -> (summary field, side-keyed
+# sub-field, unit). liq_<q>pct_<side>: the price move that liquidates q % of the side's OI (negative for
+# longs), from summary.liquidation_move_<side>.
+_SERIES: dict[str, tuple[str, str | None, str]] = {
+    "price": ("price_usd", None, "USD per token"),
+    "pool_value": ("pool_value_usd", None, "USD"),
+    "oi_long": ("oi_long_usd", None, "USD"),
+    "oi_short": ("oi_short_usd", None, "USD"),
+    "pnl_to_pool_long": ("pnl_to_pool_long", None, "ratio"),
+    "pnl_to_pool_short": ("pnl_to_pool_short", None, "ratio"),
+    "adl_threshold_long": ("adl_threshold_long", None, "ratio"),
+    "adl_threshold_short": ("adl_threshold_short", None, "ratio"),
+    "liquidatable_now_long": ("liquidatable_now_long", None, "fraction of OI"),
+    "liquidatable_now_short": ("liquidatable_now_short", None, "fraction of OI"),
+    "positions_long": ("positions_long", None, "count"),
+    "positions_short": ("positions_short", None, "count"),
+    **{f"liq_{q}pct_{side}": (f"liquidation_move_{side}", f"{q}%", "price move (fraction)")
+       for q in ("1", "10", "50") for side in ("long", "short")},
+}
+
+
 class GmxV2Plugin(ProtocolPlugin):
     name: ClassVar[str] = "gmx-v2"
     key: ClassVar[str] = "gmx_v2"
@@ -36,6 +57,9 @@ class GmxV2Plugin(ProtocolPlugin):
     price_file_help: ClassVar[str | None] = "JSON price file overriding the Chainlink feeds (protocols/gmx_v2/mappers.py)"
     summary_code: ClassVar[tuple[str, ...]] = ("defi_perps.indexer.summary", "defi_perps.protocols.gmx_v2.math",
                                                "defi_perps.domain")
+    series_metrics: ClassVar[dict[str, tuple[str, str | None, str]]] = _SERIES
+    series_defaults: ClassVar[tuple[str, ...]] = ("oi_long", "oi_short", "pnl_to_pool_long", "pnl_to_pool_short",
+                                                  "pool_value", "liq_10pct_long", "liq_10pct_short")
 
     def load_prices(self, path: str) -> Any:
         from defi_perps.protocols.gmx_v2.mappers import load_price_file
@@ -132,6 +156,17 @@ class GmxV2Plugin(ProtocolPlugin):
         # The GMX v2 devnet is the devnet's base (defi_perps/devnet/handle.py deploys it first, from
         # anvil's account 0, so its addresses match chains/devnet.toml); nothing more to do here.
         return None
+
+    # -- snapshots diff / series ----------------------------------------------------------------------
+    def market_prices_usd(self, snap: Snapshot) -> Any:
+        from defi_perps.protocols.gmx_v2.diff import prices_usd
+
+        return prices_usd(snap)
+
+    def diff_markets(self, a: Snapshot, b: Snapshot) -> Any:
+        from defi_perps.protocols.gmx_v2.diff import diff_markets
+
+        return diff_markets(a, b)
 
 
 def _plain(rec: Any) -> dict[str, Any]:

@@ -30,6 +30,7 @@ class GTradePlugin(ProtocolPlugin):
     devnet_contracts: ClassVar[tuple[str, ...]] = ("GTokenVault", "GTradeDiamond")   # contracts/src/gtrade/
     price_file_help: ClassVar[str | None] = None
     devnet_account: ClassVar[int | None] = 4
+    usd_decimals: ClassVar[int] = 18       # USD-normalized 1e18 (getUsdNormalizedValue)
     summary_code: ClassVar[tuple[str, ...]] = ("defi_perps.protocols.gtrade.plugin", "defi_perps.protocols.gtrade.summary",
                                                "defi_perps.protocols.gtrade.math", "defi_perps.protocols.gtrade.book")
 
@@ -128,6 +129,14 @@ class GTradePlugin(ProtocolPlugin):
         dep = deploy_and_seed(ctx.w3, n, seed=ctx.seed, progress=ctx.progress, deployer=ctx.deployer)
         return DevnetPart(section={"diamond": dep.diamond, "deploy_block": dep.deploy_block},
                           addresses=dep.addresses(), book=book_json(dep), positions=len(dep.trades))
+
+    # -- snapshots diff / series ----------------------------------------------------------------------
+    def market_prices_usd(self, snap: Any) -> Any:
+        """The pair's reference price at the block, 1e10 (gTrade's price precision); USD-quoted pairs only
+        (another quote is not a USD price)."""
+        from fractions import Fraction
+
+        return {p.name: Fraction(p.price, 10**10) for p in snap.pairs if p.price is not None and p.quote == "USD"}
 
 
 PLUGIN = GTradePlugin()

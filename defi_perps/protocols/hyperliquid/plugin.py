@@ -38,7 +38,12 @@ class HyperliquidPlugin(ProtocolPlugin):
     root_field: ClassVar[str] = "perps"
     devnet_contracts: ClassVar[tuple[str, ...]] = ("HyperCoreReadPrecompile", "HyperCoreState")   # contracts/src/hyperliquid/
     price_file_help: ClassVar[str | None] = None
+    default_price_source: ClassVar[str] = "precompile"   # oraclePx / markPx read precompiles (0x…0807/0x…0806)
     devnet_account: ClassVar[int | None] = 2
+    accounts_help: ClassVar[str | None] = ("accounts to read (one 0x address per line, or CSV with an account column): "
+                                           "HyperCore has no on-chain list of its users; replaces the chain file's list")
+    accounts_required: ClassVar[bool] = True
+    usd_decimals: ClassVar[int] = 6        # entryNtl and margins: USDC with 6 decimals (records.USDC_DECIMALS)
     summary_code: ClassVar[tuple[str, ...]] = ("defi_perps.protocols.hyperliquid.plugin",
                                                "defi_perps.protocols.hyperliquid.summary",
                                                "defi_perps.protocols.hyperliquid.math")
@@ -143,6 +148,24 @@ class HyperliquidPlugin(ProtocolPlugin):
         return DevnetPart(section=hl.section, addresses={"state": D.STATE, "precompiles": "0x…0800–0x…0813",
                                                          "accounts_file": str(hl.accounts_file)},
                           book=book, positions=len(hl.positions))
+
+    # -- accounts file, snapshots diff / series -------------------------------------------------------
+    def with_accounts(self, dep: HyperliquidDeployment, accounts: Any) -> HyperliquidDeployment:
+        return dep.model_copy(update={"accounts": tuple(accounts), "accounts_file": None})
+
+    def market_prices_usd(self, snap: Any) -> Any:
+        """oraclePx per perp: 6 − szDecimals decimals (Hyperliquid docs, "Interacting with HyperCore")."""
+        from fractions import Fraction
+
+        return {str(p.perp): Fraction(p.oracle_px, 10 ** (6 - p.sz_decimals)) for p in snap.perps}
+
+    def diff_markets(self, a: Any, b: Any) -> Any:
+        """markPx beside the oracle price (the mark triggers liquidations on HyperCore)."""
+        from fractions import Fraction
+
+        ma = {str(p.perp): Fraction(p.mark_px, 10 ** (6 - p.sz_decimals)) for p in a.perps}
+        mb = {str(p.perp): Fraction(p.mark_px, 10 ** (6 - p.sz_decimals)) for p in b.perps}
+        return {k: {"mark_usd": (ma.get(k), mb.get(k), 6)} for k in list(ma) + [k for k in mb if k not in ma]}
 
 
 PLUGIN = HyperliquidPlugin()

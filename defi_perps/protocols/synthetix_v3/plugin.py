@@ -38,7 +38,9 @@ class SynthetixV3Plugin(ProtocolPlugin):
     root_field: ClassVar[str] = "perps_market_proxy"
     devnet_contracts: ClassVar[tuple[str, ...]] = ("DevPerpsAccountNft", "DevPerpsMarketProxy")   # contracts/src/synthetix_v3/
     price_file_help: ClassVar[str | None] = None
+    default_price_source: ClassVar[str] = "pyth"   # indexPrice: the markets' Pyth-fed oracle nodes
     devnet_account: ClassVar[int | None] = 3
+    usd_decimals: ClassVar[int] = 18       # size_in_usd = |size|·indexPrice, D18
     summary_code: ClassVar[tuple[str, ...]] = ("defi_perps.protocols.synthetix_v3.plugin",
                                                "defi_perps.protocols.synthetix_v3.summary",
                                                "defi_perps.protocols.synthetix_v3.math")
@@ -132,6 +134,13 @@ class SynthetixV3Plugin(ProtocolPlugin):
                 "positions": sum(len(a.positions) for a in s.accounts)}
         return DevnetPart(section=s.section, addresses={"perps_market_proxy": s.proxy, "account_nft": s.account_nft},
                           book=book, positions=book["positions"])
+
+    # -- snapshots diff / series ----------------------------------------------------------------------
+    def market_prices_usd(self, snap: Any) -> Any:
+        """indexPrice per market, D18 USD (PerpsMarketModule.indexPrice)."""
+        from fractions import Fraction
+
+        return {str(m.market_id): Fraction(m.index_price, 10**18) for m in snap.markets}
 
 
 PLUGIN = SynthetixV3Plugin()
