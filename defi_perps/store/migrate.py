@@ -47,8 +47,8 @@ if TYPE_CHECKING:   # pragma: no cover
     from alembic.config import Config
 
 BASELINE = "0001"            # the schema of defi-perps 0.1.0 (main at 7dc81a5)
-HEAD = "0009"                # the newest revision in migrations/versions (a test keeps them equal)
-KNOWN = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
+HEAD = "0010"                # the newest revision in migrations/versions (a test keeps them equal)
+KNOWN = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010")
 PG_LOCK_KEY = 7_339_450_010   # pg_advisory_lock key of defi-perps schema changes
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"           # the core chain's; a plug-in's is alembic_version_<key>

@@ -367,3 +367,31 @@ def test_plugin_chains_of_the_registry_are_sound() -> None:
         assert head in known and migrate.is_version_table(c.version_table)
     assert migrate.head().split(", ")[0] == migrate.HEAD
     assert migrate.is_version_table("alembic_version") and not migrate.is_version_table("snapshot")
+
+
+def test_0010_relabels_plugin_price_sources(fresh_url: str) -> None:
+    """Hyperliquid and Synthetix v3 snapshots stored under the interface's default label "chainlink"
+    take their plug-ins' price sources; a --prices what-if and other protocols keep theirs; the
+    relabelled snapshots are what a re-index looks up (no second copy of a stored block)."""
+    from defi_perps.protocols import registry
+
+    migrate.upgrade(_raw(fresh_url), "test", notice=None, target="0009")
+    eng = _raw(fresh_url)
+    rows = [("hyperliquid", "chainlink"), ("synthetix_v3", "chainlink"), ("synthetix_v3", "file:sha256:ab"),
+            ("gmx_v2", "chainlink"), ("gtrade", "chainlink")]
+    with eng.begin() as c:
+        for i, (protocol, source) in enumerate(rows):
+            c.execute(text("INSERT INTO snapshot (chain_id, block_number, block_timestamp, block_hash, protocol, "
+                           "data_store, price_source, chain_name, created_at, market_count, position_count) "
+                           "VALUES (1, :b, 0, :h, :p, '0xroot', :s, 'x', 'now', 0, 0)"),
+                      {"b": 100 + i, "h": f"0x{i:064x}", "p": protocol, "s": source})
+    migrate.upgrade(eng, "test", notice=None)
+    with eng.connect() as c:
+        got = c.execute(text("SELECT protocol, price_source FROM snapshot ORDER BY block_number")).all()
+    eng.dispose()
+    assert [tuple(r) for r in got] == [("hyperliquid", "precompile"), ("synthetix_v3", "pyth"),
+                                       ("synthetix_v3", "file:sha256:ab"), ("gmx_v2", "chainlink"),
+                                       ("gtrade", "chainlink")]
+    by_key = {registry.get(n).key: registry.get(n) for n in registry.names()}
+    for protocol, source in got:   # the stored label is the plug-in's own default (or a file's)
+        assert source.startswith("file:") or source == by_key[protocol].default_price_source
