@@ -137,6 +137,66 @@ class Outputs(NamedTuple):
     det_wd: np.ndarray             # float64[D, T + 1, M] the makers' near-mid depth multiplier by step
 
 
+class CascadePositions(NamedTuple):
+    """What the cascade and ADL read of :class:`~defi_perps.engine.inputs.PositionArrays` (same names).
+
+    numba increfs every array of every argument when a compiled function is entered and decrefs it
+    when it returns (an atomic operation each); the cascade is entered on every busy market-step, so
+    it takes these slim views, built once per path, instead of the whole input and output records
+    (whose other arrays, for the price model, depth schedule, withdrawal or hedger, it never reads)."""
+
+    thr: np.ndarray
+    qty: np.ndarray
+    entry: np.ndarray
+    coll_usd: np.ndarray
+    coll_tok: np.ndarray
+    seg_start: np.ndarray
+    seg_market: np.ndarray
+    seg_side: np.ndarray
+    seg_rate: np.ndarray
+    seg_amount: np.ndarray
+    seg_mark: np.ndarray
+    seg_w: np.ndarray
+    acct: np.ndarray
+    hedger_i: np.ndarray
+
+
+class CascadeMarkets(NamedTuple):
+    """What the cascade reads of :class:`~defi_perps.engine.inputs.MarketArrays` (same names; see
+    :class:`CascadePositions` for why)."""
+
+    price0: np.ndarray
+    close_fee: np.ndarray
+    close_fee_in_trigger: np.ndarray
+    liq_fee: np.ndarray
+    impact_cap: np.ndarray
+    min_coll: np.ndarray
+    depth_kind: np.ndarray
+    depth_k: np.ndarray
+    depth_a: np.ndarray
+    band_x: np.ndarray
+    band_n: np.ndarray
+    liq_cap: np.ndarray
+
+
+class CascadeOutputs(NamedTuple):
+    """What the cascade, ADL and the pnl-factor check write of :class:`Outputs` (same names; see
+    :class:`CascadePositions` for why)."""
+
+    liq_count: np.ndarray
+    liq_notional: np.ndarray
+    backstop_notional: np.ndarray
+    adl_count: np.ndarray
+    adl_notional: np.ndarray
+    adl_haircut: np.ndarray
+    bad_debt: np.ndarray
+    events: np.ndarray
+    n_events: np.ndarray
+    det_liq_notional: np.ndarray
+    det_liq_count: np.ndarray
+    hedger: np.ndarray
+
+
 @njit(inline="always")
 def _sdist(q: float, kind: int, k: float, a: float, bx, bd, nb_: int) -> float:
     d = walk_distance(abs(q), kind, k, a, bx, bd, nb_)
@@ -989,6 +1049,14 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
         if det_row >= 0:
             out.det_mark[det_row, 0, m] = mk.price0[m]
             out.det_exog[det_row, 0, m] = mk.price0[m]
+    # the cascade's slim views (CascadePositions says why), once per path
+    cpos = CascadePositions(pos.thr, pos.qty, pos.entry, pos.coll_usd, pos.coll_tok, pos.seg_start, pos.seg_market,
+                            pos.seg_side, pos.seg_rate, pos.seg_amount, pos.seg_mark, pos.seg_w, pos.acct, pos.hedger_i)
+    cmk = CascadeMarkets(mk.price0, mk.close_fee, mk.close_fee_in_trigger, mk.liq_fee, mk.impact_cap, mk.min_coll,
+                         mk.depth_kind, mk.depth_k, mk.depth_a, mk.band_x, mk.band_n, mk.liq_cap)
+    cout = CascadeOutputs(out.liq_count, out.liq_notional, out.backstop_notional, out.adl_count, out.adl_notional,
+                          out.adl_haircut, out.bad_debt, out.events, out.n_events, out.det_liq_notional,
+                          out.det_liq_count, out.hedger)
     ga = model.garch_alpha
     gb = model.garch_beta
     price0 = mk.price0
@@ -1020,6 +1088,8 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     det_exog = out.det_exog
     ins_path = out.insurance_path
     max_adl = mk.max_adl
+    fee_trig_ = mk.close_fee_in_trigger
+    min_coll_ = mk.min_coll
     pnl_factor = rules.adl_trigger == AdlTrigger.PNL_FACTOR
     hedging = rules.counterparty == Party.BROKER and rules.hedge_threshold < np.inf
     alpha = rules.internalized_fraction
@@ -1061,7 +1131,7 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                         g = pend_seg[m, si, k]
                         eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark_[g], seg_rate_[g],
                                             seg_amount_[g], 1 if si == 0 else -1, pre, phi[m, si],
-                                            mk.close_fee_in_trigger[m], mk.min_coll[m])
+                                            fee_trig_[m], min_coll_[m])
                         if r * eq + pend_extra[m, si, k] <= max(r * mm, 0.0):
                             busy = True
             if not busy and (dirty[m] or may_trigger(m, pre, phi[m, 0], phi[m, 1], nxt, phr, wlo, whi)):
@@ -1082,9 +1152,9 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
             if not busy:
                 mark = pre
             else:
-                mark = _cascade(p, t, m, pre, pos, mk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
+                mark = _cascade(p, t, m, pre, cpos, cmk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
                                 pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr,
-                                ex_bs, cand, cscore, cw, acct_hit, acct_list, out, det_row, cst)
+                                ex_bs, cand, cscore, cw, acct_hit, acct_list, cout, det_row, cst)
                 qcum = fs[0]
                 i_cum = fs[1]
                 dirty[m] = True   # the cascade moved pointers: rescan next step
@@ -1128,8 +1198,8 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                     if pnl > 0.0 and pool > 0.0 and pnl > max_adl[m, si] * pool:
                         hit = True
                 if hit:
-                    _pnl_factor_check(p, t, m, mark, mk, rules, pos, rem, touched, ints, cand, cscore, cw, acct_hit,
-                                      acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, out)
+                    _pnl_factor_check(p, t, m, mark, mk, rules, cpos, rem, touched, ints, cand, cscore, cw, acct_hit,
+                                      acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, cout)
             if m == hmk:
                 hedger_nb.after_step(h_f, h_lat, out.hedger, p, t, mark)
             if settle:
