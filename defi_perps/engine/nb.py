@@ -161,22 +161,23 @@ class CascadePositions(NamedTuple):
     hedger_i: np.ndarray
 
 
-class CascadeMarkets(NamedTuple):
-    """What the cascade reads of :class:`~defi_perps.engine.inputs.MarketArrays` (same names; see
-    :class:`CascadePositions` for why)."""
+class CascadeMarket(NamedTuple):
+    """One market's values the cascade reads (:class:`~defi_perps.engine.inputs.MarketArrays`' names,
+    each at the market): scalars, built by the step loop for each call, so that only the band table
+    is an array numba has to reference-count (see :class:`CascadePositions`)."""
 
-    price0: np.ndarray
-    close_fee: np.ndarray
-    close_fee_in_trigger: np.ndarray
-    liq_fee: np.ndarray
-    impact_cap: np.ndarray
-    min_coll: np.ndarray
-    depth_kind: np.ndarray
-    depth_k: np.ndarray
-    depth_a: np.ndarray
-    band_x: np.ndarray
-    band_n: np.ndarray
-    liq_cap: np.ndarray
+    n_markets: int
+    close_fee: float
+    close_fee_in_trigger: float
+    liq_fee: float
+    impact_cap: float
+    min_coll: float
+    depth_kind: int
+    depth_k: float
+    depth_a: float
+    band_n: int
+    liq_cap: float
+    band_x: np.ndarray     # float64[M, B], all markets (the cascade takes row m)
 
 
 class CascadeOutputs(NamedTuple):
@@ -583,8 +584,11 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
 
 @njit
 def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q,
-             oi_e, pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr, ex_bs, cand,
-             cscore, cw, acct_hit, acct_list, out, det_row: int, cst) -> float:
+             oi_e, pool_tok, pool_usd, phi, st, par, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr, ex_bs, cand,
+             cscore, cw, acct_hit, acct_list, out, det_row: int, cst) -> tuple:
+    """Market ``m``'s cascade at step ``t`` (see the module docstring); returns (mark, the USD flow
+    sent to the book, its walk's slippage integral). ``pos``, ``mk`` and ``out`` are the slim
+    :class:`CascadePositions`, :class:`CascadeMarket` and :class:`CascadeOutputs`."""
     # unpack once: reading arrays out of the NamedTuples inside the loops costs a refcount per access
     thr_ = pos.thr
     qty_ = pos.qty
@@ -597,17 +601,17 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     seg_mark = pos.seg_mark
     seg_rate = pos.seg_rate
     seg_amount = pos.seg_amount
-    fee_trig = mk.close_fee_in_trigger[m]
-    min_coll = mk.min_coll[m]
-    close_fee = mk.close_fee[m]
-    liq_fee = mk.liq_fee[m]
-    impact_cap = mk.impact_cap[m]
-    dkind = mk.depth_kind[m]
-    dk = mk.depth_k[m]
-    da = mk.depth_a[m]
+    fee_trig = mk.close_fee_in_trigger
+    min_coll = mk.min_coll
+    close_fee = mk.close_fee
+    liq_fee = mk.liq_fee
+    impact_cap = mk.impact_cap
+    dkind = mk.depth_kind
+    dk = mk.depth_k
+    da = mk.depth_a
     bx = mk.band_x[m]
     bdp = bd_all[m]     # this step's band depth (the schedule applied by the step loop)
-    nbands = mk.band_n[m]
+    nbands = mk.band_n
     exec_mode = rules.exec_mode
     liq_impact_factor = rules.liq_impact_factor
     fee_usd = rules.liq_fee_usd
@@ -627,7 +631,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     else:
         cfee_party = Party.VENUE
     trigger = rules.adl_trigger
-    n_seg_m = pos.seg_market.size // mk.price0.size
+    n_seg_m = pos.seg_market.size // mk.n_markets
     g_lo = m * n_seg_m
     g_hi = g_lo + n_seg_m
     maxp = pend_idx.shape[2]
@@ -639,7 +643,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     mark = pre
     qcum = 0.0
     i_cum = 0.0
-    cap_left = mk.liq_cap[m]      # the market's liquidation window for this step (liq_window.py)
+    cap_left = mk.liq_cap         # the market's liquidation window for this step (liq_window.py)
     for it in range(rules.max_cascade_iterations):
         # ---- pass 1: what triggers at this mark, and the flow it sends to the book. Newly
         # triggered positions are a contiguous run [it_lo, ptr) of each sorted segment; their
@@ -957,9 +961,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
             out.det_liq_count[det_row, t - 1, m, 1] += n1
         if it == rules.max_cascade_iterations - 1:
             st[Tot.NONCONVERGED] += 1.0
-    fs[0] = qcum
-    fs[1] = i_cum
-    return mark
+    return mark, qcum, i_cum
 
 
 @njit
@@ -1033,7 +1035,6 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     st[Tot.FUND_MIN] = rules.insurance_initial
     st[Tot.FUND_PEAK] = rules.insurance_initial
     det_row = p if p < n_detail else -1
-    fs = np.zeros(2)
     ints = np.zeros(2, np.int64)   # positions touched by ADL, accounts hit
     h_i = pos.hedger_i
     h_f = pos.hedger_f
@@ -1052,8 +1053,15 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     # the cascade's slim views (CascadePositions says why), once per path
     cpos = CascadePositions(pos.thr, pos.qty, pos.entry, pos.coll_usd, pos.coll_tok, pos.seg_start, pos.seg_market,
                             pos.seg_side, pos.seg_rate, pos.seg_amount, pos.seg_mark, pos.seg_w, pos.acct, pos.hedger_i)
-    cmk = CascadeMarkets(mk.price0, mk.close_fee, mk.close_fee_in_trigger, mk.liq_fee, mk.impact_cap, mk.min_coll,
-                         mk.depth_kind, mk.depth_k, mk.depth_a, mk.band_x, mk.band_n, mk.liq_cap)
+    close_fee_ = mk.close_fee
+    liq_fee_ = mk.liq_fee
+    impact_cap_ = mk.impact_cap
+    depth_kind_ = mk.depth_kind
+    depth_k_ = mk.depth_k
+    depth_a_ = mk.depth_a
+    band_x_ = mk.band_x
+    band_n_ = mk.band_n
+    liq_cap_ = mk.liq_cap
     cout = CascadeOutputs(out.liq_count, out.liq_notional, out.backstop_notional, out.adl_count, out.adl_notional,
                           out.adl_haircut, out.bad_debt, out.events, out.n_events, out.det_liq_notional,
                           out.det_liq_count, out.hedger)
@@ -1152,11 +1160,11 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
             if not busy:
                 mark = pre
             else:
-                mark = _cascade(p, t, m, pre, cpos, cmk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
-                                pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr,
+                cmk = CascadeMarket(n_m, close_fee_[m], fee_trig_[m], liq_fee_[m], impact_cap_[m], min_coll_[m],
+                                    depth_kind_[m], depth_k_[m], depth_a_[m], band_n_[m], liq_cap_[m], band_x_)
+                mark, qcum, i_cum = _cascade(p, t, m, pre, cpos, cmk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
+                                pool_tok, pool_usd, phi, st, par, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr,
                                 ex_bs, cand, cscore, cw, acct_hit, acct_list, cout, det_row, cst)
-                qcum = fs[0]
-                i_cum = fs[1]
                 dirty[m] = True   # the cascade moved pointers: rescan next step
             liq_q = qcum   # the liquidations' own flow this step (what the makers react to)
             liq_i = i_cum
