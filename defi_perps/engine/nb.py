@@ -54,6 +54,7 @@ from defi_perps.engine.rng import path_state
 from defi_perps.engine.ccp_nb import ccp_gate, ccp_settled, ccp_state, ccp_waterfall
 from defi_perps.engine.liquidity_nb import WD_ON, WD_THIN, band_depth_now, liquidity_state, liquidity_update
 from defi_perps.engine.sweep import may_trigger, scan
+from defi_perps.engine.unowned_nb import unowned
 
 
 class _Tot(NamedTuple):
@@ -1050,21 +1051,33 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
         if det_row >= 0:
             out.det_mark[det_row, 0, m] = mk.price0[m]
             out.det_exog[det_row, 0, m] = mk.price0[m]
-    # the cascade's slim views (CascadePositions says why), once per path
-    cpos = CascadePositions(pos.thr, pos.qty, pos.entry, pos.coll_usd, pos.coll_tok, pos.seg_start, pos.seg_market,
-                            pos.seg_side, pos.seg_rate, pos.seg_amount, pos.seg_mark, pos.seg_w, pos.acct, pos.hedger_i)
+    # the cascade's slim views (CascadePositions says why), once per path; of arrays this function's
+    # caller owns (the book, the outputs, the chunk's scratch) without an owner (unowned_nb.py: numba's
+    # reference counts on the cascade's arguments are then no atomic operations)
+    cpos = CascadePositions(unowned(pos.thr), unowned(pos.qty), unowned(pos.entry), unowned(pos.coll_usd),
+                            unowned(pos.coll_tok), unowned(pos.seg_start), unowned(pos.seg_market),
+                            unowned(pos.seg_side), unowned(pos.seg_rate), unowned(pos.seg_amount),
+                            unowned(pos.seg_mark), unowned(pos.seg_w), unowned(pos.acct), unowned(pos.hedger_i))
+    rem_c = unowned(rem)
+    touched_c = unowned(touched)
+    cand_c = unowned(cand)
+    cscore_c = unowned(cscore)
+    cw_c = unowned(cw)
+    acct_hit_c = unowned(acct_hit)
+    acct_list_c = unowned(acct_list)
     close_fee_ = mk.close_fee
     liq_fee_ = mk.liq_fee
     impact_cap_ = mk.impact_cap
     depth_kind_ = mk.depth_kind
     depth_k_ = mk.depth_k
     depth_a_ = mk.depth_a
-    band_x_ = mk.band_x
+    band_x_ = unowned(mk.band_x)
     band_n_ = mk.band_n
     liq_cap_ = mk.liq_cap
-    cout = CascadeOutputs(out.liq_count, out.liq_notional, out.backstop_notional, out.adl_count, out.adl_notional,
-                          out.adl_haircut, out.bad_debt, out.events, out.n_events, out.det_liq_notional,
-                          out.det_liq_count, out.hedger)
+    cout = CascadeOutputs(unowned(out.liq_count), unowned(out.liq_notional), unowned(out.backstop_notional),
+                          unowned(out.adl_count), unowned(out.adl_notional), unowned(out.adl_haircut),
+                          unowned(out.bad_debt), unowned(out.events), unowned(out.n_events),
+                          unowned(out.det_liq_notional), unowned(out.det_liq_count), unowned(out.hedger))
     ga = model.garch_alpha
     gb = model.garch_beta
     price0 = mk.price0
@@ -1163,8 +1176,8 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                 cmk = CascadeMarket(n_m, close_fee_[m], fee_trig_[m], liq_fee_[m], impact_cap_[m], min_coll_[m],
                                     depth_kind_[m], depth_k_[m], depth_a_[m], band_n_[m], liq_cap_[m], band_x_)
                 mark, qcum, i_cum = _cascade(p, t, m, pre, cpos, cmk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
-                                pool_tok, pool_usd, phi, st, par, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr,
-                                ex_bs, cand, cscore, cw, acct_hit, acct_list, cout, det_row, cst)
+                                pool_tok, pool_usd, phi, st, par, ints, rem_c, touched_c, it_lo, ex_k, ex_si, ex_fr,
+                                ex_bs, cand_c, cscore_c, cw_c, acct_hit_c, acct_list_c, cout, det_row, cst)
                 dirty[m] = True   # the cascade moved pointers: rescan next step
             liq_q = qcum   # the liquidations' own flow this step (what the makers react to)
             liq_i = i_cum
@@ -1206,8 +1219,8 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                     if pnl > 0.0 and pool > 0.0 and pnl > max_adl[m, si] * pool:
                         hit = True
                 if hit:
-                    _pnl_factor_check(p, t, m, mark, mk, rules, cpos, rem, touched, ints, cand, cscore, cw, acct_hit,
-                                      acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, cout)
+                    _pnl_factor_check(p, t, m, mark, mk, rules, cpos, rem_c, touched_c, ints, cand_c, cscore_c, cw_c,
+                                      acct_hit_c, acct_list_c, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, cout)
             if m == hmk:
                 hedger_nb.after_step(h_f, h_lat, out.hedger, p, t, mark)
             if settle:
