@@ -28,11 +28,15 @@ Party balances (``codes.Party``) are path state: every close books what each par
 receives, open positions and hedges are marked at the path's final mark, and the balances sum to
 zero on every path (tests: relative 1e-9).
 
-Speed notes (``benchmarks/engine.py``): helpers that run per liquidation take scalars and return
-tuples; arrays are unpacked into locals once per call (reading ``pos.qty[j]`` inside a loop costs
-an atomic refcount per access); a step whose next thresholds are not crossed skips the cascade,
-and that test is O(1) per market-step from cached bounds on the segments' next thresholds (``sweep.py``:
-exact, it only decides when to rescan); the price model draws both normals of each polar pair.
+Speed notes (``benchmarks/engine.py``; ``benchmarks/engine_profile.py`` times one venue): helpers
+that run per liquidation take scalars and return tuples; arrays are unpacked into locals once per
+call (reading ``pos.qty[j]`` inside a loop costs an atomic refcount per access); the cascade, called
+on every busy market-step, takes slim views (:class:`CascadePositions`, :class:`CascadeMarket` as
+scalars, :class:`CascadeOutputs`) and, for the arrays the step loop's caller owns, views without an
+owner (``unowned_nb.py``), since numba reference-counts every array argument of every call; a
+step whose next thresholds are not crossed skips the cascade, and that test is O(1) per market-step
+from cached bounds on the segments' next thresholds (``sweep.py``: exact, it only decides when to
+rescan); the price model draws both normals of each polar pair.
 """
 
 from __future__ import annotations
