@@ -28,11 +28,15 @@ Party balances (``codes.Party``) are path state: every close books what each par
 receives, open positions and hedges are marked at the path's final mark, and the balances sum to
 zero on every path (tests: relative 1e-9).
 
-Speed notes (``benchmarks/engine.py``): helpers that run per liquidation take scalars and return
-tuples; arrays are unpacked into locals once per call (reading ``pos.qty[j]`` inside a loop costs
-an atomic refcount per access); a step whose next thresholds are not crossed skips the cascade,
-and that test is O(1) per market-step from cached bounds on the segments' next thresholds (``sweep.py``:
-exact, it only decides when to rescan); the price model draws both normals of each polar pair.
+Speed notes (``benchmarks/engine.py``; ``benchmarks/engine_profile.py`` times one venue): helpers
+that run per liquidation take scalars and return tuples; arrays are unpacked into locals once per
+call (reading ``pos.qty[j]`` inside a loop costs an atomic refcount per access); the cascade, called
+on every busy market-step, takes slim views (:class:`CascadePositions`, :class:`CascadeMarket` as
+scalars, :class:`CascadeOutputs`) and, for the arrays the step loop's caller owns, views without an
+owner (``unowned_nb.py``), since numba reference-counts every array argument of every call; a
+step whose next thresholds are not crossed skips the cascade, and that test is O(1) per market-step
+from cached bounds on the segments' next thresholds (``sweep.py``: exact, it only decides when to
+rescan); the price model draws both normals of each polar pair.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ from defi_perps.engine.rng import path_state
 from defi_perps.engine.ccp_nb import ccp_gate, ccp_settled, ccp_state, ccp_waterfall
 from defi_perps.engine.liquidity_nb import WD_ON, WD_THIN, band_depth_now, liquidity_state, liquidity_update
 from defi_perps.engine.sweep import may_trigger, scan
+from defi_perps.engine.unowned_nb import unowned
 
 
 class _Tot(NamedTuple):
@@ -135,6 +140,67 @@ class Outputs(NamedTuple):
     wd_min: np.ndarray             # float64[P, M] lowest near-mid depth the makers quoted (withdrawal, 1 = normal)
     wd_thin: np.ndarray            # int64[P, M] steps with near-mid depth below the thin level (withdrawal.toml)
     det_wd: np.ndarray             # float64[D, T + 1, M] the makers' near-mid depth multiplier by step
+
+
+class CascadePositions(NamedTuple):
+    """What the cascade and ADL read of :class:`~defi_perps.engine.inputs.PositionArrays` (same names).
+
+    numba increfs every array of every argument when a compiled function is entered and decrefs it
+    when it returns (an atomic operation each); the cascade is entered on every busy market-step, so
+    it takes these slim views, built once per path, instead of the whole input and output records
+    (whose other arrays, for the price model, depth schedule, withdrawal or hedger, it never reads)."""
+
+    thr: np.ndarray
+    qty: np.ndarray
+    entry: np.ndarray
+    coll_usd: np.ndarray
+    coll_tok: np.ndarray
+    seg_start: np.ndarray
+    seg_market: np.ndarray
+    seg_side: np.ndarray
+    seg_rate: np.ndarray
+    seg_amount: np.ndarray
+    seg_mark: np.ndarray
+    seg_w: np.ndarray
+    acct: np.ndarray
+    hedger_i: np.ndarray
+
+
+class CascadeMarket(NamedTuple):
+    """One market's values the cascade reads (:class:`~defi_perps.engine.inputs.MarketArrays`' names,
+    each at the market): scalars, built by the step loop for each call, so that only the band table
+    is an array numba has to reference-count (see :class:`CascadePositions`)."""
+
+    n_markets: int
+    close_fee: float
+    close_fee_in_trigger: float
+    liq_fee: float
+    impact_cap: float
+    min_coll: float
+    depth_kind: int
+    depth_k: float
+    depth_a: float
+    band_n: int
+    liq_cap: float
+    band_x: np.ndarray     # float64[M, B], all markets (the cascade takes row m)
+
+
+class CascadeOutputs(NamedTuple):
+    """What the cascade, ADL and the pnl-factor check write of :class:`Outputs` (same names; see
+    :class:`CascadePositions` for why)."""
+
+    liq_count: np.ndarray
+    liq_notional: np.ndarray
+    backstop_notional: np.ndarray
+    adl_count: np.ndarray
+    adl_notional: np.ndarray
+    adl_haircut: np.ndarray
+    bad_debt: np.ndarray
+    events: np.ndarray
+    n_events: np.ndarray
+    det_liq_notional: np.ndarray
+    det_liq_count: np.ndarray
+    hedger: np.ndarray
 
 
 @njit(inline="always")
@@ -542,8 +608,11 @@ def _adl(kind: int, p: int, t: int, m: int, o: int, amount: float, resid: float,
 
 @njit
 def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q,
-             oi_e, pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr, ex_bs, cand,
-             cscore, cw, acct_hit, acct_list, out, det_row: int, cst) -> float:
+             oi_e, pool_tok, pool_usd, phi, st, par, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr, ex_bs, cand,
+             cscore, cw, acct_hit, acct_list, out, det_row: int, cst) -> tuple:
+    """Market ``m``'s cascade at step ``t`` (see the module docstring); returns (mark, the USD flow
+    sent to the book, its walk's slippage integral). ``pos``, ``mk`` and ``out`` are the slim
+    :class:`CascadePositions`, :class:`CascadeMarket` and :class:`CascadeOutputs`."""
     # unpack once: reading arrays out of the NamedTuples inside the loops costs a refcount per access
     thr_ = pos.thr
     qty_ = pos.qty
@@ -556,17 +625,17 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     seg_mark = pos.seg_mark
     seg_rate = pos.seg_rate
     seg_amount = pos.seg_amount
-    fee_trig = mk.close_fee_in_trigger[m]
-    min_coll = mk.min_coll[m]
-    close_fee = mk.close_fee[m]
-    liq_fee = mk.liq_fee[m]
-    impact_cap = mk.impact_cap[m]
-    dkind = mk.depth_kind[m]
-    dk = mk.depth_k[m]
-    da = mk.depth_a[m]
+    fee_trig = mk.close_fee_in_trigger
+    min_coll = mk.min_coll
+    close_fee = mk.close_fee
+    liq_fee = mk.liq_fee
+    impact_cap = mk.impact_cap
+    dkind = mk.depth_kind
+    dk = mk.depth_k
+    da = mk.depth_a
     bx = mk.band_x[m]
     bdp = bd_all[m]     # this step's band depth (the schedule applied by the step loop)
-    nbands = mk.band_n[m]
+    nbands = mk.band_n
     exec_mode = rules.exec_mode
     liq_impact_factor = rules.liq_impact_factor
     fee_usd = rules.liq_fee_usd
@@ -586,7 +655,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     else:
         cfee_party = Party.VENUE
     trigger = rules.adl_trigger
-    n_seg_m = pos.seg_market.size // mk.price0.size
+    n_seg_m = pos.seg_market.size // mk.n_markets
     g_lo = m * n_seg_m
     g_hi = g_lo + n_seg_m
     maxp = pend_idx.shape[2]
@@ -603,7 +672,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     mark = pre
     qcum = 0.0
     i_cum = 0.0
-    cap_left = mk.liq_cap[m]      # the market's liquidation window for this step (liq_window.py)
+    cap_left = mk.liq_cap         # the market's liquidation window for this step (liq_window.py)
     for it in range(rules.max_cascade_iterations):
         # ---- pass 1: what triggers at this mark, and the flow it sends to the book. Newly
         # triggered positions are a contiguous run [it_lo, ptr) of each sorted segment; their
@@ -964,9 +1033,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
             out.det_liq_count[det_row, t - 1, m, 1] += n1
         if it == rules.max_cascade_iterations - 1:
             st[Tot.NONCONVERGED] += 1.0
-    fs[0] = qcum
-    fs[1] = i_cum
-    return mark
+    return mark, qcum, i_cum
 
 
 @njit
@@ -1040,7 +1107,6 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     st[Tot.FUND_MIN] = rules.insurance_initial
     st[Tot.FUND_PEAK] = rules.insurance_initial
     det_row = p if p < n_detail else -1
-    fs = np.zeros(2)
     ints = np.zeros(2, np.int64)   # positions touched by ADL, accounts hit
     h_i = pos.hedger_i
     h_f = pos.hedger_f
@@ -1056,6 +1122,33 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
         if det_row >= 0:
             out.det_mark[det_row, 0, m] = mk.price0[m]
             out.det_exog[det_row, 0, m] = mk.price0[m]
+    # the cascade's slim views (CascadePositions says why), once per path; of arrays this function's
+    # caller owns (the book, the outputs, the chunk's scratch) without an owner (unowned_nb.py: numba's
+    # reference counts on the cascade's arguments are then no atomic operations)
+    cpos = CascadePositions(unowned(pos.thr), unowned(pos.qty), unowned(pos.entry), unowned(pos.coll_usd),
+                            unowned(pos.coll_tok), unowned(pos.seg_start), unowned(pos.seg_market),
+                            unowned(pos.seg_side), unowned(pos.seg_rate), unowned(pos.seg_amount),
+                            unowned(pos.seg_mark), unowned(pos.seg_w), unowned(pos.acct), unowned(pos.hedger_i))
+    rem_c = unowned(rem)
+    touched_c = unowned(touched)
+    cand_c = unowned(cand)
+    cscore_c = unowned(cscore)
+    cw_c = unowned(cw)
+    acct_hit_c = unowned(acct_hit)
+    acct_list_c = unowned(acct_list)
+    close_fee_ = mk.close_fee
+    liq_fee_ = mk.liq_fee
+    impact_cap_ = mk.impact_cap
+    depth_kind_ = mk.depth_kind
+    depth_k_ = mk.depth_k
+    depth_a_ = mk.depth_a
+    band_x_ = unowned(mk.band_x)
+    band_n_ = mk.band_n
+    liq_cap_ = mk.liq_cap
+    cout = CascadeOutputs(unowned(out.liq_count), unowned(out.liq_notional), unowned(out.backstop_notional),
+                          unowned(out.adl_count), unowned(out.adl_notional), unowned(out.adl_haircut),
+                          unowned(out.bad_debt), unowned(out.events), unowned(out.n_events),
+                          unowned(out.det_liq_notional), unowned(out.det_liq_count), unowned(out.hedger))
     ga = model.garch_alpha
     gb = model.garch_beta
     price0 = mk.price0
@@ -1087,6 +1180,8 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     det_exog = out.det_exog
     ins_path = out.insurance_path
     max_adl = mk.max_adl
+    fee_trig_ = mk.close_fee_in_trigger
+    min_coll_ = mk.min_coll
     pnl_factor = rules.adl_trigger == AdlTrigger.PNL_FACTOR
     hedging = rules.counterparty == Party.BROKER and rules.hedge_threshold < np.inf
     alpha = rules.internalized_fraction
@@ -1128,7 +1223,7 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                         g = pend_seg[m, si, k]
                         eq, mm = _equity_mm(qty_[j], entry_[j], cu_[j], ct_[j], seg_mark_[g], seg_rate_[g],
                                             seg_amount_[g], 1 if si == 0 else -1, pre, phi[m, si],
-                                            mk.close_fee_in_trigger[m], mk.min_coll[m])
+                                            fee_trig_[m], min_coll_[m])
                         if r * eq + pend_extra[m, si, k] <= max(r * mm, 0.0):
                             busy = True
             if not busy and (dirty[m] or may_trigger(m, pre, phi[m, 0], phi[m, 1], nxt, phr, wlo, whi)):
@@ -1149,11 +1244,11 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
             if not busy:
                 mark = pre
             else:
-                mark = _cascade(p, t, m, pre, pos, mk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
-                                pool_tok, pool_usd, phi, st, par, fs, ints, rem, touched, it_lo, ex_k, ex_si, ex_fr,
-                                ex_bs, cand, cscore, cw, acct_hit, acct_list, out, det_row, cst)
-                qcum = fs[0]
-                i_cum = fs[1]
+                cmk = CascadeMarket(n_m, close_fee_[m], fee_trig_[m], liq_fee_[m], impact_cap_[m], min_coll_[m],
+                                    depth_kind_[m], depth_k_[m], depth_a_[m], band_n_[m], liq_cap_[m], band_x_)
+                mark, qcum, i_cum = _cascade(p, t, m, pre, cpos, cmk, bd_all, rules, ptr, pend_idx, pend_seg, pend_until, pend_extra, pend_n, oi_q, oi_e,
+                                pool_tok, pool_usd, phi, st, par, ints, rem_c, touched_c, it_lo, ex_k, ex_si, ex_fr,
+                                ex_bs, cand_c, cscore_c, cw_c, acct_hit_c, acct_list_c, cout, det_row, cst)
                 dirty[m] = True   # the cascade moved pointers: rescan next step
             liq_q = qcum   # the liquidations' own flow this step (what the makers react to)
             liq_i = i_cum
@@ -1195,8 +1290,8 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                     if pnl > 0.0 and pool > 0.0 and pnl > max_adl[m, si] * pool:
                         hit = True
                 if hit:
-                    _pnl_factor_check(p, t, m, mark, mk, rules, pos, rem, touched, ints, cand, cscore, cw, acct_hit,
-                                      acct_list, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, out)
+                    _pnl_factor_check(p, t, m, mark, mk, rules, cpos, rem_c, touched_c, ints, cand_c, cscore_c, cw_c,
+                                      acct_hit_c, acct_list_c, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, cout)
             if m == hmk:
                 hedger_nb.after_step(h_f, h_lat, out.hedger, p, t, mark)
             if settle:
