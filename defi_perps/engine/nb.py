@@ -1061,19 +1061,14 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
                   model, rules, out, rem, touched, cand, cscore, cw, acct_hit,
                   acct_list, p_base=0) -> None:
     """Simulate global path ``p_base + p`` into row ``p`` of ``out``, using (and then resetting) the
-    scratch (``p_base``: the first path of a streamed chunk, :mod:`defi_perps.engine.stream`)."""
+    scratch (``p_base``: the first path of a streamed chunk, :mod:`defi_perps.engine.stream`).
+
+    This allocates the path's own state that the cascade takes and runs :func:`_path` on it: the
+    state is then owned by this caller, so :func:`_path` may pass it to the cascade as unowned views
+    (``unowned_nb.py``)."""
     n_m = mk.price0.size
     n_s = pos.seg_market.size
-    n_seg_m = n_s // n_m
-    state = np.empty(1, np.uint64)
-    state[0] = path_state(seed, p_base + p)
-    spare = np.zeros(2)   # the held second normal of a pair (rng.gauss)
     ptr = pos.seg_start[:-1].copy()
-    nxt = np.zeros((n_m, 2))              # the trigger test's cached bounds (sweep.py)
-    phr = np.zeros((n_m, 2))
-    wlo = np.zeros((n_m, 2))
-    whi = np.zeros((n_m, 2))
-    dirty = np.ones(n_m, np.bool_)
     pend_idx = np.zeros((n_m, 2, max_pending), np.int64)
     pend_seg = np.zeros((n_m, 2, max_pending), np.int64)
     pend_until = np.zeros((n_m, 2, max_pending), np.int64)
@@ -1089,6 +1084,56 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     pool_tok = mk.pool_long_tok.copy()
     pool_usd = mk.pool_short_usd.copy()
     phi = np.zeros((n_m, 2))
+    st = np.zeros(N_TOT)
+    par = np.zeros(N_PARTIES)
+    ints = np.zeros(2, np.int64)   # positions touched by ADL, accounts hit
+    band_now = mk.band_d.copy()
+    cst = ccp_state(mk.price0, rules)
+    _path(p, seed, n_steps, record_every, n_detail, pos, mk, model, rules, out, rem, touched, cand, cscore, cw,
+          acct_hit, acct_list, p_base, ptr, pend_idx, pend_seg, pend_until, pend_extra, it_lo, ex_k, ex_si, ex_fr, ex_bs,
+          pend_n, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, ints, band_now, cst)
+
+
+@njit
+def _path(p: int, seed: int, n_steps: int, record_every: int, n_detail: int, pos, mk, model, rules, out, rem,
+          touched, cand, cscore, cw, acct_hit, acct_list, p_base: int, ptr, pend_idx, pend_seg, pend_until, pend_extra,
+          it_lo, ex_k, ex_si, ex_fr, ex_bs, pend_n, oi_q, oi_e, pool_tok, pool_usd, phi, st, par, ints, band_now,
+          cst) -> None:
+    """:func:`simulate_path`'s body, on the state it allocated."""
+    # the caller owns this state: unowned views (unowned_nb.py), so passing it to the cascade on every
+    # busy market-step costs no atomic reference counts
+    ptr = unowned(ptr)
+    pend_idx = unowned(pend_idx)
+    pend_seg = unowned(pend_seg)
+    pend_until = unowned(pend_until)
+    pend_extra = unowned(pend_extra)
+    it_lo = unowned(it_lo)
+    ex_k = unowned(ex_k)
+    ex_si = unowned(ex_si)
+    ex_fr = unowned(ex_fr)
+    ex_bs = unowned(ex_bs)
+    pend_n = unowned(pend_n)
+    oi_q = unowned(oi_q)
+    oi_e = unowned(oi_e)
+    pool_tok = unowned(pool_tok)
+    pool_usd = unowned(pool_usd)
+    phi = unowned(phi)
+    st = unowned(st)
+    par = unowned(par)
+    ints = unowned(ints)
+    band_now = unowned(band_now)
+    cst = unowned(cst)
+    n_m = mk.price0.size
+    n_s = pos.seg_market.size
+    n_seg_m = n_s // n_m
+    state = np.empty(1, np.uint64)
+    state[0] = path_state(seed, p_base + p)
+    spare = np.zeros(2)   # the held second normal of a pair (rng.gauss)
+    nxt = np.zeros((n_m, 2))              # the trigger test's cached bounds (sweep.py)
+    phr = np.zeros((n_m, 2))
+    wlo = np.zeros((n_m, 2))
+    whi = np.zeros((n_m, 2))
+    dirty = np.ones(n_m, np.bool_)
     logx = np.zeros(n_m)
     h = np.ones(n_m)
     perm = np.zeros(n_m)
@@ -1101,13 +1146,10 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     lx_lo = np.zeros(n_m)
     lx_hi = np.zeros(n_m)
     last_lx = np.zeros(n_m)
-    st = np.zeros(N_TOT)
-    par = np.zeros(N_PARTIES)
     st[Tot.FUND] = rules.insurance_initial
     st[Tot.FUND_MIN] = rules.insurance_initial
     st[Tot.FUND_PEAK] = rules.insurance_initial
     det_row = p if p < n_detail else -1
-    ints = np.zeros(2, np.int64)   # positions touched by ADL, accounts hit
     h_i = pos.hedger_i
     h_f = pos.hedger_f
     h_lat = pos.hedger_lat
@@ -1196,12 +1238,10 @@ def simulate_path(p: int, seed: int, n_steps: int, record_every: int, n_detail: 
     sched = mk.depth_sched
     n_rows = sched.shape[0]
     sched_on = n_rows > 1
-    band_now = band_d.copy()
     wd_on = mk.wd_par[WD_ON] > 0.0
     bd_all = band_now if sched_on or wd_on else band_d
     ls = liquidity_state(price0, mk.wd_par)
     ccp_on = rules.ccp
-    cst = ccp_state(price0, rules)
     for t in range(1, n_steps + 1):
         exog_step(state, spare, mu, sigma, beta, ga, gb, model.jump_prob, model.jump_mean, model.jump_std, logx, h, n_m)
         for m in range(n_m):

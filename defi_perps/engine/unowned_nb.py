@@ -10,9 +10,11 @@ of its time (``benchmarks/engine_profile.py``; counted with a debugger at NRT_in
 is a null test, not an atomic operation.
 
 Safe only while the owner outlives the view and the view is never returned or stored: the step loop
-(``nb.simulate_path``) makes views only of its own arguments (the book's and the outputs' arrays,
-the chunk's scratch), which live until it returns, and passes them down to the cascade; nothing
-keeps them. With ``DEFI_PERPS_DISABLE_JIT`` it is the identity.
+(``nb._path``) makes views only of its own arguments (the book's and the outputs' arrays, the
+chunk's scratch, and the path state ``nb.simulate_path`` allocated before calling it), which live
+until it returns, and passes them down to the cascade; nothing keeps them. Never make one of an
+array allocated in the same function: numba frees it after its last use there. With
+``DEFI_PERPS_DISABLE_JIT`` it is the identity.
 """
 
 from __future__ import annotations

@@ -53,3 +53,19 @@ def test_a_liquidation_window_that_never_binds_changes_nothing() -> None:
     on = _run(huge, vi.rules, vi.position_mm)
     assert off.liq_count.sum() > 0
     assert_outputs_equal(off, on)
+
+
+def test_an_unowned_view_is_the_same_array() -> None:
+    from defi_perps.engine._jit import njit
+    from defi_perps.engine.unowned_nb import unowned
+
+    @njit(cache=False)
+    def write_through(a):  # type: ignore[no-untyped-def]
+        v = unowned(a)
+        v[1] = 7.0
+        return v.sum(), v.shape[0], v.strides[0]
+
+    a = np.arange(4.0)
+    total, n, stride = write_through(a)
+    assert a.tolist() == [0.0, 7.0, 2.0, 3.0]   # the view writes the owner's data
+    assert (total, n, stride) == (12.0, 4, 8)
