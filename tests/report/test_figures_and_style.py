@@ -105,7 +105,12 @@ def test_tables_round_trip_csv_and_parquet(tmp_path: Path) -> None:
 
 
 def test_piped_tables_are_not_cut_to_80_columns(tmp_path: Path) -> None:
-    env = {"PYTHONPATH": str(ROOT), "DEFI_PERPS_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    import os
+
+    # the suite's kernel cache, so the subprocess does not compile the engine again
+    cache = {k: os.environ[k] for k in ("DEFI_PERPS_CACHE_DIR", "NUMBA_CACHE_DIR", "XDG_CACHE_HOME", "HOME")
+             if k in os.environ}
+    env = {"PYTHONPATH": str(ROOT), "DEFI_PERPS_HOME": str(tmp_path), "PATH": "/usr/bin:/bin", **cache}
     r = subprocess.run([sys.executable, "-m", "defi_perps", "simulate", "--synthetic", "300", "--markets", "2",
                         "--paths", "8", "--horizon", "30m", "--venue", "gmx-v2"], check=False, capture_output=True, text=True,
                        env={**env, "PATH": __import__("os").environ["PATH"]}, timeout=300)
