@@ -616,6 +616,8 @@ class _Path:
         else:
             target = -(own - lim) if own > 0.0 else -(own + lim)
         dq = target - h
+        if dq == 0.0:   # already at its target (e.g. both sides flat): no trade, as the kernel
+            return mark
         q1 = qcum + dq * pre
         fill = pre * (1.0 + (_integ(q1, self.mk, m, self.bd) - i_cum) / (q1 - qcum))
         self.hedge_q[m] += dq
