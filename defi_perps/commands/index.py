@@ -59,7 +59,7 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
     if prices_path is not None and plugin.price_file_help is None:
         raise InputError(f"--prices is not supported for {plugin.name}")
     if accounts_path is not None:       # refused, or parsed and validated, before any RPC
-        from defi_perps.indexer.accounts import load_accounts_file
+        from defi_perps.protocols.accounts import load_accounts_file
         from defi_perps.indexer.job import check_accounts_option
 
         check_accounts_option(plugin)

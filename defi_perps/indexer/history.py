@@ -180,7 +180,7 @@ def index_history(chain: ChainConfig, rpc_url: str | None, from_block: int, to_b
 
     listed: list[str] | None = None
     if accounts is not None:            # parsed once (a bad file fails before any RPC), read at every block
-        from defi_perps.indexer.accounts import load_accounts_file
+        from defi_perps.protocols.accounts import load_accounts_file
 
         check_accounts_option(plugin)
 

@@ -72,7 +72,7 @@ def index_protocol(protocol: str, chain: ChainConfig, rpc_url: str | None = None
     """Snapshot ``protocol`` (a registry name) on ``chain`` at ``block`` (default: latest) into ``db_url``.
 
     ``client`` replaces the HTTP client built from the chain file (a recording or replaying client,
-    rpc/replay.py). ``accounts``: an accounts file (``index --accounts FILE``, indexer/accounts.py) or
+    rpc/replay.py). ``accounts``: an accounts file (``index --accounts FILE``, protocols/accounts.py) or
     an already-parsed list, replacing the chain file's list; refused for a plug-in that takes none.
     Re-indexing a stored block reads nothing more than the block header and writes nothing.
     """
@@ -158,7 +158,7 @@ def with_accounts(plugin: Any, dep: Any, accounts: str | Path | Sequence[str] | 
         return dep
     check_accounts_option(plugin)
     if isinstance(accounts, (str, Path)):
-        from defi_perps.indexer.accounts import load_accounts_file
+        from defi_perps.protocols.accounts import load_accounts_file
 
         accounts = load_accounts_file(accounts)
     return plugin.with_accounts(dep, list(accounts))

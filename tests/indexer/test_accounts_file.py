@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from defi_perps.cli import main
 from defi_perps.exceptions import InputError
-from defi_perps.indexer.accounts import load_accounts_file, parse_accounts_text
+from defi_perps.protocols.accounts import load_accounts_file, parse_accounts_text
 
 A = "0x" + "ab" * 20
 B = "0x" + "0c" * 20

@@ -19,11 +19,17 @@ def test_parse_comments_duplicates_and_checksums() -> None:
     assert accounts_digest(got) == accounts_digest(list(reversed(got)))
 
 
+def test_a_csv_reads_its_account_column() -> None:
+    """The chain file's accounts_file reads as index --accounts does (protocols/accounts.py)."""
+    assert parse_accounts(f"label,wallet\nhlp,{B}\nme,{A}\n") == [
+        "0xdfc24b077bc1425AD1DEA75bCB6f8158E10Df303", "0x00000000000000000000000000000000000000A1"]
+
+
 @pytest.mark.parametrize("text, needle", [
     ("0x1234\n", "line 1: '0x1234' is not an account address"),
     (f"{A}\nnot-an-address\n", "line 2: 'not-an-address'"),
     ("# only comments\n\n", "lists no accounts"),
-    (f"{A},{B}\n", "line 1"),
+    ("name,balance\nx,1\n", "line 1: CSV header 'name,balance' names no account column"),
 ])
 def test_bad_lines_are_one_line_errors(text: str, needle: str) -> None:
     with pytest.raises(InputError) as e:

@@ -1,4 +1,6 @@
-"""``index --accounts FILE``: the list of accounts a protocol without on-chain enumeration reads.
+"""Accounts files: the list of accounts a protocol without on-chain enumeration reads (``index --accounts
+FILE``, or a plug-in's chain-file ``accounts_file``, e.g. Hyperliquid's). Shared by the plug-ins and the
+indexer, so every accounts file reads the same way.
 
 Two layouts, told apart by content (not by the file name):
 
