@@ -8,14 +8,14 @@ import os
 import subprocess
 import sys
 import textwrap
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
+from tests.pgdb import throwaway_database
 from defi_perps.exceptions import StoreError
 from defi_perps.store import list_snapshots, load_snapshot, save_snapshot
 from defi_perps.store import migrate
@@ -33,21 +33,11 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
-    base = os.environ.get("DEFI_PERPS_TEST_PG")
-    if not base:
-        pytest.skip("DEFI_PERPS_TEST_PG not set (scripts/pg.sh starts a throwaway PostgreSQL)")
-    name = f"mig_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(make_url(base).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        get_engine.cache_clear()
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database("mig") as url:
+        try:
+            yield url
+        finally:
+            get_engine.cache_clear()
 
 
 def _raw(url: str) -> Engine:
