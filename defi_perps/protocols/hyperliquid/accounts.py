@@ -12,18 +12,6 @@ Every problem is a one-line InputError naming the file and line.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
-
-from defi_perps.protocols.accounts import load_accounts_file, parse_accounts_text
-
-
-def parse_accounts(text: str, where: str = "accounts") -> list[str]:
-    """Checksummed addresses in file order, duplicates dropped (the shared accounts-file rules)."""
-    return parse_accounts_text(text, where)
-
-
-def load_accounts(path: str | Path) -> list[str]:
-    return load_accounts_file(path)
 
 
 def accounts_digest(accounts: list[str]) -> str:

@@ -81,16 +81,16 @@ class HyperliquidDeployment(DeploymentModel):
 
     def account_list(self) -> list[str]:
         """The accounts to read (file or inline), checksummed, duplicates dropped; one-line errors."""
-        from defi_perps.protocols.hyperliquid.accounts import load_accounts, parse_accounts
+        from defi_perps.protocols.accounts import load_accounts_file, parse_accounts_text
 
         if self.accounts:
-            return parse_accounts("\n".join(self.accounts), "[hyperliquid] accounts")
+            return parse_accounts_text("\n".join(self.accounts), "[hyperliquid] accounts")
         if self.accounts_file:
             path = self.accounts_file
             if path.startswith(DEVNET_PREFIX):     # the bundled devnet chain file: the devnet's state folder
                 from defi_perps.paths import devnet_dir
 
                 path = str(devnet_dir() / path[len(DEVNET_PREFIX):].lstrip("/"))
-            return load_accounts(path)
+            return load_accounts_file(path)
         raise ConfigError("[hyperliquid] lists no accounts: HyperCore has no on-chain list of its users, so set "
                           "accounts_file (one 0x address per line) or accounts in the chain file")

@@ -13,7 +13,7 @@ from defi_perps.config import ChainConfig
 from defi_perps.exceptions import AbiMismatchError, InputError, RpcError
 from defi_perps.protocols.hyperliquid import devnet as D
 from defi_perps.protocols.hyperliquid import math as hm
-from defi_perps.protocols.hyperliquid.accounts import load_accounts
+from defi_perps.protocols.accounts import load_accounts_file
 from defi_perps.protocols.hyperliquid.book import to_book
 from defi_perps.protocols.hyperliquid.deployment import HyperliquidDeployment
 from defi_perps.protocols.hyperliquid.reader import HyperliquidReader
@@ -54,7 +54,7 @@ def _chain(url: str, **section: Any) -> ChainConfig:
 def _read(url: str, seeded: D.DevnetHyperliquid, **over: Any) -> Any:
     c = RpcClient(url, RetryPolicy(max_retries=1, backoff_s=0.01))
     return HyperliquidReader(c, _chain(url, **{**seeded.section, **over}), pin_block(c, None),
-                             load_accounts(seeded.accounts_file), batch_size=over.pop("batch", 500)).read()
+                             load_accounts_file(seeded.accounts_file), batch_size=over.pop("batch", 500)).read()
 
 
 def test_reads_back_exactly_what_was_seeded(hl: tuple[str, D.DevnetHyperliquid]) -> None:
