@@ -102,7 +102,7 @@ def test_simulate_and_compare_share_defaults() -> None:
 def test_examples_copy_writes_the_readme_files(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["examples", "copy", str(tmp_path / "ex"), "--json"])
     assert r.exit_code == 0, r.output
-    names = {Path(w["file"]).name for w in json.loads(r.output)["written"]}
+    names = {Path(w["file"]).name for w in json.loads(r.stdout)["written"]}
     assert {"book.csv", "btc_oct10.csv", "scenario.toml", "crash_short_winners.csv", "my-fork.toml"} <= names
     # each file works with the command the README gives it
     from defi_perps.book.files import read_book_file

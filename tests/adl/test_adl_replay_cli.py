@@ -20,7 +20,7 @@ HEADER = "event,shortfall,account,side,size,entry,mark,equity\n"
 def test_example_replays_under_every_policy() -> None:
     r = CliRunner().invoke(main, ["adl", "replay", str(EXAMPLE), "--venue", "hyperliquid", "--json"])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    out = json.loads(r.stdout)
     ev = out["events"][0]
     assert ev["shortfall"] == 240_000 and ev["ranking"] == "hyperliquid"
     names = [p["policy"] for p in ev["policies"]]

@@ -55,7 +55,7 @@ def test_attack_api_matches_the_cli_payload(tmp_path: Path, monkeypatch) -> None
     r = CliRunner().invoke(main, ["attack", "--scenario", "jelly-2025", "--seed", "1", "--json",
                                   "--db", f"sqlite:///{tmp_path / 'x.db'}"])
     assert r.exit_code == 0, r.output
-    assert digest(json.loads(r.output)) == digest(inc.payload)
+    assert digest(json.loads(r.stdout)) == digest(inc.payload)
     row = inc.to_pandas()
     assert len(row) == 1 and row.loc[0, "attacker_net_usd"] == inc.summary["attacker_net_usd"]
     assert row.loc[0, "paid_by.backstop_vault"] == inc.paid_by["backstop_vault"] > 0
@@ -73,7 +73,7 @@ def test_attack_api_matches_the_cli_payload(tmp_path: Path, monkeypatch) -> None
                                   "--capital", "5M", "--paths", "4", "--volatility", "0.8", "--json",
                                   "--db", f"sqlite:///{tmp_path / 'x.db'}"])
     assert r.exit_code == 0, r.output
-    cli = json.loads(r.output)
+    cli = json.loads(r.stdout)
     # the CLI's synthetic book is seeded by --seed: build the same book for the API
     same = api.attack(api.synthetic_book(300, markets=2, seed=2), market="ETH", capital=5e6, paths=4,
                       volatility=0.8, seed=2)

@@ -87,5 +87,5 @@ def test_compare_lists_ccp_by_default(tmp_path, monkeypatch):
     res = CliRunner().invoke(main, ["simulate", "--synthetic", "400", "--markets", "2", "--scenario", "oct-10-2025",
                                     "--paths", "3", "--venue", "ccp", "--json"])
     assert res.exit_code == 0, res.output
-    d = json.loads(res.output)
+    d = json.loads(res.stdout)
     assert d["venue"] == "ccp" and "clearing_house" in d and d["rules"]["ccp"] is True

@@ -41,7 +41,7 @@ def test_replay_and_include_paths(tmp_path):
     r = _run("--synthetic", "100", "--paths", "3", "--horizon", "15m", "--replay", str(rp), "--json",
              "--include-paths")
     assert r.exit_code == 0, r.output
-    assert len(json.loads(r.output)["per_path"]["totals"]["bad_debt"]) == 3
+    assert len(json.loads(r.stdout)["per_path"]["totals"]["bad_debt"]) == 3
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -68,7 +68,7 @@ def test_venue_rules_run_on_the_same_book_and_shock(venue):
     r = _run("--synthetic", "300", "--paths", "5", "--horizon", "20m", "--shock", "-15%@5m", "--depth-stress", "0.1",
              "--venue", venue, "--json")
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert d["stats"]["liquidations"]["mean"] > 0 and d["rules"]["mm_kind"] in {"flat", "tiered"}
 
 
@@ -87,11 +87,11 @@ def test_a_billion_paths_are_refused_in_one_line():
 
 def test_every_output_names_the_rules_it_used():
     r = _run("--synthetic", "200", "--paths", "3", "--horizon", "10m", "--shock", "-20%@5m", "--json")
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert d["venue"] == "generic" and d["rules"]["adl_trigger"] == "none"
     r = _run("--synthetic", "200", "--paths", "3", "--horizon", "10m", "--shock", "-20%@5m", "--venue", "hyperliquid",
              "--json")
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert d["venue"] == "hyperliquid" and d["rules"]["adl_trigger"] == "negative_equity"
     assert d["rules"]["adl_ranking"] == "hyperliquid" and "margin_topup" in d["venue_info"]
     text = _run("--synthetic", "200", "--paths", "3", "--horizon", "10m", "--shock", "-20%@5m", "--venue", "binance")

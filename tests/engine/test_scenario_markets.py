@@ -99,7 +99,7 @@ def test_compare_cli_combines_scenario_and_shock() -> None:
                                   "--shock", "ETH:-25%@10m", "--horizon", "30m", "--paths", "2",
                                   "--venues", "binance", "--json"])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    out = json.loads(r.stdout)
     assert out["scenario"]["name"] == "oct-10-2025" and out["scenario"]["with_shock"] == "ETH:-25%@10m"
 
 

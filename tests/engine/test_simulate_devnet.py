@@ -44,7 +44,7 @@ def test_cli_simulate_on_the_devnet_snapshot_is_reproducible(indexed):  # type: 
     a = CliRunner().invoke(main, args)
     assert a.exit_code == 0, a.output
     b = CliRunner().invoke(main, args)
-    da, db_ = json.loads(a.output), json.loads(b.output)
+    da, db_ = json.loads(a.stdout), json.loads(b.stdout)
     assert da["stats"] == db_["stats"]
     assert da["book"]["block_number"] is not None and da["book"]["chain_id"] is not None
     assert da["stats"]["liquidations"]["mean"] > 0
@@ -62,7 +62,7 @@ def test_gmx_v2_rules_on_the_devnet_snapshot(indexed):  # type: ignore[no-untype
     r = CliRunner().invoke(main, ["simulate", "--snapshot", str(sid), "--db", db, "--venue", "gmx-v2", "--paths", "10",
                                   "--horizon", "30m", "--shock", "-20%@10m", "--seed", "3", "--json"])
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert d["rules"]["exec_mode"] == "oracle" and d["rules"]["adl_trigger"] == "pnl_factor"
     assert d["stats"]["liquidations"]["mean"] > 0
 

@@ -273,7 +273,7 @@ def test_manipulation_and_attack_json_are_strict_and_name_their_rules(home: Path
     # both valid runs are stored (defi-perps runs rerun reproduces them); nothing else was written
     runs = CliRunner().invoke(main, ["runs", "list", "--json"])
     assert runs.exit_code == 0, runs.output
-    assert [r["kind"] for r in json.loads(runs.output)] == ["attack", "manipulation"]
+    assert [r["kind"] for r in json.loads(runs.stdout)] == ["attack", "manipulation"]
 
 
 @pytest.mark.parametrize("args", [["runs", "list"], ["snapshots", "list"], ["db", "status"], ["db", "upgrade"],

@@ -275,7 +275,7 @@ def test_a_valid_run_emits_strict_json_without_nan_or_null_figures(home: Path) -
     r = CliRunner().invoke(main, ["compare", "--synthetic", "40", "--paths", "2", "--horizon", "10m",
                                   "--shock", "-30%@5m", "--venues", "binance,hyperliquid,gmx-v2", "--json"])
     assert r.exit_code == 0, r.output
-    data = json.loads(r.output, parse_constant=lambda c: pytest.fail(f"non-finite {c} in JSON"))
+    data = json.loads(r.stdout, parse_constant=lambda c: pytest.fail(f"non-finite {c} in JSON"))
 
     def walk(x: Any, path: str) -> None:
         if isinstance(x, dict):

@@ -26,7 +26,7 @@ def db(tmp_path, monkeypatch) -> str:
 def _json(args: list[str]) -> dict:
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
-    return json.loads(r.output)
+    return json.loads(r.stdout)
 
 
 def test_json_carries_the_pnl_by_cause_and_the_rules(db):

@@ -62,7 +62,7 @@ def test_every_n_blocks_and_cli_json(history_devnet, tmp_path: Path) -> None:  #
             str(last), "--every", "3", "--db", db, "--json"]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)["history"]
+    out = json.loads(r.stdout)["history"]
     assert [s["block"] for s in out["snapshots"]] == list(range(first, last + 1, 3))
     assert out["written"] == out["planned"] and out["blocks_per_s"] > 0
     # the summary is cached per block: series reads it without recomputing

@@ -36,7 +36,7 @@ def test_series_equals_the_exact_summary_at_each_block(indexed) -> None:  # type
     h, first, last, db = indexed
     r = CliRunner().invoke(main, ["series", "--market", ETH, "--metrics", METRICS, "--db", db, "--json"])
     assert r.exit_code == 0, r.output
-    s = json.loads(r.output)["series"]
+    s = json.loads(r.stdout)["series"]
     assert [x["block_number"] for x in s["rows"]] == list(range(first, last + 1))
     assert s["units"]["oi_long"] == "USD" and s["units"]["pnl_to_pool_long"] == "ratio"
     chain = load_chain_file(h.chain_file)
@@ -71,7 +71,7 @@ def test_series_files_range_and_api(indexed, tmp_path: Path) -> None:  # type: i
     assert len(df) == len(pq) == last - first + 1
     assert df["oi_long"].dtype == "float64" and str(df["time"].dt.tz) == "UTC"
     js = json.loads(CliRunner().invoke(main, ["series", "--market", ETH, "--metrics", "oi_long", "--db", db,
-                                             "--json"]).output)["series"]["rows"]
+                                             "--json"]).stdout)["series"]["rows"]
     assert df["oi_long"].tolist() == [float(x["oi_long"]) for x in js] == pq["oi_long"].tolist()
 
 

@@ -46,10 +46,10 @@ def test_scheduler_address_on_the_command_line(tmp_path: Path) -> None:
                 "--db", db, "--json"]
         r = CliRunner().invoke(main, args)
         assert r.exit_code == 0, r.output
-        out = json.loads(r.output)["sweep"]
+        out = json.loads(r.stdout)["sweep"]
         assert out["scheduler"] == cluster.scheduler_address and out["computed"] == 2 and out["workers"] == 1
         r2 = CliRunner().invoke(main, args)
-        assert json.loads(r2.output)["sweep"]["computed"] == 0
+        assert json.loads(r2.stdout)["sweep"]["computed"] == 0
 
 
 def test_sweep_bad_input_is_one_line(tmp_path: Path) -> None:

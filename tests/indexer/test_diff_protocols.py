@@ -92,7 +92,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def _diff(db: str, a: int, b: int, *extra: str) -> dict[str, Any]:
     r = CliRunner().invoke(main, ["snapshots", "diff", str(a), str(b), "--db", db, "--json", *extra])
     assert r.exit_code == 0, r.output
-    return json.loads(r.output)  # type: ignore[no-any-return]
+    return json.loads(r.stdout)  # type: ignore[no-any-return]
 
 
 def test_hyperliquid_diff_counts_sizes_and_prices(world: dict[str, Any]) -> None:
@@ -172,7 +172,7 @@ def test_diff_refuses_other_protocols_and_account_lists(world: dict[str, Any]) -
     r = CliRunner().invoke(main, ["index", "hyperliquid", "--chain-file", str(world["h"].chain_file), "--db", db,
                                   "--block", str(hl_a.block_number), "--accounts", str(few), "--json"])
     assert r.exit_code == 0, r.output
-    sub = json.loads(r.output)["index"]
+    sub = json.loads(r.stdout)["index"]
     assert sub["created"] and sub["snapshot_id"] != full.snapshot_id
     r = CliRunner().invoke(main, ["snapshots", "diff", str(full.snapshot_id), str(sub["snapshot_id"]), "--db", db])
     _one_line_error(r, "different deployments")
@@ -189,7 +189,7 @@ def test_accounts_file_csv_is_the_same_list(world: dict[str, Any]) -> None:
                                   "--db", world["db"], "--block", str(hl_a.block_number), "--accounts", str(csv),
                                   "--json"])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)["index"]
+    out = json.loads(r.stdout)["index"]
     assert out["created"] is False and out["snapshot_id"] == hl_a.snapshot_id      # same identity as the chain file's
     assert out["price_source"] == "precompile"
 
@@ -224,7 +224,7 @@ def test_list_show_and_series_use_the_stored_price_source(world: dict[str, Any])
     moved = world["moved"]
     r = CliRunner().invoke(main, ["snapshots", "list", "--db", db, "--json"])
     assert r.exit_code == 0, r.output
-    src = {s["id"]: (s["protocol"], s["price_source"]) for s in json.loads(r.output)}
+    src = {s["id"]: (s["protocol"], s["price_source"]) for s in json.loads(r.stdout)}
     assert src[hl_a.snapshot_id] == ("hyperliquid", "precompile")
     assert src[world["sx"][0].snapshot_id] == ("synthetix_v3", "pyth")
     r = CliRunner().invoke(main, ["snapshots", "show", str(hl_b.snapshot_id), "--db", db, "--json"])
@@ -232,7 +232,7 @@ def test_list_show_and_series_use_the_stored_price_source(world: dict[str, Any])
     r = CliRunner().invoke(main, ["series", "--market", moved.coin, "--protocol", "hyperliquid",
                                   "--metrics", "price,oi,positions_long,collateral_short", "--db", db, "--json"])
     assert r.exit_code == 0, r.output
-    s = json.loads(r.output)["series"]
+    s = json.loads(r.stdout)["series"]
     assert s["protocol"] == "hyperliquid" and s["price_source"] == "precompile" and s["market"] == str(moved.perp)
     assert s["units"] == {"price": "USD per token", "oi_long": "USD", "oi_short": "USD", "positions_long": "count",
                           "collateral_short": "USD"}

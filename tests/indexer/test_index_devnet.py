@@ -49,7 +49,7 @@ def test_cli_index_is_idempotent_and_summarized(shared_devnet, db: str) -> None:
             "--json"]
     r1 = CliRunner().invoke(main, args)
     assert r1.exit_code == 0, r1.output
-    out1 = json.loads(r1.output)
+    out1 = json.loads(r1.stdout)
     assert out1["index"]["created"] and out1["index"]["positions"] == len(h.book.positions)
     assert out1["index"]["round_trips"] > 0 and out1["index"]["positions_per_s"] > 0
     m = out1["snapshot"]["markets"]
@@ -57,13 +57,13 @@ def test_cli_index_is_idempotent_and_summarized(shared_devnet, db: str) -> None:
     assert sum(x["positions_long"] + x["positions_short"] for x in m) == len(h.book.positions)
     assert all(set(x["liquidation_move_long"]) == {"1%", "10%", "50%"} for x in m)
     r2 = CliRunner().invoke(main, args)
-    out2 = json.loads(r2.output)
+    out2 = json.loads(r2.stdout)
     assert not out2["index"]["created"] and out2["index"]["snapshot_id"] == out1["index"]["snapshot_id"]
-    listed = json.loads(CliRunner().invoke(main, ["snapshots", "list", "--db", db, "--json"]).output)
+    listed = json.loads(CliRunner().invoke(main, ["snapshots", "list", "--db", db, "--json"]).stdout)
     assert [s["block_number"] for s in listed] == [h.book.block_number]
     shown = CliRunner().invoke(main, ["snapshots", "show", "latest", "--db", db, "--json"])
     assert shown.exit_code == 0
-    s = json.loads(shown.output)
+    s = json.loads(shown.stdout)
     assert s["positions"] == len(h.book.positions)
     assert {x["market"] for x in s["markets"]} == {mk.market_token for mk in h.book.markets}
     human = CliRunner().invoke(main, ["snapshots", "show", str(out1["index"]["snapshot_id"]), "--db", db])
@@ -185,11 +185,11 @@ def test_postgres_store_through_the_cli(shared_devnet) -> None:  # type: ignore[
             "--json"]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
-    sid = json.loads(r.output)["index"]["snapshot_id"]
+    sid = json.loads(r.stdout)["index"]["snapshot_id"]
     back = load_snapshot(url, sid)
     assert {p.key: p for p in back.positions} == {p.key: p for p in h.book.positions}
     assert set(back.markets) == set(h.book.markets)
-    again = json.loads(CliRunner().invoke(main, args).output)
+    again = json.loads(CliRunner().invoke(main, args).stdout)
     assert not again["index"]["created"] and again["index"]["snapshot_id"] == sid
 
 

@@ -86,7 +86,7 @@ def test_prices_what_if_at_an_indexed_block_is_distinct_and_labelled(shared_devn
         what_if.snapshot_id
     f.write_text(json.dumps({usdc: {"min": "0.90", "max": "0.91"}}))   # edited: another what-if
     assert index_gmx_v2(chain, h.rpc_url, h.book.block_number, db, prices_path=str(f))[0].created
-    listed = json.loads(CliRunner().invoke(main, ["snapshots", "list", "--db", db, "--json"]).output)
+    listed = json.loads(CliRunner().invoke(main, ["snapshots", "list", "--db", db, "--json"]).stdout)
     assert [s["price_label"] for s in listed] == [None, "file depeg.json", "file depeg.json"]
     assert len({s["price_source"] for s in listed}) == 3
 
@@ -100,7 +100,7 @@ def test_export_reads_back_as_the_same_book(shared_devnet, tmp_path: Path, fmt: 
     r = CliRunner().invoke(main, ["snapshots", "export", str(rep.snapshot_id), "--format", fmt, "-o", str(out),
                                   "--db", db, "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["positions"] == len(h.book.positions)
+    assert json.loads(r.stdout)["positions"] == len(h.book.positions)
     ref = from_snapshot(load_snapshot(db, rep.snapshot_id))
     back = read_book_file(out)
     names = [back.market_names[i] for i in back.market]
@@ -126,7 +126,7 @@ def test_diff_counts_opened_closed_changed(private_devnet, tmp_path: Path) -> No
     b, _ = index_gmx_v2(chain, h.rpc_url, None, db)
     r = CliRunner().invoke(main, ["snapshots", "diff", str(a.snapshot_id), str(b.snapshot_id), "--db", db, "--json"])
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert d["positions"]["opened"] == 0 and d["positions"]["closed"] == 1 and d["positions"]["changed"] == 1
     by = {m["market"]: m for m in d["markets"]}
     gone_market = next(p.market for p in sa.positions if p.key == gone)
@@ -248,17 +248,17 @@ def test_show_reads_a_cached_summary_equal_to_the_computed_one(shared_devnet, tm
     r = CliRunner().invoke(main, ["index", "gmx-v2", "--chain-file", str(h.chain_file), "--block",
                                   str(h.book.block_number), "--db", db, "--json"])
     assert r.exit_code == 0, r.output
-    sid = json.loads(r.output)["index"]["snapshot_id"]
+    sid = json.loads(r.stdout)["index"]["snapshot_id"]
     _, cached = summaries.cached_summary(db, sid)        # index stored it
     computed = json.loads(json.dumps(summarize(load_snapshot(db, sid))))
     assert cached == computed
-    shown = json.loads(CliRunner().invoke(main, ["snapshots", "show", str(sid), "--db", db, "--json"]).output)
+    shown = json.loads(CliRunner().invoke(main, ["snapshots", "show", str(sid), "--db", db, "--json"]).stdout)
     assert shown == computed
     # another version of the code that computes it: a new key, computed again and cached beside it
     real_key = summaries.summary_key()
     monkeypatch.setattr(summaries, "summary_key", lambda: "other-code")
     assert summaries.cached_summary(db, sid)[1] is None
-    again = json.loads(CliRunner().invoke(main, ["snapshots", "show", "latest", "--db", db, "--json"]).output)
+    again = json.loads(CliRunner().invoke(main, ["snapshots", "show", "latest", "--db", db, "--json"]).stdout)
     assert again == computed
     with get_engine(db).connect() as c:
         rows = c.execute(text("SELECT summary_key, chain_id, block_number, block_hash FROM snapshot_summary")).all()

@@ -61,15 +61,15 @@ def test_cli_reports_the_share_in_json_and_a_terminal_line(tmp_path, monkeypatch
             "--venue", "hyperliquid", "--withdrawal", "on"]
     res = CliRunner().invoke(main, args + ["--json"])
     assert res.exit_code == 0, res.output
-    data = json.loads(res.output)
+    data = json.loads(res.stdout)
     assert data["withdrawal"]["on"] is True and set(data["withdrawal"]["withdrawal_share_of_move"]) == {"BTC", "ETH"}
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0 and "withdrawal (hyperliquid):" in res.output and "of BTC's drop" in res.output
     res = CliRunner().invoke(main, ["compare", "--synthetic", "600", "--markets", "2", "--scenario", "oct-10-2025",
                                     "--paths", "4", "--venues", "binance,ccp", "--withdrawal", "on", "--json"])
     assert res.exit_code == 0, res.output
-    rows = json.loads(res.output)["venues"]
+    rows = json.loads(res.stdout)["venues"]
     assert [r["venue"] for r in rows] == ["binance", "ccp"]
     assert all("withdrawal_share_of_move" in r["withdrawal"] for r in rows)
     off = CliRunner().invoke(main, args[:-2] + ["--json"])
-    assert json.loads(off.output)["withdrawal"] == {"on": False}
+    assert json.loads(off.stdout)["withdrawal"] == {"on": False}

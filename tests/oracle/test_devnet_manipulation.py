@@ -27,7 +27,7 @@ def test_manipulation_table_uses_the_snapshot_parameters(indexed) -> None:  # ty
     args = ["manipulation", "--snapshot", str(sid), "--db", db, "--json"]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
-    data = json.loads(r.output)
+    data = json.loads(r.stdout)
     rows = data["markets"]
     assert len(rows) == len(snap.markets)
     assert data["book"]["block_number"] == snap.meta.block_number and data["book"]["chain_id"] == snap.meta.chain_id
@@ -40,7 +40,7 @@ def test_manipulation_table_uses_the_snapshot_parameters(indexed) -> None:  # ty
         assert all(v is not None and v > 0 for v in row["capital_to_move_usd"].values())
         assert isinstance(row["profitable"], bool) and row["verdict"]
     again = CliRunner().invoke(main, args)
-    assert json.loads(again.output)["markets"] == rows
+    assert json.loads(again.stdout)["markets"] == rows
 
 
 def test_attack_on_a_snapshot_market_runs_the_engine(indexed) -> None:  # type: ignore[no-untyped-def]
@@ -48,7 +48,7 @@ def test_attack_on_a_snapshot_market_runs_the_engine(indexed) -> None:  # type: 
     r = CliRunner().invoke(main, ["attack", "--snapshot", str(sid), "--db", db, "--market", "PEPE", "--capital", "20M",
                                   "--paths", "3", "--volatility", "0.4", "--json"])
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert d["details"]["cascade_engine"] in {"numba", "reference"} and len(d["details"]["per_path"]["bad_debt_usd"]) == 3
     assert d["attacker_net_usd"] == pytest.approx(d["attacker_profit_usd"] - d["attacker_cost_usd"])
     bad = CliRunner().invoke(main, ["manipulation", "--snapshot", "999", "--db", db])
@@ -65,11 +65,11 @@ def test_attack_on_latest_is_stored_with_the_snapshot_id_and_reruns(indexed) -> 
     r = CliRunner().invoke(main, ["attack", "--snapshot", "latest", "--db", db, "--market", "PEPE", "--capital", "20M",
                                   "--json"])
     assert r.exit_code == 0, r.output
-    payload = json.loads(r.output)
-    runs = json.loads(CliRunner().invoke(main, ["runs", "list", "--kind", "attack", "--db", db, "--json"]).output)
+    payload = json.loads(r.stdout)
+    runs = json.loads(CliRunner().invoke(main, ["runs", "list", "--kind", "attack", "--db", db, "--json"]).stdout)
     assert runs[0]["argv"][:3] == ["attack", "--snapshot", str(sid)] and runs[0]["snapshot_id"] == sid
     assert runs[0]["result_digest"] == digest(payload)
-    rep = json.loads(CliRunner().invoke(main, ["runs", "rerun", str(runs[0]["id"]), "--db", db, "--json"]).output)
+    rep = json.loads(CliRunner().invoke(main, ["runs", "rerun", str(runs[0]["id"]), "--db", db, "--json"]).stdout)
     assert rep["identical"] and rep["differences"] == []
     res = api.attack(api.load_snapshot(sid, db=db), market="PEPE", capital="20M")
     assert digest(res.payload) == digest(payload)

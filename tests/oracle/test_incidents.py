@@ -135,7 +135,7 @@ def test_a_user_incident_file_runs_from_the_cli(tmp_path) -> None:  # type: igno
     f.write_text(text.replace("cycles = 5", "cycles = 1").replace('name = "gmx-v1-avax-2022"', 'name = "mine"'))
     r = CliRunner().invoke(main, ["attack", "--scenario", str(f), "--json"])
     assert r.exit_code == 0, r.output
-    one = json.loads(r.output)
+    one = json.loads(r.stdout)
     five = run_incident(load_incident("gmx-v1-avax-2022"))
     assert one["name"] == "mine" and one["attacker_profit_usd"] == pytest.approx(five["attacker_profit_usd"] / 5)
     f.write_text("name = [")

@@ -119,12 +119,12 @@ def test_a_thin_market_pays_and_the_solved_defence_stops_it(book, tmp_path) -> N
 def test_manipulation_cli_json_and_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     r = CliRunner().invoke(main, ["manipulation", "--synthetic", "2000", "--markets", "2", "--json"])
     assert r.exit_code == 0, r.output
-    data = json.loads(r.output)
+    data = json.loads(r.stdout)
     row = data["markets"][0]
     assert set(row["capital_to_move_usd"]) == {"1%", "5%", "10%", "25%"}
     assert {"market", "break_even_capital_usd", "profitable", "verdict", "oi_liquidated_usd"} <= set(row)
     again = CliRunner().invoke(main, ["manipulation", "--synthetic", "2000", "--markets", "2", "--json"])
-    assert json.loads(again.output)["markets"] == data["markets"]
+    assert json.loads(again.stdout)["markets"] == data["markets"]
     for args, text in ((["--oracle", "magic"], "--oracle"), (["--capital", "-5"], "--capital"),
                        (["--reference-venues", str(tmp_path / "none.toml")], "does not exist")):
         bad = CliRunner().invoke(main, ["manipulation", "--synthetic", "500", *args])
@@ -137,21 +137,21 @@ def test_manipulation_cli_json_and_errors(tmp_path) -> None:  # type: ignore[no-
     unknown = CliRunner().invoke(main, ["manipulation", "--synthetic", "500", "--markets", "3"])
     assert unknown.exit_code == 0
     r4 = CliRunner().invoke(main, ["manipulation", "--synthetic", "500", "--markets", "3", "--oracle", "twap", "--json"])
-    twap = json.loads(r4.output)["markets"][0]["capital_to_move_usd"]["10%"]
+    twap = json.loads(r4.stdout)["markets"][0]["capital_to_move_usd"]["10%"]
     assert twap > data["markets"][0]["capital_to_move_usd"]["10%"]   # a TWAP must be held for its window
 
 
 def test_attack_cli_json_keys(tmp_path) -> None:  # type: ignore[no-untyped-def]
     r = CliRunner().invoke(main, ["attack", "--scenario", "jelly-2025", "--json"])
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert {"attacker_cost_usd", "attacker_profit_usd", "attacker_net_usd", "paid_by", "record_check"} <= set(d)
     assert {"insurance_fund", "pool", "backstop_vault", "broker", "adl", "venue", "uncovered",
             "liquidated_traders"} == set(d["paid_by"])
     s = CliRunner().invoke(main, ["attack", "--synthetic", "2000", "--market", "BTC", "--capital", "50M", "--paths",
                                   "4", "--volatility", "0.5", "--seed", "3", "--json"])
     assert s.exit_code == 0, s.output
-    ds = json.loads(s.output)
+    ds = json.loads(s.stdout)
     assert len(ds["details"]["per_path"]["bad_debt_usd"]) == 4 and ds["capital_usd"] == 50e6
     bad = CliRunner().invoke(main, ["attack", "--synthetic", "200", "--market", "NOPE", "--capital", "1M"])
     assert bad.exit_code != 0 and "--market" in bad.output and "Traceback" not in bad.output
@@ -176,7 +176,7 @@ def test_the_oracle_rule_is_applied(book) -> None:  # type: ignore[no-untyped-de
 
 def test_too_little_capital_is_a_verdict_and_a_one_line_error() -> None:
     r = CliRunner().invoke(main, ["manipulation", "--synthetic", "1000", "--markets", "1", "--capital", "1k", "--json"])
-    row = json.loads(r.output)["markets"][0]
+    row = json.loads(r.stdout)["markets"][0]
     assert not row["profitable"] and "cannot move the oracle" in row["verdict"]
     bad = CliRunner().invoke(main, ["attack", "--synthetic", "1000", "--markets", "1", "--market", "BTC",
                                     "--capital", "1k"])

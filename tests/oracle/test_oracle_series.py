@@ -94,7 +94,7 @@ def test_cli_json_and_terminal_line(tmp_path, monkeypatch) -> None:  # type: ign
             "--venue", "hyperliquid", "--paths", "4", "--db", db]
     r = CliRunner().invoke(main, [*args, "--json"])
     assert r.exit_code == 0, r.output
-    data = json.loads(r.output)
+    data = json.loads(r.stdout)
     assert data["oracle"]["rule"] == "hl-mark" and set(data["oracle"]["markets"]) == {"BTC", "ETH"}
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0 and "oracle (hl-mark): up to" in r.output, r.output

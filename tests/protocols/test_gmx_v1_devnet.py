@@ -211,7 +211,7 @@ def test_cli_index_show_simulate_compare(v1: Any, tmp_path: Path, monkeypatch: p
     run = CliRunner()
     r = run.invoke(main, ["index", "gmx-v1", "--chain-file", str(v1.chain_file), "--db", db, "--json"])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    out = json.loads(r.stdout)
     sid = out["index"]["snapshot_id"]
     assert out["index"]["protocol"] == "gmx_v1" and out["snapshot"]["protocol"] == "gmx_v1"
     assert {m["market"] for m in out["snapshot"]["markets"]} == {"WETH/USD [GLP]", "WBTC/USD [GLP]", "LINK/USD [GLP]"}
@@ -219,12 +219,12 @@ def test_cli_index_show_simulate_compare(v1: Any, tmp_path: Path, monkeypatch: p
                           str(out["index"]["block_number"])])
     assert r.exit_code == 0 and "already stored" in r.output, r.output
     r = run.invoke(main, ["snapshots", "show", str(sid), "--db", db, "--json"])
-    assert r.exit_code == 0 and json.loads(r.output)["totals"]["liquidation_fee_usd"] == "5.00", r.output
+    assert r.exit_code == 0 and json.loads(r.stdout)["totals"]["liquidation_fee_usd"] == "5.00", r.output
     r = run.invoke(main, ["snapshots", "show", str(sid), "--db", db])
     assert r.exit_code == 0 and "GMX v1 snapshot" in r.output, r.output
     r = run.invoke(main, ["snapshots", "diff", str(sid), str(sid), "--db", db, "--json"])   # any protocol (issue 12)
     assert r.exit_code == 0, r.output
-    d = json.loads(r.output)
+    d = json.loads(r.stdout)
     assert d["protocol"] == "gmx_v1" and d["positions"]["unchanged"] == out["index"]["positions"] > 0
     assert d["positions"]["opened"] == d["positions"]["closed"] == d["positions"]["changed"] == 0
     assert all(m["price_usd"]["change"] == "0.000000" for m in d["markets"] if m["price_usd"]["a"] is not None)
@@ -233,7 +233,7 @@ def test_cli_index_show_simulate_compare(v1: Any, tmp_path: Path, monkeypatch: p
     r = run.invoke(main, ["simulate", "--snapshot", str(sid), "--db", db, "--paths", "16", "--horizon", "1h",
                           "--shock", "-15%@10m", "--json"])
     assert r.exit_code == 0, r.output
-    sim = json.loads(r.output)
+    sim = json.loads(r.stdout)
     assert "gmx-v1" in json.dumps(sim.get("venue", sim))[:2000]
     r = run.invoke(main, ["compare", "--snapshot", str(sid), "--db", db, "--paths", "8", "--horizon", "1h",
                           "--shock", "-15%@10m", "--venues", "gmx-v1,gmx-v2", "--json"])

@@ -89,7 +89,7 @@ def test_cli_index_replays_into_the_store(folder: Path, tmp_path: Path) -> None:
                                   str(exp["block_number"]), "--batch-size", str(exp["batch_size"]), "--parallel",
                                   str(exp["parallel"]), "--replay", str(folder), "--db", db, "--json"])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    out = json.loads(r.stdout)
     assert out["index"]["created"] and out["index"]["positions"] == len(exp["snapshot"]["positions"])
     from defi_perps.store import load_snapshot
 

@@ -147,20 +147,20 @@ def test_runs_are_stored_and_the_audit_reruns_bit_for_bit(audited) -> None:  # t
     s = audited.summary
     r = CliRunner().invoke(main, ["runs", "list", "--parent", str(s["audit_run_id"]), "--db", audited.db, "--json"])
     assert r.exit_code == 0, r.output
-    kids = json.loads(r.output)
+    kids = json.loads(r.stdout)
     assert sorted(k["id"] for k in kids) == s["child_runs"]
     assert all(k["kind"] == k["argv"][0] for k in kids)
     assert {k["kind"] for k in kids} == {"simulate", "manipulation", "hedger"}   # every figure's source is a stored run
     sims = [k for k in kids if k["kind"] == "simulate"]
     show = CliRunner().invoke(main, ["runs", "show", str(sims[0]["id"]), "--db", audited.db, "--json"])
-    run = json.loads(show.output)
+    run = json.loads(show.stdout)
     assert run["snapshot_id"] == s["snapshot"]["snapshot_id"] and run["block_hash"] == s["snapshot"]["block_hash"]
     assert run["threads"] == s["threads"] and run["code_version"]
     for name, params in run["venues"].items():
         assert params["sources"], name          # venue parameters are stored with their sources
     rr = CliRunner().invoke(main, ["runs", "rerun", str(s["audit_run_id"]), "--db", audited.db, "--json"])
     assert rr.exit_code == 0, rr.output
-    rep = json.loads(rr.output)
+    rep = json.loads(rr.stdout)
     assert rep["identical"] and rep["digest"] == s["result_digest"]
     assert len(rep["children"]) == len(s["child_runs"])
 
@@ -207,10 +207,10 @@ def test_simulate_and_compare_runs_are_stored(audited, tmp_path) -> None:  # typ
                                   "--venues", "gmx-v2,binance", "--paths", "8", "--db", db,
                                   "--json"])
     assert c.exit_code == 0, c.output
-    runs = json.loads(CliRunner().invoke(main, ["runs", "list", "--db", db, "--limit", "2", "--json"]).output)
+    runs = json.loads(CliRunner().invoke(main, ["runs", "list", "--db", db, "--limit", "2", "--json"]).stdout)
     comp, sim = runs[0], runs[1]
     assert comp["kind"] == "compare" and sim["kind"] == "simulate"
-    shown = json.loads(CliRunner().invoke(main, ["runs", "show", str(sim["id"]), "--db", db, "--json"]).output)
+    shown = json.loads(CliRunner().invoke(main, ["runs", "show", str(sim["id"]), "--db", db, "--json"]).stdout)
     assert shown["scenario"]["text"] == scen.read_text()     # the scenario file's contents are stored
     # the scenario file changes after the run: the rerun uses the stored text, reproduces, and says so
     scen.write_text('name = "mine"\nshock = "*:-50%@10m"\nhorizon = "1h"\n')
@@ -218,4 +218,4 @@ def test_simulate_and_compare_runs_are_stored(audited, tmp_path) -> None:  # typ
     assert rr.exit_code == 0, rr.output
     assert "reproduced bit for bit" in rr.output
     rc = CliRunner().invoke(main, ["runs", "rerun", str(comp["id"]), "--db", db, "--json"])
-    assert rc.exit_code == 0 and json.loads(rc.output)["identical"], rc.output
+    assert rc.exit_code == 0 and json.loads(rc.stdout)["identical"], rc.output

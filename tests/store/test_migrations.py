@@ -257,7 +257,7 @@ def test_db_status_and_upgrade_commands(fresh_url: str) -> None:
     get_engine.cache_clear()
     r = CliRunner().invoke(main, ["db", "status", "--db", fresh_url, "--json"])
     assert r.exit_code == 0, r.output
-    st = json.loads(r.output)
+    st = json.loads(r.stdout)
     assert st["state"] == "legacy" and not st["up_to_date"]
     with _raw(fresh_url).connect() as c:                       # status changed nothing
         assert migrate.schema_state(c) == "legacy"
@@ -265,7 +265,7 @@ def test_db_status_and_upgrade_commands(fresh_url: str) -> None:
     assert r.exit_code == 0 and "upgraded" in r.output and migrate.HEAD in r.output, r.output
     r = CliRunner().invoke(main, ["db", "upgrade", "--db", fresh_url])
     assert r.exit_code == 0 and "up to date" in r.output
-    st = json.loads(CliRunner().invoke(main, ["db", "status", "--db", fresh_url, "--json"]).output)
+    st = json.loads(CliRunner().invoke(main, ["db", "status", "--db", fresh_url, "--json"]).stdout)
     assert st["state"] == migrate.HEAD and st["up_to_date"]
     assert [s.block_number for s in list_snapshots(fresh_url)] == [88]
 

@@ -51,7 +51,7 @@ def test_compare_and_simulate_venue_give_identical_numbers(venue: str) -> None:
     cmp = CliRunner().invoke(main, ["compare", *common, "--venues", venue])
     assert sim.exit_code == 0, sim.output
     assert cmp.exit_code == 0, cmp.output
-    s, c = json.loads(sim.output), json.loads(cmp.output)["venues"][0]
+    s, c = json.loads(sim.stdout), json.loads(cmp.stdout)["venues"][0]
     for key in SUMMARY_KEYS:
         assert s[key] == c[key], key
     assert s["venue"] == venue and s["rules"]["adl_policy"] == "queue"
@@ -66,6 +66,6 @@ def test_compare_replays_a_historical_path_like_simulate(tmp_path) -> None:  # t
     c = CliRunner().invoke(main, ["compare", *args, "--venues", "binance"])
     s = CliRunner().invoke(main, ["simulate", *args])
     assert c.exit_code == 0 and s.exit_code == 0, (c.output, s.output)
-    drop_c = json.loads(c.output)["exogenous"]["BTC"]["min_price_drop"]["mean"]
-    drop_s = json.loads(s.output)["stats"]["markets"]["BTC"]["exogenous_min_price_drop"]["mean"]
+    drop_c = json.loads(c.stdout)["exogenous"]["BTC"]["min_price_drop"]["mean"]
+    drop_s = json.loads(s.stdout)["stats"]["markets"]["BTC"]["exogenous_min_price_drop"]["mean"]
     assert drop_c == drop_s and abs(drop_c - 0.15) < 1e-9          # the replay, without noise, in both commands

@@ -24,7 +24,7 @@ def test_compare_runs_every_venue_reproducibly_in_one_output_shape() -> None:
     assert r1.exit_code == 0, r1.output
     r2 = CliRunner().invoke(main, ARGS + ["--json"])
     assert r1.output == r2.output                      # same seed -> identical figures
-    out = json.loads(r1.output)
+    out = json.loads(r1.stdout)
     assert [v["venue"] for v in out["venues"]] == list(VENUE_NAMES)
     assert out["run"]["seed"] == 42 and out["run"]["paths"] == 6
     for v in out["venues"]:
@@ -63,8 +63,8 @@ def test_loss_bearers_differ_by_design() -> None:
 
 def test_adl_policy_changes_who_is_deleveraged_not_how_much_is_covered() -> None:
     common = ARGS + ["--venues", "binance", "--depth-stress", "0.05", "--json"]
-    q = json.loads(CliRunner().invoke(main, common + ["--adl-policy", "queue"]).output)["venues"][0]
-    p = json.loads(CliRunner().invoke(main, common + ["--adl-policy", "pro-rata"]).output)["venues"][0]
+    q = json.loads(CliRunner().invoke(main, common + ["--adl-policy", "queue"]).stdout)["venues"][0]
+    p = json.loads(CliRunner().invoke(main, common + ["--adl-policy", "pro-rata"]).stdout)["venues"][0]
     assert q["rules"]["adl_policy"] == "queue" and p["rules"]["adl_policy"] == "pro_rata"
     assert q["adl_accounts"] < p["adl_accounts"]          # a queue hits the top of the ranking only
 
@@ -93,7 +93,7 @@ def test_compare_with_a_builtin_scenario() -> None:
     r = CliRunner().invoke(main, ["compare", "--synthetic", "120", "--markets", "4", "--scenario", "oct-10-2025", "--paths", "2",
                                   "--venues", "gmx-v2,binance", "--json"])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    out = json.loads(r.stdout)
     assert out["scenario"]["name"] == "oct-10-2025" and "oct-10-2025" in out["shock"]
     assert out["run"]["steps"] == 180 and out["run"]["step_seconds"] == 60.0     # the scenario's 3h of 1m steps
     assert all(v["liquidations"] > 0 for v in out["venues"])
@@ -107,10 +107,10 @@ def test_simulated_adl_events_replay_under_every_policy(tmp_path) -> None:  # ty
                                   "--volatility", "1.5", "--paths", "1", "--venues", "binance,hyperliquid",
                                   "--depth-stress", "0.05", "--adl-events", str(ev), "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.output)["adl_events"]["rows"] > 0
+    assert json.loads(r.stdout)["adl_events"]["rows"] > 0
     rep = CliRunner().invoke(main, ["adl", "replay", str(ev), "--venue", "binance", "--json"])
     assert rep.exit_code == 0, rep.output
-    events = json.loads(rep.output)["events"]
+    events = json.loads(rep.stdout)["events"]
     assert events and all(len(e["policies"]) == 5 for e in events)
     for e in events:
         for p in e["policies"]:

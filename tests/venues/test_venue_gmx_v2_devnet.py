@@ -143,7 +143,7 @@ def test_compare_on_the_devnet_snapshot(indexed) -> None:  # type: ignore[no-unt
             "--seed", "1", "--json"]
     r1 = CliRunner().invoke(main, args)
     assert r1.exit_code == 0, r1.output
-    out = json.loads(r1.output)
+    out = json.loads(r1.stdout)
     assert out["book"]["block_number"] is not None and out["book"]["chain_id"] == 31337
     assert len(out["venues"]) == len(VENUE_NAMES)
     assert CliRunner().invoke(main, args).output == r1.output
@@ -153,7 +153,7 @@ def test_compare_on_the_devnet_snapshot(indexed) -> None:  # type: ignore[no-unt
     sim = CliRunner().invoke(main, ["simulate", "--snapshot", str(sid), "--db", db, "--shock", "-30%@8m", "--horizon",
                                     "8m", "--paths", "3", "--seed", "1", "--json"])
     assert sim.exit_code == 0, sim.output
-    d = json.loads(sim.output)
+    d = json.loads(sim.stdout)
     assert d["venue"] == "gmx-v2" and d["rules"]["exec_mode"] == "oracle"
     gmx_row = next(v for v in out["venues"] if v["venue"] == "gmx-v2")
     assert d["bad_debt_usd"] == gmx_row["bad_debt_usd"] and d["paid_by"] == gmx_row["paid_by"]

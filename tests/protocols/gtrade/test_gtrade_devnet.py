@@ -242,12 +242,12 @@ def test_simulate_and_compare_run_gtrades_own_rules_on_its_snapshot(gdev: Any, t
     r = CliRunner().invoke(main, ["index", "gtrade", "--chain-file", str(gdev.chain_file), "--block",
                                   str(gdev.dep.seeded_block), "--db", db, "--json"])
     assert r.exit_code == 0, r.output
-    sid = json.loads(r.output)["index"]["snapshot_id"]
+    sid = json.loads(r.stdout)["index"]["snapshot_id"]
     # no --venue: a gTrade snapshot runs under gTrade's rules (runs/simulate.py default_venue)
     r = CliRunner().invoke(main, ["simulate", "--snapshot", str(sid), "--db", db, "--scenario", "oct-10-2025",
                                   "--paths", "20", "--json"])
     assert r.exit_code == 0, r.output
-    out = json.loads(r.output)
+    out = json.loads(r.stdout)
     assert out["venue"] == "gtrade" and out["liquidations"] > 0
     # the gToken vault (pool) is the counterparty and absorbs all bad debt; gTrade has no ADL
     assert out["adl_notional_usd"] == 0.0
@@ -256,7 +256,7 @@ def test_simulate_and_compare_run_gtrades_own_rules_on_its_snapshot(gdev: Any, t
     r = CliRunner().invoke(main, ["compare", "--snapshot", str(sid), "--db", db, "--scenario", "oct-10-2025",
                                   "--paths", "20", "--venues", "gtrade,gtrade-v8,hyperliquid", "--json"])
     assert r.exit_code == 0, r.output
-    venues = json.loads(r.output)["venues"]
+    venues = json.loads(r.stdout)["venues"]
     assert [v["venue"] for v in venues] == ["gtrade", "gtrade-v8", "hyperliquid"]
     caps = {v["venue"]: v["rules"]["max_trade_gain"] for v in venues}
     assert caps == {"gtrade": None, "gtrade-v8": 9.0, "hyperliquid": None}
