@@ -3,10 +3,10 @@
 (a) case (a): 100,000 positions × 10,000 paths × 1,440 one-minute steps, full rules, for the
     generic rule and the Hyperliquid (in-path ADL, slices, backstop), Binance (tiers, fund, ADL)
     and GMX v2 (oracle execution, pool, pnl-to-pool ADL) venues: CPU seconds on one thread
-    (``time.process_time``) and wall seconds on two threads, with honest units (liquidations
+    (``time.process_time``, best of ``--repeat``) and wall seconds on two threads, with honest units (liquidations
     processed per CPU second, market-steps per CPU second); and the physical limit on the same
     paths (``physical_limit.py``: the price model's random numbers per market-step plus one touch
-    per liquidated position, CPU seconds on one thread, measured right after each venue) with the
+    per liquidated position, CPU seconds on one thread, taken in turn with the venue's runs) with the
     ratio engine / limit, which does not move with the machine's speed as CPU seconds do;
 (b) ``compare`` of the 8 built-in venues × 200 paths × 1,440 steps on 10,000 positions: wall seconds;
 (c) the same generic model as vectorized NumPy (``benchmarks/numpy_engine.py``) against the kernel at
