@@ -32,8 +32,10 @@ def render_carry(data: dict[str, Any]) -> Any:
     t.add_row("hedge ADL'd (mean)", "", usd(sh["adl_closed_notional_usd"]))
     t.add_row("paths where ADL hit the hedge", "", f"{sh['paths_hedger_adld']} / {data['run']['paths']}")
     for k, label in (("adl_fill", "loss: ADL fill"), ("unhedged_spot", "loss: unhedged spot"),
-                     ("rehedge_fee", "loss: re-hedge fee")):
-        t.add_row(label, "", usd(sh["loss_by_cause_usd"][k]))
+                     ("rehedge_slippage", "loss: re-hedge slippage"), ("rehedge_fee", "loss: re-hedge fee"),
+                     ("liquidation", "loss: liquidation of the short")):
+        if k in sh["loss_by_cause_usd"]:
+            t.add_row(label, "", usd(sh["loss_by_cause_usd"][k]))
     c = data["seed_claim"]
     t.add_section()
     t.add_row("seed's claim: carry ~4%/yr", _pct(c["carry_apr"]),

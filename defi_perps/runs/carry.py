@@ -10,22 +10,22 @@ venue's rule (:mod:`defi_perps.venues.funding`); ``fees_apr = 4 × fee × 365 d 
 close both legs once per holding period); financing is the cost of the capital tied up: the spot
 leg (N) plus the perp margin (N / L).
 
-Break-even carry (the method, precisely). The hedger's perp short (notional N, leverage L, account
-``carry-hedger``) is added to the book on the hedged market and the scenario runs through the one
-engine on the venue's rules; in-path ADL can select it like any account, by the venue's ranking.
-Per path p the engine reports the short's remaining fraction r_p (so f_p = 1 − r_p was closed: by
-ADL, since a short that gains in a fall is not liquidated; a rising path that liquidates it is
-counted the same way, as a forced close), the side's ADL'd notional and haircut, each ADL event's
-step, and the exogenous (spot) price per step. The hedger's loss on path p is
+Break-even carry (the method, precisely). The hedger's perp short (notional N, leverage L, its own
+account ``hedger``) is added to the book on the hedged market and the scenario runs through the one
+engine on the venue's rules with the kernel's hedger agent (:mod:`defi_perps.engine.hedger_nb`, the
+same run as ``defi-perps hedger``, :func:`defi_perps.runs.hedger.run_hedger_venue`): in-path ADL
+selects the short by the venue's ranking like any account, a rising path can liquidate it, and what
+was closed is re-hedged (a perp short on another venue) once ``latency`` has passed (rounded up to
+whole steps, at least one), through the market's depth at that step. The hedger's loss on path p is
+minus the agent's P&L without funding (the carry counts funding as an APR apart; the agent runs at
+zero funding), by cause, everything valued at the venue's mark:
 
-* ``adl_fill``: its share of the side's ADL haircut (profit taken by a bankruptcy-price fill),
-  f_p·N / (the side's ADL'd notional) × the side's haircut;
-* ``unhedged``: the spot left unhedged from each ADL event until it re-hedges ``latency`` later
-  (rounded up to whole steps),
-  f_p·q × (S(t_e) − S(t_e + latency)), with q the hedge in tokens and the closed fraction spread
-  over the path's ADL events on that market in proportion to their notional (which event hit the
-  hedger is not recorded per account);
-* ``rehedge_fee``: re-opening f_p·N of short at the taker ``fee``.
+* ``adl_fill``: what the ADL fill took against the mark (a bankruptcy / previous-mark fill above it);
+* ``unhedged_spot``: spot and perp mark-to-market, which cancel while hedged: the loss while the
+  spot is unhedged, at the depth-impacted mark;
+* ``rehedge_slippage`` and ``rehedge_fee``: the re-hedge's fill through the depth against the mark,
+  and its taker ``fee``;
+* ``liquidation``: a liquidation of the short against the mark (fill, fees, kept remainder).
 
 ``break_even_carry_apr = shocks_per_year × E[loss] / N`` — the net carry at which the expected
 ADL/tail loss per year eats the carry; ``..._es99`` uses the 99 % expected shortfall instead of the
@@ -33,9 +33,7 @@ mean. It is computed on the scenario ("shock") and on the same horizon with no d
 ("calm": the stochastic part only). ``shocks_per_year`` is a modelling choice (default 1: the
 catalogue in incidents.md has about one market-wide cascade a year).
 
-What this is not yet: the kernel has no hedger agent (issue 10 item 1), so re-hedge slippage
-through the depth, funding inside the path and the hedger's own margin calls are not simulated;
-the latency window reads the exogenous price, not the depth-impacted one.
+Not modelled: the hedger topping up its margin (a short that loses is liquidated, never topped up).
 """
 
 from __future__ import annotations
@@ -52,14 +50,12 @@ import numpy as np
 from defi_perps.book.arrays import Book
 from defi_perps.engine.results import describe
 from defi_perps.exceptions import InputError
-from defi_perps.runs.simulate import run_simulate
+from defi_perps.runs.hedger import HEDGE_OI_SHARE, HedgerInputs, market_index, run_hedger_venue
 from defi_perps.scenarios.setup import RunSetup
 from defi_perps.venues import funding as fu
 
-HEDGER = "carry-hedger"
 SEED_CLAIM_APR = 0.04   # incidents.md §1.5: "Funding-arb yields < 4%" [UNVERIFIED]
 MAX_CARRY_PATHS = 2000
-HEDGE_OI_SHARE = 0.05   # modelling choice: one maker's hedge = 5 % of the market's open interest
 
 
 @dataclass(frozen=True)
@@ -138,43 +134,27 @@ def carry_apr(funding_apr: float, inp: CarryInputs) -> dict[str, float]:
             "carry_apr": funding_apr - fees - financing}
 
 
-def with_hedger(book: Book, market: int, hedge_usd: float, leverage: float) -> tuple[Book, int]:
-    """The book plus the hedger's perp short on ``market`` (entry at the book price); its index."""
-    price = float(book.price[market])
-    names = list(book.account_names) or [str(a) for a in range(int(book.account.max()) + 1)]
-    acct = len(names)
-    extra = {"market": np.int32(market), "side": np.int8(-1), "size": hedge_usd / price, "entry_price": price,
-             "collateral_usd": hedge_usd / leverage, "collateral_tokens": 0.0, "account": np.int32(acct)}
-    changes: dict[str, Any] = {}
-    n = book.n_positions
-    for f in dataclasses.fields(book):
-        v = getattr(book, f.name)
-        if f.name in extra:
-            changes[f.name] = np.append(v, np.asarray(extra[f.name], dtype=v.dtype))
-        elif isinstance(v, np.ndarray) and v.ndim >= 1 and v.shape[0] == n and f.name not in ("price",) \
-                and not (book.n_markets == n and f.name in _PER_MARKET):
-            fill = False if v.dtype == bool else np.nan
-            changes[f.name] = np.append(v, np.asarray([fill], dtype=v.dtype), axis=0)
-    changes["account_names"] = names + [HEDGER]
-    return dataclasses.replace(book, **changes), n
-
-
-_PER_MARKET = {"mm_rate", "close_fee_rate", "liq_fee_rate", "liq_impact_cap", "min_collateral_usd",
-               "max_pnl_factor_adl", "min_pnl_factor_after_adl", "max_pnl_factor_traders", "pool_long_tokens",
-               "pool_short_usd"}
-
-
 @dataclass
 class HedgerLoss:
-    closed_fraction: np.ndarray
-    adl_fill: np.ndarray
-    unhedged: np.ndarray
-    rehedge_fee: np.ndarray
+    """The hedger's loss per path on one scenario, by cause (USD, positive = a loss), from the kernel's
+    hedger agent (:mod:`defi_perps.engine.hedger_nb`)."""
+
+    closed_fraction: np.ndarray      # of the short, closed by ADL or a liquidation
+    adl_fill: np.ndarray             # what the ADL fill took against the mark
+    unhedged: np.ndarray             # spot + perp mark-to-market: the loss while unhedged
+    rehedge_fee: np.ndarray          # the re-hedge's taker fee
+    rehedge_slippage: np.ndarray | None = None   # the re-hedge's fill through the depth against the mark
+    liquidation: np.ndarray | None = None        # a liquidation of the short against the mark
+    adl_fraction: np.ndarray | None = None       # of the short, closed by ADL alone
     venue_info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total(self) -> np.ndarray:
-        return self.adl_fill + self.unhedged + self.rehedge_fee
+        tot = self.adl_fill + self.unhedged + self.rehedge_fee
+        for extra in (self.rehedge_slippage, self.liquidation):
+            if extra is not None:
+                tot = tot + extra
+        return tot
 
 
 def _hedge(inp: CarryInputs) -> float:
@@ -184,34 +164,20 @@ def _hedge(inp: CarryInputs) -> float:
 
 
 def hedger_loss(book: Book, setup: RunSetup, inp: CarryInputs, market: int, n_paths: int, seed: int) -> HedgerLoss:
-    hedge = _hedge(inp)
-    hbook, idx = with_hedger(book, market, hedge, inp.leverage)
-    run = run_simulate(hbook, setup, inp.venue, n_paths=n_paths, seed=seed, detail_paths=n_paths, max_events=256)
-    res = run.result
-    if res.book.account_names[int(res.book.account[idx])] != HEDGER:   # the venue must keep the book's order
-        raise InputError("internal: the hedger's position moved in the venue's book")
-    o = res.outputs
-    closed = 1.0 - res.remaining()[:, idx]
-    q = hedge / float(book.price[market])
-    lat = int(math.ceil(inp.latency_s / setup.step_seconds))
-    n_steps = o.det_exog.shape[1] - 1
-    adl_n = o.adl_notional[:, market, 1]
-    adl_h = o.adl_haircut[:, market, 1]
-    fill = np.where(adl_n > 0, closed * hedge / np.maximum(adl_n, 1e-300) * adl_h, 0.0)
-    unhedged = np.zeros(n_paths)
-    for p in range(n_paths):
-        if closed[p] <= 0:
-            continue
-        k = min(int(o.n_events[p]), o.events.shape[1])
-        ev = o.events[p, :k]
-        sel = ev[(ev["market"] == market) & (ev["kind"] != 3) & (ev["notional"] > 0)]
-        spot = o.det_exog[p, :, market]
-        if sel.size == 0:   # forced close without a recorded ADL event (e.g. liquidation): at the path's end
-            continue
-        w = sel["notional"] / sel["notional"].sum()
-        drops = np.array([spot[min(int(t), n_steps)] - spot[min(int(t) + lat, n_steps)] for t in sel["step"]])
-        unhedged[p] = closed[p] * q * float((w * drops).sum())
-    return HedgerLoss(closed, fill, unhedged, closed * hedge * inp.fee, res.venue_info)
+    """The hedger's loss on ``setup``'s scenario: the book plus its short (account ``hedger``) through
+    the one engine on the venue's rules, with the kernel's hedger agent re-hedging after the latency
+    through the depth (:func:`defi_perps.runs.hedger.run_hedger_venue`). Funding is set to zero in
+    the path: the carry counts it as an APR apart, so the loss is the shock's alone."""
+    latency = max(inp.latency_s, 0.001)   # the agent rounds up to whole steps, at least one
+    hinp = HedgerInputs(market=book.market_names[market], hedge_usd=_hedge(inp), leverage=inp.leverage,
+                        latency=f"{latency:.3f}s", route="perp", fee=inp.fee, funding_apr=0.0)
+    run = run_hedger_venue(book, setup, inp.venue, hinp, n_paths=n_paths, seed=seed)
+    pp = run.per_path()
+    adl = pp["adl_closed_fraction"]
+    return HedgerLoss(closed_fraction=adl + pp["liquidated_fraction"], adl_fill=-pp["adl_vs_market"],
+                      unhedged=-(pp["spot_mtm"] + pp["perp_mtm"]), rehedge_fee=-pp["fees"],
+                      rehedge_slippage=-pp["rehedge_slippage"], liquidation=-pp["liquidation_vs_market"],
+                      adl_fraction=adl, venue_info=run.result.venue_info)
 
 
 def _no_shock(setup: RunSetup) -> RunSetup:
@@ -226,31 +192,30 @@ def break_even(loss: HedgerLoss, inp: CarryInputs) -> dict[str, Any]:
     tot = loss.total
     d = describe(tot, loss=True)
     mean = float(tot.mean())
+    adl = loss.adl_fraction if loss.adl_fraction is not None else loss.closed_fraction
+    causes = {"adl_fill": float(loss.adl_fill.mean()), "unhedged_spot": float(loss.unhedged.mean()),
+              "rehedge_fee": float(loss.rehedge_fee.mean())}
+    if loss.rehedge_slippage is not None:
+        causes["rehedge_slippage"] = float(loss.rehedge_slippage.mean())
+    if loss.liquidation is not None:
+        causes["liquidation"] = float(loss.liquidation.mean())
     return {"break_even_carry_apr": inp.shocks_per_year * mean / hedge,
             "break_even_carry_apr_es99": inp.shocks_per_year * float(d.get("es99", mean)) / hedge,
             "expected_loss_usd": mean,
-            "loss_by_cause_usd": {"adl_fill": float(loss.adl_fill.mean()), "unhedged_spot": float(loss.unhedged.mean()),
-                                  "rehedge_fee": float(loss.rehedge_fee.mean())},
-            "adl_closed_fraction": describe(loss.closed_fraction),
-            "adl_closed_notional_usd": float((loss.closed_fraction * hedge).mean()),
-            "paths_hedger_adld": int((loss.closed_fraction > 1e-12).sum()),
+            "loss_by_cause_usd": causes,
+            "adl_closed_fraction": describe(adl),
+            "adl_closed_notional_usd": float((adl * hedge).mean()),
+            "forced_closed_fraction": describe(loss.closed_fraction),
+            "paths_hedger_adld": int((adl > 1e-12).sum()),
             "loss_usd": d}
 
 
 def run_carry(book: Book, setup: RunSetup, inp: CarryInputs, n_paths: int = 200, seed: int = 0) -> dict[str, Any]:
     inp.check()
     if not 1 <= n_paths <= MAX_CARRY_PATHS:
-        raise InputError(f"--paths for carry must be 1..{MAX_CARRY_PATHS} (every path keeps per-step detail)")
+        raise InputError(f"--paths for carry must be 1..{MAX_CARRY_PATHS}")
     names = list(book.market_names)
-    if inp.market is None:
-        market = 0
-    else:
-        from defi_perps.venues.params import asset_of
-
-        hits = [i for i, n in enumerate(names) if asset_of(n) == asset_of(inp.market) or n == inp.market]
-        if not hits:
-            raise InputError(f"--market {inp.market!r} is not in the book (markets: {', '.join(names)})")
-        market = hits[0]
+    market = market_index(book, inp.market)
     funding_src: dict[str, Any]
     if inp.funding_csv is not None:
         before, funding_src = funding_from_csv(inp.funding_csv, inp.venue)
@@ -286,20 +251,20 @@ def run_carry(book: Book, setup: RunSetup, inp: CarryInputs, n_paths: int = 200,
                        "margin_apr": SEED_CLAIM_APR - be, "verdict": verdict(SEED_CLAIM_APR)},
         "verdict_before": verdict(c_before["carry_apr"]), "verdict_after": verdict(c_after["carry_apr"]),
         "method": ("break_even_carry_apr = shocks_per_year × E[hedger loss on the scenario] / hedge notional; "
-                   "loss = ADL fill haircut share + unhedged spot over the re-hedge latency after each ADL event "
-                   "+ re-hedge taker fee (defi_perps/runs/carry.py)"),
+                   "loss = −(the kernel hedger agent's P&L without funding): ADL fill against the mark + spot and "
+                   "perp mark-to-market while unhedged + re-hedge slippage through the depth + re-hedge taker fee "
+                   "+ a liquidation of the short against the mark (defi_perps/runs/carry.py, engine/hedger_nb.py)"),
         "run": {"paths": n_paths, "seed": seed, "steps": setup.n_steps, "step_seconds": setup.step_seconds},
         "venue_rules": shock.venue_info.get("params", {}), "venue_sources": shock.venue_info.get("sources", {}),
     }
 
 
 __all__ = [
-    "HEDGER",
     "CarryInputs",
+    "HedgerLoss",
     "break_even",
     "carry_apr",
     "funding_from_csv",
     "hedger_loss",
     "run_carry",
-    "with_hedger",
 ]

@@ -10,15 +10,14 @@ from defi_perps.book import synthetic_book
 from defi_perps.cli import main
 from defi_perps.exceptions import InputError
 from defi_perps.runs.carry import (
-    HEDGER,
     CarryInputs,
     HedgerLoss,
     break_even,
     carry_apr,
     funding_from_csv,
     run_carry,
-    with_hedger,
 )
+from defi_perps.runs.hedger import HedgerInputs, run_hedger_venue
 from defi_perps.scenarios.setup import make_setup
 
 
@@ -57,13 +56,25 @@ def test_funding_csv_through_the_venue_rule(tmp_path):
         funding_from_csv(tmp_path / "c.csv", "binance")
 
 
-def test_with_hedger_appends_one_short():
-    b = synthetic_book(50, n_markets=2, seed=3)
-    hb, i = with_hedger(b, 1, 1e6, 5.0)
-    assert hb.n_positions == 51 and i == 50 and hb.side[i] == -1 and hb.market[i] == 1
-    assert hb.size[i] * hb.entry_price[i] == pytest.approx(1e6) and hb.collateral_usd[i] == pytest.approx(2e5)
-    assert hb.account_names[hb.account[i]] == HEDGER
-    hb.validate()
+def test_carry_loss_is_the_hedger_agents_pnl_without_funding():
+    """One simulator: carry's break-even loss is minus the kernel hedger agent's P&L (the run of
+    ``defi-perps hedger``) with funding left to the carry's APR, path by path."""
+    b = synthetic_book(3000, n_markets=2, seed=1, long_share=0.8)
+    s = make_setup(b, scenario="oct-10-2025", horizon="1h")
+    out = run_carry(b, s, CarryInputs(venue="hyperliquid", leverage=25.0, latency_s=90.0), n_paths=8, seed=1)
+    sh = out["break_even"]["shock"]
+    run = run_hedger_venue(b, s, "hyperliquid", HedgerInputs(market=b.market_names[0], hedge_usd=out["inputs"]["hedge_usd"],
+                                                              leverage=25.0, latency="90s", fee=0.0005, funding_apr=0.0),
+                           n_paths=8, seed=1)
+    pp = run.per_path()
+    assert np.all(pp["funding"] == 0.0)
+    assert sh["expected_loss_usd"] == pytest.approx(-float(pp["total_pnl_usd"].mean()), rel=1e-12, abs=1e-9)
+    causes = sh["loss_by_cause_usd"]
+    assert causes["adl_fill"] == pytest.approx(-float(pp["adl_vs_market"].mean()), abs=1e-9)
+    assert causes["unhedged_spot"] == pytest.approx(-float((pp["spot_mtm"] + pp["perp_mtm"]).mean()), abs=1e-9)
+    assert causes["rehedge_slippage"] == pytest.approx(-float(pp["rehedge_slippage"].mean()), abs=1e-9)
+    assert sum(causes.values()) == pytest.approx(sh["expected_loss_usd"], rel=1e-9, abs=1e-9)
+    assert sh["paths_hedger_adld"] == int((pp["adl_closed_fraction"] > 1e-12).sum())
 
 
 @pytest.fixture(scope="module")
