@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import sys
+import time
 from typing import Any
 
 import click
@@ -76,6 +77,8 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
+        # when the command began: a stored run's elapsed time (runs/record.py record_command_run)
+        ctx.meta.setdefault("defi_perps.started", time.perf_counter())
         try:
             return super().invoke(ctx)
         except DefiPerpsError as err:

@@ -48,7 +48,7 @@ def main() -> None:
                       paths=args.paths, seed=7)
     table = cmp.to_pandas()
     print(table[["venue", "liquidated_notional_usd", "bad_debt_usd", "adl_notional_usd", "paid_by_pool_usd",
-                 "paid_by_insurance_fund_usd", "paid_by_adl_usd"]].to_string(index=False))
+                 "paid_by_insurance_fund_usd", "paid_by_adl_usd", "paid_by_broker_usd"]].to_string(index=False))
 
     # oracle manipulation: an incident replayed beside the record, then the best attack on a market
     mango = api.attack(scenario="mango-2022")

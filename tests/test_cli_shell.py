@@ -103,7 +103,8 @@ def test_examples_copy_writes_the_readme_files(tmp_path: Path) -> None:
     r = CliRunner().invoke(main, ["examples", "copy", str(tmp_path / "ex"), "--json"])
     assert r.exit_code == 0, r.output
     names = {Path(w["file"]).name for w in json.loads(r.stdout)["written"]}
-    assert {"book.csv", "btc_oct10.csv", "scenario.toml", "crash_short_winners.csv", "my-fork.toml"} <= names
+    assert {"book.csv", "btc_oct10.csv", "scenario.toml", "crash_short_winners.csv", "my-fork.toml",
+            "funding.csv"} <= names
     # each file works with the command the README gives it
     from defi_perps.book.files import read_book_file
     from defi_perps.config import load_chain_file
@@ -114,6 +115,9 @@ def test_examples_copy_writes_the_readme_files(tmp_path: Path) -> None:
     assert load_scenario(ex / "scenario.toml").markets == ["ETH"]
     assert replay_base_path(ex / "btc_oct10.csv", ["BTC", "SOL"], 12, 60.0).shape == (13, 2)
     assert load_chain_file(ex / "my-fork.toml").chain_id == 31337
+    from defi_perps.runs.carry import funding_from_csv   # carry --funding-rate funding.csv
+
+    assert funding_from_csv(ex / "funding.csv", "binance")[0] == pytest.approx(0.1095)
     r = CliRunner().invoke(main, ["adl", "replay", str(ex / "crash_short_winners.csv"), "--json"])
     assert r.exit_code == 0, r.output
     # a second copy refuses to overwrite, in one line; --force overwrites

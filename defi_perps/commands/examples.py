@@ -6,7 +6,10 @@ The files: ``book.csv`` (a seeded synthetic book of 300 positions on ETH, SOL an
 ``defi_perps.book.files.write_book_csv``), ``btc_oct10.csv`` (a replay of the Oct 10 2025 crash on
 Hyperliquid, 21:15-21:27 UTC: BTC $112k → $97k, SOL $185 → $137, incidents.md §1.3),
 ``scenario.toml`` (a scenario file of your own), ``crash_short_winners.csv`` (ADL events for
-``defi-perps adl replay``) and ``my-fork.toml`` (a chain file: the devnet's, to edit for a fork).
+``defi-perps adl replay``), ``my-fork.toml`` (a chain file: the devnet's, to edit for a fork) and
+``funding.csv`` (the format of ``carry --funding-rate FILE``: 8-hourly Binance funding rates from
+10 Sep to 10 Oct 2025, every one Binance's documented rate at zero premium, 0.01 %/8 h
+(binance.com/en/support/faq/360033525031; venues/funding.py) — illustrative, not measured history).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ EXAMPLES: dict[str, tuple[tuple[str, ...], str]] = {
     "crash_short_winners.csv": (("adl", "examples", "crash_short_winners.csv"),
                                 "ADL events: defi-perps adl replay crash_short_winners.csv"),
     "my-fork.toml": (("@chains", "devnet.toml"), "a chain file: defi-perps index gmx-v2 --chain-file my-fork.toml"),
+    "funding.csv": (("examples", "funding.csv"),
+                    "8-hourly funding rates (illustrative): defi-perps carry --funding-rate funding.csv"),
 }
 
 

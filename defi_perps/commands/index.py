@@ -103,7 +103,8 @@ def index(protocol: str, chain_name: str | None, chain_file: str | None, rpc_url
 
         try:
             report, snap = index_protocol(plugin.name, chain, rpc_url, blk, db_url, prices_path, batch_size, retry,
-                                          progress, parallel=parallel, client=client, accounts=accounts)
+                                          progress, parallel=parallel, client=client, accounts=accounts,
+                                          read_stored=record_dir is not None)
         finally:
             if client is not None:
                 client.close()

@@ -12,8 +12,12 @@ def runs() -> None:
     """Stored runs: every simulate, compare and audit, with what it takes to reproduce it."""
 
 
+# every kind a command stores (runs/record.py, runs/hedger.py, runs/audit.py)
+RUN_KINDS = ["simulate", "compare", "audit", "attack", "manipulation", "hedger"]
+
+
 @runs.command("list")
-@click.option("--kind", type=click.Choice(["simulate", "compare", "audit", "attack", "manipulation"]), default=None, help="Only runs of this kind.")
+@click.option("--kind", type=click.Choice(RUN_KINDS), default=None, help="Only runs of this kind.")
 @click.option("--parent", "parent_id", type=click.IntRange(1, ID_MAX), default=None, metavar="ID",
               help="Only the runs inside audit ID.")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=50, show_default=True)

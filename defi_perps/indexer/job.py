@@ -68,13 +68,16 @@ def index_protocol(protocol: str, chain: ChainConfig, rpc_url: str | None = None
                    progress: Callable[[int, int], None] | None = None,
                    store: bool = True, parallel: int = 4,
                    client: RpcClient | None = None,
-                   accounts: str | Path | Sequence[str] | None = None) -> tuple[IndexReport, Any | None]:
+                   accounts: str | Path | Sequence[str] | None = None,
+                   read_stored: bool = False) -> tuple[IndexReport, Any | None]:
     """Snapshot ``protocol`` (a registry name) on ``chain`` at ``block`` (default: latest) into ``db_url``.
 
     ``client`` replaces the HTTP client built from the chain file (a recording or replaying client,
     rpc/replay.py). ``accounts``: an accounts file (``index --accounts FILE``, protocols/accounts.py) or
     an already-parsed list, replacing the chain file's list; refused for a plug-in that takes none.
-    Re-indexing a stored block reads nothing more than the block header and writes nothing.
+    Re-indexing a stored block reads nothing more than the block header and writes nothing, unless
+    ``read_stored`` (``--record``: a recording must hold every request a fresh index sends, or its
+    replay fails); the store still writes nothing for a block it holds.
     """
     t0 = time.perf_counter()
     plugin = registry.get(protocol)
@@ -102,7 +105,7 @@ def index_protocol(protocol: str, chain: ChainConfig, rpc_url: str | None = None
 
             info = find_snapshot(db_url, chain.chain_id, plugin.key, root, pinned.number, pinned.hash,
                                  price_source)
-            if info is not None:  # already indexed: a no-op
+            if info is not None and not read_stored:  # already indexed: a no-op
                 el = time.perf_counter() - t0
                 return IndexReport(info.id, False, chain.name, chain.chain_id, pinned.number, pinned.timestamp,
                                    info.market_count, info.position_count, client.round_trips, client.retries,

@@ -258,9 +258,11 @@ def record_command_run(payload: dict[str, Any], book: Any = None, threads: int |
     argv = [ctx.command.name or "run", *argv_from_params(ctx.command, params)]
     run = payload.get("run") or {}
     threads = threads if threads is not None else run.get("threads")
+    started = ctx.meta.get("defi_perps.started")
+    elapsed = time.perf_counter() - started if isinstance(started, float) else 0.0
     try:
         rec = record(argv, payload, db_url=params.get("db_url"), book=book, threads=threads,
-                     seed=int(params.get("seed") or 0), aggregates=summary_aggregates(payload))
+                     seed=int(params.get("seed") or 0), aggregates=summary_aggregates(payload), elapsed_s=elapsed)
     except DefiPerpsError as err:
         click.echo(f"warning: run not stored: {err}", err=True)
         return None

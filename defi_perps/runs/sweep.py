@@ -155,13 +155,14 @@ def run_sweep(ref: BookRef, scenarios: list[str], grid: dict[str, list[Any]], n_
     if not scenarios:
         raise InputError("--scenarios names no scenario")
     cells = cells_of(scenarios, grid)
-    # validate every cell's scenario and venue here, once, before any worker starts
+    # validate every cell's scenario and venue here, once, before any worker starts: a scenario whose
+    # markets the book lacks is refused in one line here, not in every worker (each logging a traceback)
     book = _book(ref)
-    from defi_perps.scenarios.setup import choose_scenario
+    from defi_perps.scenarios.setup import make_setup
     from defi_perps.venues.params import load_venue
 
     for sc in scenarios:
-        choose_scenario(None, None, sc, None, None)
+        make_setup(book, scenario=sc)
     for v in grid.get("venue", []):
         if v.strip().lower() != "generic":
             load_venue(v)

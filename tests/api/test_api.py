@@ -100,5 +100,7 @@ def test_the_example_script_runs_on_a_synthetic_book(tmp_path: Path) -> None:
                        timeout=600)
     assert r.returncode == 0, r.stderr
     assert "mango-2022 replay vs the record" in r.stdout and "best attack on" in r.stdout
+    # every compared venue's payer is a column (bbook's bad debt is the broker's)
+    assert "paid_by_broker_usd" in r.stdout
     for name in ("fan_chart.png", "who_pays.png", "attack.png"):
         assert (tmp_path / name).stat().st_size > 10_000

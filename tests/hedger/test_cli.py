@@ -71,6 +71,8 @@ def test_the_run_is_stored_and_reruns_bit_for_bit(db):
     runs = _json(["runs", "list", "--db", db, "--json"])
     run = runs[0] if isinstance(runs, list) else runs["runs"][0]
     assert run["kind"] == "hedger"
+    # the README's `runs list --kind …` filter takes the hedger's kind like the others
+    assert [r["id"] for r in _json(["runs", "list", "--kind", "hedger", "--db", db, "--json"])] == [run["id"]]
     shown = _json(["runs", "show", str(run["id"]), "--db", db, "--json"])
     assert set(shown["venues"]) == {"hyperliquid", "binance"}       # both venues' parameters are stored
     rr = _json(["runs", "rerun", str(run["id"]), "--db", db, "--json"])

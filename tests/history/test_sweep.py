@@ -64,3 +64,36 @@ def test_sweep_bad_input_is_one_line(tmp_path: Path) -> None:
         assert r.exit_code != 0 and needle in r.output and "Traceback" not in r.output, (extra, r.output)
     r = CliRunner().invoke(main, ["sweep", "--synthetic", "100", "--scenarios", "nope-2099", "--db", db])
     assert r.exit_code != 0 and "Traceback" not in r.output
+
+
+def test_scenario_without_the_books_markets_is_refused_before_any_worker(tmp_path: Path, monkeypatch) -> None:
+    # jelly-2025 moves JELLY only; the synthetic book has BTC/ETH/...: one line, and no cluster is started
+    import dask.distributed
+
+    def no_cluster(*a: object, **k: object) -> None:
+        raise AssertionError("a Dask cluster was started for a sweep that cannot run")
+
+    monkeypatch.setattr(dask.distributed, "LocalCluster", no_cluster)
+    db = f"sqlite:///{tmp_path / 'e.db'}"
+    r = CliRunner().invoke(main, ["sweep", "--synthetic", "100", "--scenarios", "oct-10-2025,jelly-2025",
+                                  "--grid", "venue=gmx-v2", "--paths", "10", "--db", db])
+    assert r.exit_code != 0 and "JELLY" in r.output and "Traceback" not in r.output, r.output
+    assert isinstance(r.exception, SystemExit), r.exception
+
+
+def test_the_readme_sweep_example_runs_every_scenario_on_its_book(tmp_path: Path) -> None:
+    # the README's sweep line: each of its --scenarios moves a market of its --synthetic book
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    line = next(ln for ln in readme.splitlines() if ln.startswith("defi-perps sweep "))
+    argv = shlex.split(line.rstrip("\\"))
+    scenarios = argv[argv.index("--scenarios") + 1].split(",")
+    n = int(argv[argv.index("--synthetic") + 1])
+    assert CliRunner().invoke(main, ["examples", "copy", str(tmp_path)]).exit_code == 0
+    from defi_perps.book import synthetic_book
+    from defi_perps.scenarios.setup import make_setup
+
+    book = synthetic_book(n, n_markets=4, seed=0)
+    for sc in scenarios:
+        make_setup(book, scenario=str(tmp_path / sc) if sc.endswith(".toml") else sc)

@@ -220,3 +220,20 @@ def test_progress_reports_positions_read(shared_devnet) -> None:  # type: ignore
     n = len(h.book.positions)
     assert seen[0] == (0, n) and seen[-1] == (n, n)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_record_of_a_stored_block_holds_every_request_its_replay_needs(shared_devnet, db: str,
+                                                                     tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # `index --record DIR` of a block the database already holds must still send (and record) every read,
+    # or a replay of DIR into another database fails on the first missing answer
+    h = shared_devnet
+    base = ["index", "gmx-v2", "--chain-file", str(h.chain_file), "--block", str(h.book.block_number), "--json"]
+    assert CliRunner().invoke(main, [*base, "--db", db]).exit_code == 0
+    rec = tmp_path / "rec"
+    r = CliRunner().invoke(main, [*base, "--db", db, "--record", str(rec)])
+    assert r.exit_code == 0, r.output
+    assert not json.loads(r.stdout)["index"]["created"]          # the store is unchanged
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    r2 = CliRunner().invoke(main, [*base, "--db", other, "--replay", str(rec)])
+    assert r2.exit_code == 0, r2.output
+    assert json.loads(r2.stdout)["index"]["positions"] == len(h.book.positions)

@@ -45,6 +45,7 @@ def test_incident_file_run_is_stored_and_reruns_from_the_stored_text(db: str, tm
     assert run["result_digest"] == digest(payload)          # the stored digest is the --json payload's
     shown = json.loads(_cli("runs", "show", str(run["id"]), "--db", db, "--json"))
     assert shown["scenario"]["text"] == text                 # the incident's text, not a simulation scenario
+    assert shown["elapsed_s"] > 0                            # `runs show` says how long the run took (was 0.00s)
     agg = shown["aggregates"]
     assert agg["attacker_net_usd"] == payload["attacker_net_usd"] and agg["paid_by"] == payload["paid_by"]
     assert "attacker cost" in _cli("runs", "show", str(run["id"]), "--db", db)
