@@ -53,7 +53,8 @@ def synthetic_book(n_positions: int, n_markets: int = 4, seed: int = 0, long_sha
     rng.shuffle(account)
     book = Book(market_names=[mk[0] for mk in markets], price=price, market=market, side=side, size=size,
                 entry_price=entry, collateral_usd=collateral, collateral_tokens=np.zeros(n_positions),
-                account=account, source=f"synthetic({n_positions}, markets={n_markets}, seed={seed})",
+                account=account, source=f"synthetic({n_positions}, markets={n_markets}, seed={seed}"
+                + (f", long_share={long_share:g})" if long_share != 0.6 else ")"),
                 meta={"seed": seed, "volatility": [mk[2] for mk in markets], "beta": [mk[3] for mk in markets]})
     oi = book.open_interest()
     book.pool_long_tokens = 1.5 * oi[:, 0] / price

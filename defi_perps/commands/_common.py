@@ -202,7 +202,8 @@ BYTES_PER_PATH = 4_096
 BYTES_PER_POSITION = 600
 
 
-def seed_option(help_text: str = "Seed of the price paths (and of a --synthetic book).", dest: str = "seed") -> Any:
+def seed_option(help_text: str = "Seed of the price paths (and of a --synthetic book, unless --book-seed).",
+                dest: str = "seed") -> Any:
     return click.option("--seed", dest, type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
                         help=help_text)
 
@@ -236,6 +237,20 @@ def snapshot_option(dest: str = "snapshot") -> Any:
 def synthetic_option(dest: str = "synthetic") -> Any:
     return click.option("--synthetic", dest, type=MemoryBoundedCount(1, MAX_SYNTHETIC, BYTES_PER_POSITION, "positions"),
                         default=None, metavar="N", help="Seeded synthetic book of N positions.")
+
+
+def long_share_option(dest: str = "long_share") -> Any:
+    """``--long-share`` of a ``--synthetic`` book (the README's record figures use 0.85)."""
+    return click.option("--long-share", dest, type=FiniteFloat(0, 1, example="0.85"), default=None,
+                        help="With --synthetic: share of long positions (default 0.6; 0.85: retail net long, as "
+                             "on 10 Oct 2025).")
+
+
+def book_seed_option(dest: str = "book_seed") -> Any:
+    """``--book-seed`` of a ``--synthetic`` book, apart from the price paths' ``--seed``."""
+    return click.option("--book-seed", dest, type=click.IntRange(0, SEED_MAX), default=None,
+                        help="With --synthetic: the book's own seed (default: --seed), so that one book can run "
+                             "under several path seeds.")
 
 
 def markets_option(dest: str = "markets") -> Any:

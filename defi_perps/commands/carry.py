@@ -13,6 +13,8 @@ from defi_perps.commands._common import (
     db_option,
     emit_json,
     json_option,
+    book_seed_option,
+    long_share_option,
     markets_option,
     progress_bar,
     scenario_options,
@@ -46,6 +48,8 @@ def _funding_arg(value: str | None) -> tuple[float | None, Path | None]:
 @book_file_option(str)
 @synthetic_option("synthetic")
 @markets_option("markets")
+@long_share_option()
+@book_seed_option()
 @db_option
 @scenario_options
 @click.option("--market", default=None, help="Market the hedge is on (default: the book's first).")
@@ -55,7 +59,8 @@ def _funding_arg(value: str | None) -> tuple[float | None, Path | None]:
               help="Leverage of the perp short.")
 @click.option("--funding-rate", "funding", default=None, metavar="APR|CSV",
               help="Funding the short receives before the shock: an APR (0.04 = 4%/yr) or a CSV "
-                   "(timestamp + funding_rate per interval | premium | funding_apr). Default: the venue's baseline.")
+                   "(timestamp + funding_rate per interval | premium | funding_apr). Default: the scenario's [funding] short "
+                   "rate where it declares one, else the venue's baseline.")
 @click.option("--funding-after", type=FiniteFloat(-100, 100, example="0.0"), default=None,
               help="Funding APR after the shock (default: as before).")
 @click.option("--fees", "fee", type=FiniteFloat(0, 0.1, max_open=True, example="0.0005"), default=0.0005,
@@ -75,7 +80,7 @@ def carry(venue: str, snapshot: str | None, book_file: str | None, synthetic: in
           step: str | None, depth_stress: float | None, volatility: float | None, market: str | None,
           hedge_usd: float | None, leverage: float, funding: str | None, funding_after: float | None, fee: float,
           holding: str, financing_apr: float, latency: str, shocks_per_year: float, n_paths: int, seed: int,
-          as_json: bool) -> None:
+          as_json: bool, long_share: float | None = None, book_seed: int | None = None) -> None:
     """Carry of a spot-long / perp-short hedger, net of fees and financing, against the break-even
     carry at which the expected ADL/tail loss the engine simulates on the scenario eats it
     (method: defi_perps/runs/carry.py)."""
@@ -91,7 +96,7 @@ def carry(venue: str, snapshot: str | None, book_file: str | None, synthetic: in
                       latency_s=parse_duration(latency, "--latency"), shocks_per_year=shocks_per_year)
     inp.check()
     choice = choose_scenario(shock, replay, scenario, horizon, step)
-    book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url)
+    book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url, long_share, book_seed)
     if book.n_positions == 0:
         raise InputError("the book has no open positions")
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)

@@ -15,6 +15,8 @@ from defi_perps.commands._common import (
     db_option,
     emit_json,
     json_option,
+    book_seed_option,
+    long_share_option,
     markets_option,
     notice,
     paths_option,
@@ -35,14 +37,18 @@ _ALL = ",".join(VENUE_NAMES)
 
 
 def _load_book(snapshot: int | str | None, book_file: str | None, synthetic: int | None, markets: int, seed: int,
-               db_url: str | None) -> Any:
+               db_url: str | None, long_share: float | None = None, book_seed: int | None = None) -> Any:
     chosen = [x is not None for x in (snapshot, book_file, synthetic)]
     if sum(chosen) != 1:
         raise InputError("give exactly one of --snapshot ID, --book FILE or --synthetic N")
+    for name, value in (("--long-share", long_share), ("--book-seed", book_seed)):
+        if value is not None and synthetic is None:
+            raise InputError(f"{name} applies to a --synthetic book only")
     if synthetic is not None:
         from defi_perps.book import synthetic_book
 
-        return synthetic_book(synthetic, n_markets=markets, seed=seed)
+        return synthetic_book(synthetic, n_markets=markets, seed=seed if book_seed is None else book_seed,
+                              long_share=0.6 if long_share is None else long_share)
     if book_file is not None:
         from defi_perps.book import read_book_file
 
@@ -57,6 +63,8 @@ def _load_book(snapshot: int | str | None, book_file: str | None, synthetic: int
 @book_file_option(str)
 @synthetic_option("synthetic")
 @markets_option("markets")
+@long_share_option()
+@book_seed_option()
 @db_option
 @scenario_options
 @click.option("--venues", "venue_spec", default=_ALL, show_default=True,
@@ -85,7 +93,8 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
             depth_stress: float | None, volatility: float | None, venue_spec: str, n_paths: int, seed: int,
             adl_policy: str, threads: int | None, adl_events: str | None, per_path: bool,
             hedge_usd: float | None, hedge_leverage: float, hedge_latency: str, as_json: bool,
-            withdrawal: str = "off", result_budget_mib: float = DEFAULT_RESULT_BUDGET_MIB) -> None:
+            withdrawal: str = "off", result_budget_mib: float = DEFAULT_RESULT_BUDGET_MIB,
+            long_share: float | None = None, book_seed: int | None = None) -> None:
     """Run one book and one shock on several venues and show who bears the loss.
 
     Every venue runs through the one engine (the same code path as `defi-perps simulate --venue V`,
@@ -102,7 +111,7 @@ def compare(snapshot: int | str | None, book_file: str | None, synthetic: int | 
     venues = parse_venue_list(venue_spec)
     check_db_option(db_url)
     choice = choose_scenario(shock, replay, scenario, horizon, step)
-    book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url)
+    book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url, long_share, book_seed)
     if book.n_positions == 0:
         raise InputError("the book has no open positions")
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)

@@ -14,6 +14,8 @@ from defi_perps.commands._common import (
     db_option,
     emit_json,
     json_option,
+    book_seed_option,
+    long_share_option,
     markets_option,
     notice,
     paths_option,
@@ -34,8 +36,8 @@ from defi_perps.venues.params import VENUE_NAMES
 @book_file_option(str)
 @synthetic_option("synthetic")
 @markets_option("markets")
-@click.option("--long-share", type=FiniteFloat(0, 1, example="0.85"), default=0.6, show_default=True,
-              help="With --synthetic: share of long positions (0.85: retail net long, as on 10 Oct 2025).")
+@long_share_option()
+@book_seed_option()
 @db_option
 @scenario_options
 @click.option("--market", default=None, help="Market of the hedge (default: the book's first).")
@@ -56,10 +58,10 @@ from defi_perps.venues.params import VENUE_NAMES
 @click.option("--threads", type=click.IntRange(1, 1024), default=None, help="numba threads (default: all).")
 @json_option
 def hedger(venues: tuple[str, ...], snapshot: str | None, book_file: str | None, synthetic: int | None, markets: int,
-           long_share: float, db_url: str | None, shock: str | None, replay: Path | None, scenario: str | None, horizon: str | None,
+           long_share: float | None, db_url: str | None, shock: str | None, replay: Path | None, scenario: str | None, horizon: str | None,
            step: str | None, depth_stress: float | None, volatility: float | None, market: str | None,
            hedge_usd: float | None, leverage: float, latency: str, route: str, fee: float, funding_apr: float | None,
-           n_paths: int, seed: int, threads: int | None, as_json: bool) -> None:
+           n_paths: int, seed: int, threads: int | None, as_json: bool, book_seed: int | None = None) -> None:
     """A market maker holding spot long and a perp short on each --venue: in-path ADL can close its
     short (it has its own margin, leverage and place in the venue's ranking); it is then unhedged
     until it re-hedges after --latency through the depth at that moment. Prints its P&L by cause:
@@ -77,16 +79,7 @@ def hedger(venues: tuple[str, ...], snapshot: str | None, book_file: str | None,
     inp.check()
     check_db_option(db_url)
     choice = choose_scenario(shock, replay, scenario, horizon, step)
-    if synthetic is not None and long_share != 0.6:
-        if snapshot is not None or book_file is not None:
-            raise InputError("give exactly one of --snapshot ID, --book FILE or --synthetic N")
-        from defi_perps.book import synthetic_book
-
-        book = synthetic_book(synthetic, n_markets=markets, seed=seed, long_share=long_share)
-    else:
-        if long_share != 0.6 and synthetic is None:
-            raise InputError("--long-share applies to a --synthetic book only")
-        book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url)
+    book = _load_book(snapshot, book_file, synthetic, markets, seed, db_url, long_share, book_seed)
     if book.n_positions == 0:
         raise InputError("the book has no open positions")
     setup = resolve_setup(book, choice, depth_stress=depth_stress, volatility=volatility)

@@ -13,6 +13,8 @@ from defi_perps.commands._common import (
     db_option,
     emit_json,
     json_option,
+    book_seed_option,
+    long_share_option,
     markets_option,
     notice,
     paths_option,
@@ -35,6 +37,8 @@ from defi_perps.venues.params import VENUE_NAMES
 @book_file_option(Path)
 @synthetic_option("synthetic_n")
 @markets_option("n_markets")
+@long_share_option()
+@book_seed_option()
 @db_option
 @paths_option(streamed=True)
 @result_budget_option()
@@ -57,7 +61,8 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
              replay: Path | None, scenario: str | None, depth_stress: float | None, venue: str | None,
              adl_policy: str, volatility: float | None, seed: int, threads: int | None, include_paths: bool,
              detail_paths: int, as_json: bool, withdrawal: str = "off",
-             result_budget_mib: float = DEFAULT_RESULT_BUDGET_MIB) -> None:
+             result_budget_mib: float = DEFAULT_RESULT_BUDGET_MIB, long_share: float | None = None,
+             book_seed: int | None = None) -> None:
     """Monte Carlo of liquidation cascades under shallow liquidity, under one venue's rules.
 
     Exactly one of --snapshot, --book, --synthetic picks the book; at most one of --shock,
@@ -75,8 +80,12 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
         raise InputError("give exactly one of --snapshot ID, --book FILE, --synthetic N")
     check_db_option(db_url)
     choice = choose_scenario(shock, replay, scenario, horizon, step)
+    for name, value in (("--long-share", long_share), ("--book-seed", book_seed)):
+        if value is not None and synthetic_n is None:
+            raise InputError(f"{name} applies to a --synthetic book only")
     if synthetic_n is not None:
-        book = synthetic_book(synthetic_n, n_markets=n_markets, seed=seed)
+        book = synthetic_book(synthetic_n, n_markets=n_markets, seed=seed if book_seed is None else book_seed,
+                              long_share=0.6 if long_share is None else long_share)
     elif book_file is not None:
         book = read_book_file(book_file)
     else:

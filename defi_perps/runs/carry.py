@@ -221,6 +221,13 @@ def run_carry(book: Book, setup: RunSetup, inp: CarryInputs, n_paths: int = 200,
         before, funding_src = funding_from_csv(inp.funding_csv, inp.venue)
     elif inp.funding_apr is not None:
         before, funding_src = inp.funding_apr, {"given": "--funding-rate"}
+    elif setup.funding is not None:
+        # the scenario's [funding] short rate, what the engine charges every short (the same default as
+        # `defi-perps hedger`: oct-10-2025 says "near 40 % annualized" before the crash)
+        from defi_perps.runs.hedger import funding_for
+        from defi_perps.venues.params import load_venue
+
+        before, funding_src = funding_for(load_venue(inp.venue), None, setup, market)
     else:
         if inp.venue not in fu.RULES:
             raise InputError(f"venue {inp.venue!r} has no premium-index baseline; give --funding-rate APR or a CSV")

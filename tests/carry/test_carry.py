@@ -93,7 +93,9 @@ def test_hyperliquid_adl_hits_the_hedge_on_oct_10(oct10):
     assert sh["paths_hedger_adld"] > 0 and sh["adl_closed_notional_usd"] > 0
     assert sh["loss_by_cause_usd"]["unhedged_spot"] > 0
     assert out["break_even_carry_apr"] > 0 and out["break_even_carry_apr_es99"] >= out["break_even_carry_apr"]
-    assert out["carry_apr"] == pytest.approx(0.1095 - 4 * 0.0005 * 365 / 30)
+    # funding before the shock: the scenario's [funding] short rate, as `defi-perps hedger` takes it
+    assert out["carry_apr"] == pytest.approx(0.40 - 4 * 0.0005 * 365 / 30)
+    assert out["funding_source"]["source"] == "oct-10-2025" and out["funding_source"]["apr"] == 0.40
     # a 3x short ranks below the 10x shorts and is not reached
     low = run_carry(b, s, CarryInputs(venue="hyperliquid", leverage=3.0), n_paths=24, seed=1)
     assert low["break_even"]["shock"]["paths_hedger_adld"] < sh["paths_hedger_adld"]
@@ -113,3 +115,31 @@ def test_cli_carry_json_and_errors():
     assert bad.exit_code != 0 and "Traceback" not in bad.output and "--funding-rate" in bad.output
     bad = CliRunner().invoke(main, ["carry", "--venue", "gmx-v2", "--synthetic", "30"])
     assert bad.exit_code != 0 and "--funding-rate" in bad.output
+
+
+def test_long_share_and_book_seed_build_the_readme_record_book():
+    """The README's record figures use a synthetic book 85 % long with its own seed (2) under path seed 3:
+    every command that takes --synthetic takes --long-share and --book-seed; without --synthetic they are
+    refused in one line."""
+    from defi_perps.book import synthetic_book
+
+    want = synthetic_book(400, n_markets=2, seed=2, long_share=0.85)
+    common = ["--synthetic", "400", "--markets", "2", "--seed", "3", "--paths", "2", "--horizon", "10m", "--json"]
+    for cmd in (["simulate", "--long-share", "0.85", "--book-seed", "2"],
+                ["compare", "--venues", "binance", "--long-share", "0.85", "--book-seed", "2"]):
+        r = CliRunner().invoke(main, [*cmd, *common])
+        assert r.exit_code == 0, r.output
+        d = json.loads(r.stdout)
+        book = d["book"] if "book" in d else d["venues"][0]["book"]
+        assert book["source"] == "synthetic(400, markets=2, seed=2, long_share=0.85)"   # the book's own seed
+        assert book["open_interest_usd"]["long"] == pytest.approx(want.open_interest()[:, 0].tolist(), rel=1e-12)
+    r = CliRunner().invoke(main, ["carry", "--venue", "binance", *common[:6], "--long-share", "0.85", "--paths", "2",
+                                  "--funding-rate", "0.05", "--json"])
+    assert r.exit_code == 0, r.output
+    for cmd in (["simulate"], ["compare"], ["carry", "--venue", "binance"], ["hedger", "--venue", "binance"]):
+        for opt in (["--long-share", "0.85"], ["--book-seed", "2"]):
+            bad = CliRunner().invoke(main, [*cmd, "--snapshot", "1", *opt])
+            assert bad.exit_code != 0 and "Traceback" not in bad.output
+            assert bad.output.strip() == f"Error: {opt[0]} applies to a --synthetic book only", bad.output
+    bad = CliRunner().invoke(main, ["simulate", "--synthetic", "10", "--long-share", "1.5"])
+    assert bad.exit_code != 0 and "--long-share" in bad.output
