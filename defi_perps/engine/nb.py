@@ -75,7 +75,7 @@ class _Tot(NamedTuple):
     FUND_PEAK: int = 8
     LIQ_FEES: int = 9
     BACKSTOP_GAIN: int = 10    # equity the backstop vault kept ("maintenance margin not returned")
-    SURPLUS_TO_FUND: int = 11  # equity left after liquidation, kept by the fund (keep_remainder = false)
+    SURPLUS_TO_FUND: int = 11  # equity left after liquidation, kept by the fund or, where the pool absorbs, the pool (keep_remainder = false)
     LIQ_NOTIONAL: int = 12
     LIQUIDATIONS: int = 13     # liquidation closes (each slice counts)
     BACKSTOP_NOTIONAL: int = 14
@@ -648,6 +648,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     alpha = rules.internalized_fraction
     fee_dest = rules.liq_fee_dest
     fund_party = Party.VAULT if rules.bad_debt_absorber == Absorber.VAULT else Party.INSURANCE
+    pool_absorbs = rules.bad_debt_absorber == Absorber.POOL
     if cp == Party.POOL:
         cfee_party = Party.POOL
     elif cp == Party.BROKER:
@@ -943,10 +944,16 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                 fund += sum_fee
         else:
             par[Party.VENUE] += sum_fee
-        par[Party.INSURANCE] += sum_fund
         par[Party.VAULT] += sum_vault
+        if pool_absorbs:
+            # the seized surplus is the LPs': where the pool absorbs losses, it also keeps what a
+            # liquidation leaves (Synthetix v3's seized collateral, gTrade's vault), no fund between
+            par[Party.POOL] += sum_fund
+            pool_usd[m] += sum_fund
+        else:
+            par[Party.INSURANCE] += sum_fund
         if fund_party == Party.INSURANCE:
-            fund += sum_fund
+            fund += 0.0 if pool_absorbs else sum_fund
         else:
             fund += sum_vault
         if cp == Party.POOL:

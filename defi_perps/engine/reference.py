@@ -512,9 +512,17 @@ class _Path:
             par[fee_party] += sums["fee"]
             if fee_party == self.fund_party:
                 fund += sums["fee"]
-            par[Party.INSURANCE] += sums["fund"]
             par[Party.VAULT] += sums["vault"]
-            fund += sums["fund"] if self.fund_party == Party.INSURANCE else sums["vault"]
+            pool_absorbs = int(r.bad_debt_absorber) == Absorber.POOL
+            if pool_absorbs:   # the seized surplus is the LPs' (nb.py says why)
+                par[Party.POOL] += sums["fund"]
+                self.pool_usd[m] += sums["fund"]
+            else:
+                par[Party.INSURANCE] += sums["fund"]
+            if self.fund_party == Party.INSURANCE:
+                fund += 0.0 if pool_absorbs else sums["fund"]
+            else:
+                fund += sums["vault"]
             if int(r.counterparty) == Party.POOL:
                 self.pool_usd[m] += -sums["cpty"] + sums["cfee"] + (sums["fee"] if dest == Dest.POOL else 0.0)
             st[T.LIQ_FEES] += sums["fee"]
