@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from defi_perps.exceptions import InputError
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 db_option = click.option("--db", "db_url", default=None, metavar="URL",
                           help="Database URL (default: $DEFI_PERPS_DB or sqlite in ~/.defi-perps).")
@@ -251,6 +253,21 @@ def book_seed_option(dest: str = "book_seed") -> Any:
     return click.option("--book-seed", dest, type=click.IntRange(0, SEED_MAX), default=None,
                         help="With --synthetic: the book's own seed (default: --seed), so that one book can run "
                              "under several path seeds.")
+
+
+def synthetic_from_options(synthetic: int | None, markets: int, seed: int, long_share: float | None,
+                           book_seed: int | None) -> Any:
+    """The ``--synthetic`` book the options describe (None without ``--synthetic``); ``--long-share`` and
+    ``--book-seed`` without it are refused in one line. Unset options keep synthetic_book's defaults."""
+    for name, value in (("--long-share", long_share), ("--book-seed", book_seed)):
+        if value is not None and synthetic is None:
+            raise InputError(f"{name} applies to a --synthetic book only")
+    if synthetic is None:
+        return None
+    from defi_perps.book import synthetic_book
+
+    kw = {} if long_share is None else {"long_share": long_share}
+    return synthetic_book(synthetic, n_markets=markets, seed=seed if book_seed is None else book_seed, **kw)
 
 
 def markets_option(dest: str = "markets") -> Any:

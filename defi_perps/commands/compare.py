@@ -25,6 +25,7 @@ from defi_perps.commands._common import (
     scenario_options,
     seed_option,
     snapshot_option,
+    synthetic_from_options,
     synthetic_option,
 )
 from defi_perps.commands._withdrawal import resolve_withdrawal, withdrawal_option
@@ -41,14 +42,9 @@ def _load_book(snapshot: int | str | None, book_file: str | None, synthetic: int
     chosen = [x is not None for x in (snapshot, book_file, synthetic)]
     if sum(chosen) != 1:
         raise InputError("give exactly one of --snapshot ID, --book FILE or --synthetic N")
-    for name, value in (("--long-share", long_share), ("--book-seed", book_seed)):
-        if value is not None and synthetic is None:
-            raise InputError(f"{name} applies to a --synthetic book only")
-    if synthetic is not None:
-        from defi_perps.book import synthetic_book
-
-        return synthetic_book(synthetic, n_markets=markets, seed=seed if book_seed is None else book_seed,
-                              long_share=0.6 if long_share is None else long_share)
+    book = synthetic_from_options(synthetic, markets, seed, long_share, book_seed)
+    if book is not None:
+        return book
     if book_file is not None:
         from defi_perps.book import read_book_file
 

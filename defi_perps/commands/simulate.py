@@ -23,6 +23,7 @@ from defi_perps.commands._common import (
     scenario_options,
     seed_option,
     snapshot_option,
+    synthetic_from_options,
     synthetic_option,
 )
 from defi_perps.commands._withdrawal import resolve_withdrawal, withdrawal_option
@@ -72,7 +73,7 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
     --result-budget streams in chunks (bounded memory; tails from a quantile sketch, "tails_method":
     "sketch" in the JSON).
     """
-    from defi_perps.book import load_snapshot_book, read_book_file, synthetic_book
+    from defi_perps.book import load_snapshot_book, read_book_file
     from defi_perps.runs.simulate import run_simulate_budgeted
     from defi_perps.scenarios.setup import choose_scenario, resolve_setup
 
@@ -80,12 +81,9 @@ def simulate(snapshot_id: int | str | None, book_file: Path | None, synthetic_n:
         raise InputError("give exactly one of --snapshot ID, --book FILE, --synthetic N")
     check_db_option(db_url)
     choice = choose_scenario(shock, replay, scenario, horizon, step)
-    for name, value in (("--long-share", long_share), ("--book-seed", book_seed)):
-        if value is not None and synthetic_n is None:
-            raise InputError(f"{name} applies to a --synthetic book only")
-    if synthetic_n is not None:
-        book = synthetic_book(synthetic_n, n_markets=n_markets, seed=seed if book_seed is None else book_seed,
-                              long_share=0.6 if long_share is None else long_share)
+    synthetic = synthetic_from_options(synthetic_n, n_markets, seed, long_share, book_seed)
+    if synthetic is not None:
+        book = synthetic
     elif book_file is not None:
         book = read_book_file(book_file)
     else:

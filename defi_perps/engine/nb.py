@@ -952,10 +952,10 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
             pool_usd[m] += sum_fund
         else:
             par[Party.INSURANCE] += sum_fund
-        if fund_party == Party.INSURANCE:
-            fund += 0.0 if pool_absorbs else sum_fund
-        else:
+        if fund_party == Party.VAULT:
             fund += sum_vault
+        elif not pool_absorbs:
+            fund += sum_fund
         if cp == Party.POOL:
             pool_usd[m] += -sum_cpty + sum_cfee + (sum_fee if fee_dest == Dest.POOL else 0.0)
         st[Tot.LIQ_FEES] += sum_fee

@@ -519,10 +519,10 @@ class _Path:
                 self.pool_usd[m] += sums["fund"]
             else:
                 par[Party.INSURANCE] += sums["fund"]
-            if self.fund_party == Party.INSURANCE:
-                fund += 0.0 if pool_absorbs else sums["fund"]
-            else:
+            if self.fund_party == Party.VAULT:
                 fund += sums["vault"]
+            elif not pool_absorbs:
+                fund += sums["fund"]
             if int(r.counterparty) == Party.POOL:
                 self.pool_usd[m] += -sums["cpty"] + sums["cfee"] + (sums["fee"] if dest == Dest.POOL else 0.0)
             st[T.LIQ_FEES] += sums["fee"]

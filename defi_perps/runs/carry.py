@@ -122,11 +122,6 @@ def funding_from_csv(path: Path, venue: str) -> tuple[float, dict[str, Any]]:
                                              "rule": dataclasses.asdict(rule)}
 
 
-def baseline_funding_apr(venue: str) -> tuple[float, str]:
-    rule = fu.rule_for(venue)
-    return rule.apr(rule.rate(0.0)), rule.source
-
-
 def carry_apr(funding_apr: float, inp: CarryInputs) -> dict[str, float]:
     fees = 4.0 * inp.fee * 365.0 / inp.holding_days
     financing = inp.financing_apr * (1.0 + 1.0 / inp.leverage)
@@ -221,18 +216,16 @@ def run_carry(book: Book, setup: RunSetup, inp: CarryInputs, n_paths: int = 200,
         before, funding_src = funding_from_csv(inp.funding_csv, inp.venue)
     elif inp.funding_apr is not None:
         before, funding_src = inp.funding_apr, {"given": "--funding-rate"}
-    elif setup.funding is not None:
-        # the scenario's [funding] short rate, what the engine charges every short (the same default as
-        # `defi-perps hedger`: oct-10-2025 says "near 40 % annualized" before the crash)
+    elif setup.funding is not None or inp.venue in fu.RULES:
+        # the same default as `defi-perps hedger`: the scenario's [funding] short rate, what the engine
+        # charges every short (oct-10-2025: "near 40 % annualized" before the crash), else the venue's
+        # premium-index rule at zero premium
         from defi_perps.runs.hedger import funding_for
         from defi_perps.venues.params import load_venue
 
         before, funding_src = funding_for(load_venue(inp.venue), None, setup, market)
     else:
-        if inp.venue not in fu.RULES:
-            raise InputError(f"venue {inp.venue!r} has no premium-index baseline; give --funding-rate APR or a CSV")
-        before, src = baseline_funding_apr(inp.venue)
-        funding_src = {"baseline": "premium 0: interest rate I only", "source": src}
+        raise InputError(f"venue {inp.venue!r} has no premium-index baseline; give --funding-rate APR or a CSV")
     if inp.hedge_usd is None:
         inp = dataclasses.replace(inp, hedge_usd=HEDGE_OI_SHARE * float(book.open_interest()[market].sum()))
     after = inp.funding_after_apr if inp.funding_after_apr is not None else before

@@ -92,8 +92,10 @@ def test_the_readme_sweep_example_runs_every_scenario_on_its_book(tmp_path: Path
     n = int(argv[argv.index("--synthetic") + 1])
     assert CliRunner().invoke(main, ["examples", "copy", str(tmp_path)]).exit_code == 0
     from defi_perps.book import synthetic_book
+    from defi_perps.commands._common import DEFAULT_MARKETS
     from defi_perps.scenarios.setup import make_setup
 
-    book = synthetic_book(n, n_markets=4, seed=0)
+    markets = int(argv[argv.index("--markets") + 1]) if "--markets" in argv else DEFAULT_MARKETS
+    book = synthetic_book(n, n_markets=markets, seed=0)
     for sc in scenarios:
         make_setup(book, scenario=str(tmp_path / sc) if sc.endswith(".toml") else sc)
