@@ -39,6 +39,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# OpenBLAS threads (numpy's set-up, never the kernel) spin for a while after each call, and
+# process_time() counts every thread of the process: one BLAS thread keeps that out of the engine's CPU
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402

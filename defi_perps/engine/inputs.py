@@ -29,6 +29,10 @@ SECONDS_PER_YEAR = 365.0 * 86400.0
 MAX_CLASSES = 64   # distinct maintenance rules (tiers, market and position rates) per book
 
 
+NO_BTHR = np.full(1, np.inf, np.float32)
+NO_BTHR_BF = np.zeros(1)
+
+
 class PositionArrays(NamedTuple):
     thr: np.ndarray          # float64[N] threshold price (longs liquidate at P <= thr, shorts at P >= thr)
     qty: np.ndarray          # float64[N] index tokens
@@ -44,6 +48,10 @@ class PositionArrays(NamedTuple):
     seg_w: np.ndarray        # float64[S] threshold shift per unit of accrued funding (price units)
     acct: np.ndarray         # int32[N] account index (ADL counts distinct accounts)
     n_accounts: np.ndarray   # int64[1]
+    # each position's backstop price bound at zero accrual (backstop_prices; float32, rounded away from
+    # the mark), for the backstop fraction in bthr_bf[0]; a 1-entry placeholder and 0 where off
+    bthr: np.ndarray = NO_BTHR             # float32[N]
+    bthr_bf: np.ndarray = NO_BTHR_BF       # float64[1]
     # the delta-neutral hedger whose short is one of the positions (hedger_nb.py: HI, HF columns)
     hedger_i: np.ndarray = NO_HEDGER_I     # int64[3] its short's sorted index (-1: none), market, re-hedge route
     hedger_f: np.ndarray = NO_HEDGER_F     # float64[6] spot tokens, short size, entry, start price, fee, funding/step
@@ -199,6 +207,68 @@ def _thresholds(q: np.ndarray, e: np.ndarray, c_usd: np.ndarray, c_tok: np.ndarr
     return thr
 
 
+def backstop_prices(q: np.ndarray, e: np.ndarray, c_usd: np.ndarray, c_tok: np.ndarray, side: float,
+                    rate: float, amount: float, mark_based: bool, fee_trig: float, min_coll: float,
+                    bf: float) -> np.ndarray:
+    """float64[n] each position's backstop price at zero accrual: where its equity crosses ``bf`` ×
+    its maintenance (the kernel's first-trigger test, engine/nb.py ``_first_trigger``: equity
+    ``cu + ct·P + s·q·(P − e) − fee·q·e − Φ·q`` against ``bf · max(MM(P), min collateral)``). Longs are
+    taken over by the backstop below it, shorts above it; ``+inf`` (longs) / ``-inf`` (shorts) where the
+    bound does not hold in the kernel's form (token collateral, whose accrual shift differs per
+    position, or no positive slope): those positions always take the exact test.
+
+    ``equity − bf·max(MM, floor)`` is the smaller of two lines in ``P`` (one per term of the max), both
+    rising for a long and falling for a short, so the price is the larger (long) or smaller (short)
+    of their two roots. Accrual ``Φ`` moves the MM line's root by ``s·Φ/(1 − s·bf·rate)`` (MM on mark
+    notional; else ``s·Φ``) and the floor line's by ``s·Φ``: the kernel shifts the bound by ``s`` times
+    the larger of the two, which never moves it past the true price (``_backstop_shift``)."""
+    qe = q * e
+    fee = fee_trig * qe
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if side > 0:
+            den1 = q * (1.0 - bf * rate) if mark_based else q
+            num1 = qe + fee - c_usd - (bf * amount if mark_based else -bf * rate * qe)
+            r1 = num1 / den1
+            r2 = (qe + fee + bf * min_coll - c_usd) / q
+            b = np.maximum(r1, r2)
+            bad = (c_tok != 0.0) | ~(den1 > 0.0) | ~(q > 0.0) | np.isnan(b)
+            return np.where(bad, np.inf, b)
+        den1 = q * (1.0 + bf * rate) if mark_based else q
+        num1 = c_usd + qe - fee + (bf * amount if mark_based else -bf * rate * qe)
+        r1 = num1 / den1
+        r2 = (c_usd + qe - fee - bf * min_coll) / q
+        b = np.minimum(r1, r2)
+        bad = (c_tok != 0.0) | ~(den1 > 0.0) | ~(q > 0.0) | np.isnan(b)
+        return np.where(bad, -np.inf, b)
+
+
+def _backstop_bounds(pos: PositionArrays, fee_trig: np.ndarray, min_coll: np.ndarray, bf: float) -> np.ndarray:
+    """float32[N] :func:`backstop_prices` in sorted order, rounded away from the mark (up for longs,
+    down for shorts) so that the float32 bound never lets a position skip a test it could fail;
+    computed segment by segment in chunks (no full-size float64 temporary)."""
+    out = np.empty(pos.qty.size, np.float32)
+    step = 1 << 16
+    for g in range(pos.seg_market.size):
+        m = int(pos.seg_market[g])
+        s = float(pos.seg_side[g])
+        for lo in range(int(pos.seg_start[g]), int(pos.seg_start[g + 1]), step):
+            hi = min(int(pos.seg_start[g + 1]), lo + step)
+            b = backstop_prices(pos.qty[lo:hi], pos.entry[lo:hi], pos.coll_usd[lo:hi], pos.coll_tok[lo:hi], s,
+                                float(pos.seg_rate[g]), float(pos.seg_amount[g]), bool(pos.seg_mark[g] == 1),
+                                float(fee_trig[m]), float(min_coll[m]), bf)
+            out[lo:hi] = round_away32(b, s)
+    return out
+
+
+def round_away32(b: np.ndarray, side: float) -> np.ndarray:
+    """float32 of ``b`` rounded up (``side > 0``) or down, never toward the price the bound guards."""
+    with np.errstate(over="ignore"):
+        b32 = b.astype(np.float32)
+    toward = np.float32(np.inf) if side > 0 else np.float32(-np.inf)
+    off = (b32 < b) if side > 0 else (b32 > b)
+    return np.where(off, np.nextafter(b32, toward), b32)
+
+
 def _override(values: np.ndarray, default: float) -> np.ndarray:
     return np.where(np.isnan(values), default, values)
 
@@ -242,6 +312,32 @@ def _classes(book: Book, rules: VenueRules,
     return lut[codes], uniq
 
 
+def _compact_segments(seg: np.ndarray, m_count: int, n_cls: int) -> tuple[np.ndarray, ...]:
+    """Renumber the (market, side, class) segments ``seg`` (id ``(market·2 + short)·n_cls + class``) so
+    that each market has only ``K`` slots, ``K`` the most non-empty segments any market has: a market's
+    non-empty segments first, in their (side, class) order, then empty padding. The classes are the
+    whole book's (a tiered venue has every market's tiers: Hyperliquid 8 per side, Binance 27), while a
+    market's positions use a few of them; the kernel visits every segment of a market on each cascade
+    iteration and each rescan, so the empty ones cost time and decide nothing. The renumbering keeps
+    the segments' order, so the positions' sorted order, and every result, are unchanged.
+
+    Returns the new ids per position and, per new segment, its market, side (+1 / -1; padding +1) and
+    class (-1 for padding)."""
+    full = np.bincount(seg, minlength=m_count * 2 * n_cls).reshape(m_count, 2 * n_cls) > 0
+    k = max(1, int(full.sum(axis=1).max())) if m_count else 1
+    lut = np.zeros(m_count * 2 * n_cls, np.int32)
+    seg_market = np.repeat(np.arange(m_count), k).astype(np.int64)
+    seg_side = np.ones(m_count * k, np.int64)
+    seg_cls = np.full(m_count * k, -1, np.int64)
+    for m in range(m_count):
+        old = np.flatnonzero(full[m])            # local (side, class) ids, in order
+        new = m * k + np.arange(old.size)
+        lut[m * 2 * n_cls + old] = new
+        seg_side[new] = np.where(old >= n_cls, -1, 1)
+        seg_cls[new] = old % n_cls
+    return lut[seg], seg_market, seg_side, seg_cls
+
+
 def prepare_positions(book: Book, rules: VenueRules,
                       position_mm: tuple[np.ndarray, np.ndarray] | None = None,
                       thresholds: np.ndarray | None = None) -> tuple[PositionArrays, np.ndarray]:
@@ -265,13 +361,13 @@ def prepare_positions(book: Book, rules: VenueRules,
         raise EngineInputError(f"{n_cls} distinct maintenance rules in the book; at most {MAX_CLASSES} "
                                "(group per-position rates into classes)")
     seg = ((book.market.astype(np.int32) * 2 + (book.side < 0)) * n_cls + codes).astype(np.int32, copy=False)
-    s_count = m_count * 2 * n_cls
-    seg_market = np.repeat(np.arange(m_count), 2 * n_cls).astype(np.int64)
-    seg_side = np.tile(np.repeat(np.array([1, -1]), n_cls), m_count).astype(np.int64)
-    seg_cls = np.tile(np.arange(n_cls), 2 * m_count)
-    seg_rate = classes[seg_cls, 0].copy()
-    seg_amount = classes[seg_cls, 1].copy()
-    seg_mark = classes[seg_cls, 2].astype(np.int64)
+    seg, seg_market, seg_side, seg_cls = _compact_segments(seg, m_count, n_cls)
+    s_count = seg_market.size
+    # padding segments (class -1) hold no position: rate 0, amount 0, entry-based
+    cls_rows = np.vstack([classes.reshape(-1, 3), np.zeros((1, 3))])[seg_cls]
+    seg_rate = cls_rows[:, 0].copy()
+    seg_amount = cls_rows[:, 1].copy()
+    seg_mark = cls_rows[:, 2].astype(np.int64)
     seg_w = np.where(seg_mark == 1, 1.0 / (1.0 - seg_side * seg_rate), 1.0)
 
     close_fee = _override(book.close_fee_rate, rules.close_fee_rate)
@@ -330,6 +426,9 @@ def prepare_positions(book: Book, rules: VenueRules,
         seg_rate=seg_rate.astype(np.float64), seg_amount=seg_amount.astype(np.float64), seg_mark=seg_mark,
         seg_w=seg_w.astype(np.float64), acct=acct, n_accounts=np.array([n_acc], np.int64))
     del sorted_thr
+    bf = float(rules.backstop_mm_fraction)
+    if n and bf > 0.0 and not rules.backstop_book_first:
+        pos = pos._replace(bthr=_backstop_bounds(pos, fee_trig, min_coll, bf), bthr_bf=np.array([bf]))
     _release_freed_memory()
     return pos, order
 

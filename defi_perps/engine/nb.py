@@ -164,6 +164,8 @@ class CascadePositions(NamedTuple):
     seg_w: np.ndarray
     acct: np.ndarray
     hedger_i: np.ndarray
+    bthr: np.ndarray
+    bthr_bf: np.ndarray
 
 
 class CascadeMarket(NamedTuple):
@@ -269,6 +271,39 @@ def _first_trigger(q: float, e: float, cu: float, ct: float, sm: int, sr: float,
 
 
 @njit(inline="always")
+def _backstop_shift(s: int, seg_mark: int, rate: float, bf: float, ph: float) -> float:
+    """How far accrual ``ph`` may have moved a segment's backstop prices (inputs.backstop_prices): ``s``
+    times the larger of its two lines' shifts, so the shifted bound is never past the true price."""
+    w1 = 1.0 / (1.0 - s * bf * rate) if seg_mark == 1 else 1.0
+    return s * max(w1 * ph, ph)
+
+
+@njit(inline="always")
+def _clear_of_backstop(s: int, mark: float, bound: float) -> bool:
+    """True when ``mark`` is clear of a position's shifted backstop bound by a relative 1e-6 (far more
+    than the rounding of the exact test): that position's equity is certainly at or above the backstop
+    fraction of its maintenance, and :func:`_first_trigger` would not send it to the vault."""
+    if s > 0:
+        return mark - bound > 1e-6 * mark
+    return bound - mark > 1e-6 * mark
+
+
+@njit(inline="always")
+def _slice_only(q: float, r: float, mark: float, partial_min: float, partial_fraction: float, si: int, free0: int,
+                free1: int) -> tuple:
+    """:func:`_first_trigger` for a position known to stay with the book (:func:`_clear_of_backstop`):
+    only :func:`_decide`'s slice test, on the same values. Returns (fraction, new slice?, free0, free1)."""
+    free = free0 if si == 0 else free1
+    if q * r * mark > partial_min and partial_fraction < 1.0 and free > 0:
+        if si == 0:
+            free0 -= 1
+        else:
+            free1 -= 1
+        return partial_fraction, True, free0, free1
+    return 1.0, False, free0, free1
+
+
+@njit(inline="always")
 def _book_share(order: float, room: float) -> float:
     """Share of a liquidation order of ``order`` USD the book fills when ``room`` USD of depth is left
     before the walk reaches the curve's end (``depth.curve_end_depth`` less what this step's walk
@@ -322,6 +357,62 @@ def _settle(c: float, backstop: bool, mark: float, book_px: float, s: float, q: 
     trader = payout - coll
     kept = payout if is_slice else 0.0
     return px, notional, pnl - fund, cfee, fee, to_fund, to_vault, trader, bad, kept
+
+
+@njit(fastmath={"reassoc", "nsz"})
+def _plain_run(q_, e_, cu_, ct_, rem_, s: float, mark: float, book_px: float, ph: float, close_fee: float,
+               liq_fee: float, fee_usd: float, impact_cap: float, book: bool, liq_impact_factor: float,
+               keep: bool) -> tuple:
+    """Pass 2 of the cascade on one segment's new run (views of it) when every position in it closes
+    whole at the book or the oracle (no backstop, slice or split, not the hedger's short): the
+    arithmetic of :func:`_settle` with ``c = r`` and nothing kept, summed over the run. Written without
+    branches (a position already closed, ``r = 0``, adds exact zeros), with reassociation allowed, so
+    the loop runs on SIMD lanes: the sums may differ from a sequential sum in the last bits (the twin
+    agrees to 1e-9; a run's result depends only on its inputs, so seeds still reproduce). Returns
+    (counterparty pays, close fees, liquidation fees, to the fund, traders' change, tokens, entry
+    notional, bad debt, bankrupt tokens, bankrupt margin, positions, notional); every ``rem`` is 0 after."""
+    # two loops: with all twelve sums in one, LLVM's cost model keeps it scalar
+    sum_cpty = 0.0
+    sum_cfee = 0.0
+    dq = 0.0
+    de = 0.0
+    u = 0.0
+    n = 0
+    for i in range(q_.size):
+        r = rem_[i]
+        e = e_[i]
+        cq = r * q_[i]
+        px = book_px if book else mark * (1.0 - s * min(liq_impact_factor * cq * mark, impact_cap))
+        sum_cpty += s * cq * (px - e) - ph * cq
+        sum_cfee += close_fee * cq * e
+        dq += cq
+        de += cq * e
+        u += cq * px
+        n += 1 if r > 0.0 else 0
+    sum_fee = 0.0
+    sum_fund = 0.0
+    sum_trader = 0.0
+    bd = 0.0
+    bq = 0.0
+    gm = 0.0
+    for i in range(q_.size):
+        r = rem_[i]
+        e = e_[i]
+        cq = r * q_[i]
+        px = book_px if book else mark * (1.0 - s * min(liq_impact_factor * cq * mark, impact_cap))
+        coll = r * (cu_[i] + ct_[i] * px)
+        equity = coll + s * cq * (px - e) - close_fee * cq * e - ph * cq
+        fee = min(max(equity, 0.0), liq_fee * (cq * px) + fee_usd)
+        rest = equity - fee
+        trader = (rest if (keep and rest > 0.0) else 0.0) - coll
+        sum_fee += fee
+        sum_fund += rest if (rest > 0.0 and not keep) else 0.0
+        sum_trader += trader
+        bd += -rest if rest < 0.0 else 0.0
+        bq += cq if rest < 0.0 else 0.0
+        gm -= trader if rest < 0.0 else 0.0
+        rem_[i] = 0.0
+    return sum_cpty, sum_cfee, sum_fee, sum_fund, sum_trader, dq, de, bd, bq, gm, n, u
 
 
 @njit(inline="always")
@@ -666,6 +757,11 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     first_tried = not rules.backstop_book_first
     book_first = rules.backstop_book_first and backstop_fraction > 0.0 and exec_mode == Exec.BOOK
     q_end = curve_end_depth(dkind, dk, da, bx, bdp, nbands) if book_first else math.inf
+    # the backstop pre-test: a position whose mark is clear of its backstop bound (inputs.backstop_prices)
+    # skips the equity/maintenance computation; the bound is conservative, so every decision is the same
+    bthr_ = pos.bthr
+    bfilt = (first_tried and backstop_fraction > 0.0 and pos.bthr_bf[0] == backstop_fraction
+             and bthr_.size == qty_.size)
     liq_count = out.liq_count
     liq_notional = out.liq_notional
     backstop_notional = out.backstop_notional
@@ -682,6 +778,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
         flow = 0.0
         n_new = 0
         n_ex = 0
+        plain = True    # every new position closes whole at the book (pass 2's _plain_run)
         free0 = maxp - pend_n[m, 0]
         free1 = maxp - pend_n[m, 1]
         for g in range(g_lo, g_hi):
@@ -689,6 +786,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
             si = 0 if s > 0 else 1
             ph = phi[m, si]
             shift = s * seg_w[g] * ph
+            bshift = _backstop_shift(s, seg_mark[g], seg_rate[g], backstop_fraction, ph) if bfilt else 0.0
             it_lo[g] = ptr[g]
             j = ptr[g]
             end = seg_start[g + 1]
@@ -704,10 +802,15 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                     if simple:
                         flow -= s * r * qty_[j] * mark
                     else:
-                        bs, fr, newp, free0, free1 = _first_trigger(
-                            qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s, mark, ph,
-                            fee_trig, min_coll, r, backstop_fraction, partial_min, partial_fraction, si, free0, free1,
-                            first_tried)
+                        if bfilt and _clear_of_backstop(s, mark, bthr_[j] + bshift):
+                            bs = False
+                            fr, newp, free0, free1 = _slice_only(qty_[j], r, mark, partial_min, partial_fraction, si,
+                                                                 free0, free1)
+                        else:
+                            bs, fr, newp, free0, free1 = _first_trigger(
+                                qty_[j], entry_[j], cu_[j], ct_[j], seg_mark[g], seg_rate[g], seg_amount[g], s, mark,
+                                ph, fee_trig, min_coll, r, backstop_fraction, partial_min, partial_fraction, si, free0,
+                                free1, first_tried)
                         # kept for pass 2 in ``cand`` (ADL's scratch, free until the waterfall below;
                         # sized for every position where the rules are not simple): 2 backstop, 1 slice,
                         # 3 the book fills a share of the order (in ``cscore``) and the vault takes the rest
@@ -725,6 +828,7 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                                 cscore[n_new] = bsh * fr
                             flow -= s * bsh * o
                         cand[n_new] = code
+                        plain = plain and code == 0
                     n_new += 1
                 j += 1
             ptr[g] = j
@@ -798,7 +902,46 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
         sum_vault = 0.0
         sum_trader = 0.0
         k_dec = 0
-        for x in range(-1, n_ex):
+        x_first = -1
+        if plain and hj >= 0:
+            for g in range(g_lo, g_hi):
+                if it_lo[g] <= hj < ptr[g]:
+                    plain = False   # the hedger's short books its own close (general loop)
+        if plain:
+            x_first = 0
+            book = exec_mode == Exec.BOOK
+            for g in range(g_lo, g_hi):
+                a = it_lo[g]
+                b = ptr[g]
+                if a == b:
+                    continue
+                s = seg_side[g]
+                si = 0 if s > 0 else 1
+                (r_cpty, r_cfee, r_fee, r_fund, r_trader, r_dq, r_de, r_bd, r_bq, r_gm, r_n,
+                 r_u) = _plain_run(qty_[a:b], entry_[a:b], cu_[a:b], ct_[a:b], rem[a:b], float(s), mark, book_px,
+                                   phi[m, si], close_fee, liq_fee, fee_usd, impact_cap, book, liq_impact_factor, keep)
+                sum_cpty += r_cpty
+                sum_cfee += r_cfee
+                sum_fee += r_fee
+                sum_fund += r_fund
+                sum_trader += r_trader
+                if si == 0:
+                    dq0 += r_dq
+                    de0 += r_de
+                    bd0 += r_bd
+                    bq0 += r_bq
+                    gm0 += r_gm
+                    n0 += r_n
+                    u0 += r_u
+                else:
+                    dq1 += r_dq
+                    de1 += r_de
+                    bd1 += r_bd
+                    bq1 += r_bq
+                    gm1 += r_gm
+                    n1 += r_n
+                    u1 += r_u
+        for x in range(x_first, n_ex):
             if x == -1:
                 g_a = g_lo
                 g_b = g_hi
@@ -1177,7 +1320,8 @@ def _path(p: int, seed: int, n_steps: int, record_every: int, n_detail: int, pos
     cpos = CascadePositions(unowned(pos.thr), unowned(pos.qty), unowned(pos.entry), unowned(pos.coll_usd),
                             unowned(pos.coll_tok), unowned(pos.seg_start), unowned(pos.seg_market),
                             unowned(pos.seg_side), unowned(pos.seg_rate), unowned(pos.seg_amount),
-                            unowned(pos.seg_mark), unowned(pos.seg_w), unowned(pos.acct), unowned(pos.hedger_i))
+                            unowned(pos.seg_mark), unowned(pos.seg_w), unowned(pos.acct), unowned(pos.hedger_i),
+                            unowned(pos.bthr), unowned(pos.bthr_bf))
     rem_c = unowned(rem)
     touched_c = unowned(touched)
     cand_c = unowned(cand)

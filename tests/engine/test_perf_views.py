@@ -69,3 +69,24 @@ def test_an_unowned_view_is_the_same_array() -> None:
     total, n, stride = write_through(a)
     assert a.tolist() == [0.0, 7.0, 2.0, 3.0]   # the view writes the owner's data
     assert (total, n, stride) == (12.0, 4, 8)
+
+
+def test_the_backstop_pre_test_changes_no_decision(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Hyperliquid's first-trigger decisions with the float32 backstop bounds equal those without
+    (each position then takes the exact equity/maintenance test), bit for bit, on paths with jumps
+    deep enough for the backstop vault to take positions over."""
+    from defi_perps.engine import api
+    from defi_perps.engine.inputs import NO_BTHR, NO_BTHR_BF, prepare_positions
+
+    vi = venue_inputs(load_venue("hyperliquid"), random_book(12, 500, n_markets=2))
+    on = _run(vi.book, vi.rules, vi.position_mm)
+    assert on.backstop_notional.sum() > 0 and on.liq_count.sum() > on.backstop_notional.astype(bool).sum()
+
+    def without_bounds(*args, **kwargs):  # type: ignore[no-untyped-def]
+        pos, order = prepare_positions(*args, **kwargs)
+        assert pos.bthr.size == pos.qty.size   # the bounds were on in the run above
+        return pos._replace(bthr=NO_BTHR, bthr_bf=NO_BTHR_BF), order
+
+    monkeypatch.setattr(api, "prepare_positions", without_bounds)
+    off = _run(vi.book, vi.rules, vi.position_mm)
+    assert_outputs_equal(on, off)
