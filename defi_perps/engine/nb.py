@@ -36,7 +36,13 @@ scalars, :class:`CascadeOutputs`) and, for the arrays the step loop's caller own
 owner (``unowned_nb.py``), since numba reference-counts every array argument of every call; a
 step whose next thresholds are not crossed skips the cascade, and that test is O(1) per market-step
 from cached bounds on the segments' next thresholds (``sweep.py``: exact, it only decides when to
-rescan); the price model draws both normals of each polar pair.
+rescan); the price model draws both normals of each polar pair. Inside the cascade, a segment's newly
+crossed run is first summed in a SIMD loop (``_new_run``: its flow, and whether any position needs a
+decision of its own); Hyperliquid's backstop test is skipped where the mark is clear of the position's
+float32 backstop bound (``inputs.backstop_prices``, conservative: the same decisions); and a run in
+which every position closes whole is settled in a SIMD loop (``_plain_run``). Both SIMD loops may
+reassociate their sums (the twin agrees to 1e-9; runs reproduce bit for bit on one machine). Tiered
+venues' empty (market, side, class) segments are dropped at input (``inputs._compact_segments``).
 """
 
 from __future__ import annotations
@@ -415,6 +421,40 @@ def _plain_run(q_, e_, cu_, ct_, rem_, s: float, mark: float, book_px: float, ph
     return sum_cpty, sum_cfee, sum_fee, sum_fund, sum_trader, dq, de, bd, bq, gm, n, u
 
 
+@njit(fastmath={"reassoc", "nsz"})
+def _new_run(q_, rem_, b_, s: float, mark: float, bshift: float, check_bs: bool, check_slice: bool,
+             partial_min: float) -> tuple:
+    """Pass 1 of the cascade on one segment's newly crossed run (views of it): the tokens it sends to
+    the book (sum of ``r·q``), how many open positions it has, and how many of them need the
+    position-by-position decision (a backstop bound not cleared, :func:`_clear_of_backstop`; a size
+    that may take a slice, :func:`_slice_only`, with a relative 1e-9 margin). When none does, every
+    position closes whole at the book and the run is summed here, on SIMD lanes (reassociated: the
+    flow may differ from a sequential sum in the last bits)."""
+    sq = 0.0
+    cnt = 0
+    odd = 0
+    if check_bs:
+        for i in range(q_.size):
+            r = rem_[i]
+            rq = r * q_[i]
+            live = r > 0.0
+            sq += rq
+            cnt += 1 if live else 0
+            clear = s * (mark - (b_[i] + bshift)) > 1e-6 * mark
+            big = check_slice and rq * mark > partial_min * (1.0 - 1e-9)
+            odd += 1 if (live and (big or not clear)) else 0
+    else:
+        for i in range(q_.size):
+            r = rem_[i]
+            rq = r * q_[i]
+            live = r > 0.0
+            sq += rq
+            cnt += 1 if live else 0
+            big = check_slice and rq * mark > partial_min * (1.0 - 1e-9)
+            odd += 1 if (live and big) else 0
+    return sq, cnt, odd
+
+
 @njit(inline="always")
 def _adl_score(ranking: int, so: float, q: float, e: float, cu: float, ct: float, rem: float, mark: float,
                rate: float, amount: float, seg_mark: int, phi: float) -> tuple:
@@ -762,6 +802,9 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
     bthr_ = pos.bthr
     bfilt = (first_tried and backstop_fraction > 0.0 and pos.bthr_bf[0] == backstop_fraction
              and bthr_.size == qty_.size)
+    # pass 1's summed runs (_new_run): no book-first split, and a backstop test the bounds can clear
+    run_sums = not book_first and (backstop_fraction <= 0.0 or bfilt)
+    check_slice = partial_min < np.inf and partial_fraction < 1.0
     liq_count = out.liq_count
     liq_notional = out.liq_notional
     backstop_notional = out.backstop_notional
@@ -790,6 +833,28 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
             it_lo[g] = ptr[g]
             j = ptr[g]
             end = seg_start[g + 1]
+            if run_sums:
+                je = j
+                while je < end:
+                    th = thr_[je] + shift
+                    if not ((s > 0 and th >= mark) or (s < 0 and th <= mark)):
+                        break
+                    je += 1
+                if je == j:
+                    continue
+                sq, cnt, odd = _new_run(qty_[j:je], rem[j:je], bthr_[j:je] if bfilt else bthr_[:0], float(s), mark,
+                                        bshift, bfilt, check_slice, partial_min)
+                # every position closes whole at the book (code 0 for pass 2), and the liquidation
+                # window (if any) has room for the whole run, with a margin for the sum's rounding
+                if odd == 0 and cap_left > sq * (1.0 + 1e-9):
+                    cap_left -= sq
+                    flow -= s * mark * sq
+                    if not simple:
+                        for k in range(n_new, n_new + cnt):
+                            cand[k] = 0
+                    n_new += cnt
+                    ptr[g] = je
+                    continue
             while j < end:
                 th = thr_[j] + shift
                 if not ((s > 0 and th >= mark) or (s < 0 and th <= mark)):
