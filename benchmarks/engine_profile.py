@@ -129,7 +129,8 @@ def main() -> None:
     extra = {}
     if limits:
         extra = {"physical_limit_cpu_seconds": min(limits), "limit_cpu_seconds_runs": limits,
-                 "ratio_to_physical_limit": round(min(times) / min(limits), 2)}
+                 # (a tiny case can time the limit at 0: no ratio then)
+                 "ratio_to_physical_limit": round(min(times) / min(limits), 2) if min(limits) > 0 else None}
     print(json.dumps({
         "benchmark": "engine_profile", "src": str(src), "venue": args.venue, "variant": args.variant,
         "positions": args.positions, "paths": args.paths, "steps": args.steps, "threads": 1,
