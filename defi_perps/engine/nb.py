@@ -365,6 +365,13 @@ def _settle(c: float, backstop: bool, mark: float, book_px: float, s: float, q: 
     return px, notional, pnl - fund, cfee, fee, to_fund, to_vault, trader, bad, kept
 
 
+@njit(inline="always")
+def _run_px(book: bool, book_px: float, mark: float, s: float, cq: float, liq_impact_factor: float,
+            impact_cap: float) -> float:
+    """:func:`_settle`'s fill price of a close of ``cq`` tokens that is not a backstop takeover."""
+    return book_px if book else mark * (1.0 - s * min(liq_impact_factor * cq * mark, impact_cap))
+
+
 @njit(fastmath={"reassoc", "nsz"})
 def _plain_run(q_, e_, cu_, ct_, rem_, s: float, mark: float, book_px: float, ph: float, close_fee: float,
                liq_fee: float, fee_usd: float, impact_cap: float, book: bool, liq_impact_factor: float,
@@ -388,7 +395,7 @@ def _plain_run(q_, e_, cu_, ct_, rem_, s: float, mark: float, book_px: float, ph
         r = rem_[i]
         e = e_[i]
         cq = r * q_[i]
-        px = book_px if book else mark * (1.0 - s * min(liq_impact_factor * cq * mark, impact_cap))
+        px = _run_px(book, book_px, mark, s, cq, liq_impact_factor, impact_cap)
         sum_cpty += s * cq * (px - e) - ph * cq
         sum_cfee += close_fee * cq * e
         dq += cq
@@ -405,7 +412,7 @@ def _plain_run(q_, e_, cu_, ct_, rem_, s: float, mark: float, book_px: float, ph
         r = rem_[i]
         e = e_[i]
         cq = r * q_[i]
-        px = book_px if book else mark * (1.0 - s * min(liq_impact_factor * cq * mark, impact_cap))
+        px = _run_px(book, book_px, mark, s, cq, liq_impact_factor, impact_cap)
         coll = r * (cu_[i] + ct_[i] * px)
         equity = coll + s * cq * (px - e) - close_fee * cq * e - ph * cq
         fee = min(max(equity, 0.0), liq_fee * (cq * px) + fee_usd)
@@ -433,25 +440,16 @@ def _new_run(q_, rem_, b_, s: float, mark: float, bshift: float, check_bs: bool,
     sq = 0.0
     cnt = 0
     odd = 0
-    if check_bs:
+    for i in range(q_.size):
+        r = rem_[i]
+        rq = r * q_[i]
+        sq += rq
+        cnt += 1 if r > 0.0 else 0
+        odd += 1 if (check_slice and r > 0.0 and rq * mark > partial_min * (1.0 - 1e-9)) else 0
+    if check_bs:   # a second loop, so that each stays simple enough for SIMD
         for i in range(q_.size):
-            r = rem_[i]
-            rq = r * q_[i]
-            live = r > 0.0
-            sq += rq
-            cnt += 1 if live else 0
             clear = s * (mark - (b_[i] + bshift)) > 1e-6 * mark
-            big = check_slice and rq * mark > partial_min * (1.0 - 1e-9)
-            odd += 1 if (live and (big or not clear)) else 0
-    else:
-        for i in range(q_.size):
-            r = rem_[i]
-            rq = r * q_[i]
-            live = r > 0.0
-            sq += rq
-            cnt += 1 if live else 0
-            big = check_slice and rq * mark > partial_min * (1.0 - 1e-9)
-            odd += 1 if (live and big) else 0
+            odd += 1 if (rem_[i] > 0.0 and not clear) else 0
     return sq, cnt, odd
 
 
