@@ -55,6 +55,15 @@ def _unset() -> Any:
     return field(default_factory=lambda: _EMPTY)
 
 
+def unknown_everywhere(column: np.ndarray) -> bool:
+    """Whether an optional per-position column is the broadcast "unknown" :func:`_column` makes
+    (NaN, or False for a flag): then it holds no per-position memory, and need not be copied."""
+    if column.size and column.strides != (0,):
+        return False
+    first = column[:1]
+    return bool(np.isnan(first).all()) if column.dtype.kind == "f" else not bool(first.any())
+
+
 def _given(value: np.ndarray | None) -> bool:
     return value is not None and value is not _EMPTY
 
@@ -148,6 +157,9 @@ class Book:
         for name in REQUIRED_POSITION_COLUMNS + OPTIONAL_POSITION_COLUMNS:
             old = getattr(self, name)
             new = cols.get(name)
+            if new is None and name in OPTIONAL_POSITION_COLUMNS and unknown_everywhere(old):
+                changes[name] = None   # stays one broadcast "unknown", not 8 B per position
+                continue
             if new is None:
                 new = np.zeros(k, dtype=bool) if old.dtype == np.bool_ else np.full(k, np.nan)
             changes[name] = np.concatenate([old, np.asarray(new, dtype=old.dtype)])

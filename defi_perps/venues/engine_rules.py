@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from defi_perps.book.arrays import Book
+from defi_perps.book.arrays import Book, unknown_everywhere
 from defi_perps.engine.codes import ADL_POLICY_NAMES, RANKING_OF_VENUE
 from defi_perps.engine.rules import VenueRules, make_rules
 from defi_perps.exceptions import ConfigError
@@ -224,7 +224,8 @@ def _admit(params: VenueParams, book: Book, top_up: bool = True) -> tuple[Book, 
         changes["collateral_usd"] = book.collateral_usd + topup
         # the protocol's exact liquidation terms were computed for the collateral actually posted
         for name in ("liquidation_price", "remaining_collateral_usd"):
-            changes[name] = np.where(hit, np.nan, getattr(book, name))
+            if not unknown_everywhere(getattr(book, name)):   # (nothing to clear in a broadcast NaN)
+                changes[name] = np.where(hit, np.nan, getattr(book, name))
     if params.margin.kind == "gtrade":
         # gTrade liquidates at a loss of liqThresholdP of the collateral: the equity left, mmr × collateral,
         # as a rate on entry notional. A gTrade snapshot brings each trade's own rate (its stored
@@ -244,7 +245,7 @@ def _admit(params: VenueParams, book: Book, top_up: bool = True) -> tuple[Book, 
                        max_pnl_factor_adl=np.full((m, 2), np.nan), min_pnl_factor_after_adl=np.full((m, 2), np.nan),
                        max_pnl_factor_traders=np.full((m, 2), np.nan))
         if not own_rates:
-            changes["position_mm_rate"] = np.full(book.n_positions, np.nan)
+            changes["position_mm_rate"] = None   # unknown: one broadcast NaN, not 8 B per position
     if params.counterparty == "pool" and params.adl.trigger == "pnl_to_pool":
         # pools backing traders' profit: the book's (GMX snapshot) where known, else sized from the file
         oi = book.open_interest().sum(axis=1)
