@@ -365,22 +365,15 @@ def _settle(c: float, backstop: bool, mark: float, book_px: float, s: float, q: 
     return px, notional, pnl - fund, cfee, fee, to_fund, to_vault, trader, bad, kept
 
 
-@njit(inline="always")
-def _run_px(book: bool, book_px: float, mark: float, s: float, cq: float, liq_impact_factor: float,
-            impact_cap: float) -> float:
-    """:func:`_settle`'s fill price of a close of ``cq`` tokens that is not a backstop takeover."""
-    return book_px if book else mark * (1.0 - s * min(liq_impact_factor * cq * mark, impact_cap))
-
-
 @njit(fastmath={"reassoc", "nsz"})
 def _plain_run(q_, e_, cu_, ct_, rem_, s: float, mark: float, book_px: float, ph: float, close_fee: float,
-               liq_fee: float, fee_usd: float, impact_cap: float, book: bool, liq_impact_factor: float,
+               liq_fee: float, fee_usd: float, impact_cap: float, exec_mode: int, liq_impact_factor: float,
                keep: bool) -> tuple:
     """Pass 2 of the cascade on one segment's new run (views of it) when every position in it closes
-    whole at the book or the oracle (no backstop, slice or split, not the hedger's short): the
-    arithmetic of :func:`_settle` with ``c = r`` and nothing kept, summed over the run. Written without
-    branches (a position already closed, ``r = 0``, adds exact zeros), with reassociation allowed, so
-    the loop runs on SIMD lanes: the sums may differ from a sequential sum in the last bits (the twin
+    whole at the book or the oracle (no backstop, slice or split, not the hedger's short): each close
+    is :func:`_settle` with ``c = r`` (the rule stays in one place), summed over the run. A position
+    already closed (``r = 0``) adds exact zeros, so the loops need no branch; reassociation is allowed,
+    so they run on SIMD lanes: the sums may differ from a sequential sum in the last bits (the twin
     agrees to 1e-9; a run's result depends only on its inputs, so seeds still reproduce). Returns
     (counterparty pays, close fees, liquidation fees, to the fund, traders' change, tokens, entry
     notional, bad debt, bankrupt tokens, bankrupt margin, positions, notional); every ``rem`` is 0 after."""
@@ -394,13 +387,15 @@ def _plain_run(q_, e_, cu_, ct_, rem_, s: float, mark: float, book_px: float, ph
     for i in range(q_.size):
         r = rem_[i]
         e = e_[i]
+        px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = _settle(
+            r, False, mark, book_px, s, q_[i], e, cu_[i], ct_[i], close_fee, liq_fee, fee_usd, impact_cap, ph,
+            exec_mode, liq_impact_factor, keep, 0.0, False)
         cq = r * q_[i]
-        px = _run_px(book, book_px, mark, s, cq, liq_impact_factor, impact_cap)
-        sum_cpty += s * cq * (px - e) - ph * cq
-        sum_cfee += close_fee * cq * e
+        sum_cpty += cpty
+        sum_cfee += cfee
         dq += cq
         de += cq * e
-        u += cq * px
+        u += notional
         n += 1 if r > 0.0 else 0
     sum_fee = 0.0
     sum_fund = 0.0
@@ -410,20 +405,15 @@ def _plain_run(q_, e_, cu_, ct_, rem_, s: float, mark: float, book_px: float, ph
     gm = 0.0
     for i in range(q_.size):
         r = rem_[i]
-        e = e_[i]
-        cq = r * q_[i]
-        px = _run_px(book, book_px, mark, s, cq, liq_impact_factor, impact_cap)
-        coll = r * (cu_[i] + ct_[i] * px)
-        equity = coll + s * cq * (px - e) - close_fee * cq * e - ph * cq
-        fee = min(max(equity, 0.0), liq_fee * (cq * px) + fee_usd)
-        rest = equity - fee
-        trader = (rest if (keep and rest > 0.0) else 0.0) - coll
+        px, notional, cpty, cfee, fee, to_fund, to_vault, trader, bad, kept = _settle(
+            r, False, mark, book_px, s, q_[i], e_[i], cu_[i], ct_[i], close_fee, liq_fee, fee_usd, impact_cap, ph,
+            exec_mode, liq_impact_factor, keep, 0.0, False)
         sum_fee += fee
-        sum_fund += rest if (rest > 0.0 and not keep) else 0.0
+        sum_fund += to_fund
         sum_trader += trader
-        bd += -rest if rest < 0.0 else 0.0
-        bq += cq if rest < 0.0 else 0.0
-        gm -= trader if rest < 0.0 else 0.0
+        bd += bad
+        bq += r * q_[i] if bad > 0.0 else 0.0
+        gm -= trader if bad > 0.0 else 0.0
         rem_[i] = 0.0
     return sum_cpty, sum_cfee, sum_fee, sum_fund, sum_trader, dq, de, bd, bq, gm, n, u
 
@@ -972,7 +962,6 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                     plain = False   # the hedger's short books its own close (general loop)
         if plain:
             x_first = 0
-            book = exec_mode == Exec.BOOK
             for g in range(g_lo, g_hi):
                 a = it_lo[g]
                 b = ptr[g]
@@ -982,7 +971,8 @@ def _cascade(p: int, t: int, m: int, pre: float, pos, mk, bd_all, rules, ptr, pe
                 si = 0 if s > 0 else 1
                 (r_cpty, r_cfee, r_fee, r_fund, r_trader, r_dq, r_de, r_bd, r_bq, r_gm, r_n,
                  r_u) = _plain_run(qty_[a:b], entry_[a:b], cu_[a:b], ct_[a:b], rem[a:b], float(s), mark, book_px,
-                                   phi[m, si], close_fee, liq_fee, fee_usd, impact_cap, book, liq_impact_factor, keep)
+                                   phi[m, si], close_fee, liq_fee, fee_usd, impact_cap, exec_mode, liq_impact_factor,
+                                   keep)
                 sum_cpty += r_cpty
                 sum_cfee += r_cfee
                 sum_fee += r_fee
